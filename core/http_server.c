@@ -1,0 +1,334 @@
+/* http_server.c: libmicrohttpd front end with suspend/resume hand-off. */
+#define _POSIX_C_SOURCE 200809L
+#include "http_server.h"
+
+#include "fh.h"
+#include "log.h"
+#include "metrics.h"
+#include "request.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+enum { PHASE_RECEIVING, PHASE_DISPATCHED, PHASE_DONE, PHASE_REJECTED };
+
+/* One open connection, tracked for the total receive deadline. */
+typedef struct conn_track {
+  int fd;
+  double since;      /* when the current request started arriving */
+  int receiving;     /* 1 until the request is complete */
+  struct conn_track *prev, *next;
+} conn_track;
+
+struct fh_server {
+  const fh_config *cfg;
+  struct MHD_Daemon *daemon;
+  fh_worker **workers;
+  int nworkers;
+  atomic_uint next_worker;
+  atomic_int connections;
+  atomic_int inflight;
+  atomic_ulong next_id;
+  char id_prefix[9];
+  pthread_mutex_t mu;   /* guards the tracks list */
+  conn_track *tracks;
+};
+
+/* ---- connection tracking -------------------------------------------------- */
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
+                          enum MHD_ConnectionNotificationCode code) {
+  fh_server *s = cls;
+  if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+    conn_track *t = calloc(1, sizeof(*t));
+    if (!t) return;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    t->fd = ci ? ci->connect_fd : -1;
+    t->since = fh_monotonic();
+    t->receiving = 1;
+    pthread_mutex_lock(&s->mu);
+    t->next = s->tracks;
+    if (s->tracks) s->tracks->prev = t;
+    s->tracks = t;
+    pthread_mutex_unlock(&s->mu);
+    *socket_ctx = t;
+    atomic_fetch_add(&s->connections, 1);
+  } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+    conn_track *t = *socket_ctx;
+    if (!t) return;
+    pthread_mutex_lock(&s->mu);
+    if (t->prev) t->prev->next = t->next; else s->tracks = t->next;
+    if (t->next) t->next->prev = t->prev;
+    pthread_mutex_unlock(&s->mu);
+    free(t);
+    *socket_ctx = NULL;
+    atomic_fetch_sub(&s->connections, 1);
+  }
+}
+
+static conn_track *track_of(struct MHD_Connection *conn) {
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+  return ci ? ci->socket_context : NULL;
+}
+
+static void track_set(fh_server *s, conn_track *t, int receiving) {
+  if (!t) return;
+  pthread_mutex_lock(&s->mu);
+  t->receiving = receiving;
+  t->since = fh_monotonic();
+  pthread_mutex_unlock(&s->mu);
+}
+
+void fh_server_sweep(fh_server *s) {
+  double now = fh_monotonic();
+  int cut = 0;
+  pthread_mutex_lock(&s->mu);
+  for (conn_track *t = s->tracks; t; t = t->next) {
+    if (t->receiving && t->fd >= 0 && now - t->since > s->cfg->request_deadline) {
+      shutdown(t->fd, SHUT_RDWR); /* MHD sees the close and cleans up */
+      t->receiving = 0;
+      cut++;
+    }
+  }
+  pthread_mutex_unlock(&s->mu);
+  if (cut) {
+    fh_metrics_add("flowhost_http_slow_clients_cut_total", NULL, cut);
+    fh_log(FH_LOG_WARN, "cut connections that were too slow to send their request", NULL);
+  }
+  fh_metrics_set("flowhost_http_connections", NULL, atomic_load(&s->connections));
+}
+
+/* ---- requests ------------------------------------------------------------- */
+
+static enum MHD_Result send_simple(struct MHD_Connection *conn, int status,
+                                   const char *json, int close) {
+  struct MHD_Response *res =
+      MHD_create_response_from_buffer(strlen(json), (void *)json, MHD_RESPMEM_PERSISTENT);
+  if (!res) return MHD_NO;
+  MHD_add_response_header(res, "Content-Type", "application/json");
+  if (close) MHD_add_response_header(res, "Connection", "close");
+  enum MHD_Result r = MHD_queue_response(conn, (unsigned)status, res);
+  MHD_destroy_response(res);
+  char labels[64];
+  snprintf(labels, sizeof(labels), "route=\"limits\",status=\"%d\"", status);
+  fh_metrics_add("flowhost_http_requests_total", labels, 1);
+  return r;
+}
+
+static enum MHD_Result collect(void *cls, enum MHD_ValueKind kind, const char *key,
+                               const char *value) {
+  fh_request *r = cls;
+  char name[256];
+  size_t n = strlen(key);
+  if (n >= sizeof(name)) return MHD_YES;
+  for (size_t i = 0; i <= n; i++)
+    name[i] = kind == MHD_HEADER_KIND ? (char)tolower((unsigned char)key[i]) : key[i];
+  if (!value) value = "";
+  fh_buf_append(&r->kv, name, n + 1);
+  fh_buf_append(&r->kv, value, strlen(value) + 1);
+  if (kind == MHD_HEADER_KIND) r->nheaders++; else r->nquery++;
+  return MHD_YES;
+}
+
+static void request_free(fh_request *r) {
+  free(r->path);
+  fh_buf_free(&r->kv);
+  fh_buf_free(&r->body);
+  fh_buf_free(&r->resp_headers);
+  free(r->resp_body);
+  free(r);
+}
+
+static enum MHD_Result send_response(fh_request *r) {
+  struct MHD_Response *res = MHD_create_response_from_buffer(
+      r->resp_len, r->resp_body ? r->resp_body : (void *)"",
+      r->resp_body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+  if (!res) return MHD_NO;
+  r->resp_body = NULL; /* now owned by the response */
+  const char *p = r->resp_headers.data;
+  const char *end = p ? p + r->resp_headers.len : NULL;
+  while (p && p < end) {
+    const char *k = p;
+    p += strlen(k) + 1;
+    const char *v = p;
+    p += strlen(v) + 1;
+    MHD_add_response_header(res, k, v);
+  }
+  MHD_add_response_header(res, "X-Request-Id", r->id);
+  enum MHD_Result ok = MHD_queue_response(r->conn, (unsigned)r->status, res);
+  MHD_destroy_response(res);
+  return ok;
+}
+
+static void dispatch(fh_server *s, fh_request *r, struct MHD_Connection *conn) {
+  MHD_get_connection_values(conn, MHD_HEADER_KIND, collect, r);
+  MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect, r);
+  r->t_start = fh_monotonic();
+  r->phase = PHASE_DISPATCHED;
+  track_set(s, track_of(conn), 0);
+  atomic_fetch_add(&s->inflight, 1);
+  MHD_suspend_connection(conn);
+  unsigned i = atomic_fetch_add(&s->next_worker, 1) % (unsigned)s->nworkers;
+  fh_worker_submit(s->workers[i], r);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_size,
+                                  void **con_cls) {
+  fh_server *s = cls;
+  fh_request *r = *con_cls;
+  (void)version;
+  if (!r) {
+    if (atomic_load(&s->connections) > s->cfg->max_connections)
+      return send_simple(conn, 503, "{\"error\":\"too many connections\"}", 1);
+    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+    if (cl && strtod(cl, NULL) > s->cfg->max_body)
+      return send_simple(conn, 413, "{\"error\":\"request body too large\"}", 1);
+    r = calloc(1, sizeof(*r));
+    if (!r) return MHD_NO;
+    r->conn = conn;
+    r->server = s;
+    snprintf(r->method, sizeof(r->method), "%s", method);
+    r->path = strdup(url);
+    snprintf(r->id, sizeof(r->id), "%s%08lx", s->id_prefix,
+             atomic_fetch_add(&s->next_id, 1) & 0xffffffffUL);
+    *con_cls = r;
+    return MHD_YES;
+  }
+  if (r->phase == PHASE_RECEIVING) {
+    if (*upload_size) {
+      if (r->body.len + *upload_size > s->cfg->max_body) {
+        r->phase = PHASE_REJECTED;
+        *upload_size = 0;
+        return send_simple(conn, 413, "{\"error\":\"request body too large\"}", 1);
+      }
+      fh_buf_append(&r->body, upload_data, *upload_size);
+      *upload_size = 0;
+      return r->body.failed ? MHD_NO : MHD_YES;
+    }
+    dispatch(s, r, conn);
+    return MHD_YES;
+  }
+  if (r->phase == PHASE_DONE) return send_response(r);
+  if (r->phase == PHASE_REJECTED) { *upload_size = 0; return MHD_YES; }
+  return MHD_YES;
+}
+
+void fh_server_respond(fh_request *r) {
+  r->phase = PHASE_DONE;
+  MHD_resume_connection(r->conn);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode code) {
+  fh_server *s = cls;
+  fh_request *r = *con_cls;
+  (void)code;
+  if (!r) return;
+  if (r->phase == PHASE_DISPATCHED) {
+    /* the daemon is stopping while a worker still holds the request: leak
+     * it rather than free memory the worker may touch */
+    return;
+  }
+  if (r->phase == PHASE_DONE) atomic_fetch_sub(&s->inflight, 1);
+  request_free(r);
+  *con_cls = NULL;
+  track_set(s, track_of(conn), 1);
+}
+
+/* ---- lifecycle ------------------------------------------------------------ */
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
+  char msg[512];
+  (void)cls;
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  size_t n = strlen(msg);
+  while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r')) msg[--n] = '\0';
+  fh_log(FH_LOG_DEBUG, "libmicrohttpd", "detail", msg, NULL);
+}
+
+int fh_server_start(fh_server **out, const fh_config *cfg, fh_worker **workers,
+                    int nworkers, char *err, size_t errsz) {
+  fh_server *s = calloc(1, sizeof(*s));
+  if (!s) return FH_ENOMEM;
+  s->cfg = cfg;
+  s->workers = workers;
+  s->nworkers = nworkers;
+  pthread_mutex_init(&s->mu, NULL);
+  FILE *f = fopen("/dev/urandom", "rb");
+  unsigned char rnd[4] = {0};
+  if (f) { if (fread(rnd, 1, 4, f) != 4) memset(rnd, 0, 4); fclose(f); }
+  snprintf(s->id_prefix, sizeof(s->id_prefix), "%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3]);
+
+  struct addrinfo hints = {0}, *ai = NULL;
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  char port[16];
+  snprintf(port, sizeof(port), "%d", cfg->listen_port);
+  int gai = getaddrinfo(cfg->listen_host, port, &hints, &ai);
+  if (gai) {
+    snprintf(err, errsz, "listen: cannot resolve \"%s\": %s", cfg->listen_host, gai_strerror(gai));
+    free(s);
+    return FH_ECONFIG;
+  }
+  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                   MHD_USE_ERROR_LOG | (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+  unsigned limit = (unsigned)cfg->max_connections + 256;
+  s->daemon = MHD_start_daemon(
+      flags, (uint16_t)cfg->listen_port, NULL, NULL, on_request, s,
+      MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+      MHD_OPTION_CONNECTION_LIMIT, limit,
+      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(cfg->idle_timeout > 0 ? cfg->idle_timeout : 60),
+      MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+      MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096u,
+      MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+      MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+      MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+      cfg->http_threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
+      (unsigned)cfg->http_threads, MHD_OPTION_END);
+  freeaddrinfo(ai);
+  if (!s->daemon) {
+    snprintf(err, errsz, "listen: cannot listen on %s (in use, or not a local address)", cfg->listen);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+    return FH_EIO;
+  }
+  *out = s;
+  return 0;
+}
+
+int fh_server_port(fh_server *s) {
+  const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+  return di ? di->port : 0;
+}
+
+void fh_server_quiesce(fh_server *s) {
+  MHD_socket fd = MHD_quiesce_daemon(s->daemon);
+  if (fd != MHD_INVALID_SOCKET) close(fd);
+}
+
+int fh_server_inflight(fh_server *s) { return atomic_load(&s->inflight); }
+
+void fh_server_stop(fh_server *s) {
+  if (!s) return;
+  MHD_stop_daemon(s->daemon);
+  pthread_mutex_lock(&s->mu);
+  conn_track *t = s->tracks;
+  while (t) { conn_track *n = t->next; free(t); t = n; }
+  pthread_mutex_unlock(&s->mu);
+  pthread_mutex_destroy(&s->mu);
+  free(s);
+}

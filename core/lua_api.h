@@ -1,0 +1,24 @@
+/* lua_api.h: openers of the core Lua modules (core/lua_api_*.c).
+ *
+ * Each opener pushes its module table and returns 1; none sets globals.
+ * The runtime registers them in package.preload (see runtime.c). */
+#ifndef FH_LUA_API_H
+#define FH_LUA_API_H
+
+#include <lua.h>
+
+int fh_lua_open_crypto(lua_State *L);
+int fh_lua_open_http(lua_State *L);
+int fh_lua_open_redis(lua_State *L);
+int fh_lua_open_time(lua_State *L);
+int fh_lua_open_log(lua_State *L);
+int fh_lua_open_host(lua_State *L);
+
+/* host.park / host.wake, implemented beside time.sleep */
+int fh_time_park(lua_State *L);
+int fh_time_wake(lua_State *L);
+
+/* Pushes nil and a stable error word; returns 2 (for `return nil, err`). */
+int fh_lua_fail(lua_State *L, const char *word);
+
+#endif

@@ -1,0 +1,105 @@
+/* lua_api_host.c: the `host` module: what the runtime library needs from
+ * the host itself.
+ *
+ *   host.spawn(fn, ...)          -> task id; runs fn as a background task
+ *   host.exit(code)              stops this worker's loop (flowhost test)
+ *   host.metrics()               -> Prometheus text of all metrics
+ *   host.metric_add(name, labels, v) / metric_set / metric_observe
+ *                                labels: preformatted `k="v",...` or nil
+ *   host.escape_label(s)         -> s escaped for a label value
+ *   host.tasks()                 -> tasks alive on this worker
+ *   host.task_id()               -> id of the calling task
+ *   host.park(s)                 -> true if woken by host.wake, false after s
+ *   host.wake(id)                -> true if task id was parked (resumes later)
+ *   host.version                 the flowhost version
+ */
+#include "fh.h"
+#include "lua_api.h"
+#include "metrics.h"
+#include "task.h"
+#include "worker.h"
+
+#include <lauxlib.h>
+#include <stdlib.h>
+
+static int l_spawn(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  int nargs = lua_gettop(L) - 1;
+  fh_worker *w = fh_worker_of(L);
+  fh_task *cur = fh_task_current(L);
+  uint64_t id = fh_task_spawn(fh_worker_sched(w), L, nargs, NULL, NULL,
+                              cur ? fh_task_context(cur) : NULL);
+  if (!id) return luaL_error(L, "host.spawn: out of memory");
+  lua_pushnumber(L, (lua_Number)id);
+  return 1;
+}
+
+static int l_exit(lua_State *L) {
+  fh_worker_exit(fh_worker_of(L), (int)luaL_optinteger(L, 1, 0));
+  return 0;
+}
+
+static int l_metrics(lua_State *L) {
+  size_t len;
+  char *text = fh_metrics_render(&len);
+  if (!text) return luaL_error(L, "out of memory");
+  lua_pushlstring(L, text, len);
+  free(text);
+  return 1;
+}
+
+static int l_metric_add(lua_State *L) {
+  fh_metrics_add(luaL_checkstring(L, 1), luaL_optstring(L, 2, NULL), luaL_optnumber(L, 3, 1));
+  return 0;
+}
+
+static int l_metric_set(lua_State *L) {
+  fh_metrics_set(luaL_checkstring(L, 1), luaL_optstring(L, 2, NULL), luaL_checknumber(L, 3));
+  return 0;
+}
+
+static int l_metric_observe(lua_State *L) {
+  fh_metrics_observe(luaL_checkstring(L, 1), luaL_optstring(L, 2, NULL), luaL_checknumber(L, 3));
+  return 0;
+}
+
+static int l_escape_label(lua_State *L) {
+  char out[512];
+  size_t n = fh_metrics_escape(luaL_checkstring(L, 1), out, sizeof(out));
+  lua_pushlstring(L, out, n);
+  return 1;
+}
+
+static int l_tasks(lua_State *L) {
+  lua_pushinteger(L, fh_worker_inflight(fh_worker_of(L)));
+  return 1;
+}
+
+static int l_task_id(lua_State *L) {
+  fh_task *t = fh_task_check_current(L, "host.task_id");
+  lua_pushnumber(L, (lua_Number)fh_task_id(t));
+  return 1;
+}
+
+static const luaL_Reg funcs[] = {
+    {"spawn", l_spawn},
+    {"task_id", l_task_id},
+    {"park", fh_time_park},
+    {"wake", fh_time_wake},
+    {"exit", l_exit},
+    {"metrics", l_metrics},
+    {"metric_add", l_metric_add},
+    {"metric_set", l_metric_set},
+    {"metric_observe", l_metric_observe},
+    {"escape_label", l_escape_label},
+    {"tasks", l_tasks},
+    {NULL, NULL},
+};
+
+int fh_lua_open_host(lua_State *L) {
+  lua_newtable(L);
+  luaL_register(L, NULL, funcs);
+  lua_pushliteral(L, FH_VERSION);
+  lua_setfield(L, -2, "version");
+  return 1;
+}

@@ -1,0 +1,148 @@
+/* lua_api_redis.c: the `redis` module.
+ *
+ *   redis.call(cmd, ...)        -> value | nil, err         (yields)
+ *   redis.pipeline{{...}, ...}  -> {value | {err=word}, ...} | nil, err (yields)
+ *   redis.connected()           -> boolean
+ *   redis.null                  the value of a missing key (same as json.null)
+ *
+ * Replies: status and bulk strings become strings, integers numbers, arrays
+ * tables, nil bulk replies redis.null. An error reply or an unreachable
+ * Redis gives nil, err ("redis unavailable" when disconnected). Arguments
+ * may be strings or numbers. Commands sent by concurrent tasks on one worker
+ * share its connection and are pipelined. */
+#include "fh.h"
+#include "lua_api.h"
+#include "lua_async.h"
+#include "worker.h"
+
+#include <lauxlib.h>
+#include <stdlib.h>
+
+#define MAX_ARGS 1024
+
+typedef struct {
+  fh_async *g;
+  int index;
+} redis_op;
+
+static void push_reply(lua_State *co, redisReply *r, int depth) {
+  switch (r->type) {
+  case REDIS_REPLY_STRING:
+  case REDIS_REPLY_STATUS:
+  case REDIS_REPLY_ERROR:
+    lua_pushlstring(co, r->str, r->len);
+    break;
+  case REDIS_REPLY_INTEGER:
+    lua_pushnumber(co, (lua_Number)r->integer);
+    break;
+  case REDIS_REPLY_ARRAY:
+    if (depth > 16) { lua_pushnil(co); break; }
+    lua_createtable(co, (int)r->elements, 0);
+    for (size_t i = 0; i < r->elements; i++) {
+      push_reply(co, r->element[i], depth + 1);
+      lua_rawseti(co, -2, (int)i + 1);
+    }
+    break;
+  default:
+    lua_pushlightuserdata(co, NULL);
+  }
+}
+
+static void on_reply(redisReply *reply, const char *err, void *data) {
+  redis_op *op = data;
+  fh_async *g = op->g;
+  int i = op->index;
+  free(op);
+  if (!reply) { fh_async_fail(g, i, err); return; }
+  if (reply->type == REDIS_REPLY_ERROR) { fh_async_fail(g, i, reply->str); return; }
+  lua_State *co = fh_async_target(g);
+  if (co) push_reply(co, reply, 0);
+  if (co) fh_async_set(g, i);
+  else fh_async_fail(g, i, "gone");
+}
+
+/* Sends the command whose arguments are at stack positions first..last. */
+static void send_command(lua_State *L, fh_redis *r, fh_async *g, int index,
+                         int first, int last) {
+  const char *argv[MAX_ARGS];
+  size_t lens[MAX_ARGS];
+  int argc = last - first + 1;
+  for (int i = 0; i < argc; i++)
+    argv[i] = lua_tolstring(L, first + i, &lens[i]);
+  redis_op *op = malloc(sizeof(*op));
+  if (!op) { fh_async_fail(g, index, "out of memory"); return; }
+  op->g = g;
+  op->index = index;
+  int rc = fh_redis_command(r, argc, argv, lens, on_reply, op);
+  if (rc) {
+    free(op);
+    fh_async_fail(g, index, fh_strerror(rc));
+  }
+}
+
+static void check_args(lua_State *L, int first, int last, const char *what) {
+  if (last < first) luaL_error(L, "%s: a command name is required", what);
+  if (last - first + 1 > MAX_ARGS) luaL_error(L, "%s: more than %d arguments", what, MAX_ARGS);
+  for (int i = first; i <= last; i++) {
+    int t = lua_type(L, i);
+    if (t != LUA_TSTRING && t != LUA_TNUMBER)
+      luaL_error(L, "%s: argument %d must be a string or number, got %s", what,
+                 i - first + 1, lua_typename(L, t));
+  }
+}
+
+static int l_call(lua_State *L) {
+  int n = lua_gettop(L);
+  check_args(L, 1, n, "redis.call");
+  fh_task *t = fh_task_check_current(L, "redis.call");
+  fh_worker *w = fh_worker_of(L);
+  fh_async *g = fh_async_new(L, t, 1, 1);
+  send_command(L, fh_worker_redis(w), g, 1, 1, n);
+  return fh_async_wait(L, g);
+}
+
+static int l_pipeline(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  int n = (int)lua_objlen(L, 1);
+  fh_task *t = fh_task_check_current(L, "redis.pipeline");
+  for (int i = 1; i <= n; i++) {
+    lua_rawgeti(L, 1, i);
+    if (!lua_istable(L, -1)) luaL_error(L, "redis.pipeline: entry %d must be a table", i);
+    int m = (int)lua_objlen(L, -1);
+    for (int j = 1; j <= m; j++) lua_rawgeti(L, -1 - (j - 1), j);
+    check_args(L, lua_gettop(L) - m + 1, lua_gettop(L), "redis.pipeline");
+    lua_pop(L, m + 1);
+  }
+  fh_worker *w = fh_worker_of(L);
+  if (!fh_redis_connected(fh_worker_redis(w))) return fh_lua_fail(L, "redis unavailable");
+  fh_async *g = fh_async_new(L, t, n, 0);
+  for (int i = 1; i <= n; i++) {
+    lua_rawgeti(L, 1, i);
+    int m = (int)lua_objlen(L, -1);
+    int base = lua_gettop(L);
+    for (int j = 1; j <= m; j++) lua_rawgeti(L, base, j);
+    send_command(L, fh_worker_redis(w), g, i, base + 1, base + m);
+    lua_settop(L, base - 1);
+  }
+  return fh_async_wait(L, g);
+}
+
+static int l_connected(lua_State *L) {
+  lua_pushboolean(L, fh_redis_connected(fh_worker_redis(fh_worker_of(L))));
+  return 1;
+}
+
+static const luaL_Reg funcs[] = {
+    {"call", l_call},
+    {"pipeline", l_pipeline},
+    {"connected", l_connected},
+    {NULL, NULL},
+};
+
+int fh_lua_open_redis(lua_State *L) {
+  lua_newtable(L);
+  luaL_register(L, NULL, funcs);
+  lua_pushlightuserdata(L, NULL);
+  lua_setfield(L, -2, "null");
+  return 1;
+}

@@ -1,0 +1,104 @@
+/* lua_api_time.c: the `time` module, and parking of tasks.
+ *
+ *   time.now()        -> seconds since the Unix epoch (UTC, fractional)
+ *   time.monotonic()  -> seconds on a clock that never jumps
+ *   time.sleep(s)     -> true after s seconds   (yields; s >= 0)
+ *
+ * The `host` module adds park/wake on top of the same timers (see
+ * fh_time_park / fh_time_wake below): a parked task sleeps until its
+ * timeout or until another task wakes it. */
+#include "fh.h"
+#include "lua_api.h"
+#include "task.h"
+#include "worker.h"
+
+#include <lauxlib.h>
+#include <stdlib.h>
+
+typedef struct {
+  uv_timer_t timer;
+  fh_sched *sched;
+  uint64_t task_id;
+  int wakeable;
+  int woken;
+} sleeper;
+
+static int l_now(lua_State *L) {
+  lua_pushnumber(L, fh_now());
+  return 1;
+}
+
+static int l_monotonic(lua_State *L) {
+  lua_pushnumber(L, fh_monotonic());
+  return 1;
+}
+
+static void on_closed(uv_handle_t *h) { free(h->data); }
+
+static void on_wake(uv_timer_t *h) {
+  sleeper *s = h->data;
+  fh_task *t = fh_task_find(s->sched, s->task_id);
+  uv_close((uv_handle_t *)h, on_closed);
+  if (!t) return;
+  fh_task_set_wait(t, NULL);
+  lua_pushboolean(fh_task_co(t), s->wakeable ? s->woken : 1);
+  fh_task_resume(t, 1);
+}
+
+static int park(lua_State *L, double secs, int wakeable, const char *what) {
+  fh_task *t = fh_task_check_current(L, what);
+  fh_worker *w = fh_worker_of(L);
+  sleeper *s = calloc(1, sizeof(*s));
+  if (!s) return luaL_error(L, "out of memory");
+  s->sched = fh_task_sched(t);
+  s->task_id = fh_task_id(t);
+  s->wakeable = wakeable;
+  uv_timer_init(fh_worker_loop(w), &s->timer);
+  s->timer.data = s;
+  uv_timer_start(&s->timer, on_wake, (uint64_t)(secs * 1000 + 0.5), 0);
+  fh_task_set_wait(t, s);
+  return lua_yield(L, 0);
+}
+
+static int l_sleep(lua_State *L) {
+  double secs = luaL_checknumber(L, 1);
+  luaL_argcheck(L, secs >= 0, 1, "seconds must not be negative");
+  return park(L, secs, 0, "time.sleep");
+}
+
+/* host.park(seconds) -> true when woken by host.wake, false on timeout */
+int fh_time_park(lua_State *L) {
+  double secs = luaL_checknumber(L, 1);
+  luaL_argcheck(L, secs >= 0, 1, "seconds must not be negative");
+  return park(L, secs, 1, "host.park");
+}
+
+/* host.wake(task_id) -> true if that task was parked (it resumes on the
+ * next loop turn, never inside the caller) */
+int fh_time_wake(lua_State *L) {
+  uint64_t id = (uint64_t)luaL_checknumber(L, 1);
+  fh_worker *w = fh_worker_of(L);
+  fh_task *t = fh_task_find(fh_worker_sched(w), id);
+  sleeper *s = t ? fh_task_wait(t) : NULL;
+  if (!s || !s->wakeable || s->woken) {
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  s->woken = 1;
+  uv_timer_start(&s->timer, on_wake, 0, 0);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static const luaL_Reg funcs[] = {
+    {"now", l_now},
+    {"monotonic", l_monotonic},
+    {"sleep", l_sleep},
+    {NULL, NULL},
+};
+
+int fh_lua_open_time(lua_State *L) {
+  lua_newtable(L);
+  luaL_register(L, NULL, funcs);
+  return 1;
+}

@@ -1,0 +1,170 @@
+/* main.c: the flowhost command line.
+ *
+ *   flowhost serve [--config FILE]       run the host
+ *   flowhost test [--config FILE] PATHS  run busted specs inside the runtime
+ *   flowhost --help | --version
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "config.h"
+#include "fh.h"
+#include "http_server.h"
+#include "log.h"
+#include "metrics.h"
+#include "worker.h"
+
+#include <curl/curl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+static void usage(FILE *out) {
+  fprintf(out,
+          "flowhost %s: a host for conversational booking assistants\n\n"
+          "Usage:\n"
+          "  flowhost serve [--config FILE]         serve HTTP (default config: none, built-in defaults)\n"
+          "  flowhost test [--config FILE] PATH...  run busted specs inside the host runtime\n"
+          "  flowhost --help | --version\n\n"
+          "Exit codes: 0 ok, 1 failure (or failing specs), 2 bad configuration.\n\n",
+          FH_VERSION);
+  if (out == stdout) fh_config_print_help();
+}
+
+static void raise_fd_limit(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
+/* Signals are taken by the main thread with sigtimedwait; every other
+ * thread inherits the blocked mask. */
+static void block_signals(sigset_t *set) {
+  sigemptyset(set);
+  sigaddset(set, SIGTERM);
+  sigaddset(set, SIGINT);
+  sigaddset(set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, set, NULL);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+static int load_config(fh_config *cfg, const char *path) {
+  char err[1024];
+  if (fh_config_load(cfg, path, err, sizeof(err))) {
+    fprintf(stderr, "flowhost: bad configuration: %s\n", err);
+    return 2;
+  }
+  if (fh_log_set_level_name(cfg->log_level)) {
+    fprintf(stderr, "flowhost: bad configuration: log_level must be debug, info, warn or error\n");
+    return 2;
+  }
+  return 0;
+}
+
+static int serve(fh_config *cfg) {
+  char err[2048];
+  int code = 1;
+  sigset_t set;
+  block_signals(&set);
+  fh_worker **workers = calloc((size_t)cfg->workers, sizeof(*workers));
+  fh_server *server = NULL;
+  if (!workers) return 1;
+  for (int i = 0; i < cfg->workers; i++) {
+    if (fh_worker_create(&workers[i], i, cfg, "serve", err, sizeof(err))) {
+      fprintf(stderr, "flowhost: cannot start: %s\n", err);
+      code = 2;
+      goto done;
+    }
+  }
+  for (int i = 0; i < cfg->workers; i++) fh_worker_start(workers[i]);
+  if (fh_server_start(&server, cfg, workers, cfg->workers, err, sizeof(err))) {
+    fprintf(stderr, "flowhost: cannot start: %s\n", err);
+    code = 2;
+    goto done;
+  }
+  char port[16], nworkers[16];
+  snprintf(port, sizeof(port), "%d", fh_server_port(server));
+  snprintf(nworkers, sizeof(nworkers), "%d", cfg->workers);
+  fh_log(FH_LOG_INFO, "listening", "host", cfg->listen_host, "port", port,
+         "workers", nworkers, "config", cfg->path ? cfg->path : "(defaults)", NULL);
+
+  struct timespec tick = {1, 0};
+  for (;;) {
+    int sig = sigtimedwait(&set, NULL, &tick);
+    fh_server_sweep(server);
+    if (sig == SIGTERM || sig == SIGINT) break;
+    if (sig == SIGHUP) fh_log(FH_LOG_INFO, "SIGHUP received (reload arrives with hot reload)", NULL);
+  }
+  fh_log(FH_LOG_INFO, "stopping: no new connections, finishing in-flight requests", NULL);
+  fh_server_quiesce(server);
+  double until = fh_monotonic() + cfg->shutdown_grace;
+  struct timespec brief = {0, 50 * 1000 * 1000};
+  while (fh_server_inflight(server) > 0 && fh_monotonic() < until) {
+    nanosleep(&brief, NULL);
+    fh_server_sweep(server);
+  }
+  if (fh_server_inflight(server) > 0)
+    fh_log(FH_LOG_WARN, "shutdown grace ran out with requests still in flight", NULL);
+  nanosleep(&brief, NULL); /* let the last responses leave */
+  code = 0;
+done:
+  for (int i = 0; i < cfg->workers; i++) fh_worker_destroy(workers[i]);
+  fh_server_stop(server);
+  free(workers);
+  if (code == 0) fh_log(FH_LOG_INFO, "stopped", NULL);
+  return code;
+}
+
+static int run_tests(fh_config *cfg) {
+  char err[2048];
+  fh_worker *w;
+  if (fh_worker_create(&w, 0, cfg, "test", err, sizeof(err))) {
+    fprintf(stderr, "flowhost test: cannot start: %s\n", err);
+    return 2;
+  }
+  int code = fh_worker_run(w);
+  fh_worker_destroy(w);
+  return code;
+}
+
+int main(int argc, char **argv) {
+  const char *cmd = argc > 1 ? argv[1] : NULL;
+  if (!cmd || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+    usage(cmd ? stdout : stderr);
+    return cmd ? 0 : 2;
+  }
+  if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+    printf("flowhost %s\n", FH_VERSION);
+    return 0;
+  }
+  if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "test") != 0) {
+    fprintf(stderr, "flowhost: unknown command '%s'\n\n", cmd);
+    usage(stderr);
+    return 2;
+  }
+  const char *config_path = NULL;
+  char **rest = calloc((size_t)argc, sizeof(char *));
+  int nrest = 0;
+  for (int i = 2; i < argc; i++) {
+    if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) config_path = argv[++i];
+    else if (strncmp(argv[i], "--config=", 9) == 0) config_path = argv[i] + 9;
+    else if (strcmp(cmd, "test") == 0) rest[nrest++] = argv[i];
+    else { fprintf(stderr, "flowhost: unexpected argument '%s'\n", argv[i]); free(rest); return 2; }
+  }
+  fh_config cfg;
+  int code = load_config(&cfg, config_path);
+  if (code) { free(rest); return code; }
+  cfg.argv = rest;
+  cfg.argc = nrest;
+  curl_global_init(CURL_GLOBAL_ALL);
+  fh_metrics_init();
+  raise_fd_limit();
+  code = strcmp(cmd, "serve") == 0 ? serve(&cfg) : run_tests(&cfg);
+  fh_config_free(&cfg);
+  free(rest);
+  curl_global_cleanup();
+  return code;
+}

@@ -1,0 +1,238 @@
+/* redis.c: asynchronous Redis connection with reconnect and stall detection. */
+#define _POSIX_C_SOURCE 200809L
+#include "redis.h"
+
+#include "fh.h"
+#include "log.h"
+#include "metrics.h"
+
+#include <hiredis/adapters/libuv.h>
+#include <hiredis/async.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct fh_redis {
+  uv_loop_t *loop;
+  redisAsyncContext *ac;
+  fh_redis_url url;
+  int connected;
+  int closing;
+  double timeout;
+  double backoff;
+  long pending;
+  double progress_at;   /* last time a reply came or the queue went busy */
+  uv_timer_t retry;
+  uv_timer_t watchdog;
+  int handles_open;
+};
+
+typedef struct {
+  fh_redis *r;
+  fh_redis_cb cb;
+  void *data;
+} pending_cmd;
+
+static void connect_now(fh_redis *r);
+
+/* ---- URL ---------------------------------------------------------------- */
+
+void fh_redis_url_free(fh_redis_url *u) {
+  free(u->host); free(u->path); free(u->user); free(u->password);
+  memset(u, 0, sizeof(*u));
+}
+
+int fh_redis_url_parse(const char *url, fh_redis_url *out) {
+  memset(out, 0, sizeof(*out));
+  out->port = 6379;
+  if (strncmp(url, "unix://", 7) == 0) {
+    const char *p = url + 7, *q = strchr(p, '?');
+    out->path = q ? strndup(p, (size_t)(q - p)) : strdup(p);
+    if (q && strncmp(q, "?db=", 4) == 0) out->db = atoi(q + 4);
+    if (!out->path || !*out->path) goto fail;
+    return 0;
+  }
+  if (strncmp(url, "redis://", 8) != 0) goto fail;
+  const char *p = url + 8;
+  const char *at = strrchr(p, '@');
+  if (at) {
+    const char *colon = memchr(p, ':', (size_t)(at - p));
+    if (colon) {
+      if (colon > p) out->user = strndup(p, (size_t)(colon - p));
+      out->password = strndup(colon + 1, (size_t)(at - colon - 1));
+    } else {
+      out->password = strndup(p, (size_t)(at - p));
+    }
+    p = at + 1;
+  }
+  const char *slash = strchr(p, '/');
+  const char *end = slash ? slash : p + strlen(p);
+  const char *colon = memchr(p, ':', (size_t)(end - p));
+  if (colon) {
+    char *e;
+    long port = strtol(colon + 1, &e, 10);
+    if (e != end || port <= 0 || port > 65535) goto fail;
+    out->port = (int)port;
+  }
+  const char *hend = colon ? colon : end;
+  out->host = hend > p ? strndup(p, (size_t)(hend - p)) : strdup("127.0.0.1");
+  if (slash && slash[1]) {
+    char *e;
+    long db = strtol(slash + 1, &e, 10);
+    if (*e || db < 0) goto fail;
+    out->db = (int)db;
+  }
+  return 0;
+fail:
+  fh_redis_url_free(out);
+  return FH_EINVAL;
+}
+
+/* ---- connection lifecycle ----------------------------------------------- */
+
+static void schedule_retry(fh_redis *r) {
+  if (r->closing) return;
+  uv_timer_start(&r->retry, (uv_timer_cb)connect_now,
+                 (uint64_t)(r->backoff * 1000), 0);
+  r->backoff = r->backoff * 2 > 1.0 ? 1.0 : r->backoff * 2;
+}
+
+static void on_connect(const redisAsyncContext *ac, int status) {
+  fh_redis *r = ac->data;
+  if (status != REDIS_OK) {
+    fh_log(FH_LOG_WARN, "redis connect failed", "error", ac->errstr, NULL);
+    r->ac = NULL; /* hiredis frees the context */
+    fh_metrics_add("flowhost_redis_errors_total", "kind=\"connect\"", 1);
+    schedule_retry(r);
+    return;
+  }
+  r->connected = 1;
+  r->backoff = 0.05;
+  fh_log(FH_LOG_INFO, "redis connected", NULL);
+}
+
+static void on_disconnect(const redisAsyncContext *ac, int status) {
+  fh_redis *r = ac->data;
+  r->ac = NULL;
+  r->connected = 0;
+  r->pending = 0;
+  if (r->closing) return;
+  if (status != REDIS_OK) {
+    fh_log(FH_LOG_WARN, "redis disconnected", "error", ac->errstr, NULL);
+    fh_metrics_add("flowhost_redis_errors_total", "kind=\"disconnect\"", 1);
+  }
+  schedule_retry(r);
+}
+
+static void on_reply(redisAsyncContext *ac, void *reply, void *privdata) {
+  pending_cmd *pc = privdata;
+  fh_redis *r = pc->r;
+  (void)ac;
+  if (r->pending > 0) r->pending--;
+  r->progress_at = fh_monotonic();
+  if (!r->closing) {
+    redisReply *rep = reply;
+    if (rep && rep->type == REDIS_REPLY_ERROR)
+      fh_metrics_add("flowhost_redis_errors_total", "kind=\"reply\"", 1);
+    if (!rep) fh_metrics_add("flowhost_redis_errors_total", "kind=\"unavailable\"", 1);
+    pc->cb(rep, rep ? NULL : "redis unavailable", pc->data);
+  }
+  free(pc);
+}
+
+/* Sends AUTH/SELECT first when the URL asks for them; their replies only
+ * matter when they fail. */
+static void on_setup_reply(redisAsyncContext *ac, void *reply, void *privdata) {
+  redisReply *rep = reply;
+  (void)privdata;
+  if (rep && rep->type == REDIS_REPLY_ERROR) {
+    fh_log(FH_LOG_ERROR, "redis setup command failed (check REDIS_URL)",
+           "error", rep->str, NULL);
+    redisAsyncDisconnect(ac);
+  }
+}
+
+static void connect_now(fh_redis *r) {
+  if (r->closing || r->ac) return;
+  redisAsyncContext *ac = r->url.path ? redisAsyncConnectUnix(r->url.path)
+                                      : redisAsyncConnect(r->url.host, r->url.port);
+  if (!ac || ac->err) {
+    fh_log(FH_LOG_WARN, "redis connect failed", "error", ac ? ac->errstr : "out of memory", NULL);
+    if (ac) redisAsyncFree(ac);
+    schedule_retry(r);
+    return;
+  }
+  ac->data = r;
+  r->ac = ac;
+  redisLibuvAttach(ac, r->loop);
+  redisAsyncSetConnectCallback(ac, on_connect);
+  redisAsyncSetDisconnectCallback(ac, on_disconnect);
+  if (r->url.password) {
+    if (r->url.user)
+      redisAsyncCommand(ac, on_setup_reply, NULL, "AUTH %s %s", r->url.user, r->url.password);
+    else
+      redisAsyncCommand(ac, on_setup_reply, NULL, "AUTH %s", r->url.password);
+  }
+  if (r->url.db) redisAsyncCommand(ac, on_setup_reply, NULL, "SELECT %d", r->url.db);
+}
+
+/* Disconnects a Redis that has commands pending and answered nothing for
+ * `timeout` seconds (e.g. SIGSTOP, a network drop): the pending commands
+ * fail now instead of hanging their tasks. */
+static void on_watchdog(uv_timer_t *h) {
+  fh_redis *r = h->data;
+  if (r->ac && r->pending > 0 && fh_monotonic() - r->progress_at > r->timeout) {
+    fh_log(FH_LOG_WARN, "redis stalled, reconnecting", NULL);
+    fh_metrics_add("flowhost_redis_errors_total", "kind=\"timeout\"", 1);
+    redisAsyncDisconnect(r->ac);
+  }
+}
+
+int fh_redis_create(fh_redis **out, uv_loop_t *loop, const char *url, double timeout) {
+  fh_redis *r = calloc(1, sizeof(*r));
+  if (!r) return FH_ENOMEM;
+  if (fh_redis_url_parse(url, &r->url)) { free(r); return FH_EINVAL; }
+  r->loop = loop;
+  r->timeout = timeout > 0 ? timeout : 5;
+  r->backoff = 0.05;
+  uv_timer_init(loop, &r->retry);
+  uv_timer_init(loop, &r->watchdog);
+  r->retry.data = r->watchdog.data = r;
+  r->handles_open = 2;
+  uv_timer_start(&r->watchdog, on_watchdog, 250, 250);
+  connect_now(r);
+  *out = r;
+  return 0;
+}
+
+int fh_redis_command(fh_redis *r, int argc, const char **argv, const size_t *lens,
+                     fh_redis_cb cb, void *data) {
+  if (!r->ac || !r->connected) return FH_EUNAVAIL;
+  pending_cmd *pc = malloc(sizeof(*pc));
+  if (!pc) return FH_ENOMEM;
+  pc->r = r; pc->cb = cb; pc->data = data;
+  if (redisAsyncCommandArgv(r->ac, on_reply, pc, argc, argv, lens) != REDIS_OK) {
+    free(pc);
+    return FH_EUNAVAIL;
+  }
+  if (r->pending++ == 0) r->progress_at = fh_monotonic();
+  return 0;
+}
+
+int fh_redis_connected(const fh_redis *r) { return r->connected; }
+
+static void on_handle_closed(uv_handle_t *h) {
+  fh_redis *r = h->data;
+  if (--r->handles_open == 0) {
+    fh_redis_url_free(&r->url);
+    free(r);
+  }
+}
+
+void fh_redis_destroy(fh_redis *r) {
+  if (!r) return;
+  r->closing = 1;
+  if (r->ac) redisAsyncFree(r->ac);
+  r->ac = NULL;
+  uv_close((uv_handle_t *)&r->retry, on_handle_closed);
+  uv_close((uv_handle_t *)&r->watchdog, on_handle_closed);
+}

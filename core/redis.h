@@ -1,0 +1,50 @@
+/* redis.h: one asynchronous Redis connection per worker (hiredis + libuv).
+ *
+ * Commands are written on the worker's loop and batched into one write per
+ * loop turn, so concurrent tasks pipeline for free. The connection comes
+ * back by itself after Redis restarts (backoff 50 ms .. 1 s), and a Redis
+ * that stops answering for redis_timeout seconds is disconnected, failing
+ * its pending commands with "redis unavailable". */
+#ifndef FH_REDIS_H
+#define FH_REDIS_H
+
+#include <hiredis/hiredis.h>
+#include <stddef.h>
+#include <uv.h>
+
+typedef struct fh_redis fh_redis;
+
+/* reply is borrowed (valid during the call); on failure reply is NULL and
+ * err is "redis unavailable". Error replies arrive as REDIS_REPLY_ERROR. */
+typedef void (*fh_redis_cb)(redisReply *reply, const char *err, void *data);
+
+/* Parsed form of REDIS_URL. Strings owned by the struct. */
+typedef struct {
+  char *host;     /* NULL for unix sockets */
+  int port;
+  char *path;     /* unix socket path */
+  char *user;
+  char *password;
+  int db;
+} fh_redis_url;
+
+/* Parses redis://[[user]:password@]host[:port][/db] or unix:///path[?db=N].
+ * Returns 0 or FH_EINVAL. Free with fh_redis_url_free. */
+int fh_redis_url_parse(const char *url, fh_redis_url *out);
+void fh_redis_url_free(fh_redis_url *u);
+
+/* Starts connecting on loop. Returns 0 even if Redis is down (it retries). */
+int fh_redis_create(fh_redis **out, uv_loop_t *loop, const char *url, double timeout);
+
+/* Sends a command. Returns FH_EUNAVAIL (cb not called) when disconnected,
+ * else 0 and cb is called exactly once. argv/lens are copied. */
+int fh_redis_command(fh_redis *r, int argc, const char **argv, const size_t *lens,
+                     fh_redis_cb cb, void *data);
+
+/* 1 while connected. */
+int fh_redis_connected(const fh_redis *r);
+
+/* Closes the connection; pending callbacks are dropped, not called. */
+void fh_redis_destroy(fh_redis *r);
+
+#endif

@@ -1,0 +1,87 @@
+/* runtime.c: builds a worker's Lua state and runs the boot script. */
+#include "runtime.h"
+
+#include "fh.h"
+#include "lua_api.h"
+
+#include <lauxlib.h>
+#include <lualib.h>
+#include <stdio.h>
+#include <string.h>
+
+int luaopen_cjson(lua_State *L);
+int luaopen_cjson_safe(lua_State *L);
+
+static const luaL_Reg preloads[] = {
+    {"crypto", fh_lua_open_crypto},
+    {"http", fh_lua_open_http},
+    {"redis", fh_lua_open_redis},
+    {"time", fh_lua_open_time},
+    {"log", fh_lua_open_log},
+    {"host", fh_lua_open_host},
+    {"cjson", luaopen_cjson},
+    {"cjson.safe", luaopen_cjson_safe},
+    {NULL, NULL},
+};
+
+int fh_lua_fail(lua_State *L, const char *word) {
+  lua_pushnil(L);
+  lua_pushstring(L, word);
+  return 2;
+}
+
+int fh_runtime_boot(lua_State *L, const fh_config *cfg, const char *mode,
+                    int worker_index, int *handler_ref, char *err, size_t errsz) {
+  luaL_openlibs(L);
+  lua_getglobal(L, "package");
+  lua_getfield(L, -1, "preload");
+  for (const luaL_Reg *r = preloads; r->name; r++) {
+    lua_pushcfunction(L, r->func);
+    lua_setfield(L, -2, r->name);
+  }
+  lua_pop(L, 1);
+  lua_getfield(L, -1, "path");
+  lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;%s", cfg->scripts_dir, cfg->scripts_dir,
+                  lua_tostring(L, -1));
+  lua_setfield(L, -3, "path");
+  lua_pop(L, 2);
+
+  char boot[1024];
+  snprintf(boot, sizeof(boot), "%s/host/boot.lua", cfg->scripts_dir);
+  if (luaL_loadfile(L, boot)) goto fail;
+  lua_createtable(L, 0, 6);
+  lua_pushstring(L, mode);
+  lua_setfield(L, -2, "mode");
+  lua_pushinteger(L, worker_index);
+  lua_setfield(L, -2, "worker");
+  lua_pushinteger(L, cfg->workers);
+  lua_setfield(L, -2, "workers");
+  lua_pushstring(L, cfg->routes);
+  lua_setfield(L, -2, "routes");
+  lua_pushnumber(L, cfg->timer_poll);
+  lua_setfield(L, -2, "timer_poll");
+  lua_pushnumber(L, cfg->timer_lease);
+  lua_setfield(L, -2, "timer_lease");
+  lua_createtable(L, cfg->argc, 0);
+  for (int i = 0; i < cfg->argc; i++) {
+    lua_pushstring(L, cfg->argv[i]);
+    lua_rawseti(L, -2, i + 1);
+  }
+  lua_setfield(L, -2, "argv");
+  if (cfg->path) {
+    lua_pushstring(L, cfg->path);
+    lua_setfield(L, -2, "config_path");
+  }
+  if (lua_pcall(L, 1, 1, 0)) goto fail;
+  if (!lua_isfunction(L, -1)) {
+    snprintf(err, errsz, "%s: must return the request handler function", boot);
+    lua_pop(L, 1);
+    return FH_ELUA;
+  }
+  *handler_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  return 0;
+fail:
+  snprintf(err, errsz, "%s", lua_tostring(L, -1) ? lua_tostring(L, -1) : "boot failed");
+  lua_pop(L, 1);
+  return FH_ELUA;
+}

@@ -1,0 +1,211 @@
+/* task.c: coroutines run by a worker's event loop. */
+#include "task.h"
+
+#include "fh.h"
+#include "log.h"
+
+#include <lauxlib.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct fh_task {
+  uint64_t id;
+  lua_State *co;
+  int ref;              /* registry anchor of the coroutine */
+  fh_task_done_cb done;
+  void *data;
+  fh_sched *sched;
+  fh_task_ctx ctx;
+  void *wait;
+};
+
+/* Open-addressing map from task id to task, plus a map from coroutine to
+ * task kept in a Lua table (weak keys) for fh_task_current. */
+struct fh_sched {
+  lua_State *L;
+  fh_task **slots;
+  size_t cap;
+  size_t count;
+  uint64_t next_id;
+  int co_map_ref;
+};
+
+static const char *CO_KEY = "fh.sched";
+
+int fh_sched_create(fh_sched **out, lua_State *L) {
+  fh_sched *s = calloc(1, sizeof(*s));
+  if (!s) return FH_ENOMEM;
+  s->L = L;
+  s->cap = 1024;
+  s->slots = calloc(s->cap, sizeof(*s->slots));
+  if (!s->slots) { free(s); return FH_ENOMEM; }
+  s->next_id = 1;
+  lua_newtable(L);
+  lua_newtable(L);
+  lua_pushliteral(L, "k");
+  lua_setfield(L, -2, "__mode");
+  lua_setmetatable(L, -2);
+  s->co_map_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_pushlightuserdata(L, s);
+  lua_setfield(L, LUA_REGISTRYINDEX, CO_KEY);
+  *out = s;
+  return 0;
+}
+
+static size_t slot_of(const fh_sched *s, uint64_t id) {
+  return (size_t)(id * 0x9E3779B97F4A7C15ull) & (s->cap - 1);
+}
+
+static int map_put(fh_sched *s, fh_task *t);
+
+static int map_grow(fh_sched *s) {
+  fh_task **old = s->slots;
+  size_t oldcap = s->cap;
+  s->slots = calloc(oldcap * 2, sizeof(*s->slots));
+  if (!s->slots) { s->slots = old; return FH_ENOMEM; }
+  s->cap = oldcap * 2;
+  s->count = 0;
+  for (size_t i = 0; i < oldcap; i++)
+    if (old[i]) map_put(s, old[i]);
+  free(old);
+  return 0;
+}
+
+static int map_put(fh_sched *s, fh_task *t) {
+  if ((s->count + 1) * 2 > s->cap && map_grow(s)) return FH_ENOMEM;
+  size_t i = slot_of(s, t->id);
+  while (s->slots[i]) i = (i + 1) & (s->cap - 1);
+  s->slots[i] = t;
+  s->count++;
+  return 0;
+}
+
+fh_task *fh_task_find(fh_sched *s, uint64_t id) {
+  size_t i = slot_of(s, id);
+  while (s->slots[i]) {
+    if (s->slots[i]->id == id) return s->slots[i];
+    i = (i + 1) & (s->cap - 1);
+  }
+  return NULL;
+}
+
+static void map_del(fh_sched *s, uint64_t id) {
+  size_t i = slot_of(s, id);
+  while (s->slots[i] && s->slots[i]->id != id) i = (i + 1) & (s->cap - 1);
+  if (!s->slots[i]) return;
+  s->slots[i] = NULL;
+  s->count--;
+  /* re-insert the rest of the cluster (linear probing deletion) */
+  size_t j = (i + 1) & (s->cap - 1);
+  while (s->slots[j]) {
+    fh_task *t = s->slots[j];
+    s->slots[j] = NULL;
+    s->count--;
+    map_put(s, t);
+    j = (j + 1) & (s->cap - 1);
+  }
+}
+
+static void task_free(fh_task *t) {
+  fh_sched *s = t->sched;
+  lua_State *L = s->L;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, s->co_map_ref);
+  lua_pushthread(t->co);
+  lua_xmove(t->co, L, 1);
+  lua_pushnil(L);
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
+  luaL_unref(L, LUA_REGISTRYINDEX, t->ref);
+  map_del(s, t->id);
+  free(t);
+}
+
+uint64_t fh_task_spawn(fh_sched *s, lua_State *from, int nargs, fh_task_done_cb done,
+                       void *data, const fh_task_ctx *ctx) {
+  fh_task *t = calloc(1, sizeof(*t));
+  if (!t) { lua_pop(from, nargs + 1); return 0; }
+  t->id = s->next_id++;
+  t->sched = s;
+  t->done = done;
+  t->data = data;
+  if (ctx) t->ctx = *ctx;
+  t->co = lua_newthread(from);
+  /* co -> task, for fh_task_current */
+  lua_rawgeti(from, LUA_REGISTRYINDEX, s->co_map_ref);
+  lua_pushvalue(from, -2);
+  lua_pushlightuserdata(from, t);
+  lua_rawset(from, -3);
+  lua_pop(from, 1);
+  t->ref = luaL_ref(from, LUA_REGISTRYINDEX); /* pops the thread */
+  if (map_put(s, t)) {
+    luaL_unref(from, LUA_REGISTRYINDEX, t->ref);
+    free(t);
+    lua_pop(from, nargs + 1);
+    return 0;
+  }
+  lua_xmove(from, t->co, nargs + 1);
+  uint64_t id = t->id;
+  fh_task_resume(t, nargs);
+  return id;
+}
+
+fh_task *fh_task_current(lua_State *L) {
+  lua_getfield(L, LUA_REGISTRYINDEX, CO_KEY);
+  fh_sched *s = lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  if (!s) return NULL;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, s->co_map_ref);
+  lua_pushthread(L);
+  lua_rawget(L, -2);
+  fh_task *t = lua_touserdata(L, -1);
+  lua_pop(L, 2);
+  return t;
+}
+
+fh_task *fh_task_check_current(lua_State *L, const char *what) {
+  fh_task *t = fh_task_current(L);
+  if (!t)
+    luaL_error(L, "%s must be called from a request, timer or spawned task "
+                  "(not from a nested coroutine or at load time)", what);
+  return t;
+}
+
+uint64_t fh_task_id(const fh_task *t) { return t->id; }
+lua_State *fh_task_co(fh_task *t) { return t->co; }
+fh_task_ctx *fh_task_context(fh_task *t) { return &t->ctx; }
+fh_sched *fh_task_sched(fh_task *t) { return t->sched; }
+void fh_task_detach(fh_task *t) { t->done = NULL; t->data = NULL; }
+void fh_task_set_wait(fh_task *t, void *w) { t->wait = w; }
+void *fh_task_wait(fh_task *t) { return t->wait; }
+int fh_sched_count(const fh_sched *s) { return (int)s->count; }
+
+void fh_task_resume(fh_task *t, int nargs) {
+  lua_State *co = t->co;
+  int rc = lua_resume(co, nargs);
+  if (rc == LUA_YIELD) {
+    lua_settop(co, 0); /* values yielded by plain coroutine.yield are ignored */
+    return;
+  }
+  if (rc == 0) {
+    if (t->done) t->done(t, 1, co, lua_gettop(co), t->data);
+  } else {
+    const char *msg = lua_tostring(co, -1);
+    if (!msg) msg = lua_isnil(co, -1) ? "error (nil)" : "error object is not a string";
+    luaL_traceback(co, co, msg, 0);
+    if (t->done) {
+      t->done(t, 0, co, 1, t->data);
+    } else {
+      fh_log(FH_LOG_ERROR, "task failed", "error", lua_tostring(co, -1),
+             "request_id", t->ctx.request_id[0] ? t->ctx.request_id : NULL,
+             "tenant", t->ctx.tenant[0] ? t->ctx.tenant : NULL, NULL);
+    }
+  }
+  task_free(t);
+}
+
+void fh_sched_destroy(fh_sched *s) {
+  if (!s) return;
+  for (size_t i = 0; i < s->cap; i++) free(s->slots[i]);
+  free(s->slots);
+  free(s);
+}

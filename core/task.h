@@ -1,0 +1,68 @@
+/* task.h: coroutines run by a worker's event loop.
+ *
+ * A task is one Lua coroutine (a request, a timer handler, a spawned job).
+ * I/O bindings start their operation, remember the task's id and yield; the
+ * loop later finds the task by id and resumes it with the results. A task
+ * that ended (or was killed) is never resumed: its id no longer resolves. */
+#ifndef FH_TASK_H
+#define FH_TASK_H
+
+#include <lua.h>
+#include <stdint.h>
+
+typedef struct fh_sched fh_sched;
+typedef struct fh_task fh_task;
+
+/* Called once when a task ends. ok is 1 when the function returned (its
+ * results are on co's stack, nres of them), 0 when it raised (the message
+ * with traceback is on top of co's stack). */
+typedef void (*fh_task_done_cb)(fh_task *t, int ok, lua_State *co, int nres, void *data);
+
+/* Per-task context, shown in every log line the task writes. */
+typedef struct {
+  char request_id[24];
+  char tenant[64];
+  char conversation[128];
+} fh_task_ctx;
+
+/* Creates a scheduler for the main state L (borrowed, must outlive it). */
+int fh_sched_create(fh_sched **out, lua_State *L);
+
+/* Starts the function below nargs arguments on top of from's stack (the
+ * main state or any coroutine of it; both are popped) as a new task and
+ * runs it to its first yield. done may run before this returns. Returns the
+ * task id (never 0), or 0 when out of memory. */
+uint64_t fh_task_spawn(fh_sched *s, lua_State *from, int nargs, fh_task_done_cb done,
+                       void *data, const fh_task_ctx *ctx);
+
+/* The task with this id, or NULL if it has ended. */
+fh_task *fh_task_find(fh_sched *s, uint64_t id);
+
+/* The task whose coroutine is L, or NULL (main state, nested coroutine). */
+fh_task *fh_task_current(lua_State *L);
+
+/* Like fh_task_current, but raises "<what> must be called from a task" */
+fh_task *fh_task_check_current(lua_State *L, const char *what);
+
+uint64_t fh_task_id(const fh_task *t);
+lua_State *fh_task_co(fh_task *t);
+fh_task_ctx *fh_task_context(fh_task *t);
+fh_sched *fh_task_sched(fh_task *t);
+
+/* Resumes t with nargs values already pushed on its coroutine. */
+void fh_task_resume(fh_task *t, int nargs);
+
+/* Drops the done callback: the task runs on but nobody waits for it. */
+void fh_task_detach(fh_task *t);
+
+/* A slot for what the task is parked on (see time.c), or NULL. */
+void fh_task_set_wait(fh_task *t, void *w);
+void *fh_task_wait(fh_task *t);
+
+/* Number of live tasks. */
+int fh_sched_count(const fh_sched *s);
+
+/* Frees the scheduler. Live tasks are abandoned without callbacks. */
+void fh_sched_destroy(fh_sched *s);
+
+#endif

@@ -1,0 +1,293 @@
+/* worker.c: a thread running one event loop with its Lua state and
+ * connections; requests from the HTTP server arrive through an inbox. */
+#define _POSIX_C_SOURCE 200809L
+#include "worker.h"
+
+#include "fh.h"
+#include "log.h"
+#include "metrics.h"
+#include "runtime.h"
+
+#include <lauxlib.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct fh_worker {
+  int index;
+  const fh_config *cfg;
+  uv_loop_t loop;
+  uv_async_t wakeup;
+  uv_timer_t sweep;
+  uv_thread_t thread;
+  int started;
+  lua_State *L;
+  int handler_ref;            /* Lua function(req) -> status, body, headers, route */
+  fh_sched *sched;
+  fh_redis *redis;
+  fh_http_client *http;
+  pthread_mutex_t mu;
+  fh_request *inbox_head, *inbox_tail;
+  int exiting, exit_code;
+  fh_request *live_head, *live_tail; /* requests being handled, oldest first */
+  char label[32];             /* worker="N" */
+};
+
+static const char *WORKER_KEY = "fh.worker";
+
+fh_worker *fh_worker_of(lua_State *L) {
+  lua_getfield(L, LUA_REGISTRYINDEX, WORKER_KEY);
+  fh_worker *w = lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  return w;
+}
+
+uv_loop_t *fh_worker_loop(fh_worker *w) { return &w->loop; }
+fh_redis *fh_worker_redis(fh_worker *w) { return w->redis; }
+fh_http_client *fh_worker_http(fh_worker *w) { return w->http; }
+fh_sched *fh_worker_sched(fh_worker *w) { return w->sched; }
+const fh_config *fh_worker_config(fh_worker *w) { return w->cfg; }
+int fh_worker_index(fh_worker *w) { return w->index; }
+int fh_worker_inflight(fh_worker *w) { return fh_sched_count(w->sched); }
+
+/* ---- answering requests --------------------------------------------------- */
+
+static void live_remove(fh_worker *w, fh_request *r) {
+  if (r->prev) r->prev->next = r->next; else w->live_head = r->next;
+  if (r->next) r->next->prev = r->prev; else w->live_tail = r->prev;
+  r->next = r->prev = NULL;
+}
+
+static void add_header(fh_request *r, const char *name, const char *value) {
+  fh_buf_append(&r->resp_headers, name, strlen(name) + 1);
+  fh_buf_append(&r->resp_headers, value, strlen(value) + 1);
+}
+
+static void answer(fh_worker *w, fh_request *r) {
+  char labels[160], route[100];
+  fh_metrics_escape(r->route[0] ? r->route : "unmatched", route, sizeof(route));
+  snprintf(labels, sizeof(labels), "route=\"%s\",status=\"%d\"", route, r->status);
+  fh_metrics_add("flowhost_http_requests_total", labels, 1);
+  snprintf(labels, sizeof(labels), "route=\"%s\"", route);
+  fh_metrics_observe("flowhost_handler_seconds", labels, fh_monotonic() - r->t_start);
+  live_remove(w, r);
+  r->answered = 1;
+  fh_server_respond(r);
+}
+
+static void answer_error(fh_worker *w, fh_request *r, int status, const char *word) {
+  fh_buf b;
+  fh_buf_init(&b);
+  fh_buf_printf(&b, "{\"error\":\"%s\",\"request_id\":\"%s\"}", word, r->id);
+  r->status = status;
+  r->resp_body = fh_buf_take(&b, &r->resp_len);
+  add_header(r, "Content-Type", "application/json");
+  answer(w, r);
+}
+
+/* Reads the handler's results: status, body, headers table, route name. */
+static void on_request_done(fh_task *t, int ok, lua_State *co, int nres, void *data) {
+  fh_request *r = data;
+  fh_worker *w = fh_worker_of(co);
+  (void)t;
+  if (!ok) {
+    fh_metrics_add("flowhost_lua_errors_total", NULL, 1);
+    fh_log(FH_LOG_ERROR, "handler failed", "request_id", r->id, "path", r->path,
+           "error", lua_tostring(co, -1), NULL);
+    answer_error(w, r, 500, "internal error");
+    return;
+  }
+  int base = lua_gettop(co) - nres;
+  int status = (int)lua_tointeger(co, base + 1);
+  if (status < 100 || status > 599) {
+    fh_log(FH_LOG_ERROR, "handler returned no valid status", "request_id", r->id,
+           "path", r->path, NULL);
+    answer_error(w, r, 500, "internal error");
+    return;
+  }
+  size_t len = 0;
+  const char *body = lua_tolstring(co, base + 2, &len);
+  r->status = status;
+  r->resp_len = body ? len : 0;
+  r->resp_body = malloc(r->resp_len + 1);
+  if (r->resp_body && body) memcpy(r->resp_body, body, len);
+  if (lua_istable(co, base + 3)) {
+    lua_pushnil(co);
+    while (lua_next(co, base + 3)) {
+      if (lua_type(co, -2) == LUA_TSTRING && lua_isstring(co, -1))
+        add_header(r, lua_tostring(co, -2), lua_tostring(co, -1));
+      lua_pop(co, 1);
+    }
+  }
+  const char *route = lua_tostring(co, base + 4);
+  if (route) snprintf(r->route, sizeof(r->route), "%s", route);
+  answer(w, r);
+}
+
+static void push_kv(lua_State *L, const char **p, int n) {
+  lua_createtable(L, 0, n);
+  for (int i = 0; i < n; i++) {
+    const char *k = *p;
+    *p += strlen(k) + 1;
+    const char *v = *p;
+    *p += strlen(v) + 1;
+    lua_pushstring(L, v);
+    lua_setfield(L, -2, k);
+  }
+}
+
+static void start_request(fh_worker *w, fh_request *r) {
+  lua_State *L = w->L;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, w->handler_ref);
+  lua_createtable(L, 0, 7);
+  lua_pushstring(L, r->id);
+  lua_setfield(L, -2, "id");
+  lua_pushstring(L, r->method);
+  lua_setfield(L, -2, "method");
+  lua_pushstring(L, r->path);
+  lua_setfield(L, -2, "path");
+  const char *p = r->kv.data ? r->kv.data : "";
+  push_kv(L, &p, r->nheaders);
+  lua_setfield(L, -2, "headers");
+  push_kv(L, &p, r->nquery);
+  lua_setfield(L, -2, "query");
+  lua_pushlstring(L, r->body.data ? r->body.data : "", r->body.len);
+  lua_setfield(L, -2, "body");
+  /* link before spawning: the handler may finish synchronously */
+  r->prev = w->live_tail;
+  r->next = NULL;
+  if (w->live_tail) w->live_tail->next = r; else w->live_head = r;
+  w->live_tail = r;
+  fh_task_ctx ctx;
+  memset(&ctx, 0, sizeof(ctx));
+  snprintf(ctx.request_id, sizeof(ctx.request_id), "%s", r->id);
+  uint64_t id = fh_task_spawn(w->sched, L, 1, on_request_done, r, &ctx);
+  if (id == 0) { answer_error(w, r, 503, "overloaded"); return; }
+  if (!r->answered) r->task_id = id;
+}
+
+static void on_wakeup(uv_async_t *h) {
+  fh_worker *w = h->data;
+  pthread_mutex_lock(&w->mu);
+  fh_request *r = w->inbox_head;
+  w->inbox_head = w->inbox_tail = NULL;
+  int exiting = w->exiting;
+  pthread_mutex_unlock(&w->mu);
+  while (r) {
+    fh_request *next = r->next;
+    start_request(w, r);
+    r = next;
+  }
+  if (exiting) uv_stop(&w->loop);
+}
+
+/* Answers 504 for requests whose handler ran past handler_timeout; the task
+ * runs on, detached, and its result is dropped. */
+static void on_sweep(uv_timer_t *h) {
+  fh_worker *w = h->data;
+  double now = fh_monotonic();
+  while (w->live_head && now - w->live_head->t_start > w->cfg->handler_timeout) {
+    fh_request *r = w->live_head;
+    fh_task *t = fh_task_find(w->sched, r->task_id);
+    if (t) fh_task_detach(t);
+    fh_log(FH_LOG_WARN, "handler timed out", "request_id", r->id, "path", r->path, NULL);
+    answer_error(w, r, 504, "handler timeout");
+  }
+  fh_metrics_set("flowhost_coroutines_in_flight", w->label, fh_sched_count(w->sched));
+}
+
+void fh_worker_submit(fh_worker *w, fh_request *req) {
+  req->next = NULL;
+  pthread_mutex_lock(&w->mu);
+  if (w->inbox_tail) w->inbox_tail->next = req; else w->inbox_head = req;
+  w->inbox_tail = req;
+  pthread_mutex_unlock(&w->mu);
+  uv_async_send(&w->wakeup);
+}
+
+void fh_worker_exit(fh_worker *w, int code) {
+  pthread_mutex_lock(&w->mu);
+  w->exiting = 1;
+  w->exit_code = code;
+  pthread_mutex_unlock(&w->mu);
+  uv_async_send(&w->wakeup);
+}
+
+/* ---- lifecycle ------------------------------------------------------------ */
+
+int fh_worker_create(fh_worker **out, int index, const fh_config *cfg,
+                     const char *mode, char *err, size_t errsz) {
+  int rc;
+  fh_worker *w = calloc(1, sizeof(*w));
+  if (!w) return FH_ENOMEM;
+  w->index = index;
+  w->cfg = cfg;
+  w->handler_ref = LUA_NOREF;
+  snprintf(w->label, sizeof(w->label), "worker=\"%d\"", index);
+  pthread_mutex_init(&w->mu, NULL);
+  uv_loop_init(&w->loop);
+  uv_async_init(&w->loop, &w->wakeup, on_wakeup);
+  w->wakeup.data = w;
+  uv_timer_init(&w->loop, &w->sweep);
+  w->sweep.data = w;
+  uv_timer_start(&w->sweep, on_sweep, 1000, 1000);
+  if ((rc = fh_redis_create(&w->redis, &w->loop, cfg->redis_url, cfg->redis_timeout))) {
+    snprintf(err, errsz, "REDIS_URL: cannot use \"%s\" (expected redis://[:password@]host:port[/db] or unix:///path)", cfg->redis_url);
+    goto fail;
+  }
+  if ((rc = fh_http_client_create(&w->http, &w->loop, cfg->http_timeout,
+                                  cfg->http_connect_timeout, (size_t)cfg->http_max_response))) {
+    snprintf(err, errsz, "cannot create the HTTP client");
+    goto fail;
+  }
+  w->L = luaL_newstate();
+  if (!w->L) { rc = FH_ENOMEM; goto fail; }
+  lua_pushlightuserdata(w->L, w);
+  lua_setfield(w->L, LUA_REGISTRYINDEX, WORKER_KEY);
+  if ((rc = fh_sched_create(&w->sched, w->L))) goto fail;
+  if ((rc = fh_runtime_boot(w->L, cfg, mode, index, &w->handler_ref, err, errsz))) goto fail;
+  *out = w;
+  return 0;
+fail:
+  fh_worker_destroy(w);
+  return rc ? rc : FH_EINVAL;
+}
+
+static void run_thread(void *arg) {
+  fh_worker *w = arg;
+  uv_run(&w->loop, UV_RUN_DEFAULT);
+}
+
+int fh_worker_start(fh_worker *w) {
+  if (uv_thread_create(&w->thread, run_thread, w)) return FH_ENOMEM;
+  w->started = 1;
+  return 0;
+}
+
+int fh_worker_run(fh_worker *w) {
+  uv_run(&w->loop, UV_RUN_DEFAULT);
+  return w->exit_code;
+}
+
+static void close_walk(uv_handle_t *h, void *arg) {
+  (void)arg;
+  if (!uv_is_closing(h)) uv_close(h, NULL);
+}
+
+void fh_worker_destroy(fh_worker *w) {
+  if (!w) return;
+  if (w->started) {
+    fh_worker_exit(w, 0);
+    uv_thread_join(&w->thread);
+  }
+  fh_redis_destroy(w->redis);
+  fh_http_client_destroy(w->http);
+  if (w->L) lua_close(w->L);
+  fh_sched_destroy(w->sched);
+  uv_walk(&w->loop, close_walk, NULL);
+  uv_run(&w->loop, UV_RUN_DEFAULT);
+  uv_loop_close(&w->loop);
+  pthread_mutex_destroy(&w->mu);
+  free(w);
+}

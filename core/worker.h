@@ -1,0 +1,50 @@
+/* worker.h: a thread with one event loop, one Lua state, one Redis
+ * connection and one HTTP client; it runs requests and timers as tasks. */
+#ifndef FH_WORKER_H
+#define FH_WORKER_H
+
+#include "config.h"
+#include "http_client.h"
+#include "redis.h"
+#include "request.h"
+#include "task.h"
+
+#include <lua.h>
+#include <uv.h>
+
+typedef struct fh_worker fh_worker;
+
+/* Builds the worker (loop, Lua state, connections) and runs the boot
+ * script in mode ("serve" or "test"); does not start a thread. On failure
+ * writes the problem into err. cfg is borrowed and must outlive the worker. */
+int fh_worker_create(fh_worker **out, int index, const fh_config *cfg,
+                     const char *mode, char *err, size_t errsz);
+
+/* Runs the loop on a new thread. */
+int fh_worker_start(fh_worker *w);
+
+/* Runs the loop on the calling thread until fh_worker_exit(); returns the
+ * exit code given to it. */
+int fh_worker_run(fh_worker *w);
+
+/* Queues a request for the worker (any thread). */
+void fh_worker_submit(fh_worker *w, fh_request *req);
+
+/* Stops the loop (any thread) with an exit code. */
+void fh_worker_exit(fh_worker *w, int code);
+
+/* Joins the thread started by fh_worker_start and frees everything. */
+void fh_worker_destroy(fh_worker *w);
+
+/* The worker that owns L (any coroutine of its state). */
+fh_worker *fh_worker_of(lua_State *L);
+uv_loop_t *fh_worker_loop(fh_worker *w);
+fh_redis *fh_worker_redis(fh_worker *w);
+fh_http_client *fh_worker_http(fh_worker *w);
+fh_sched *fh_worker_sched(fh_worker *w);
+const fh_config *fh_worker_config(fh_worker *w);
+int fh_worker_index(fh_worker *w);
+/* Tasks alive on this worker (requests, timers, background jobs). */
+int fh_worker_inflight(fh_worker *w);
+
+#endif

@@ -1,0 +1,25 @@
+-- Boot script of a worker's Lua state (run once per worker by the C core).
+-- Loads the route modules named in the config, starts the durable timer
+-- poller, and returns the request handler the core calls for every request.
+local opts = ...
+
+local router = require "host.router"
+local timer = require "timer"
+
+-- flow code reads straight down: sleep(1) yields this task only
+_G.sleep = require("time").sleep
+
+for name in opts.routes:gmatch("[^,%s]+") do
+  local ok, err = pcall(require, "routes." .. name)
+  if not ok then
+    error(("route module '%s' (scripts/routes/%s.lua) failed to load: %s"):format(name, name, err), 0)
+  end
+end
+
+if opts.mode == "serve" then
+  timer.start{ interval = opts.timer_poll, lease = opts.timer_lease }
+elseif opts.mode == "test" then
+  require("host").spawn(require("host.test_runner").run, opts.argv or {})
+end
+
+return router.handle

@@ -1,0 +1,193 @@
+--- timer: durable timers kept in Redis.
+--
+--   timer.at(due, kind, payload?, opts?) -> id | nil, err       (yields)
+--       due: Unix seconds; kind: a name registered with timer.handle;
+--       payload: any JSON value; opts.id: your id (dedupe: scheduling an
+--       id that is pending or already fired is a no-op that returns the id
+--       and "exists")
+--   timer.after(seconds, kind, payload?, opts?) -> id | nil, err
+--   timer.cancel(id) -> true | false (not pending) | nil, err
+--   timer.handle(kind, fn)      fn(payload, info); info = {id, kind, due,
+--                               late (seconds), attempt}
+--   timer.poll() -> number of timers claimed (runs their handlers)
+--   timer.start{interval, lease}  the poller every worker runs
+--
+-- Fired at least once: a timer is claimed atomically (one host only) with
+-- a lease; its handler's success removes it and remembers the id as fired
+-- for 7 days; a handler that raises is retried with backoff (up to 10
+-- attempts, then kept in the dead set); a host that dies mid-handler loses
+-- its lease and another host fires the timer again. Due times are compared
+-- with Redis' clock, so hosts with skewed clocks agree.
+local rscript = require "rscript"
+local json = require "json"
+local crypto = require "crypto"
+local time = require "time"
+local host = require "host"
+local log = require "log"
+
+local M = {}
+
+local K = {
+  due = "fh:timers:due",           -- zset id -> due ms
+  data = "fh:timers:data",         -- hash id -> json record
+  inflight = "fh:timers:inflight", -- zset id -> lease expiry ms
+  dead = "fh:timers:dead",         -- zset id -> time of giving up
+  fired = "fh:timers:fired:",      -- string per id, 7 days
+}
+local MAX_ATTEMPTS = 10
+
+local SCHEDULE = rscript.new([[
+if redis.call('EXISTS', KEYS[4] .. ARGV[1]) == 1 or redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then
+  return 0
+end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+return 1]])
+
+local CANCEL = rscript.new([[
+local n = redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+return n]])
+
+-- moves due timers (and timers whose lease ran out) to in-flight
+local CLAIM = rscript.new([[
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local limit = tonumber(ARGV[2])
+local out = { now }
+local function take(ids)
+  for _, id in ipairs(ids) do
+    local d = redis.call('HGET', KEYS[3], id)
+    redis.call('ZREM', KEYS[1], id)
+    if d then
+      redis.call('ZADD', KEYS[2], now + tonumber(ARGV[1]), id)
+      out[#out + 1] = id
+      out[#out + 1] = d
+    else
+      redis.call('ZREM', KEYS[2], id)
+    end
+  end
+end
+take(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, limit))
+take(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, limit))
+return out]])
+
+local ACK = rscript.new([[
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('SET', KEYS[3] .. ARGV[1], '1', 'EX', 604800)
+return 1]])
+
+-- handler failed: back to due with a delay, or to the dead set
+local RETRY = rscript.new([[
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+if ARGV[4] == '1' then
+  redis.call('ZADD', KEYS[4], ARGV[2], ARGV[1])
+else
+  redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+end
+return 1]])
+
+local handlers = {}
+local lease_s = 60
+
+function M.handle(kind, fn)
+  assert(type(kind) == "string" and type(fn) == "function", "timer.handle(kind, fn)")
+  handlers[kind] = fn
+end
+
+function M.at(due, kind, payload, opts)
+  if type(due) ~= "number" then error("timer.at: due must be Unix seconds (a number)", 2) end
+  if type(kind) ~= "string" or kind == "" then error("timer.at: kind must be a non-empty string", 2) end
+  local id = opts and opts.id or crypto.random_hex(12)
+  if type(id) ~= "string" or id == "" then error("timer.at: opts.id must be a non-empty string", 2) end
+  local rec = json.encode{ id = id, kind = kind, payload = payload, due = due, attempt = 0 }
+  local n, err = SCHEDULE:run({ K.due, K.data, K.inflight, K.fired },
+                              { id, math.floor(due * 1000), rec })
+  if n == nil then return nil, err end
+  if n == 0 then return id, "exists" end
+  return id
+end
+
+function M.after(seconds, kind, payload, opts)
+  if type(seconds) ~= "number" then error("timer.after: seconds must be a number", 2) end
+  return M.at(time.now() + seconds, kind, payload, opts)
+end
+
+function M.cancel(id)
+  assert(type(id) == "string", "timer.cancel(id)")
+  local n, err = CANCEL:run({ K.due, K.data }, { id })
+  if n == nil then return nil, err end
+  return n == 1
+end
+
+local function count(name, kind)
+  host.metric_add(name, 'kind="' .. host.escape_label(kind) .. '"', 1)
+end
+
+local function fire(rec, now_ms)
+  local fn = handlers[rec.kind]
+  local late = math.max(0, now_ms / 1000 - rec.due)
+  rec.attempt = (rec.attempt or 0) + 1
+  local ok, err
+  if fn then
+    ok, err = pcall(fn, rec.payload, { id = rec.id, kind = rec.kind, due = rec.due,
+                                       late = late, attempt = rec.attempt })
+  else
+    ok, err = false, "no handler registered for timer kind '" .. tostring(rec.kind) .. "'"
+  end
+  if ok then
+    local _, aerr = ACK:run({ K.inflight, K.data, K.fired }, { rec.id })
+    if aerr then log.warn("timer ack failed; it may fire again", { id = rec.id, error = aerr }) end
+    count("flowhost_timers_fired_total", rec.kind)
+    host.metric_observe("flowhost_timer_lateness_seconds", nil, late)
+    if late > 1 then count("flowhost_timers_late_total", rec.kind) end
+    return
+  end
+  count("flowhost_timer_errors_total", rec.kind)
+  local dead = rec.attempt >= MAX_ATTEMPTS
+  log.error("timer handler failed", { id = rec.id, kind = rec.kind, attempt = rec.attempt,
+                                      error = tostring(err), dead = dead })
+  local delay = math.min(2 ^ rec.attempt, 300)
+  RETRY:run({ K.inflight, K.data, K.due, K.dead },
+            { rec.id, math.floor(now_ms + delay * 1000), json.encode(rec), dead and "1" or "0" })
+end
+
+function M.poll(limit)
+  local out, err = CLAIM:run({ K.due, K.inflight, K.data },
+                             { math.floor(lease_s * 1000), limit or 100 })
+  if not out then return nil, err end
+  local now_ms = out[1]
+  local n = 0
+  for i = 2, #out, 2 do
+    local rec = json.decode(out[i + 1])
+    if rec then
+      n = n + 1
+      host.spawn(fire, rec, now_ms)
+    else
+      log.error("timer record is not valid JSON; dropped", { id = out[i] })
+    end
+  end
+  return n
+end
+
+function M.start(opts)
+  local interval = opts and opts.interval or 0.2
+  lease_s = opts and opts.lease or lease_s
+  host.spawn(function()
+    while true do
+      local n, err = M.poll()
+      if not n then
+        time.sleep(1) -- Redis unavailable: try again shortly
+      elseif n < 100 then
+        time.sleep(interval)
+      end
+    end
+  end)
+end
+
+--- For tests: the lease claimed timers get.
+function M.set_lease(seconds) lease_s = seconds end
+
+return M

@@ -1,0 +1,292 @@
+#!/usr/bin/env python3
+"""Fake "slow local upstream" HTTP/1.1 server for flowhost integration tests.
+
+Dependency-free (Python 3.11 stdlib, asyncio streams); one coroutine per
+connection, so thousands of concurrent keep-alive connections are fine.
+
+Usage:
+    python3 tests/fakes/upstream.py --port 0 [--host 127.0.0.1]
+                                    [--port-file PATH] [--delay-ms N]
+
+After binding it writes the port to --port-file (if given, atomically), then
+prints exactly one line ``READY <port>`` to stdout and flushes. It serves until
+SIGTERM/SIGINT, then closes all connections and exits 0.
+
+Routes (query parameters; any method unless stated):
+  /delay?ms=N[&status=S]      wait N ms, answer S (default 200) {"delayed_ms":N}
+  /status?code=S[&retry_after=N][&body=...]
+                              answer status S with `body` (default {"status":S}),
+                              plus a Retry-After header if retry_after is given
+  /echo                       200 {"method","path","query" (raw query string),
+                              "headers" {lowercased name: value},
+                              "body" (request body decoded as UTF-8)}
+  /big?bytes=N                200, N bytes of 'x' (text/plain)
+  /drip?bytes=N&interval_ms=M headers with Content-Length N, then one 'x' every
+                              M ms (text/plain) - for client total timeouts
+  /close                      close the socket without answering
+  /v1/complete                POST only (else 405): after DELAY_MS (env var,
+                              default 1000; --delay-ms overrides) answers
+                              {"text":"fake llm says hi"}
+  /count                      {"requests": R, "connections": C}: requests parsed
+                              so far (including this one) and connections
+                              accepted so far - lets tests check reuse
+  anything else               404 {"error":"not found"}
+
+Responses carry Content-Type (application/json, text/plain for /big and /drip)
+and Content-Length (204/304 carry no body; 204 omits Content-Length; HEAD gets
+headers only). Keep-alive is the HTTP/1.1 default; "Connection: close"
+(or HTTP/1.0 without "Connection: keep-alive") closes after the response.
+Requests are parsed by hand: request line, headers, Content-Length or chunked
+bodies, "Expect: 100-continue". Malformed requests get 400 and a close.
+"""
+import argparse
+import asyncio
+import json
+import os
+import signal
+import sys
+from http import HTTPStatus
+from urllib.parse import parse_qs
+
+MAX_HEADER_BYTES = 64 * 1024
+MAX_BODY_BYTES = 64 * 1024 * 1024
+STATS = {"requests": 0, "connections": 0}
+
+
+class BadRequest(Exception):
+    pass
+
+
+class Request:
+    def __init__(self, method, target, version, headers, body=b""):
+        self.method, self.target, self.version = method, target, version
+        self.headers, self.body = headers, body  # headers: {lowercased: value}
+        self.path, _, self.query = target.partition("?")
+        self.params = {k: v[-1] for k, v in parse_qs(self.query, keep_blank_values=True).items()}
+
+    def int_param(self, name, default=None, lo=0, hi=None):
+        raw = self.params.get(name)
+        if raw is None:
+            if default is None:
+                raise BadRequest(f"missing parameter {name}")
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise BadRequest(f"parameter {name} must be an integer") from None
+        if value < lo or (hi is not None and value > hi):
+            raise BadRequest(f"parameter {name} out of range")
+        return value
+
+    @property
+    def keep_alive(self):
+        conn = self.headers.get("connection", "").lower()
+        if "close" in conn:
+            return False
+        return self.version == "HTTP/1.1" or "keep-alive" in conn
+
+
+async def read_request(reader, writer):
+    """Read one request; None on clean EOF before a request starts."""
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+    except asyncio.IncompleteReadError as e:
+        if not e.partial.strip():
+            return None
+        raise BadRequest("truncated request head") from None
+    except asyncio.LimitOverrunError:
+        raise BadRequest("request head too large") from None
+    lines = head.decode("latin-1").split("\r\n")[:-2]
+    parts = lines[0].split(" ")
+    if (len(parts) != 3 or parts[2] not in ("HTTP/1.0", "HTTP/1.1")
+            or not parts[0].isalpha() or not parts[1]):
+        raise BadRequest("bad request line")
+    headers = {}
+    for line in lines[1:]:
+        name, sep, value = line.partition(":")
+        if not sep or not name or name != name.strip():
+            raise BadRequest("bad header line")
+        name, value = name.lower(), value.strip()
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    req = Request(parts[0], parts[1], parts[2], headers)
+    if req.headers.get("expect", "").lower() == "100-continue":
+        writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+    if "chunked" in headers.get("transfer-encoding", "").lower():
+        req.body = await read_chunked(reader)
+    elif "content-length" in headers:
+        try:
+            length = int(headers["content-length"])
+        except ValueError:
+            raise BadRequest("bad Content-Length") from None
+        if not 0 <= length <= MAX_BODY_BYTES:
+            raise BadRequest("bad Content-Length")
+        req.body = await reader.readexactly(length)
+    return req
+
+
+async def read_chunked(reader):
+    body = bytearray()
+    while True:
+        size_line = (await reader.readuntil(b"\r\n")).split(b";")[0].strip()
+        try:
+            size = int(size_line, 16)
+        except ValueError:
+            raise BadRequest("bad chunk size") from None
+        if size < 0:
+            raise BadRequest("bad chunk size")
+        if size == 0:
+            break
+        if len(body) + size > MAX_BODY_BYTES:
+            raise BadRequest("body too large")
+        body += await reader.readexactly(size)
+        if await reader.readexactly(2) != b"\r\n":
+            raise BadRequest("bad chunk terminator")
+    while (await reader.readuntil(b"\r\n")) != b"\r\n":  # skip trailers
+        pass
+    return bytes(body)
+
+
+def head_bytes(status, length, content_type, keep_alive, extra=()):
+    try:
+        reason = HTTPStatus(status).phrase
+    except ValueError:
+        reason = "Unknown"
+    lines = [f"HTTP/1.1 {status} {reason}", f"Content-Type: {content_type}",
+             f"Content-Length: {length}", f"Connection: {'keep-alive' if keep_alive else 'close'}"]
+    if status == 204:  # RFC 9110: no Content-Length (and no body) on 204
+        del lines[2]
+    lines += [f"{k}: {v}" for k, v in extra]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+async def respond(writer, req, status, body, keep_alive, content_type="application/json", extra=()):
+    if not isinstance(body, bytes):
+        body = (body if isinstance(body, str) else json.dumps(body)).encode()
+    if status in (204, 304):
+        body = b""
+    writer.write(head_bytes(status, len(body), content_type, keep_alive, extra))
+    if req is None or req.method != "HEAD":
+        writer.write(body)
+    await writer.drain()
+
+
+async def route(req, writer, keep_alive, delay_ms):
+    """Answer one request. Returns False if the connection must be closed."""
+    path = req.path
+    if path == "/delay":
+        ms = req.int_param("ms")
+        status = req.int_param("status", 200, 200, 599)
+        await asyncio.sleep(ms / 1000)
+        await respond(writer, req, status, {"delayed_ms": ms}, keep_alive)
+    elif path == "/status":
+        status = req.int_param("code", None, 200, 599)
+        extra = []
+        if "retry_after" in req.params:
+            if any(c in req.params["retry_after"] for c in "\r\n"):
+                raise BadRequest("bad retry_after")
+            extra.append(("Retry-After", req.params["retry_after"]))
+        body = req.params.get("body", json.dumps({"status": status}))
+        await respond(writer, req, status, body, keep_alive, extra=extra)
+    elif path == "/echo":
+        await respond(writer, req, 200, {
+            "method": req.method, "path": req.path, "query": req.query,
+            "headers": req.headers, "body": req.body.decode("utf-8", "replace"),
+        }, keep_alive)
+    elif path == "/big":
+        n = req.int_param("bytes")
+        writer.write(head_bytes(200, n, "text/plain", keep_alive))
+        if req.method != "HEAD":
+            chunk = b"x" * min(n, 1 << 20)
+            for off in range(0, n, len(chunk) or 1):
+                writer.write(chunk[: n - off])
+                await writer.drain()
+        await writer.drain()
+    elif path == "/drip":
+        n = req.int_param("bytes")
+        interval = req.int_param("interval_ms", 100) / 1000
+        writer.write(head_bytes(200, n, "text/plain", keep_alive))
+        await writer.drain()
+        for _ in range(n if req.method != "HEAD" else 0):
+            await asyncio.sleep(interval)
+            writer.write(b"x")
+            await writer.drain()
+    elif path == "/close":
+        return False
+    elif path == "/v1/complete":
+        if req.method != "POST":
+            await respond(writer, req, 405, {"error": "method not allowed"}, keep_alive,
+                          extra=[("Allow", "POST")])
+        else:
+            await asyncio.sleep(delay_ms / 1000)
+            await respond(writer, req, 200, {"text": "fake llm says hi"}, keep_alive)
+    elif path == "/count":
+        await respond(writer, req, 200, dict(STATS), keep_alive)
+    else:
+        await respond(writer, req, 404, {"error": "not found"}, keep_alive)
+    return keep_alive
+
+
+async def handle(reader, writer, delay_ms, active):
+    STATS["connections"] += 1
+    task = asyncio.current_task()
+    active.add(task)
+    try:
+        while True:
+            req = None
+            try:
+                req = await read_request(reader, writer)
+                if req is None:
+                    break
+                STATS["requests"] += 1
+                if not await route(req, writer, req.keep_alive, delay_ms):
+                    break
+            except BadRequest as e:
+                await respond(writer, req, 400, {"error": f"bad request: {e}"}, False)
+                break
+    except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+        pass
+    except asyncio.CancelledError:  # shutdown: end quietly (3.11 logs cancelled handlers)
+        pass
+    finally:
+        active.discard(task)
+        writer.close()
+
+
+async def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--port-file")
+    ap.add_argument("--delay-ms", type=int, default=int(os.environ.get("DELAY_MS", "1000")))
+    args = ap.parse_args()
+
+    active = set()
+    server = await asyncio.start_server(
+        lambda r, w: handle(r, w, args.delay_ms, active),
+        args.host, args.port, backlog=4096, limit=MAX_HEADER_BYTES)
+    port = server.sockets[0].getsockname()[1]
+    if args.port_file:
+        tmp = f"{args.port_file}.tmp{os.getpid()}"
+        with open(tmp, "w") as f:
+            f.write(f"{port}\n")
+        os.replace(tmp, args.port_file)
+    print(f"READY {port}", flush=True)
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+    server.close()  # stop accepting, then end every connection handler
+    tasks = list(active)
+    for t in tasks:
+        t.cancel()  # each handler closes its socket in `finally`
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await server.wait_closed()
+    await asyncio.sleep(0)  # let transports run their close callbacks
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
+    sys.exit(0)
