@@ -37,6 +37,7 @@ static const setting settings[] = {
     S("redis_url", "REDIS_URL", T_STR, redis_url, "redis://127.0.0.1:6379", "redis://[:password@]host:port[/db] or unix:///path"),
     S("scripts", "FLOWHOST_SCRIPTS", T_STR, scripts_dir, "scripts", "runtime library folder"),
     S("routes", "FLOWHOST_ROUTES", T_STR, routes, "ops", "route modules under scripts/routes, comma-separated"),
+    S("lua_path", "FLOWHOST_LUA_PATH", T_STR, lua_path, "", "extra Lua search path entries (e.g. tests/support/?.lua), searched first"),
     S("log_level", "FLOWHOST_LOG_LEVEL", T_STR, log_level, "info", "debug, info, warn or error"),
     S("max_body", "FLOWHOST_MAX_BODY", T_NUM, max_body, "1048576", "request body cap in bytes (413 above)"),
     S("max_connections", "FLOWHOST_MAX_CONNECTIONS", T_INT, max_connections, "8192", "open connections before 503"),

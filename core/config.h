@@ -18,6 +18,7 @@ typedef struct fh_config {
   char *redis_url;
   char *scripts_dir;      /* runtime library root */
   char *routes;           /* comma-separated route modules under scripts/routes */
+  char *lua_path;         /* extra package.path entries, searched first */
   char *log_level;
   double max_body;        /* bytes; larger bodies get 413 */
   int max_connections;    /* more get 503 */

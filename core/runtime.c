@@ -41,7 +41,8 @@ int fh_runtime_boot(lua_State *L, const fh_config *cfg, const char *mode,
   }
   lua_pop(L, 1);
   lua_getfield(L, -1, "path");
-  lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;%s", cfg->scripts_dir, cfg->scripts_dir,
+  lua_pushfstring(L, "%s%s%s/?.lua;%s/?/init.lua;%s", cfg->lua_path,
+                  cfg->lua_path[0] ? ";" : "", cfg->scripts_dir, cfg->scripts_dir,
                   lua_tostring(L, -1));
   lua_setfield(L, -3, "path");
   lua_pop(L, 2);

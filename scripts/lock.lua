@@ -4,6 +4,8 @@
 --       lease: seconds the lock lives unless extended or released
 --       opts.wait: seconds to wait while it is taken (default 10); then
 --                  nil, "timeout"
+--       opts.fence = false: skip the fencing counter (one SET NX PX, no
+--                  INCR); handle.fence is then nil
 --   lock.release(handle)  -> true | false (not ours any more) | nil, err
 --   lock.extend(handle, lease?) -> true | false | nil, err
 --   lock.with(key, lease, fn, opts?) -> fn's results | nil, err
@@ -28,6 +30,8 @@ if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
 end
 return false]])
 
+local redis = require "redis"
+
 local RELEASE = rscript.new([[
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0]])
@@ -48,7 +52,13 @@ local function check(key, lease)
   if type(lease) ~= "number" or lease <= 0 then error("lock: lease must be a positive number of seconds", 3) end
 end
 
-local function try(key, token, lease)
+-- -> fence (or true without fencing) | false (taken) | nil, err
+local function try(key, token, lease, fence)
+  if fence == false then
+    local ok, err = redis.call("SET", "lock:" .. key, token, "NX", "PX", math.floor(lease * 1000))
+    if ok == nil then return nil, err end
+    return ok == "OK"
+  end
   return ACQUIRE:run(keys_of(key), { token, math.floor(lease * 1000) })
 end
 
@@ -70,9 +80,9 @@ function M.acquire(key, lease, opts)
   local result, err
   while true do
     if q[1] == me then
-      local fence, e = try(key, token, lease)
+      local fence, e = try(key, token, lease, opts and opts.fence)
       if fence then
-        result = { key = key, token = token, fence = fence, lease = lease }
+        result = { key = key, token = token, fence = fence ~= true and fence or nil, lease = lease }
         break
       elseif e then
         err = e

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the Debian packages flowhost needs (when run as root), or prints
+# the exact apt-get line and fails. Usage: tools/deps.sh [--bench]
+set -euo pipefail
+PKGS=(build-essential cmake pkg-config libluajit-5.1-dev libcurl4-openssl-dev
+      lua-cjson lua-cjson-dev libhiredis-dev libmicrohttpd-dev libuv1-dev libssl-dev
+      lua-busted redis-server redis-tools python3 curl)
+[ "${1:-}" = "--bench" ] && PKGS+=(wrk)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+  echo "flowhost needs these Debian packages. Run as root:" >&2
+  echo "  apt-get update && apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+echo "installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq "${missing[@]}" >/dev/null
