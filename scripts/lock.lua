@@ -59,7 +59,9 @@ local function try(key, token, lease, fence)
     if ok == nil then return nil, err end
     return ok == "OK"
   end
-  return ACQUIRE:run(keys_of(key), { token, math.floor(lease * 1000) })
+  local fence, err = ACQUIRE:run(keys_of(key), { token, math.floor(lease * 1000) })
+  if fence == nil then return nil, err end
+  return fence ~= redis.null and fence  -- redis.null (taken) is truthy: map it to false
 end
 
 local function wake_next(key)

@@ -42,11 +42,11 @@ echo "== C tests (ctest, AddressSanitizer)"
 tally "C tests" $?
 
 echo "== unit specs (inside the runtime)"
-build/flowhost test tests/unit
+FLOWHOST_LUA_PATH="tests/support/?.lua" build/flowhost test tests/unit
 tally "unit specs" $?
 
 echo "== integration specs (real binary, real Redis)"
-FLOWHOST_BIN="$ROOT/build/flowhost" build/flowhost test tests/integration
+FLOWHOST_LUA_PATH="tests/support/?.lua" FLOWHOST_BIN="$ROOT/build/flowhost" build/flowhost test tests/integration
 tally "integration specs" $?
 
 echo "suites: $passed passed, $failed failed"

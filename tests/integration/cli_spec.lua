@@ -1,0 +1,66 @@
+-- The command line: help, version, and bad configuration stopping start-up.
+local proc = require "proc"
+
+local BIN = proc.BIN
+
+local function run(cmd)
+  local out = proc.sh(cmd .. " 2>&1; echo \"exit=$?\"")
+  return out, tonumber(out:match("exit=(%d+)"))
+end
+
+local function write(path, text)
+  local f = assert(io.open(path, "w"))
+  f:write(text)
+  f:close()
+end
+
+describe("flowhost command line", function()
+  it("prints usage and every setting's environment variable with --help", function()
+    local out, code = run(BIN .. " --help")
+    assert.are.equal(0, code)
+    assert.truthy(out:find("flowhost serve", 1, true))
+    for _, var in ipairs{ "FLOWHOST_LISTEN", "FLOWHOST_WORKERS", "REDIS_URL", "FLOWHOST_MAX_BODY" } do
+      assert.truthy(out:find(var, 1, true), var .. " missing from --help")
+    end
+  end)
+
+  it("prints its version with --version", function()
+    local out, code = run(BIN .. " --version")
+    assert.are.equal(0, code)
+    assert.truthy(out:match("^flowhost %d+%.%d+%.%d+"))
+  end)
+
+  it("stops with exit code 2 naming file and line on a syntax error", function()
+    os.execute("mkdir -p var/test")
+    write("var/test/bad_syntax.lua", "return {\n  workers = 2,\n  listen = = 'x',\n}\n")
+    local out, code = run(BIN .. " serve --config var/test/bad_syntax.lua")
+    assert.are.equal(2, code)
+    assert.truthy(out:find("var/test/bad_syntax.lua:3:", 1, true), out)
+  end)
+
+  it("stops with exit code 2 naming an unknown setting", function()
+    write("var/test/bad_key.lua", "return { wrokers = 2 }\n")
+    local out, code = run(BIN .. " serve --config var/test/bad_key.lua")
+    assert.are.equal(2, code)
+    assert.truthy(out:find("wrokers", 1, true), out)
+  end)
+
+  it("stops with exit code 2 when a number setting gets text", function()
+    write("var/test/bad_type.lua", "return { workers = 'many' }\n")
+    local out, code = run(BIN .. " serve --config var/test/bad_type.lua")
+    assert.are.equal(2, code)
+    assert.truthy(out:find("workers", 1, true), out)
+  end)
+
+  it("stops with exit code 2 on a REDIS_URL it cannot use", function()
+    local out, code = run("REDIS_URL=http://nope " .. BIN .. " serve --config tests/support/config.lua")
+    assert.are.equal(2, code)
+    assert.truthy(out:find("REDIS_URL", 1, true), out)
+  end)
+
+  it("stops with exit code 2 on a config file that does not exist", function()
+    local out, code = run(BIN .. " serve --config var/test/missing.lua")
+    assert.are.equal(2, code)
+    assert.truthy(out:find("missing.lua", 1, true), out)
+  end)
+end)

@@ -1,0 +1,144 @@
+-- The HTTP server against the real binary and a real Redis: concurrency,
+-- limits, errors and operations endpoints.
+local proc = require "proc"
+local http = require "http"
+local redis = require "redis"
+local json = require "json"
+local time = require "time"
+
+describe("flowhost serve", function()
+  local s
+
+  setup(function()
+    redis.call("DEL", "test:lock:inside", "test:lock:overlaps", "test:lock:entries")
+    s = proc.start{ env = { FLOWHOST_WORKERS = 2 } }
+  end)
+
+  teardown(function()
+    if s then proc.stop(s) end
+  end)
+
+  it("answers /healthz and /readyz with 200 while Redis is up", function()
+    local h = assert(http.request{ url = s.url .. "/healthz" })
+    assert.are.equal(200, h.status)
+    local r = assert(http.request{ url = s.url .. "/readyz" })
+    assert.are.equal(200, r.status)
+    assert.are.equal("ready", json.decode(r.body).status)
+  end)
+
+  it("answers 404 with a JSON error for an unknown path", function()
+    local r = assert(http.request{ url = s.url .. "/no/such/route" })
+    assert.are.equal(404, r.status)
+    assert.are.equal("not found", json.decode(r.body).error)
+  end)
+
+  it("completes 500 concurrent requests that each wait 1 s upstream in well under 2 s", function()
+    local reqs = {}
+    for i = 1, 500 do reqs[i] = { url = s.url .. "/test/upstream?ms=1000", timeout = 10 } end
+    local t0 = time.monotonic()
+    local results = http.all(reqs)
+    local elapsed = time.monotonic() - t0
+    local ok = 0
+    for _, r in ipairs(results) do if r.status == 200 then ok = ok + 1 end end
+    assert.are.equal(500, ok)
+    print(("\n  500 x 1 s upstream waits with 2 workers: %.2f s"):format(elapsed))
+    assert.is_true(elapsed < 1.6, ("took %.2f s"):format(elapsed))
+  end)
+
+  it("never runs a lock.with critical section twice at once (1,000 concurrent)", function()
+    local reqs = {}
+    for i = 1, 1000 do reqs[i] = { method = "POST", url = s.url .. "/test/locked", body = "", timeout = 60 } end
+    local results = http.all(reqs)
+    local ok = 0
+    for _, r in ipairs(results) do if r.status == 200 then ok = ok + 1 end end
+    assert.are.equal(1000, ok)
+    assert.are.equal("1000", redis.call("GET", "test:lock:entries"))
+    assert.are.equal(redis.null, redis.call("GET", "test:lock:overlaps"))
+  end)
+
+  it("answers 413 to a body over the cap announced by Content-Length", function()
+    local r = assert(http.request{ method = "POST", url = s.url .. "/test/echo",
+                                   body = string.rep("x", 300 * 1024) })
+    assert.are.equal(413, r.status)
+  end)
+
+  it("answers 413 to a chunked body that grows over the cap", function()
+    local r, err = http.request{ method = "POST", url = s.url .. "/test/echo",
+                                 headers = { ["Transfer-Encoding"] = "chunked" },
+                                 body = string.rep("x", 300 * 1024) }
+    -- the server answers 413 and closes; curl may see the close first
+    assert.is_true((r and r.status == 413) or err == "closed", tostring(err))
+  end)
+
+  it("accepts a body under the cap", function()
+    local r = assert(http.request{ method = "POST", url = s.url .. "/test/echo",
+                                   body = string.rep("x", 100 * 1024) })
+    assert.are.equal(200, r.status)
+    assert.are.equal(100 * 1024, json.decode(r.body).bytes)
+  end)
+
+  it("answers 500 with the request id when a handler raises, and logs the traceback", function()
+    local r = assert(http.request{ url = s.url .. "/test/error" })
+    assert.are.equal(500, r.status)
+    local body = json.decode(r.body)
+    assert.are.equal("internal error", body.error)
+    assert.are.equal(r.headers["x-request-id"], body.request_id)
+    local found = proc.wait_until(function()
+      for line in (proc.read_file(s.log) or ""):gmatch("[^\n]+") do
+        if line:find(body.request_id, 1, true) and line:find("fails on purpose", 1, true)
+           and line:find("traceback", 1, true) then return true end
+      end
+    end, 3)
+    assert.is_true(found == true, "no log line with the request id and traceback")
+    local again = assert(http.request{ url = s.url .. "/healthz" })
+    assert.are.equal(200, again.status)
+  end)
+
+  it("cuts a client that trickles its request past the total deadline", function()
+    -- request_deadline is 3 s in tests/support/config.lua; 1 byte / 0.2 s
+    local out = proc.sh("python3 tests/support/rawclient.py slow " .. s.port .. " 0.2")
+    local secs = tonumber(out)
+    assert.is_not_nil(secs, out)
+    assert.is_true(secs >= 2.5 and secs < 6, ("closed after %s s"):format(tostring(secs)))
+  end)
+
+  it("exposes Prometheus metrics for requests, latency, upstream calls and tasks", function()
+    local r = assert(http.request{ url = s.url .. "/metrics" })
+    assert.are.equal(200, r.status)
+    assert.truthy(r.body:find('flowhost_http_requests_total{route="/test/upstream",status="200"} 500', 1, true))
+    assert.truthy(r.body:find("flowhost_handler_seconds_bucket", 1, true))
+    assert.truthy(r.body:find('flowhost_upstream_requests_total{host="127.0.0.1:', 1, true))
+    assert.truthy(r.body:find("flowhost_lua_errors_total", 1, true))
+    assert.truthy(r.body:find("flowhost_coroutines_in_flight", 1, true))
+  end)
+end)
+
+describe("flowhost serve with a small connection limit", function()
+  it("answers 503 when there are too many connections", function()
+    local s = proc.start{ env = { FLOWHOST_MAX_CONNECTIONS = 5 } }
+    local out = proc.sh("python3 tests/support/rawclient.py hold " .. s.port .. " 8")
+    proc.stop(s)
+    assert.are.equal("503", out:match("%S+"))
+  end)
+end)
+
+describe("flowhost serve on SIGTERM", function()
+  it("lets in-flight requests finish, then exits 0", function()
+    local s = proc.start{}
+    local results
+    require("host").spawn(function()
+      local reqs = {}
+      for i = 1, 20 do reqs[i] = { url = s.url .. "/test/upstream?ms=1000", timeout = 10 } end
+      results = http.all(reqs)
+    end)
+    time.sleep(0.3)
+    local code = proc.stop(s, "TERM")
+    assert.are.equal(0, code)
+    proc.wait_until(function() return results end, 5)
+    local ok = 0
+    for _, r in ipairs(results or {}) do if r.status == 200 then ok = ok + 1 end end
+    assert.are.equal(20, ok)
+    local after = http.request{ url = s.url .. "/healthz", timeout = 1 }
+    assert.is_nil(after)
+  end)
+end)

@@ -1,0 +1,101 @@
+--- Helpers for integration specs: start the real flowhost binary (and
+--- private Redis servers) as separate processes, wait for them, stop them.
+local http = require "http"
+local time = require "time"
+
+local M = {}
+
+M.BIN = os.getenv("FLOWHOST_BIN") or "build/flowhost"
+local port_seq = 18100 + (os.time() % 40) * 20
+
+function M.free_port()
+  port_seq = port_seq + 1
+  return port_seq
+end
+
+local function sh(cmd)
+  local f = assert(io.popen(cmd))
+  local out = f:read("*a")
+  f:close()
+  return out
+end
+M.sh = sh
+
+function M.read_file(path)
+  local f = io.open(path)
+  if not f then return nil end
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+--- Polls fn() every `every` seconds until it returns a truthy value or
+--- `timeout` seconds pass; returns that value (or nil).
+function M.wait_until(fn, timeout, every)
+  local deadline = time.monotonic() + (timeout or 10)
+  repeat
+    local v = fn()
+    if v then return v end
+    time.sleep(every or 0.05)
+  until time.monotonic() > deadline
+  return nil
+end
+
+--- Starts `flowhost serve`. opts: config, env (table), port, wait (bool,
+--- default true). Returns {pid, port, url, log, exitfile}.
+function M.start(opts)
+  opts = opts or {}
+  local port = opts.port or M.free_port()
+  os.execute("mkdir -p var/test")
+  local base = "var/test/fh-" .. port .. "-" .. os.time()
+  local s = { port = port, url = "http://127.0.0.1:" .. port, log = base .. ".log",
+              pidfile = base .. ".pid", exitfile = base .. ".exit" }
+  local env = { FLOWHOST_LISTEN = "127.0.0.1:" .. port }
+  for k, v in pairs(opts.env or {}) do env[k] = v end
+  local prefix = ""
+  for k, v in pairs(env) do prefix = prefix .. k .. "='" .. tostring(v) .. "' " end
+  local inner = ("%s%s serve --config %s > %s 2>&1 & echo \\$! > %s; wait \\$!; echo \\$? > %s")
+    :format(prefix, M.BIN, opts.config or "tests/support/config.lua", s.log, s.pidfile, s.exitfile)
+  os.execute("setsid sh -c \"" .. inner .. "\" > /dev/null 2>&1 &")
+  s.pid = M.wait_until(function() return tonumber(M.read_file(s.pidfile)) end, 5)
+  if not s.pid then error("could not start " .. M.BIN) end
+  if opts.wait ~= false then
+    local ok = M.wait_until(function()
+      local res = http.request{ url = s.url .. "/healthz", timeout = 0.5 }
+      return res and res.status == 200
+    end, 10)
+    if not ok then error("flowhost did not start; log:\n" .. (M.read_file(s.log) or "")) end
+  end
+  return s
+end
+
+--- Sends a signal ("TERM", "KILL", ...) and waits for the exit; returns the
+--- exit status sh recorded (a number) or nil if it did not exit in time.
+function M.stop(s, sig, timeout)
+  os.execute("kill -" .. (sig or "TERM") .. " " .. s.pid .. " 2>/dev/null")
+  return M.wait_exit(s, timeout)
+end
+
+function M.wait_exit(s, timeout)
+  local code = M.wait_until(function()
+    local t = M.read_file(s.exitfile)
+    return t and tonumber(t)
+  end, timeout or 15)
+  return code
+end
+
+--- A private redis-server on port; returns {port, url, name}.
+function M.redis_start(name, port)
+  assert(os.execute("tools/redis.sh start " .. name .. " " .. port) == 0, "redis did not start")
+  return { name = name, port = port, url = "redis://127.0.0.1:" .. port }
+end
+
+function M.redis_kill(r)
+  os.execute("kill -9 $(cat var/" .. r.name .. "/redis.pid) 2>/dev/null; rm -f var/" .. r.name .. "/redis.pid")
+end
+
+function M.redis_stop(r)
+  os.execute("tools/redis.sh stop " .. r.name)
+end
+
+return M
