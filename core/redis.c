@@ -89,9 +89,11 @@ fail:
 
 /* ---- connection lifecycle ----------------------------------------------- */
 
+static void on_retry(uv_timer_t *h) { connect_now(h->data); }
+
 static void schedule_retry(fh_redis *r) {
   if (r->closing) return;
-  uv_timer_start(&r->retry, (uv_timer_cb)connect_now,
+  uv_timer_start(&r->retry, on_retry,
                  (uint64_t)(r->backoff * 1000), 0);
   r->backoff = r->backoff * 2 > 1.0 ? 1.0 : r->backoff * 2;
 }

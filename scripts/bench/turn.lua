@@ -12,7 +12,8 @@
 ---       number found in the text is the phone, the state machine moves
 ---       start -> ask_phone -> confirm (needs a phone) -> done (text holds
 ---       "yes", else back to ask_phone) -> start, turns grows by one.
----       reply_json is {"reply":"...","state":"..."}; llm_text, when given,
+---       reply_json is {"state":"...","reply":"..."} (the nginx peer's key
+---       order, byte for byte); llm_text, when given,
 ---       replaces the reply text.
 local json = require "json"
 
@@ -25,7 +26,7 @@ local PHONE = "%d%d%d%d%d%d%d%d%d%d"
 
 -- The replies are constants (but one), so their JSON is built once.
 local function reply_of(text, state)
-  return '{"reply":' .. encode(text) .. ',"state":"' .. state .. '"}'
+  return '{"state":"' .. state .. '","reply":' .. encode(text) .. '}'
 end
 local R_GREET = reply_of("Hi! What is your phone number?", "ask_phone")
 local R_ASK_AGAIN = reply_of("Please send a 10-digit phone number.", "ask_phone")
@@ -79,7 +80,7 @@ function M.step(state_json, text, llm_text)
     if s then
       local phone = text:sub(s, e)
       slots.phone = phone
-      to, reply = "confirm", '{"reply":"Is ' .. phone .. ' correct?","state":"confirm"}'
+      to, reply = "confirm", '{"state":"confirm","reply":"Is ' .. phone .. ' correct?"}'
     else
       to, reply = "ask_phone", R_ASK_AGAIN
     end

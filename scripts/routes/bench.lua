@@ -11,7 +11,7 @@
 -- worker's hold is polled with backoff; still taken after 100 ms: 409
 -- {"error":"busy"}) -> GET state:<t>:<c> -> [LLM call: failure 504] -> step
 -- (scripts/bench/turn.lua) -> SET state:<t>:<c> <json> EX 86400 -> release
--- (compare-and-delete) -> 200 {"reply":"...","state":"..."}. A Redis error
+-- (compare-and-delete) -> 200 {"state":"...","reply":"..."}. A Redis error
 -- gives 502. The lock is released on every path after it was taken.
 local router = require "host.router"
 local redis = require "redis"
