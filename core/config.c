@@ -74,7 +74,7 @@ static int set_value(fh_config *cfg, const setting *s, const char *text,
   }
   case T_NUM: {
     double v = strtod(text, &end);
-    if (errno || end == text || *end || v < 0) break;
+    if (errno || end == text || *end || !(v >= 0) || v > 1e15) break;
     *(double *)base = v;
     return 0;
   }
@@ -143,7 +143,7 @@ fail:
 static int parse_listen(fh_config *cfg, char *err, size_t errsz) {
   const char *colon = strrchr(cfg->listen, ':');
   char *end = NULL;
-  long port = colon ? strtol(colon + 1, &end, 10) : -1;
+  long port = colon && colon[1] >= '0' && colon[1] <= '9' ? strtol(colon + 1, &end, 10) : -1;
   if (!colon || colon == cfg->listen || !end || *end || port < 0 || port > 65535) {
     snprintf(err, errsz, "listen: expected host:port, got \"%s\"", cfg->listen);
     return FH_ECONFIG;

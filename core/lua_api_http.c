@@ -149,6 +149,17 @@ static void check_request(lua_State *L, int t, const char *what) {
   lua_getfield(L, t, "headers");
   if (!lua_isnil(L, -1) && !lua_istable(L, -1))
     luaL_error(L, "%s: 'headers' must be a table", what);
+  if (lua_istable(L, -1)) {
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+      if (lua_type(L, -2) != LUA_TSTRING || !lua_isstring(L, -1))
+        luaL_error(L, "%s: headers must map names to strings", what);
+      const char *k = lua_tostring(L, -2), *v = lua_tostring(L, -1);
+      if (strpbrk(k, "\r\n:") || strpbrk(v, "\r\n"))
+        luaL_error(L, "%s: header '%s' holds a line break or a bad name", what, k);
+      lua_pop(L, 1);
+    }
+  }
   lua_pop(L, 4);
 }
 

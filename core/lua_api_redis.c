@@ -16,6 +16,7 @@
 #include "worker.h"
 
 #include <lauxlib.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #define MAX_ARGS 1024
@@ -67,8 +68,20 @@ static void send_command(lua_State *L, fh_redis *r, fh_async *g, int index,
   const char *argv[MAX_ARGS];
   size_t lens[MAX_ARGS];
   int argc = last - first + 1;
-  for (int i = 0; i < argc; i++)
+  for (int i = 0; i < argc; i++) {
+    if (lua_type(L, first + i) == LUA_TNUMBER) {
+      /* lua_tostring keeps only 14 digits: write numbers exactly */
+      lua_Number n = lua_tonumber(L, first + i);
+      char tmp[64];
+      if (n == (lua_Number)(long long)n && n > -9.2e18 && n < 9.2e18)
+        snprintf(tmp, sizeof(tmp), "%lld", (long long)n);
+      else
+        snprintf(tmp, sizeof(tmp), "%.17g", n);
+      lua_pushstring(L, tmp);
+      lua_replace(L, first + i);
+    }
     argv[i] = lua_tolstring(L, first + i, &lens[i]);
+  }
   redis_op *op = malloc(sizeof(*op));
   if (!op) { fh_async_fail(g, index, "out of memory"); return; }
   op->g = g;

@@ -47,8 +47,14 @@ int fh_redis_url_parse(const char *url, fh_redis_url *out) {
   if (strncmp(url, "unix://", 7) == 0) {
     const char *p = url + 7, *q = strchr(p, '?');
     out->path = q ? strndup(p, (size_t)(q - p)) : strdup(p);
-    if (q && strncmp(q, "?db=", 4) == 0) out->db = atoi(q + 4);
-    if (!out->path || !*out->path) goto fail;
+    if (!out->path || out->path[0] != '/') goto fail;
+    if (q) {
+      char *e;
+      if (strncmp(q, "?db=", 4) != 0 || q[4] < '0' || q[4] > '9') goto fail;
+      long db = strtol(q + 4, &e, 10);
+      if (*e || db > 65535) goto fail;
+      out->db = (int)db;
+    }
     return 0;
   }
   if (strncmp(url, "redis://", 8) != 0) goto fail;
@@ -69,6 +75,7 @@ int fh_redis_url_parse(const char *url, fh_redis_url *out) {
   const char *colon = memchr(p, ':', (size_t)(end - p));
   if (colon) {
     char *e;
+    if (colon[1] < '0' || colon[1] > '9') goto fail;
     long port = strtol(colon + 1, &e, 10);
     if (e != end || port <= 0 || port > 65535) goto fail;
     out->port = (int)port;
@@ -77,8 +84,9 @@ int fh_redis_url_parse(const char *url, fh_redis_url *out) {
   out->host = hend > p ? strndup(p, (size_t)(hend - p)) : strdup("127.0.0.1");
   if (slash && slash[1]) {
     char *e;
+    if (slash[1] < '0' || slash[1] > '9') goto fail;
     long db = strtol(slash + 1, &e, 10);
-    if (*e || db < 0) goto fail;
+    if (*e || db > 65535) goto fail;
     out->db = (int)db;
   }
   return 0;
@@ -208,7 +216,9 @@ int fh_redis_create(fh_redis **out, uv_loop_t *loop, const char *url, double tim
 
 int fh_redis_command(fh_redis *r, int argc, const char **argv, const size_t *lens,
                      fh_redis_cb cb, void *data) {
-  if (!r->ac || !r->connected) return FH_EUNAVAIL;
+  /* while a connect is in progress hiredis buffers the command and sends
+   * it once connected (or fails it if the connect fails) */
+  if (!r->ac) return FH_EUNAVAIL;
   pending_cmd *pc = malloc(sizeof(*pc));
   if (!pc) return FH_ENOMEM;
   pc->r = r; pc->cb = cb; pc->data = data;

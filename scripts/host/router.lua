@@ -14,11 +14,9 @@ local M = {}
 local exact = {}      -- path -> {method -> route}
 local patterned = {}  -- list of {pattern, names, methods}
 
-local JSON_HEADERS = { ["Content-Type"] = "application/json" }
-
 --- Answer helper: status plus a Lua value encoded as JSON.
 function M.json(status, value)
-  return status, json.encode(value), JSON_HEADERS
+  return status, json.encode(value), { ["Content-Type"] = "application/json" }
 end
 
 local function compile(path)

@@ -26,6 +26,8 @@ function M.run(argv)
     if err ~= nil then io.stderr:write(tostring(err), "\n") end
     code = code or 1
   end
+  -- busted returns normally (no os.exit) when every spec passed
+  if ok then code = code or 0 end
   io.stdout:flush()
   host.exit(code or 1)
 end

@@ -361,6 +361,19 @@ static void test_env(void) {
   clear_env();
 
   strcpy(err, "");
+  setenv("FLOWHOST_REQUEST_DEADLINE", "nan", 1);
+  if (fh_config_load(&c, NULL, err, sizeof(err)) == 0) {
+    fprintf(stderr, "%s:%d: FLOWHOST_REQUEST_DEADLINE=nan accepted (request_deadline=%g)\n",
+            __FILE__, __LINE__, c.request_deadline);
+    failures++;
+    fh_config_free(&c);
+  } else {
+    CHECK(strstr(err, "request_deadline") != NULL);
+    CHECK(cfg_empty(&c));
+  }
+  clear_env();
+
+  strcpy(err, "");
   setenv("FLOWHOST_LISTEN", "nohostport", 1);
   CHECK(fh_config_load(&c, NULL, err, sizeof(err)) == FH_ECONFIG);
   CHECK(strstr(err, "nohostport") != NULL);
@@ -417,6 +430,9 @@ static void test_errors(void) {
   CHECK_LOAD_FAILS("return { workers = 2.5 }\n", "workers");
   CHECK_LOAD_FAILS("return { max_body = \"big\" }\n", "max_body");
   CHECK_LOAD_FAILS("return { timer_poll = -0.5 }\n", "timer_poll");
+  /* NaN is not a non-negative number. */
+  CHECK_LOAD_FAILS("return { max_body = 0/0 }\n", "max_body");
+  CHECK_LOAD_FAILS("return { request_deadline = \"nan\" }\n", "request_deadline");
   CHECK_LOAD_FAILS("return { listen = { host = \"x\" } }\n", "listen", "table");
   CHECK_LOAD_FAILS("return { redis_url = function() end }\n", "redis_url");
 
@@ -428,6 +444,7 @@ static void test_errors(void) {
   {
     static const char *const bad_listen[] = {
       "nohostport", ":8080", "host:abc", "host:70000", "host:-1", "host:80x",
+      "host:",  /* no port digits: must not silently become port 0 */
     };
     size_t i;
 

@@ -68,7 +68,7 @@ static void check_bad(const char *file, int line, const char *url) {
             rc, FH_EINVAL);
     failures++;
   }
-  if (u.host != NULL || u.path != NULL || u.user != NULL || u.password != NULL) {
+  if (rc != 0 && (u.host != NULL || u.path != NULL || u.user != NULL || u.password != NULL)) {
     fprintf(stderr, "%s:%d: parse(\"%s\") failed but left fields set\n", file, line, url);
     failures++;
   }
@@ -114,9 +114,14 @@ static void test_rejects(void) {
   CHECK_BAD("redis://host/abc");
   CHECK_BAD("redis://host/2x");
   CHECK_BAD("redis://host/-1");
+  CHECK_BAD("redis://host/99999999999");  /* does not fit an int */
   CHECK_BAD("redis://:pw@host:bad");
   CHECK_BAD("unix://");
   CHECK_BAD("unix://?db=1");
+  /* ?db= is validated like the redis:// /db part. */
+  CHECK_BAD("unix:///tmp/r.sock?db=abc");
+  CHECK_BAD("unix:///tmp/r.sock?db=-1");
+  CHECK_BAD("unix:///tmp/r.sock?db=4x");
 }
 
 int main(void) {

@@ -65,6 +65,15 @@ describe("http.request", function()
     assert.are.equal(body, json.decode(res.body).body)
   end)
 
+  it("raises when a header value holds CR/LF (no header injection)", function()
+    assert.has_error(function()
+      http.request{ url = U .. "/echo", headers = { ["X-A"] = "1\r\nX-Injected: yes" } }
+    end)
+    assert.has_error(function()
+      http.request{ url = U .. "/echo", headers = { ["X-A\nB"] = "1" } }
+    end)
+  end)
+
   it("lowercases response header names", function()
     local res = assert(http.request{ url = U .. "/status?code=503&retry_after=7" })
     assert.are.equal("7", res.headers["retry-after"])

@@ -40,6 +40,16 @@ describe("json.encode and json.decode", function()
     assert.are.same({ ["1"] = "a", ["50"] = "b" }, v)
   end)
 
+  -- KNOWN LIMITATION (scripts/json.lua, reported in the README): lua-cjson 2.1.0 encodes numbers with "%.14g" and
+  -- refuses encode_number_precision above 14, so json.encode(123456789012345)
+  -- gives "1.2345678901234e+14" (decodes to 123456789012340) and 2^53 gives
+  -- "9.007199254741e+15": integers with more than 14 digits (ids, epoch
+  -- microseconds) change value on a round trip.
+  pending("round-trips integers up to 2^53 exactly", function()
+    assert.are.equal("123456789012345", json.encode(123456789012345))
+    assert.are.equal(2 ^ 53, json.decode(json.encode(2 ^ 53)))
+  end)
+
   it("decodes \\u escapes to UTF-8", function()
     assert.are.equal("caf\195\169", json.decode('"caf\\u00e9"'))
   end)

@@ -95,11 +95,7 @@ describe("log", function()
       assert.is_truthy(std_out:find("specs: 1 passed, 0 failed", 1, true), std_out .. out)
     end)
 
-    -- BUG (scripts/host/test_runner.lua): busted.runner with standalone=false
-    -- returns without calling os.exit when nothing failed, so `code` stays nil
-    -- and host.exit(code or 1) ends the process with 1 although every spec
-    -- passed. Every `flowhost test` run currently exits 1.
-    pending("exits 0 when every spec of the run passed", function()
+    it("exits 0 when every spec of the run passed", function()
       assert.are.equal(0, status, out)
     end)
 
