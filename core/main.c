@@ -112,7 +112,10 @@ static int serve(fh_config *cfg) {
   code = 0;
 done:
   for (int i = 0; i < cfg->workers; i++) fh_worker_destroy(workers[i]);
-  fh_server_stop(server);
+  if (server) {
+    nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL); /* resumed answers leave */
+    fh_server_stop(server);
+  }
   free(workers);
   if (code == 0) fh_log(FH_LOG_INFO, "stopped", NULL);
   return code;

@@ -6,7 +6,6 @@
 #include "log.h"
 #include "metrics.h"
 
-#include <hiredis/adapters/libuv.h>
 #include <hiredis/async.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +32,65 @@ typedef struct {
 } pending_cmd;
 
 static void connect_now(fh_redis *r);
+
+/* ---- libuv event adapter -------------------------------------------------
+ * Our own instead of hiredis' adapters/libuv.h: that one drops poll errors,
+ * so a refused reconnect is never reported and the context hangs. Here an
+ * error is handed to hiredis, which then reads the socket error itself. */
+
+typedef struct {
+  uv_poll_t poll;
+  redisAsyncContext *ac;
+  int events;
+} uv_events;
+
+static void on_poll(uv_poll_t *h, int status, int events) {
+  uv_events *e = h->data;
+  redisAsyncContext *ac = e->ac;
+  if (!ac) return;
+  if (status < 0) {
+    /* not connected yet: the write handler checks the connect result;
+     * connected: the read handler sees the error and disconnects */
+    if (!(ac->c.flags & REDIS_CONNECTED)) redisAsyncHandleWrite(ac);
+    else redisAsyncHandleRead(ac);
+    return;
+  }
+  if (events & UV_READABLE) redisAsyncHandleRead(ac);
+  if (e->ac && (events & UV_WRITABLE)) redisAsyncHandleWrite(ac);
+}
+
+static void update_poll(uv_events *e, int add, int ev) {
+  e->events = add ? (e->events | ev) : (e->events & ~ev);
+  if (e->events) uv_poll_start(&e->poll, e->events, on_poll);
+  else uv_poll_stop(&e->poll);
+}
+
+static void ev_add_read(void *p) { update_poll(p, 1, UV_READABLE); }
+static void ev_del_read(void *p) { update_poll(p, 0, UV_READABLE); }
+static void ev_add_write(void *p) { update_poll(p, 1, UV_WRITABLE); }
+static void ev_del_write(void *p) { update_poll(p, 0, UV_WRITABLE); }
+static void ev_closed(uv_handle_t *h) { free(h->data); }
+
+static void ev_cleanup(void *p) {
+  uv_events *e = p;
+  e->ac = NULL;
+  uv_close((uv_handle_t *)&e->poll, ev_closed);
+}
+
+static int attach(redisAsyncContext *ac, uv_loop_t *loop) {
+  uv_events *e = calloc(1, sizeof(*e));
+  if (!e) return FH_ENOMEM;
+  if (uv_poll_init_socket(loop, &e->poll, ac->c.fd)) { free(e); return FH_EIO; }
+  e->poll.data = e;
+  e->ac = ac;
+  ac->ev.data = e;
+  ac->ev.addRead = ev_add_read;
+  ac->ev.delRead = ev_del_read;
+  ac->ev.addWrite = ev_add_write;
+  ac->ev.delWrite = ev_del_write;
+  ac->ev.cleanup = ev_cleanup;
+  return 0;
+}
 
 /* ---- URL ---------------------------------------------------------------- */
 
@@ -109,7 +167,9 @@ static void schedule_retry(fh_redis *r) {
 static void on_connect(const redisAsyncContext *ac, int status) {
   fh_redis *r = ac->data;
   if (status != REDIS_OK) {
-    fh_log(FH_LOG_WARN, "redis connect failed", "error", ac->errstr, NULL);
+    /* once per outage at warn level, then quietly while retrying */
+    fh_log(r->backoff <= 0.05 ? FH_LOG_WARN : FH_LOG_DEBUG, "redis connect failed",
+           "error", ac->errstr, NULL);
     r->ac = NULL; /* hiredis frees the context */
     fh_metrics_add("flowhost_redis_errors_total", "kind=\"connect\"", 1);
     schedule_retry(r);
@@ -166,14 +226,18 @@ static void connect_now(fh_redis *r) {
   redisAsyncContext *ac = r->url.path ? redisAsyncConnectUnix(r->url.path)
                                       : redisAsyncConnect(r->url.host, r->url.port);
   if (!ac || ac->err) {
-    fh_log(FH_LOG_WARN, "redis connect failed", "error", ac ? ac->errstr : "out of memory", NULL);
+    fh_log(r->backoff <= 0.05 ? FH_LOG_WARN : FH_LOG_DEBUG, "redis connect failed", "error", ac ? ac->errstr : "out of memory", NULL);
     if (ac) redisAsyncFree(ac);
+    schedule_retry(r);
+    return;
+  }
+  if (attach(ac, r->loop)) {
+    redisAsyncFree(ac);
     schedule_retry(r);
     return;
   }
   ac->data = r;
   r->ac = ac;
-  redisLibuvAttach(ac, r->loop);
   redisAsyncSetConnectCallback(ac, on_connect);
   redisAsyncSetDisconnectCallback(ac, on_disconnect);
   if (r->url.password) {
@@ -193,7 +257,18 @@ static void on_watchdog(uv_timer_t *h) {
   if (r->ac && r->pending > 0 && fh_monotonic() - r->progress_at > r->timeout) {
     fh_log(FH_LOG_WARN, "redis stalled, reconnecting", NULL);
     fh_metrics_add("flowhost_redis_errors_total", "kind=\"timeout\"", 1);
-    redisAsyncDisconnect(r->ac);
+    /* free, not disconnect: a polite disconnect waits for the replies that
+     * are not coming. Pending commands fail with "redis unavailable"; if
+     * the context never connected, hiredis calls no disconnect callback. */
+    redisAsyncContext *ac = r->ac;
+    int was_connected = (ac->c.flags & REDIS_CONNECTED) != 0;
+    redisAsyncFree(ac);
+    if (!was_connected) {
+      r->ac = NULL;
+      r->connected = 0;
+      r->pending = 0;
+      schedule_retry(r);
+    }
   }
 }
 

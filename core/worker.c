@@ -179,7 +179,17 @@ static void on_wakeup(uv_async_t *h) {
     start_request(w, r);
     r = next;
   }
-  if (exiting) uv_stop(&w->loop);
+  if (exiting) {
+    /* requests still running when the host stops get a clear answer, and
+     * their connections are resumed so the server can close them */
+    while (w->live_head) {
+      fh_request *l = w->live_head;
+      fh_task *t = fh_task_find(w->sched, l->task_id);
+      if (t) fh_task_detach(t);
+      answer_error(w, l, 503, "shutting down");
+    }
+    uv_stop(&w->loop);
+  }
 }
 
 /* Answers 504 for requests whose handler ran past handler_timeout; the task
