@@ -150,3 +150,22 @@ describe("flowhost serve on SIGTERM", function()
     assert.is_nil(after)
   end)
 end)
+
+describe("flowhost serve on SIGTERM with requests longer than the grace", function()
+  it("answers them 503 when the grace runs out, then exits 0", function()
+    local s = proc.start{ env = { FLOWHOST_SHUTDOWN_GRACE = 1 } }
+    local results
+    require("host").spawn(function()
+      local reqs = {}
+      for i = 1, 5 do reqs[i] = { url = s.url .. "/test/upstream?ms=4000", timeout = 10 } end
+      results = http.all(reqs)
+    end)
+    time.sleep(0.3)
+    local t0 = time.monotonic()
+    local code = proc.stop(s, "TERM")
+    assert.are.equal(0, code)
+    assert.is_true(time.monotonic() - t0 < 3)
+    proc.wait_until(function() return results end, 5)
+    for _, r in ipairs(results) do assert.are.equal(503, r.status) end
+  end)
+end)
