@@ -19,15 +19,16 @@ struct fh_task {
   void *wait;
 };
 
-/* Open-addressing map from task id to task, plus a map from coroutine to
- * task kept in a Lua table (weak keys) for fh_task_current. */
+/* Open-addressing map from task id to task. `running` is the task whose
+ * coroutine is executing (tasks resume others only through spawn, which
+ * saves and restores it), which makes fh_task_current O(1). */
 struct fh_sched {
   lua_State *L;
   fh_task **slots;
   size_t cap;
   size_t count;
   uint64_t next_id;
-  int co_map_ref;
+  fh_task *running;
 };
 
 static const char *CO_KEY = "fh.sched";
@@ -40,12 +41,6 @@ int fh_sched_create(fh_sched **out, lua_State *L) {
   s->slots = calloc(s->cap, sizeof(*s->slots));
   if (!s->slots) { free(s); return FH_ENOMEM; }
   s->next_id = 1;
-  lua_newtable(L);
-  lua_newtable(L);
-  lua_pushliteral(L, "k");
-  lua_setfield(L, -2, "__mode");
-  lua_setmetatable(L, -2);
-  s->co_map_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_pushlightuserdata(L, s);
   lua_setfield(L, LUA_REGISTRYINDEX, CO_KEY);
   *out = s;
@@ -108,14 +103,7 @@ static void map_del(fh_sched *s, uint64_t id) {
 
 static void task_free(fh_task *t) {
   fh_sched *s = t->sched;
-  lua_State *L = s->L;
-  lua_rawgeti(L, LUA_REGISTRYINDEX, s->co_map_ref);
-  lua_pushthread(t->co);
-  lua_xmove(t->co, L, 1);
-  lua_pushnil(L);
-  lua_rawset(L, -3);
-  lua_pop(L, 1);
-  luaL_unref(L, LUA_REGISTRYINDEX, t->ref);
+  luaL_unref(s->L, LUA_REGISTRYINDEX, t->ref);
   map_del(s, t->id);
   free(t);
 }
@@ -130,12 +118,6 @@ uint64_t fh_task_spawn(fh_sched *s, lua_State *from, int nargs, fh_task_done_cb 
   t->data = data;
   if (ctx) t->ctx = *ctx;
   t->co = lua_newthread(from);
-  /* co -> task, for fh_task_current */
-  lua_rawgeti(from, LUA_REGISTRYINDEX, s->co_map_ref);
-  lua_pushvalue(from, -2);
-  lua_pushlightuserdata(from, t);
-  lua_rawset(from, -3);
-  lua_pop(from, 1);
   t->ref = luaL_ref(from, LUA_REGISTRYINDEX); /* pops the thread */
   if (map_put(s, t)) {
     luaL_unref(from, LUA_REGISTRYINDEX, t->ref);
@@ -153,13 +135,8 @@ fh_task *fh_task_current(lua_State *L) {
   lua_getfield(L, LUA_REGISTRYINDEX, CO_KEY);
   fh_sched *s = lua_touserdata(L, -1);
   lua_pop(L, 1);
-  if (!s) return NULL;
-  lua_rawgeti(L, LUA_REGISTRYINDEX, s->co_map_ref);
-  lua_pushthread(L);
-  lua_rawget(L, -2);
-  fh_task *t = lua_touserdata(L, -1);
-  lua_pop(L, 2);
-  return t;
+  if (!s || !s->running || s->running->co != L) return NULL;
+  return s->running;
 }
 
 fh_task *fh_task_check_current(lua_State *L, const char *what) {
@@ -181,7 +158,11 @@ int fh_sched_count(const fh_sched *s) { return (int)s->count; }
 
 void fh_task_resume(fh_task *t, int nargs) {
   lua_State *co = t->co;
+  fh_sched *s = t->sched;
+  fh_task *prev = s->running;
+  s->running = t;
   int rc = lua_resume(co, nargs);
+  s->running = prev;
   if (rc == LUA_YIELD) {
     lua_settop(co, 0); /* values yielded by plain coroutine.yield are ignored */
     return;

@@ -26,6 +26,7 @@ cleanup() {
   tools/redis.sh stop test-redis
 }
 trap cleanup EXIT
+rm -rf var/test-redis  # every run starts from an empty Redis
 tools/redis.sh start test-redis "$TEST_REDIS_PORT" || exit 1
 python3 tests/fakes/upstream.py --port "$UPSTREAM_PORT" > var/test/upstream.out 2>&1 &
 UPSTREAM_PID=$!

@@ -7,6 +7,7 @@ local PORT = tonumber(os.getenv("TEST_REDIS_PORT") or "16379") + 7
 
 describe("a host whose Redis dies and comes back", function()
   it("answers 503 and 'redis unavailable' while it is down, then recovers by itself", function()
+    os.execute("rm -rf var/it-redis-restart")
     local r = proc.redis_start("it-redis-restart", PORT)
     local s = proc.start{ env = { REDIS_URL = r.url } }
     local ok, err = pcall(function()

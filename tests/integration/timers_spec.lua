@@ -7,6 +7,8 @@ local json = require "json"
 local timer = require "timer"
 local time = require "time"
 
+local run = require("crypto").random_hex(4) -- ids unique to this run
+
 local function reset()
   redis.call("DEL", "test:timers:fired", "test:timers:late", "fh:timers:due",
              "fh:timers:data", "fh:timers:inflight", "fh:timers:dead")
@@ -26,7 +28,7 @@ describe("durable timers", function()
     local s = proc.start{}
     for i = 1, 20 do
       local r = assert(http.request{ method = "POST", url = s.url .. "/test/timer",
-                                     body = json.encode{ id = "k9-" .. i, delay = 1.5 } })
+                                     body = json.encode{ id = "k9-" .. run .. "-" .. i, delay = 1.5 } })
       assert.are.equal(200, r.status)
     end
     proc.stop(s, "KILL")
@@ -40,7 +42,7 @@ describe("durable timers", function()
     proc.stop(s2)
     assert.is_true(done == true, "not all timers fired after restart")
     for id, n in pairs(fired_counts()) do assert.are.equal(1, n, id .. " fired " .. n .. " times") end
-    local late = tonumber(redis.call("HGET", "test:timers:late", "k9-1"))
+    local late = tonumber(redis.call("HGET", "test:timers:late", "k9-" .. run .. "-1"))
     assert.is_true(late > 1, "late = " .. tostring(late))
   end)
 
@@ -52,7 +54,7 @@ describe("durable timers", function()
       tasks = tasks + 1
       require("host").spawn(function()
         for i = chunk * 1000 + 1, chunk * 1000 + 1000 do
-          assert(timer.at(due, "test.record", nil, { id = "two-" .. i }))
+          assert(timer.at(due, "test.record", nil, { id = "two-" .. run .. "-" .. i }))
         end
         done = done + 1
       end)

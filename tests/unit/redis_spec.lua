@@ -22,22 +22,7 @@ local function wait_connected(limit)
   return redis.connected()
 end
 
--- Spawns n tasks running fn(i) and waits until they have all finished.
--- Returns the list of errors raised by the tasks.
-local function run_tasks(n, fn, limit)
-  local me, done, errors = host.task_id(), 0, {}
-  for i = 1, n do
-    host.spawn(function()
-      local ok, err = pcall(fn, i)
-      if not ok then errors[#errors + 1] = tostring(err) end
-      done = done + 1
-      if done == n then host.wake(me) end
-    end)
-  end
-  if done < n then host.park(limit or 10) end
-  assert(done == n, ("only %d of %d tasks finished"):format(done, n))
-  return errors
-end
+local run_tasks = require("tasks").run
 
 describe("redis", function()
   setup(function()
