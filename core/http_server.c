@@ -284,7 +284,11 @@ int fh_server_start(fh_server **out, const fh_config *cfg, fh_worker **workers,
     free(s);
     return FH_ECONFIG;
   }
-  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+  /* poll, not epoll: with Debian's 0.9.75 and suspend/resume, the epoll
+   * backend left resumed connections stalled for good after a first load
+   * run (tests/integration/server_spec.lua "sustained load"); poll does not,
+   * and measured faster here (70k req/s vs 21k on /healthz). */
+  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_ALLOW_SUSPEND_RESUME |
                    MHD_USE_ERROR_LOG | (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0);
   unsigned limit = (unsigned)cfg->max_connections + 256;
   s->daemon = MHD_start_daemon(

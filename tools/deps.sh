@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages flowhost needs (when run as root), or prints
-# the exact apt-get line and fails. Usage: tools/deps.sh [--bench]
+# the exact apt-get line and fails. Usage: tools/deps.sh
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config libluajit-5.1-dev libcurl4-openssl-dev
       lua-cjson lua-cjson-dev libhiredis-dev libmicrohttpd-dev libuv1-dev libssl-dev
-      lua-busted redis-server redis-tools python3 curl)
-[ "${1:-}" = "--bench" ] && PKGS+=(wrk)
+      lua-busted redis-server redis-tools python3 curl wrk)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

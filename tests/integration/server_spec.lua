@@ -45,6 +45,18 @@ describe("flowhost serve", function()
     assert.is_true(elapsed < 1.6, ("took %.2f s"):format(elapsed))
   end)
 
+  it("keeps answering sustained load on 256 connections, run after run (no stalls)", function()
+    -- regression: with libmicrohttpd's epoll backend, resumed connections
+    -- stalled for good after the first load run; wrk then reports timeouts
+    for run = 1, 3 do
+      local out = proc.sh("wrk -t2 -c256 -d2s --timeout 1s " .. s.url .. "/healthz 2>&1")
+      local requests = tonumber(out:match("(%d+) requests in"))
+      assert.is_not_nil(requests, out)
+      assert.is_nil(out:match("Socket errors"), "run " .. run .. ":\n" .. out)
+      assert.is_true(requests > 2000, "run " .. run .. ":\n" .. out)
+    end
+  end)
+
   it("never runs a lock.with critical section twice at once (1,000 concurrent)", function()
     local reqs = {}
     for i = 1, 1000 do reqs[i] = { method = "POST", url = s.url .. "/test/locked", body = "", timeout = 60 } end
