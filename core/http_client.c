@@ -203,7 +203,7 @@ int fh_http_client_create(fh_http_client **out, uv_loop_t *loop, double timeout,
   curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
   curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, on_timer_change);
   curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
-  curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, 1024L);
+  curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, 8192L);
   uv_timer_init(loop, &c->timer);
   c->timer.data = c;
   *out = c;
@@ -242,6 +242,8 @@ int fh_http_request(fh_http_client *c, const fh_http_req *req, fh_http_cb cb, vo
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
   curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+  curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 4096L);
+  curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, 16384L);
   double tmo = req->timeout > 0 ? req->timeout : c->timeout;
   double ctmo = req->connect_timeout > 0 ? req->connect_timeout : c->connect_timeout;
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(tmo * 1000));

@@ -296,7 +296,7 @@ int fh_server_start(fh_server **out, const fh_config *cfg, fh_worker **workers,
       MHD_OPTION_SOCK_ADDR, ai->ai_addr,
       MHD_OPTION_CONNECTION_LIMIT, limit,
       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(cfg->idle_timeout > 0 ? cfg->idle_timeout : 60),
-      MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+      MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024), /* cleared per request: keep it small */
       MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096u,
       MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
       MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,

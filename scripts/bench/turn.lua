@@ -12,9 +12,9 @@
 ---       number found in the text is the phone, the state machine moves
 ---       start -> ask_phone -> confirm (needs a phone) -> done (text holds
 ---       "yes", else back to ask_phone) -> start, turns grows by one.
----       reply_json is {"state":"...","reply":"..."} (the nginx peer's key
----       order, byte for byte); llm_text, when given,
----       replaces the reply text.
+---       reply_json is {"state":"...","reply":"..."} (always this key order;
+---       the peers' cjson output follows their table order); llm_text, when
+---       given, replaces the reply text.
 local json = require "json"
 
 local decode, encode = json.decode, json.encode
