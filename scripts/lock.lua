@@ -16,7 +16,7 @@
 -- acquisition of a key: pass it to writes that must reject a holder whose
 -- lease ran out. Waiters on one worker queue in arrival order and are woken
 -- when the lock is released here; the lock taken by another worker or host
--- is polled every 2 ms.
+-- is polled with a short backoff (2 ms doubling to 50 ms).
 local rscript = require "rscript"
 local crypto = require "crypto"
 local time = require "time"
@@ -95,7 +95,7 @@ function M.acquire(key, lease, opts)
     if left <= 0 then err = "timeout"; break end
     -- first in line polls Redis; the others sleep until woken
     host.park(q[1] == me and math.min(backoff, left) or left)
-    -- the first in line polls every 2 ms (like the peers); others sleep until woken
+    if q[1] == me then backoff = math.min(backoff * 2, 0.05) end
   end
   for i, id in ipairs(q) do
     if id == me then table.remove(q, i); break end
