@@ -9,11 +9,10 @@
 -- backoff of up to 50 ms) and about half their contention p99; 2 workers
 -- are faster uncontended and LLM-bound at the same CPU per turn. Numbers:
 -- bench/README.md.
--- Override with FLOWHOST_WORKERS / FLOWHOST_HTTP_THREADS to compare.
+-- Override with FLOWHOST_WORKERS to compare.
 return {
   listen = "127.0.0.1:8084",
   workers = 1,
-  http_threads = 1,
   routes = "ops,bench",
   max_connections = 12000,
   log_level = "warn",

@@ -33,7 +33,6 @@ typedef struct {
 static const setting settings[] = {
     S("listen", "FLOWHOST_LISTEN", T_STR, listen, "127.0.0.1:8080", "address to listen on"),
     S("workers", "FLOWHOST_WORKERS", T_INT, workers, "0", "worker threads (0: one per core)"),
-    S("http_threads", "FLOWHOST_HTTP_THREADS", T_INT, http_threads, "1", "HTTP parser threads"),
     S("redis_url", "REDIS_URL", T_STR, redis_url, "redis://127.0.0.1:6379", "redis://[:password@]host:port[/db] or unix:///path"),
     S("scripts", "FLOWHOST_SCRIPTS", T_STR, scripts_dir, "scripts", "runtime library folder"),
     S("routes", "FLOWHOST_ROUTES", T_STR, routes, "ops", "route modules under scripts/routes, comma-separated"),
@@ -178,7 +177,6 @@ int fh_config_load(fh_config *cfg, const char *path, char *err, size_t errsz) {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     cfg->workers = n > 0 ? (int)n : 1;
   }
-  if (cfg->http_threads == 0) cfg->http_threads = 1;
   if ((rc = parse_listen(cfg, err, errsz))) goto fail;
   return 0;
 fail:

@@ -14,7 +14,6 @@ typedef struct fh_config {
   char *listen_host;      /* parsed from listen */
   int listen_port;
   int workers;            /* worker threads; 0 in the file means "cores" */
-  int http_threads;       /* libmicrohttpd threads */
   char *redis_url;
   char *scripts_dir;      /* runtime library root */
   char *routes;           /* comma-separated route modules under scripts/routes */

@@ -1,4 +1,12 @@
-/* http_server.c: libmicrohttpd front end with suspend/resume hand-off. */
+/* http_server.c: libmicrohttpd front end, one daemon per worker.
+ *
+ * Each worker drives its own MHD daemon from its event loop (external epoll
+ * mode): the daemon's epoll fd is polled by the loop, the request is parsed
+ * and handled on the same thread, and the connection is suspended while the
+ * Lua task waits on Redis or HTTP. The daemons share the port through
+ * SO_REUSEPORT sockets, so the kernel spreads connections over workers and
+ * no request crosses a thread. */
+#define _DEFAULT_SOURCE /* SO_REUSEPORT */
 #define _POSIX_C_SOURCE 200809L
 #include "http_server.h"
 
@@ -16,6 +24,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -29,12 +39,21 @@ typedef struct conn_track {
   struct conn_track *prev, *next;
 } conn_track;
 
+/* One worker's daemon. */
+typedef struct listener {
+  fh_server *s;
+  int index;
+  struct MHD_Daemon *daemon;
+  int listen_fd;
+  int quiesced;
+} listener;
+
 struct fh_server {
   const fh_config *cfg;
-  struct MHD_Daemon *daemon;
+  listener *listeners;
   fh_worker **workers;
   int nworkers;
-  atomic_uint next_worker;
+  int port;
   atomic_int connections;
   atomic_int inflight;
   atomic_ulong next_id;
@@ -47,7 +66,7 @@ struct fh_server {
 
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
                           enum MHD_ConnectionNotificationCode code) {
-  fh_server *s = cls;
+  fh_server *s = ((listener *)cls)->s;
   if (code == MHD_CONNECTION_NOTIFY_STARTED) {
     conn_track *t = calloc(1, sizeof(*t));
     if (!t) return;
@@ -171,7 +190,8 @@ static enum MHD_Result send_response(fh_request *r) {
   return ok;
 }
 
-static void dispatch(fh_server *s, fh_request *r, struct MHD_Connection *conn) {
+static void dispatch(listener *l, fh_request *r, struct MHD_Connection *conn) {
+  fh_server *s = l->s;
   MHD_get_connection_values(conn, MHD_HEADER_KIND, collect, r);
   MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect, r);
   r->t_start = fh_monotonic();
@@ -179,15 +199,15 @@ static void dispatch(fh_server *s, fh_request *r, struct MHD_Connection *conn) {
   track_set(s, track_of(conn), 0);
   atomic_fetch_add(&s->inflight, 1);
   MHD_suspend_connection(conn);
-  unsigned i = atomic_fetch_add(&s->next_worker, 1) % (unsigned)s->nworkers;
-  fh_worker_submit(s->workers[i], r);
+  fh_worker_submit(s->workers[l->index], r);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_size,
                                   void **con_cls) {
-  fh_server *s = cls;
+  listener *l = cls;
+  fh_server *s = l->s;
   fh_request *r = *con_cls;
   (void)version;
   if (!r) {
@@ -218,7 +238,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
       *upload_size = 0;
       return r->body.failed ? MHD_NO : MHD_YES;
     }
-    dispatch(s, r, conn);
+    dispatch(l, r, conn);
     return MHD_YES;
   }
   if (r->phase == PHASE_DONE) return send_response(r);
@@ -233,7 +253,7 @@ void fh_server_respond(fh_request *r) {
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode code) {
-  fh_server *s = cls;
+  fh_server *s = ((listener *)cls)->s;
   fh_request *r = *con_cls;
   (void)code;
   if (!r) return;
@@ -259,19 +279,33 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
   fh_log(FH_LOG_DEBUG, "libmicrohttpd", "detail", msg, NULL);
 }
 
-int fh_server_start(fh_server **out, const fh_config *cfg, fh_worker **workers,
-                    int nworkers, char *err, size_t errsz) {
-  fh_server *s = calloc(1, sizeof(*s));
-  if (!s) return FH_ENOMEM;
-  s->cfg = cfg;
-  s->workers = workers;
-  s->nworkers = nworkers;
-  pthread_mutex_init(&s->mu, NULL);
-  FILE *f = fopen("/dev/urandom", "rb");
-  unsigned char rnd[4] = {0};
-  if (f) { if (fread(rnd, 1, 4, f) != 4) memset(rnd, 0, 4); fclose(f); }
-  snprintf(s->id_prefix, sizeof(s->id_prefix), "%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3]);
+/* Opens one listening socket on addr (SO_REUSEPORT, non-blocking). */
+static int open_socket(const struct sockaddr *addr, socklen_t len, int reuseport) {
+  int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (reuseport) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+  if (addr->sa_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+  if (bind(fd, addr, len) < 0 || listen(fd, 4096) < 0) {
+    int e = errno;
+    close(fd);
+    errno = e;
+    return -1;
+  }
+  return fd;
+}
 
+static void set_port(struct sockaddr_storage *ss, int port) {
+  if (ss->ss_family == AF_INET6) ((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
+  else ((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+}
+
+/* Binds one socket per worker to the configured address. A port already in
+ * use by anyone (even another flowhost with SO_REUSEPORT) is an error: a
+ * probe socket without SO_REUSEPORT is bound first. */
+static int open_sockets(fh_server *s, char *err, size_t errsz) {
+  const fh_config *cfg = s->cfg;
   struct addrinfo hints = {0}, *ai = NULL;
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -281,58 +315,128 @@ int fh_server_start(fh_server **out, const fh_config *cfg, fh_worker **workers,
   int gai = getaddrinfo(cfg->listen_host, port, &hints, &ai);
   if (gai) {
     snprintf(err, errsz, "listen: cannot resolve \"%s\": %s", cfg->listen_host, gai_strerror(gai));
-    free(s);
     return FH_ECONFIG;
   }
-  /* poll, not epoll: with Debian's 0.9.75 and suspend/resume, the epoll
-   * backend left resumed connections stalled for good after a first load
-   * run (tests/integration/server_spec.lua "sustained load"); poll does not,
-   * and measured faster here (70k req/s vs 21k on /healthz). */
-  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_ALLOW_SUSPEND_RESUME |
-                   MHD_USE_ERROR_LOG | (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+  struct sockaddr_storage ss;
+  socklen_t len = (socklen_t)ai->ai_addrlen;
+  memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
+  freeaddrinfo(ai);
+  if (cfg->listen_port != 0) {
+    int probe = open_socket((struct sockaddr *)&ss, len, 0);
+    if (probe < 0) goto fail;
+    close(probe);
+  }
+  for (int i = 0; i < s->nworkers; i++) {
+    int fd = open_socket((struct sockaddr *)&ss, len, 1);
+    if (fd < 0) goto fail;
+    s->listeners[i].listen_fd = fd;
+    if (i == 0) {
+      struct sockaddr_storage bound;
+      socklen_t blen = sizeof(bound);
+      getsockname(fd, (struct sockaddr *)&bound, &blen);
+      s->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                                   : ((struct sockaddr_in *)&bound)->sin_port);
+      set_port(&ss, s->port);
+    }
+  }
+  return 0;
+fail:
+  snprintf(err, errsz, "listen: cannot listen on %s: %s", cfg->listen, strerror(errno));
+  return FH_EIO;
+}
+
+static int start_daemon(fh_server *s, listener *l) {
+  const fh_config *cfg = s->cfg;
+  /* external epoll: the worker's loop polls MHD's epoll fd and calls
+   * MHD_run; suspend/resume wakes that fd through MHD's own eventfd */
+  unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
+                   (cfg->listen_host[0] && strchr(cfg->listen_host, ':') ? MHD_USE_IPv6 : 0);
   unsigned limit = (unsigned)cfg->max_connections + 256;
-  s->daemon = MHD_start_daemon(
-      flags, (uint16_t)cfg->listen_port, NULL, NULL, on_request, s,
-      MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+  l->daemon = MHD_start_daemon(
+      flags, (uint16_t)s->port, NULL, NULL, on_request, l,
+      MHD_OPTION_LISTEN_SOCKET, l->listen_fd,
       MHD_OPTION_CONNECTION_LIMIT, limit,
       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(cfg->idle_timeout > 0 ? cfg->idle_timeout : 60),
       MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024), /* cleared per request: keep it small */
-      MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096u,
-      MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-      MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+      MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
+      MHD_OPTION_NOTIFY_CONNECTION, on_connection, l,
       MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-      cfg->http_threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
-      (unsigned)cfg->http_threads, MHD_OPTION_END);
-  freeaddrinfo(ai);
-  if (!s->daemon) {
-    snprintf(err, errsz, "listen: cannot listen on %s (in use, or not a local address)", cfg->listen);
-    pthread_mutex_destroy(&s->mu);
-    free(s);
-    return FH_EIO;
+      MHD_OPTION_END);
+  return l->daemon ? 0 : FH_EIO;
+}
+
+int fh_server_start(fh_server **out, const fh_config *cfg, fh_worker **workers,
+                    int nworkers, char *err, size_t errsz) {
+  fh_server *s = calloc(1, sizeof(*s));
+  if (!s) return FH_ENOMEM;
+  s->cfg = cfg;
+  s->workers = workers;
+  s->nworkers = nworkers;
+  s->listeners = calloc((size_t)nworkers, sizeof(*s->listeners));
+  pthread_mutex_init(&s->mu, NULL);
+  if (!s->listeners) { fh_server_stop(s); return FH_ENOMEM; }
+  for (int i = 0; i < nworkers; i++) {
+    s->listeners[i].s = s;
+    s->listeners[i].index = i;
+    s->listeners[i].listen_fd = -1;
   }
+  FILE *f = fopen("/dev/urandom", "rb");
+  unsigned char rnd[4] = {0};
+  if (f) { if (fread(rnd, 1, 4, f) != 4) memset(rnd, 0, 4); fclose(f); }
+  snprintf(s->id_prefix, sizeof(s->id_prefix), "%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3]);
+
+  int rc = open_sockets(s, err, errsz);
+  for (int i = 0; !rc && i < nworkers; i++) {
+    if (start_daemon(s, &s->listeners[i])) {
+      snprintf(err, errsz, "listen: libmicrohttpd could not start on %s", cfg->listen);
+      rc = FH_EIO;
+    }
+  }
+  for (int i = 0; !rc && i < nworkers; i++) {
+    const union MHD_DaemonInfo *di =
+        MHD_get_daemon_info(s->listeners[i].daemon, MHD_DAEMON_INFO_EPOLL_FD);
+    fh_worker_attach_server(workers[i], s, i, di->epoll_fd);
+  }
+  if (rc) { fh_server_stop(s); return rc; }
   *out = s;
   return 0;
 }
 
-int fh_server_port(fh_server *s) {
-  const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
-  return di ? di->port : 0;
+int fh_server_port(fh_server *s) { return s->port; }
+
+int fh_server_run(fh_server *s, int slot) {
+  struct MHD_Daemon *d = s->listeners[slot].daemon;
+  MHD_run(d);
+  /* connections MHD already knows are ready (a resumed one, a keep-alive
+   * one with its next request buffered) are not in its epoll set: it
+   * reports them as a zero timeout and must be run again */
+  MHD_UNSIGNED_LONG_LONG ms;
+  return MHD_get_timeout(d, &ms) == MHD_YES && ms == 0;
 }
 
-void fh_server_quiesce(fh_server *s) {
-  MHD_socket fd = MHD_quiesce_daemon(s->daemon);
+void fh_server_quiesce(fh_server *s, int slot) {
+  listener *l = &s->listeners[slot];
+  if (l->quiesced || !l->daemon) return;
+  l->quiesced = 1;
+  MHD_socket fd = MHD_quiesce_daemon(l->daemon);
   if (fd != MHD_INVALID_SOCKET) close(fd);
+  l->listen_fd = -1;
 }
 
 int fh_server_inflight(fh_server *s) { return atomic_load(&s->inflight); }
 
 void fh_server_stop(fh_server *s) {
   if (!s) return;
-  MHD_stop_daemon(s->daemon);
+  for (int i = 0; s->listeners && i < s->nworkers; i++) {
+    listener *l = &s->listeners[i];
+    if (l->daemon) MHD_stop_daemon(l->daemon);
+    else if (l->listen_fd >= 0) close(l->listen_fd);
+  }
   pthread_mutex_lock(&s->mu);
   conn_track *t = s->tracks;
   while (t) { conn_track *n = t->next; free(t); t = n; }
   pthread_mutex_unlock(&s->mu);
   pthread_mutex_destroy(&s->mu);
+  free(s->listeners);
   free(s);
 }

@@ -1,7 +1,9 @@
 /* http_server.h: the inbound HTTP server (libmicrohttpd).
  *
- * MHD parses requests on its own thread(s). A complete request is handed to
- * a worker and its connection suspended until the worker answers. Limits
+ * Each worker drives its own libmicrohttpd daemon (external epoll mode) from
+ * its event loop; the daemons share the port with SO_REUSEPORT. A complete
+ * request is handed to the same worker and its connection suspended until
+ * the worker answers. Limits
  * answered here, before any Lua runs: 413 for a body over max_body (without
  * reading the rest), 503 above max_connections, and a connection that has
  * not delivered a whole request within request_deadline is cut. */
@@ -13,7 +15,9 @@
 
 typedef struct fh_server fh_server;
 
-/* Binds and starts serving; workers are borrowed and must outlive it. */
+/* Binds one socket and daemon per worker and attaches daemon i to worker i
+ * (fh_worker_attach_server); call before the workers' threads start.
+ * Workers are borrowed and must outlive the server. */
 int fh_server_start(fh_server **out, const fh_config *cfg, fh_worker **workers,
                     int nworkers, char *err, size_t errsz);
 
@@ -23,8 +27,14 @@ int fh_server_port(fh_server *s);
 /* Cuts connections past request_deadline; call about once a second. */
 void fh_server_sweep(fh_server *s);
 
-/* Stops accepting new connections (SIGTERM); in-flight requests go on. */
-void fh_server_quiesce(fh_server *s);
+/* Runs worker slot's daemon once (accept, read, parse, resume, write);
+ * only on that worker's thread. Returns 1 when the daemon has more ready
+ * work and must be run again without waiting for its epoll fd. */
+int fh_server_run(fh_server *s, int slot);
+
+/* Stops slot's daemon accepting new connections (SIGTERM); in-flight
+ * requests go on. Only on that worker's thread. */
+void fh_server_quiesce(fh_server *s, int slot);
 
 /* Requests handed to workers and not yet answered. */
 int fh_server_inflight(fh_server *s);

@@ -75,6 +75,12 @@ static int l_tasks(lua_State *L) {
   return 1;
 }
 
+/* host.worker() -> index of the worker thread running this state (0-based) */
+static int l_worker(lua_State *L) {
+  lua_pushinteger(L, fh_worker_index(fh_worker_of(L)));
+  return 1;
+}
+
 static int l_task_id(lua_State *L) {
   fh_task *t = fh_task_check_current(L, "host.task_id");
   lua_pushnumber(L, (lua_Number)fh_task_id(t));
@@ -93,6 +99,7 @@ static const luaL_Reg funcs[] = {
     {"metric_observe", l_metric_observe},
     {"escape_label", l_escape_label},
     {"tasks", l_tasks},
+    {"worker", l_worker},
     {NULL, NULL},
 };
 

@@ -79,12 +79,12 @@ static int serve(fh_config *cfg) {
       goto done;
     }
   }
-  for (int i = 0; i < cfg->workers; i++) fh_worker_start(workers[i]);
   if (fh_server_start(&server, cfg, workers, cfg->workers, err, sizeof(err))) {
     fprintf(stderr, "flowhost: cannot start: %s\n", err);
     code = 2;
     goto done;
   }
+  for (int i = 0; i < cfg->workers; i++) fh_worker_start(workers[i]);
   char port[16], nworkers[16];
   snprintf(port, sizeof(port), "%d", fh_server_port(server));
   snprintf(nworkers, sizeof(nworkers), "%d", cfg->workers);
@@ -99,7 +99,7 @@ static int serve(fh_config *cfg) {
     if (sig == SIGHUP) fh_log(FH_LOG_INFO, "SIGHUP received (reload arrives with hot reload)", NULL);
   }
   fh_log(FH_LOG_INFO, "stopping: no new connections, finishing in-flight requests", NULL);
-  fh_server_quiesce(server);
+  for (int i = 0; i < cfg->workers; i++) fh_worker_quiesce(workers[i]);
   double until = fh_monotonic() + cfg->shutdown_grace;
   struct timespec brief = {0, 50 * 1000 * 1000};
   while (fh_server_inflight(server) > 0 && fh_monotonic() < until) {
@@ -111,11 +111,9 @@ static int serve(fh_config *cfg) {
   nanosleep(&brief, NULL); /* let the last responses leave */
   code = 0;
 done:
+  /* each worker answers what it still holds with 503 and flushes it */
   for (int i = 0; i < cfg->workers; i++) fh_worker_destroy(workers[i]);
-  if (server) {
-    nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL); /* resumed answers leave */
-    fh_server_stop(server);
-  }
+  fh_server_stop(server);
   free(workers);
   if (code == 0) fh_log(FH_LOG_INFO, "stopped", NULL);
   return code;

@@ -4,6 +4,7 @@
 #include "worker.h"
 
 #include "fh.h"
+#include "http_server.h"
 #include "log.h"
 #include "metrics.h"
 #include "runtime.h"
@@ -27,9 +28,16 @@ struct fh_worker {
   fh_sched *sched;
   fh_redis *redis;
   fh_http_client *http;
-  pthread_mutex_t mu;
-  fh_request *inbox_head, *inbox_tail;
-  int exiting, exit_code;
+  fh_server *server;           /* this worker's HTTP daemon, if serving */
+  int slot;
+  uv_poll_t http_poll;         /* the daemon's epoll fd */
+  uv_timer_t http_tick;        /* idle timeouts when nothing else wakes it */
+  uv_check_t http_check;       /* runs the daemon after answers were given */
+  uv_idle_t http_idle;         /* keeps the loop from blocking meanwhile */
+  int http_dirty;
+  fh_request *inbox_head, *inbox_tail; /* parsed, not yet started */
+  pthread_mutex_t mu;          /* guards the flags below */
+  int exiting, exit_code, quiescing;
   fh_request *live_head, *live_tail; /* requests being handled, oldest first */
   char label[32];             /* worker="N" */
 };
@@ -59,6 +67,15 @@ static void live_remove(fh_worker *w, fh_request *r) {
   r->next = r->prev = NULL;
 }
 
+static void live_add(fh_worker *w, fh_request *r) {
+  r->prev = w->live_tail;
+  r->next = NULL;
+  if (w->live_tail) w->live_tail->next = r; else w->live_head = r;
+  w->live_tail = r;
+}
+
+static void want_run(fh_worker *w);
+
 static void add_header(fh_request *r, const char *name, const char *value) {
   fh_buf_append(&r->resp_headers, name, strlen(name) + 1);
   fh_buf_append(&r->resp_headers, value, strlen(value) + 1);
@@ -74,6 +91,9 @@ static void answer(fh_worker *w, fh_request *r) {
   live_remove(w, r);
   r->answered = 1;
   fh_server_respond(r);
+  /* a resumed connection is only written by the daemon's next run, and
+   * MHD does not wake its own epoll fd for that in external mode */
+  if (w->server) want_run(w);
 }
 
 static void answer_error(fh_worker *w, fh_request *r, int status, const char *word) {
@@ -155,10 +175,7 @@ static void start_request(fh_worker *w, fh_request *r) {
   lua_pushlstring(L, r->body.data ? r->body.data : "", r->body.len);
   lua_setfield(L, -2, "body");
   /* link before spawning: the handler may finish synchronously */
-  r->prev = w->live_tail;
-  r->next = NULL;
-  if (w->live_tail) w->live_tail->next = r; else w->live_head = r;
-  w->live_tail = r;
+  live_add(w, r);
   fh_task_ctx ctx;
   memset(&ctx, 0, sizeof(ctx));
   snprintf(ctx.request_id, sizeof(ctx.request_id), "%s", r->id);
@@ -167,26 +184,75 @@ static void start_request(fh_worker *w, fh_request *r) {
   if (!r->answered) r->task_id = id;
 }
 
+static void start_inbox(fh_worker *w) {
+  while (w->inbox_head) {
+    fh_request *r = w->inbox_head;
+    w->inbox_head = r->next;
+    if (!w->inbox_head) w->inbox_tail = NULL;
+    start_request(w, r);
+  }
+}
+
+static void on_http_idle(uv_idle_t *h) { (void)h; }
+
+/* Marks the daemon for a run at the end of this loop iteration (check
+ * phase); the idle handle keeps the next poll from blocking meanwhile. */
+static void want_run(fh_worker *w) {
+  if (w->http_dirty) return;
+  w->http_dirty = 1;
+  uv_idle_start(&w->http_idle, on_http_idle);
+}
+
+static void run_server(fh_worker *w) {
+  int again = fh_server_run(w->server, w->slot);
+  start_inbox(w);
+  if (again) want_run(w);
+}
+
+static void on_http_ready(uv_poll_t *h, int status, int events) {
+  (void)status;
+  (void)events;
+  run_server(h->data);
+}
+
+static void on_http_tick(uv_timer_t *h) { run_server(h->data); }
+
+static void on_http_check(uv_check_t *h) {
+  fh_worker *w = h->data;
+  if (!w->http_dirty) return;
+  w->http_dirty = 0;
+  uv_idle_stop(&w->http_idle);
+  run_server(w);
+}
+
 static void on_wakeup(uv_async_t *h) {
   fh_worker *w = h->data;
   pthread_mutex_lock(&w->mu);
-  fh_request *r = w->inbox_head;
-  w->inbox_head = w->inbox_tail = NULL;
-  int exiting = w->exiting;
+  int exiting = w->exiting, quiescing = w->quiescing;
   pthread_mutex_unlock(&w->mu);
-  while (r) {
-    fh_request *next = r->next;
-    start_request(w, r);
-    r = next;
-  }
+  if (w->server && (quiescing || exiting)) fh_server_quiesce(w->server, w->slot);
   if (exiting) {
     /* requests still running when the host stops get a clear answer, and
-     * their connections are resumed so the server can close them */
+     * their connections are resumed and flushed so the daemon can close them */
+    while (w->inbox_head) {
+      fh_request *r = w->inbox_head;
+      w->inbox_head = r->next;
+      live_add(w, r);
+      answer_error(w, r, 503, "shutting down");
+    }
+    w->inbox_tail = NULL;
     while (w->live_head) {
       fh_request *l = w->live_head;
       fh_task *t = fh_task_find(w->sched, l->task_id);
       if (t) fh_task_detach(t);
       answer_error(w, l, 503, "shutting down");
+    }
+    if (w->server) {
+      fh_server_run(w->server, w->slot);
+      uv_poll_stop(&w->http_poll);
+      uv_timer_stop(&w->http_tick);
+      uv_check_stop(&w->http_check);
+      uv_idle_stop(&w->http_idle);
     }
     uv_stop(&w->loop);
   }
@@ -209,9 +275,28 @@ static void on_sweep(uv_timer_t *h) {
 
 void fh_worker_submit(fh_worker *w, fh_request *req) {
   req->next = NULL;
-  pthread_mutex_lock(&w->mu);
   if (w->inbox_tail) w->inbox_tail->next = req; else w->inbox_head = req;
   w->inbox_tail = req;
+}
+
+void fh_worker_attach_server(fh_worker *w, fh_server *s, int slot, int fd) {
+  w->server = s;
+  w->slot = slot;
+  uv_poll_init(&w->loop, &w->http_poll, fd);
+  w->http_poll.data = w;
+  uv_poll_start(&w->http_poll, UV_READABLE, on_http_ready);
+  uv_timer_init(&w->loop, &w->http_tick);
+  w->http_tick.data = w;
+  uv_timer_start(&w->http_tick, on_http_tick, 1000, 1000);
+  uv_check_init(&w->loop, &w->http_check);
+  w->http_check.data = w;
+  uv_check_start(&w->http_check, on_http_check);
+  uv_idle_init(&w->loop, &w->http_idle);
+}
+
+void fh_worker_quiesce(fh_worker *w) {
+  pthread_mutex_lock(&w->mu);
+  w->quiescing = 1;
   pthread_mutex_unlock(&w->mu);
   uv_async_send(&w->wakeup);
 }

@@ -27,8 +27,18 @@ int fh_worker_start(fh_worker *w);
  * exit code given to it. */
 int fh_worker_run(fh_worker *w);
 
-/* Queues a request for the worker (any thread). */
+typedef struct fh_server fh_server;
+
+/* Makes the worker drive HTTP server slot's daemon, whose epoll fd is fd.
+ * Call before fh_worker_start. */
+void fh_worker_attach_server(fh_worker *w, fh_server *s, int slot, int fd);
+
+/* Queues a request parsed by the worker's own daemon; it starts once the
+ * daemon's run returns. Worker thread only. */
 void fh_worker_submit(fh_worker *w, fh_request *req);
+
+/* Stops accepting new connections (any thread); in-flight requests go on. */
+void fh_worker_quiesce(fh_worker *w);
 
 /* Stops the loop (any thread) with an exit code. */
 void fh_worker_exit(fh_worker *w, int code);

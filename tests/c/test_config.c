@@ -142,7 +142,6 @@ static void test_defaults(void) {
   CHECK(c.listen_port == 8080);
   CHECK(c.workers == cores());
   CHECK(c.workers >= 1);
-  CHECK(c.http_threads == 1);
   CHECK(str_eq(c.redis_url, "redis://127.0.0.1:6379"));
   CHECK(str_eq(c.scripts_dir, "scripts"));
   CHECK(str_eq(c.routes, "ops"));
@@ -173,7 +172,6 @@ static void test_file(void) {
       "return {\n"
       "  listen = \"0.0.0.0:9090\",\n"
       "  workers = 3,\n"
-      "  http_threads = 2,\n"
       "  redis_url = \"redis://:pw@cache:6380/1\",\n"
       "  scripts = \"/srv/scripts\",\n"
       "  routes = \"ops,api\",\n"
@@ -212,7 +210,6 @@ static void test_file(void) {
   CHECK(str_eq(c.listen_host, "0.0.0.0"));
   CHECK(c.listen_port == 9090);
   CHECK(c.workers == 3);
-  CHECK(c.http_threads == 2);
   CHECK(str_eq(c.redis_url, "redis://:pw@cache:6380/1"));
   CHECK(str_eq(c.scripts_dir, "/srv/scripts"));
   CHECK(str_eq(c.routes, "ops,api"));
@@ -236,13 +233,13 @@ static void test_file(void) {
 
   /* Settings not in the file keep their defaults; workers = 0 means cores;
    * numeric strings are accepted for numeric settings. */
-  path = write_tmp("return { workers = 0, http_threads = \"4\", listen = \"localhost:1\" }\n");
+  path = write_tmp("return { workers = 0, idle_timeout = \"4\", listen = \"localhost:1\" }\n");
   CHECK(path != NULL);
   if (path == NULL)
     return;
   CHECK(fh_config_load(&c, path, err, sizeof(err)) == 0);
   CHECK(c.workers == cores());
-  CHECK(c.http_threads == 4);
+  CHECK(c.idle_timeout == 4);
   CHECK(str_eq(c.listen_host, "localhost") && c.listen_port == 1);
   CHECK(str_eq(c.redis_url, "redis://127.0.0.1:6379"));
   CHECK(str_eq(c.log_level, "info"));
@@ -331,7 +328,6 @@ static void test_env(void) {
   CHECK(fh_config_load(&c, NULL, err, sizeof(err)) == 0);
   CHECK(str_eq(c.redis_url, "unix:///tmp/r.sock?db=2"));
   CHECK(c.workers == cores());
-  CHECK(c.http_threads == 3);
   CHECK(c.path == NULL);
   fh_config_free(&c);
   clear_env();

@@ -58,6 +58,15 @@ describe("flowhost command line", function()
     assert.truthy(out:find("REDIS_URL", 1, true), out)
   end)
 
+  it("stops with exit code 2 when its port is already taken, even by another flowhost", function()
+    local first = proc.start{ env = { FLOWHOST_WORKERS = 2 } }
+    local out, code = run("FLOWHOST_LISTEN=127.0.0.1:" .. first.port .. " timeout 10 " .. BIN
+                          .. " serve --config tests/support/config.lua")
+    proc.stop(first)
+    assert.are.equal(2, code, out)
+    assert.truthy(out:find("cannot listen on 127.0.0.1:" .. first.port, 1, true), out)
+  end)
+
   it("stops with exit code 2 on a config file that does not exist", function()
     local out, code = run(BIN .. " serve --config var/test/missing.lua")
     assert.are.equal(2, code)

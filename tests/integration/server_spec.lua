@@ -45,6 +45,20 @@ describe("flowhost serve", function()
     assert.is_true(elapsed < 1.6, ("took %.2f s"):format(elapsed))
   end)
 
+  it("spreads connections over both workers, each parsing and handling its own", function()
+    local seen = {}
+    for round = 1, 5 do
+      local reqs = {}
+      for i = 1, 64 do reqs[i] = { url = s.url .. "/test/worker", headers = { Connection = "close" } } end
+      for _, r in ipairs(http.all(reqs)) do
+        assert.are.equal(200, r.status)
+        seen[json.decode(r.body).worker] = true
+      end
+      if seen[0] and seen[1] then break end
+    end
+    assert.is_true(seen[0] and seen[1], "not both workers answered")
+  end)
+
   it("keeps answering sustained load on 256 connections, run after run (no stalls)", function()
     -- regression: with libmicrohttpd's epoll backend, resumed connections
     -- stalled for good after the first load run; wrk then reports timeouts

@@ -22,6 +22,10 @@ router.route("GET", "/test/redis", function()
   return router.json(200, { value = v })
 end)
 
+router.route("GET", "/test/worker", function()
+  return router.json(200, { worker = require("host").worker() })
+end)
+
 router.route("GET", "/test/error", function()
   error("this handler fails on purpose")
 end)
