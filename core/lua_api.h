@@ -5,6 +5,8 @@
 #ifndef FH_LUA_API_H
 #define FH_LUA_API_H
 
+#include "task.h"
+
 #include <lua.h>
 
 int fh_lua_open_crypto(lua_State *L);
@@ -14,9 +16,15 @@ int fh_lua_open_time(lua_State *L);
 int fh_lua_open_log(lua_State *L);
 int fh_lua_open_host(lua_State *L);
 
+int fh_lua_open_lockq(lua_State *L);
+
 /* host.park / host.wake, implemented beside time.sleep */
 int fh_time_park(lua_State *L);
 int fh_time_wake(lua_State *L);
+
+/* Wakes task id of sched if it is parked in host.park (on the next loop
+ * turn); returns 1 if it was. On sched's worker thread only. */
+int fh_time_wake_task(fh_sched *sched, uint64_t id);
 
 /* Pushes nil and a stable error word; returns 2 (for `return nil, err`). */
 int fh_lua_fail(lua_State *L, const char *word);

@@ -77,16 +77,16 @@ int fh_time_park(lua_State *L) {
  * next loop turn, never inside the caller) */
 int fh_time_wake(lua_State *L) {
   uint64_t id = (uint64_t)luaL_checknumber(L, 1);
-  fh_worker *w = fh_worker_of(L);
-  fh_task *t = fh_task_find(fh_worker_sched(w), id);
+  lua_pushboolean(L, fh_time_wake_task(fh_worker_sched(fh_worker_of(L)), id));
+  return 1;
+}
+
+int fh_time_wake_task(fh_sched *sched, uint64_t id) {
+  fh_task *t = fh_task_find(sched, id);
   sleeper *s = t ? fh_task_wait(t) : NULL;
-  if (!s || !s->wakeable || s->woken) {
-    lua_pushboolean(L, 0);
-    return 1;
-  }
+  if (!s || !s->wakeable || s->woken) return 0;
   s->woken = 1;
   uv_timer_start(&s->timer, on_wake, 0, 0);
-  lua_pushboolean(L, 1);
   return 1;
 }
 

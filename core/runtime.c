@@ -19,6 +19,7 @@ static const luaL_Reg preloads[] = {
     {"time", fh_lua_open_time},
     {"log", fh_lua_open_log},
     {"host", fh_lua_open_host},
+    {"lockq", fh_lua_open_lockq},
     {"cjson", luaopen_cjson},
     {"cjson.safe", luaopen_cjson_safe},
     {NULL, NULL},

@@ -6,6 +6,7 @@
 #include "fh.h"
 #include "http_server.h"
 #include "log.h"
+#include "lua_api.h"
 #include "metrics.h"
 #include "runtime.h"
 
@@ -36,8 +37,11 @@ struct fh_worker {
   uv_idle_t http_idle;         /* keeps the loop from blocking meanwhile */
   int http_dirty;
   fh_request *inbox_head, *inbox_tail; /* parsed, not yet started */
-  pthread_mutex_t mu;          /* guards the flags below */
+  pthread_mutex_t mu;          /* guards the flags and wakes below */
   int exiting, exit_code, quiescing;
+  uint64_t *wakes;             /* task ids other threads asked to wake */
+  size_t nwakes, capwakes;
+  uv_thread_t owner;           /* the thread running the loop */
   fh_request *live_head, *live_tail; /* requests being handled, oldest first */
   char label[32];             /* worker="N" */
 };
@@ -227,9 +231,21 @@ static void on_http_check(uv_check_t *h) {
 
 static void on_wakeup(uv_async_t *h) {
   fh_worker *w = h->data;
+  uint64_t few[64], *ids = few;
   pthread_mutex_lock(&w->mu);
   int exiting = w->exiting, quiescing = w->quiescing;
+  size_t n = w->nwakes;
+  if (n > 64) {
+    ids = w->wakes; /* take the whole array */
+    w->wakes = NULL;
+    w->capwakes = 0;
+  } else {
+    memcpy(few, w->wakes, n * sizeof(*few));
+  }
+  w->nwakes = 0;
   pthread_mutex_unlock(&w->mu);
+  for (size_t i = 0; i < n; i++) fh_time_wake_task(w->sched, ids[i]);
+  if (ids != few) free(ids);
   if (w->server && (quiescing || exiting)) fh_server_quiesce(w->server, w->slot);
   if (exiting) {
     /* requests still running when the host stops get a clear answer, and
@@ -294,6 +310,25 @@ void fh_worker_attach_server(fh_worker *w, fh_server *s, int slot, int fd) {
   uv_idle_init(&w->loop, &w->http_idle);
 }
 
+void fh_worker_wake(fh_worker *w, uint64_t task_id) {
+  uv_thread_t self = uv_thread_self();
+  if (w->started && uv_thread_equal(&self, &w->owner)) {
+    fh_time_wake_task(w->sched, task_id);
+    return;
+  }
+  pthread_mutex_lock(&w->mu);
+  if (w->nwakes == w->capwakes) {
+    size_t cap = w->capwakes ? w->capwakes * 2 : 64;
+    uint64_t *p = realloc(w->wakes, cap * sizeof(*p));
+    if (!p) { pthread_mutex_unlock(&w->mu); return; } /* the waiter's own timeout still fires */
+    w->wakes = p;
+    w->capwakes = cap;
+  }
+  w->wakes[w->nwakes++] = task_id;
+  pthread_mutex_unlock(&w->mu);
+  uv_async_send(&w->wakeup);
+}
+
 void fh_worker_quiesce(fh_worker *w) {
   pthread_mutex_lock(&w->mu);
   w->quiescing = 1;
@@ -351,16 +386,19 @@ fail:
 
 static void run_thread(void *arg) {
   fh_worker *w = arg;
+  w->owner = uv_thread_self();
   uv_run(&w->loop, UV_RUN_DEFAULT);
 }
 
 int fh_worker_start(fh_worker *w) {
-  if (uv_thread_create(&w->thread, run_thread, w)) return FH_ENOMEM;
   w->started = 1;
+  if (uv_thread_create(&w->thread, run_thread, w)) { w->started = 0; return FH_ENOMEM; }
   return 0;
 }
 
 int fh_worker_run(fh_worker *w) {
+  w->owner = uv_thread_self();
+  w->started = 2; /* running on the caller's thread: nothing to join */
   uv_run(&w->loop, UV_RUN_DEFAULT);
   return w->exit_code;
 }
@@ -372,10 +410,11 @@ static void close_walk(uv_handle_t *h, void *arg) {
 
 void fh_worker_destroy(fh_worker *w) {
   if (!w) return;
-  if (w->started) {
+  if (w->started == 1) {
     fh_worker_exit(w, 0);
     uv_thread_join(&w->thread);
   }
+  free(w->wakes);
   fh_redis_destroy(w->redis);
   fh_http_client_destroy(w->http);
   if (w->L) lua_close(w->L);

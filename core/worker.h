@@ -37,6 +37,10 @@ void fh_worker_attach_server(fh_worker *w, fh_server *s, int slot, int fd);
  * daemon's run returns. Worker thread only. */
 void fh_worker_submit(fh_worker *w, fh_request *req);
 
+/* Wakes task_id on w if it is parked in host.park (any thread; from another
+ * thread it happens on w's next loop turn). */
+void fh_worker_wake(fh_worker *w, uint64_t task_id);
+
 /* Stops accepting new connections (any thread); in-flight requests go on. */
 void fh_worker_quiesce(fh_worker *w);
 

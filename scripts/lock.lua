@@ -14,13 +14,16 @@
 --
 -- handle = {key, token, fence, lease}. The fence grows by one on every
 -- acquisition of a key: pass it to writes that must reject a holder whose
--- lease ran out. Waiters on one worker queue in arrival order and are woken
--- when the lock is released here; the lock taken by another worker or host
--- is polled with a short backoff (2 ms doubling to 50 ms).
+-- lease ran out. Waiters of this process (all workers) queue in arrival
+-- order (core/lockq.c): only the first in line tries Redis, and a release
+-- anywhere in the process hands over to it at once. A lock held by another
+-- host is polled by the first in line with a short backoff (2 ms doubling
+-- to 50 ms).
 local rscript = require "rscript"
 local crypto = require "crypto"
 local time = require "time"
 local host = require "host"
+local lockq = require "lockq"
 
 local M = {}
 
@@ -39,9 +42,6 @@ return 0]])
 local EXTEND = rscript.new([[
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0]])
-
--- local queues: key -> list of task ids waiting on this worker
-local queues = {}
 
 local function keys_of(key)
   return { "lock:" .. key, "lock:fence:" .. key }
@@ -64,25 +64,18 @@ local function try(key, token, lease, fence)
   return fence ~= redis.null and fence  -- redis.null (taken) is truthy: map it to false
 end
 
-local function wake_next(key)
-  local q = queues[key]
-  if q and q[1] then host.wake(q[1]) end
-end
-
 function M.acquire(key, lease, opts)
   check(key, lease)
   local wait = opts and opts.wait or 10
+  local fencing = opts and opts.fence
   local token = crypto.random_hex(16)
   local deadline = time.monotonic() + wait
-  local me = host.task_id()
-  local q = queues[key]
-  if not q then q = {}; queues[key] = q end
-  q[#q + 1] = me
+  local head = lockq.enter(key)
   local backoff = 0.002
   local result, err
   while true do
-    if q[1] == me then
-      local fence, e = try(key, token, lease, opts and opts.fence)
+    if head then
+      local fence, e = try(key, token, lease, fencing)
       if fence then
         result = { key = key, token = token, fence = fence ~= true and fence or nil, lease = lease }
         break
@@ -93,27 +86,23 @@ function M.acquire(key, lease, opts)
     end
     local left = deadline - time.monotonic()
     if left <= 0 then err = "timeout"; break end
-    -- first in line polls Redis; the others sleep until woken
-    host.park(q[1] == me and math.min(backoff, left) or left)
-    if q[1] == me then backoff = math.min(backoff * 2, 0.05) end
+    -- first in line polls Redis (the holder may be another host); the
+    -- others sleep until a release signals them, looking again every
+    -- 0.5 s in case a holder let its lease run out instead of releasing
+    lockq.wait(key, math.min(head and backoff or 0.5, left))
+    if head then backoff = math.min(backoff * 2, 0.05) end
+    head = lockq.is_head(key)
   end
-  for i, id in ipairs(q) do
-    if id == me then table.remove(q, i); break end
-  end
-  if not result then
-    if #q == 0 then queues[key] = nil else wake_next(key) end
-    return nil, err
-  end
+  -- on success the next in line waits for our release, not for this
+  lockq.leave(key, not result)
+  if not result then return nil, err end
   return result
 end
 
 function M.release(h)
   assert(type(h) == "table" and h.token, "lock.release(handle)")
   local n, err = RELEASE:run(keys_of(h.key), { h.token })
-  local q = queues[h.key]
-  if q then
-    if #q == 0 then queues[h.key] = nil else wake_next(h.key) end
-  end
+  lockq.signal(h.key)
   if n == nil then return nil, err end
   return n == 1
 end

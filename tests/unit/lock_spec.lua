@@ -118,6 +118,28 @@ describe("lock", function()
     assert.are.same({}, errors)
     assert.are.equal(1000, entered)
     assert.are.equal(1, max_inside)
+    assert.are.equal(0, require("lockq").keys()) -- every waiter left its queue
+  end)
+
+  it("lets only the first in line try Redis: waiters behind it make no requests", function()
+    local k = key()
+    local h = assert(lock.acquire(k, 5))
+    local before = tonumber(redis.call("INFO", "stats"):match("total_commands_processed:(%d+)"))
+    local got = {}
+    for i = 1, 50 do
+      host.spawn(function() local w = assert(lock.acquire(k, 5, { wait = 5 })); got[#got + 1] = i; lock.release(w) end)
+    end
+    time.sleep(0.2)
+    local after = tonumber(redis.call("INFO", "stats"):match("total_commands_processed:(%d+)"))
+    -- the head polls with backoff (2, 4, ... 50 ms): a handful of tries in
+    -- 200 ms; 50 pollers would have sent hundreds
+    assert.is_true(after - before < 30, "commands while waiting: " .. (after - before))
+    assert.is_true(lock.release(h))
+    local deadline = time.monotonic() + 5
+    while #got < 50 and time.monotonic() < deadline do time.sleep(0.01) end
+    assert.are.equal(50, #got)
+    for i = 1, 50 do assert.are.equal(i, got[i]) end
+    assert.are.equal(0, require("lockq").keys())
   end)
 
   it("can skip the fencing counter", function()
