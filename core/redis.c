@@ -40,8 +40,12 @@ static void connect_now(fh_redis *r);
 
 typedef struct {
   uv_poll_t poll;
+  uv_check_t flush;    /* writes queued commands at the end of a loop turn */
+  uv_idle_t nowait;    /* keeps the loop from blocking before that */
   redisAsyncContext *ac;
-  int events;
+  int events;          /* what poll watches */
+  int want_write;      /* commands wait in hiredis' output buffer */
+  int open_handles;
 } uv_events;
 
 static void on_poll(uv_poll_t *h, int status, int events) {
@@ -60,28 +64,67 @@ static void on_poll(uv_poll_t *h, int status, int events) {
 }
 
 static void update_poll(uv_events *e, int add, int ev) {
-  e->events = add ? (e->events | ev) : (e->events & ~ev);
-  if (e->events) uv_poll_start(&e->poll, e->events, on_poll);
+  int events = add ? (e->events | ev) : (e->events & ~ev);
+  if (events == e->events) return; /* each change costs an epoll_ctl */
+  e->events = events;
+  if (events) uv_poll_start(&e->poll, events, on_poll);
   else uv_poll_stop(&e->poll);
 }
 
+/* Commands of every task that ran in this loop turn go out in one write:
+ * the socket is nearly always writable, so writing here saves the two
+ * epoll_ctl calls of watching it; only a full socket buffer falls back to
+ * waiting for UV_WRITABLE. */
+static void on_flush(uv_check_t *h) {
+  uv_events *e = h->data;
+  uv_check_stop(&e->flush);
+  uv_idle_stop(&e->nowait);
+  if (!e->ac || !e->want_write) return;
+  redisAsyncHandleWrite(e->ac);
+  if (e->ac && e->want_write) update_poll(e, 1, UV_WRITABLE);
+}
+
+static void on_nowait(uv_idle_t *h) { (void)h; }
+
 static void ev_add_read(void *p) { update_poll(p, 1, UV_READABLE); }
 static void ev_del_read(void *p) { update_poll(p, 0, UV_READABLE); }
-static void ev_add_write(void *p) { update_poll(p, 1, UV_WRITABLE); }
-static void ev_del_write(void *p) { update_poll(p, 0, UV_WRITABLE); }
-static void ev_closed(uv_handle_t *h) { free(h->data); }
+
+static void ev_add_write(void *p) {
+  uv_events *e = p;
+  if (!(e->ac->c.flags & REDIS_CONNECTED)) { update_poll(e, 1, UV_WRITABLE); return; } /* connect result */
+  if (e->want_write) return;
+  e->want_write = 1;
+  uv_check_start(&e->flush, on_flush);
+  uv_idle_start(&e->nowait, on_nowait);
+}
+
+static void ev_del_write(void *p) {
+  uv_events *e = p;
+  e->want_write = 0;
+  update_poll(e, 0, UV_WRITABLE);
+}
+
+static void ev_closed(uv_handle_t *h) {
+  uv_events *e = h->data;
+  if (--e->open_handles == 0) free(e);
+}
 
 static void ev_cleanup(void *p) {
   uv_events *e = p;
   e->ac = NULL;
   uv_close((uv_handle_t *)&e->poll, ev_closed);
+  uv_close((uv_handle_t *)&e->flush, ev_closed);
+  uv_close((uv_handle_t *)&e->nowait, ev_closed);
 }
 
 static int attach(redisAsyncContext *ac, uv_loop_t *loop) {
   uv_events *e = calloc(1, sizeof(*e));
   if (!e) return FH_ENOMEM;
   if (uv_poll_init_socket(loop, &e->poll, ac->c.fd)) { free(e); return FH_EIO; }
-  e->poll.data = e;
+  uv_check_init(loop, &e->flush);
+  uv_idle_init(loop, &e->nowait);
+  e->poll.data = e->flush.data = e->nowait.data = e;
+  e->open_handles = 3;
   e->ac = ac;
   ac->ev.data = e;
   ac->ev.addRead = ev_add_read;
