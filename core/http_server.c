@@ -357,7 +357,7 @@ static int start_daemon(fh_server *s, listener *l) {
       MHD_OPTION_LISTEN_SOCKET, l->listen_fd,
       MHD_OPTION_CONNECTION_LIMIT, limit,
       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(cfg->idle_timeout > 0 ? cfg->idle_timeout : 60),
-      MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024), /* cleared per request: keep it small */
+      MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(8 * 1024), /* cleared per request: keep it small */
       MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
       MHD_OPTION_NOTIFY_CONNECTION, on_connection, l,
       MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
