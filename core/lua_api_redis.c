@@ -127,7 +127,8 @@ static int l_pipeline(lua_State *L) {
     lua_pop(L, m + 1);
   }
   fh_worker *w = fh_worker_of(L);
-  if (!fh_redis_connected(fh_worker_redis(w))) return fh_lua_fail(L, "redis unavailable");
+  /* like redis.call: queued while a connection is being made, failed at
+   * once ("redis unavailable") while there is none */
   fh_async *g = fh_async_new(L, t, n, 0);
   for (int i = 1; i <= n; i++) {
     lua_rawgeti(L, 1, i);

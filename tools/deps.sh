@@ -4,7 +4,7 @@
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config libluajit-5.1-dev libcurl4-openssl-dev
       lua-cjson lua-cjson-dev libhiredis-dev libmicrohttpd-dev libuv1-dev libssl-dev
-      lua-busted redis-server redis-tools python3 curl wrk)
+      lua-busted redis-server redis-tools python3 curl wrk tzdata)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

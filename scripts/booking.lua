@@ -1,0 +1,278 @@
+--- booking: the one booking engine of every tenant (wash bays, stylists,
+--- technicians, sales reps' calendars).
+--
+--   local engine, err = booking.new{ tenant = "carwash", model = decl, busy = fn? }
+--     decl: see scripts/booking/model.lua; err names the bad field.
+--     busy(resource_id, from, to) -> list of {s, e} (external calendars; may yield)
+--
+-- Queries (yield: Redis, and busy()):
+--   engine:slots{service, from, to, area?, resource?, addons?, limit?} -> slots | nil, err
+--   engine:next_free{service, from?, area?, resource?, addons?}       -> slot | nil, "no free slot"
+-- Changes (atomic Redis scripts):
+--   engine:reserve{service, start, resource?, area?, addons?, customer = {name, phone, email},
+--                  channel?, conversation?, refs?, idempotency_key?, hold = false}
+--       -> booking, "ok"|"dup" | nil, "slot taken" | "not available" | err
+--       Without resource the engine assigns one (skill, area, then the
+--       tenant's policy). With hold = true the booking is "held" until
+--       rules.hold_minutes pass; confirm() makes it "confirmed".
+--   engine:confirm(id) / engine:cancel(id, reason) / engine:complete(id) / engine:no_show(id)
+--   engine:reschedule(id, new_start, resource?) -> booking | nil, "slot taken" | err
+--       the old slot is freed only when the new one was taken
+-- Lookups:
+--   engine:get(id); engine:by_customer(phone_or_email); engine:by_resource_day(res, "YYYY-MM-DD");
+--   engine:by_day("YYYY-MM-DD")
+--
+-- Times are UTC seconds; records carry start/end as seconds, ISO 8601 in
+-- the tenant zone (start_local) and the local date.
+local model = require "booking.model"
+local availability = require "booking.availability"
+local store = require "booking.store"
+local redis = require "redis"
+local crypto = require "crypto"
+local time = require "time"
+local tz = require "tz"
+
+local M = {}
+local Engine = {}
+Engine.__index = Engine
+
+local MAXSPAN = 2 * 86400          -- no booking blocks more than two days
+local ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+function M.new(opts)
+  assert(type(opts) == "table" and type(opts.tenant) == "string" and opts.tenant ~= "",
+         "booking.new{tenant = ..., model = ...}")
+  local m, err = model.compile(opts.model)
+  if not m then return nil, "booking (" .. opts.tenant .. "): " .. err end
+  return setmetatable({ tenant = opts.tenant, m = m, busy_fn = opts.busy, now = opts.now or time.now,
+                        prefix = "bk:" .. opts.tenant .. ":" }, Engine)
+end
+
+function Engine:new_id()
+  local hex = crypto.random_hex(self.m.id_length)
+  local out = {}
+  for i = 1, self.m.id_length do
+    local v = tonumber(hex:sub(2 * i - 1, 2 * i), 16) % 32 + 1
+    out[i] = ALPHABET:sub(v, v)
+  end
+  return self.m.id_prefix .. table.concat(out)
+end
+
+local function check_service(self, q, fn)
+  if type(q) ~= "table" then error(fn .. ": needs a table of arguments", 3) end
+  local svc = self.m.services[q.service]
+  if not svc then error(fn .. ": unknown service " .. tostring(q.service), 3) end
+  return svc
+end
+
+function Engine:busy(resources, from, to)
+  if not self.busy_fn then return nil end
+  local out = {}
+  for _, rid in ipairs(resources) do
+    local list, err = self.busy_fn(rid, from, to)
+    if list == nil and err then return nil, "calendar: " .. tostring(err) end
+    out[rid] = list or {}
+  end
+  return out
+end
+
+function Engine:slots(q)
+  local svc = check_service(self, q, "booking.slots")
+  if type(q.from) ~= "number" or type(q.to) ~= "number" then error("booking.slots: from and to must be times", 2) end
+  local ids = {}
+  for _, r in ipairs(availability.candidates(self.m, svc, q.area, q.resource)) do ids[#ids + 1] = r.id end
+  if #ids == 0 then return {} end
+  local now = self.now()
+  local occ, err = store.occupancy(self.prefix, ids, q.from - 86400, q.to + 86400, MAXSPAN, now,
+                                   self.m.max_per_day ~= nil)
+  if not occ then return nil, err end
+  local busy
+  busy, err = self:busy(ids, q.from - 86400, q.to + 86400)
+  if err then return nil, err end
+  return availability.slots(self.m, q, occ, busy, now)
+end
+
+function Engine:next_free(q)
+  check_service(self, q, "booking.next_free")
+  local from = q.from or self.now()
+  local horizon = self.now() + self.m.horizon
+  while from <= horizon do
+    local to = math.min(from + 2 * 86400, horizon)
+    local s, err = self:slots{ service = q.service, from = from, to = to, area = q.area,
+                               resource = q.resource, addons = q.addons, limit = 1 }
+    if not s then return nil, err end
+    if s[1] then return s[1] end
+    from = to + 1
+  end
+  return nil, "no free slot"
+end
+
+-- candidate resources for a start, ordered by the tenant's policy
+function Engine:order(svc, candidates, date, preferred)
+  local m = self.m
+  if #candidates <= 1 then return candidates end
+  if m.policy == "least_loaded" then
+    local cmds = {}
+    for i, rid in ipairs(candidates) do cmds[i] = { "ZCARD", store.keys(self.prefix).rday(rid, date) } end
+    local counts = redis.pipeline(cmds) or {}
+    local load = {}
+    for i, rid in ipairs(candidates) do load[rid] = tonumber(counts[i]) or 0 end
+    table.sort(candidates, function(a, b)
+      if load[a] ~= load[b] then return load[a] < load[b] end
+      return a < b
+    end)
+  elseif m.policy == "round_robin" then
+    local last = redis.call("GET", store.keys(self.prefix).rr(svc.id))
+    last = type(last) == "string" and last or ""
+    table.sort(candidates, function(a, b)
+      local ka, kb = a > last, b > last                -- those after the last one come first
+      if ka ~= kb then return ka end
+      return a < b
+    end)
+  end
+  local rank = {}
+  local prefs = preferred and { preferred } or m.preferred
+  for i, rid in ipairs(prefs) do rank[rid] = i end
+  if next(rank) and (m.policy == "preferred" or preferred) then
+    local orig = {}
+    for i, rid in ipairs(candidates) do orig[rid] = i end
+    table.sort(candidates, function(a, b)
+      local ra, rb = rank[a] or math.huge, rank[b] or math.huge
+      if ra ~= rb then return ra < rb end
+      return orig[a] < orig[b]
+    end)
+  end
+  return candidates
+end
+
+local function expire_view(b, now)
+  if b and b.status == "held" and b.hold_until and b.hold_until <= now then b.status = "expired" end
+  return b
+end
+
+local function customer_key(c)
+  if type(c) ~= "table" then return nil end
+  return c.phone or c.email
+end
+
+-- lookup keys of a customer: phone and email, each when given
+local function customer_keys(self, c)
+  local out = {}
+  if type(c) == "table" then
+    local k = store.keys(self.prefix)
+    if c.phone then out[#out + 1] = k.cust(c.phone) end
+    if c.email then out[#out + 1] = k.cust(c.email) end
+  end
+  return out
+end
+
+function Engine:reserve(q)
+  local svc = check_service(self, q, "booking.reserve")
+  if type(q.start) ~= "number" then error("booking.reserve: start must be a time", 2) end
+  local m, now = self.m, self.now()
+  local cust = customer_key(q.customer)
+  local idem = q.idempotency_key or (cust and (cust .. "|" .. svc.id .. "|" .. q.start))
+  if idem then                                      -- a retry returns what the first call made
+    local id = redis.call("GET", store.keys(self.prefix).idem(idem))
+    if type(id) == "string" then
+      local b = store.get(self.prefix, id)
+      if b then return expire_view(b, now), "dup" end
+    end
+  end
+  local slots, err = self:slots{ service = q.service, from = q.start, to = q.start, area = q.area,
+                                 resource = q.resource, addons = q.addons }
+  if not slots then return nil, err end
+  local slot = slots[1]
+  if not slot or slot.start ~= q.start then
+    -- taken, or not a bookable time at all: tell which
+    local free = availability.slots(m, { service = q.service, from = q.start, to = q.start, area = q.area,
+                                         resource = q.resource, addons = q.addons }, {}, nil, now)
+    return nil, free[1] and "slot taken" or "not available"
+  end
+  local date = tz.date(q.start, m.zone)
+  local candidates = self:order(svc, slot.resources, date, q.preferred)
+  local dur = model.duration(svc, q.addons)
+  for _, rid in ipairs(candidates) do
+    local b = {
+      id = self:new_id(), tenant = self.tenant, service = svc.id, addons = q.addons, resource = rid,
+      start = q.start, ["end"] = q.start + dur, blocked_start = q.start - svc.before,
+      blocked_end = q.start + dur + svc.after, date = date, start_local = tz.format_iso(q.start, m.zone),
+      timezone = m.zone.name, status = q.hold and "held" or "confirmed",
+      hold_until = q.hold and now + m.hold or nil, customer = q.customer, channel = q.channel,
+      conversation = q.conversation, refs = q.refs, area = q.area, price = svc.price,
+    }
+    local booking, how
+    for _ = 1, 3 do                                 -- an id collision draws a new id
+      booking, how = store.reserve(self.prefix, b, {
+        cap = m.resources[rid].capacity, now = now, travel = m.travel, maxspan = MAXSPAN,
+        idem = idem and store.keys(self.prefix).idem(idem), cust_keys = customer_keys(self, q.customer) })
+      if how ~= "collision" then break end
+      b.id = self:new_id()
+    end
+    if booking then
+      if m.policy == "round_robin" and how == "ok" then
+        redis.call("SET", store.keys(self.prefix).rr(svc.id), rid)
+      end
+      return booking, how
+    end
+    if how ~= "slot taken" then return nil, how end
+  end
+  return nil, "slot taken"
+end
+
+function Engine:get(id)
+  local b, err = store.get(self.prefix, id)
+  return expire_view(b, self.now()), err
+end
+
+function Engine:confirm(id) return store.change(self.prefix, id, "confirm", self.now()) end
+function Engine:cancel(id, reason) return store.change(self.prefix, id, "cancel", self.now(), reason) end
+function Engine:complete(id) return store.change(self.prefix, id, "complete", self.now()) end
+function Engine:no_show(id) return store.change(self.prefix, id, "no_show", self.now()) end
+
+function Engine:reschedule(id, new_start, resource)
+  if type(new_start) ~= "number" then error("booking.reschedule: new_start must be a time", 2) end
+  local b, err = store.get(self.prefix, id)
+  if not b then return nil, err end
+  local svc = self.m.services[b.service]
+  local rid = resource or b.resource
+  local res = self.m.resources[rid]
+  if not svc or not res then return nil, "not available" end
+  local free = availability.slots(self.m, { service = b.service, from = new_start, to = new_start,
+                                            resource = rid, addons = b.addons, area = b.area }, {}, nil, self.now())
+  if not free[1] or free[1].start ~= new_start then return nil, "not available" end
+  local dur = b["end"] - b.start
+  return store.move(self.prefix, b, {
+    start = new_start, ["end"] = new_start + dur, blocked_start = new_start - svc.before,
+    blocked_end = new_start + dur + svc.after, resource = rid, date = tz.date(new_start, self.m.zone),
+  }, { cap = res.capacity, now = self.now(), travel = self.m.travel, maxspan = MAXSPAN,
+       cust_keys = customer_keys(self, b.customer) })
+end
+
+local function list(self, key, rev)
+  local ids, err = redis.call(rev and "ZREVRANGE" or "ZRANGE", key, 0, -1)
+  if not ids then return nil, err end
+  local recs
+  recs, err = store.records(self.prefix, ids)
+  if not recs then return nil, err end
+  local now = self.now()
+  for _, b in ipairs(recs) do expire_view(b, now) end
+  return recs
+end
+
+--- Upcoming bookings first (soonest first), then past ones (latest first).
+function Engine:by_customer(c)
+  local recs, err = list(self, store.keys(self.prefix).cust(c))
+  if not recs then return nil, err end
+  local now, up, past = self.now(), {}, {}
+  for _, b in ipairs(recs) do
+    if b.start >= now then up[#up + 1] = b else table.insert(past, 1, b) end
+  end
+  for _, b in ipairs(past) do up[#up + 1] = b end
+  return up
+end
+
+function Engine:by_resource_day(res, date) return list(self, store.keys(self.prefix).rday(res, date)) end
+function Engine:by_day(date) return list(self, store.keys(self.prefix).day(date)) end
+
+return M

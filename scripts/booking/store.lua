@@ -1,0 +1,274 @@
+--- booking.store: booking records and per-resource occupancy in Redis,
+--- changed only by Lua scripts running inside Redis, so that concurrent
+--- reserves, reschedules and cancels of one resource are serialized there.
+--
+-- Keys of tenant T (prefix "bk:T:"):
+--   b:<id>               the booking record (JSON)
+--   occ:<resource>       sorted set: score = blocked start, member
+--                        "blocked_end|hold_until|area|id|start" (hold_until 0 = not a hold)
+--   idem:<key>           idempotency key -> id (7 days)
+--   cust:<phone|email>   sorted set of ids by start
+--   day:<YYYY-MM-DD>     sorted set of ids by start (local date)
+--   rday:<res>:<date>    the same per resource
+--   rr:<service>         round robin: the resource assigned last
+--
+-- Every function yields (Redis) and returns value | nil, err; errors are
+-- "slot taken", "not found", "not held", "hold expired", "cancelled" or a
+-- Redis error word.
+local rscript = require "rscript"
+local redis = require "redis"
+local json = require "json"
+
+local M = {}
+
+local IDEM_TTL = 7 * 86400
+
+-- shared by the scripts: the peak concurrency of members overlapping
+-- [bs, be) (skipping `self`, dropping expired holds) must stay < cap
+local OVERLAP = [[
+local function blocked(key, bs, be, cap, now, area, travel, maxspan, self)
+  local m = redis.call('ZRANGEBYSCORE', key, bs - maxspan - travel, '(' .. (be + travel), 'WITHSCORES')
+  local ev = {}
+  for i = 1, #m, 2 do
+    local e, hold, a, id = string.match(m[i], '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|')
+    e, hold = tonumber(e), tonumber(hold)
+    local s = tonumber(m[i + 1])
+    if hold > 0 and hold <= now then
+      redis.call('ZREM', key, m[i])
+    elseif id ~= self then
+      local pad = (travel > 0 and area ~= '' and a ~= '' and a ~= area) and travel or 0
+      s, e = s - pad, e + pad
+      if s < be and e > bs then
+        ev[#ev + 1] = { math.max(s, bs), 1 }
+        ev[#ev + 1] = { math.min(e, be), -1 }
+      end
+    end
+  end
+  table.sort(ev, function(x, y) if x[1] ~= y[1] then return x[1] < y[1] end return x[2] < y[2] end)
+  local n, peak = 0, 0
+  for _, x in ipairs(ev) do n = n + x[2]; if n > peak then peak = n end end
+  return peak >= cap
+end
+local function member(b)
+  return (b.blocked_end .. '|' .. (b.status == 'held' and b.hold_until or 0) .. '|' ..
+          (b.area or '') .. '|' .. b.id .. '|' .. b.start)
+end
+local function history(b, now, action, extra)
+  b.history = b.history or {}
+  local h = { at = now, action = action }
+  for k, v in pairs(extra or {}) do h[k] = v end
+  b.history[#b.history + 1] = h
+  b.updated = now
+end
+]]
+
+-- KEYS: occ, idem, cust, day, rday, cust2   ARGV: prefix, record JSON, cap, now, travel, maxspan, idem ttl
+local RESERVE = rscript.new(OVERLAP .. [[
+local prefix, b = ARGV[1], cjson.decode(ARGV[2])
+local cap, now, travel, maxspan = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+if KEYS[2] ~= '' then
+  local old = redis.call('GET', KEYS[2])
+  if old then
+    local rec = redis.call('GET', prefix .. 'b:' .. old)
+    if rec then return { 'dup', rec } end
+  end
+end
+if blocked(KEYS[1], b.blocked_start, b.blocked_end, cap, now, b.area or '', travel, maxspan, nil) then
+  return { 'taken' }
+end
+if redis.call('EXISTS', prefix .. 'b:' .. b.id) == 1 then return { 'collision' } end
+b.created, b.updated = now, now
+history(b, now, b.status == 'held' and 'held' or 'booked')
+local rec = cjson.encode(b)
+redis.call('SET', prefix .. 'b:' .. b.id, rec)
+redis.call('ZADD', KEYS[1], b.blocked_start, member(b))
+if KEYS[2] ~= '' then redis.call('SET', KEYS[2], b.id, 'EX', ARGV[7]) end
+if KEYS[3] ~= '' then redis.call('ZADD', KEYS[3], b.start, b.id) end
+if KEYS[6] ~= '' then redis.call('ZADD', KEYS[6], b.start, b.id) end
+redis.call('ZADD', KEYS[4], b.start, b.id)
+redis.call('ZADD', KEYS[5], b.start, b.id)
+return { 'ok', rec }
+]])
+
+-- KEYS: record, occ   ARGV: action (confirm|cancel|complete|no_show), now, reason
+local CHANGE = rscript.new(OVERLAP .. [[
+local raw = redis.call('GET', KEYS[1])
+if not raw then return { 'not found' } end
+local b, action, now = cjson.decode(raw), ARGV[1], tonumber(ARGV[2])
+if action == 'confirm' then
+  if b.status == 'confirmed' then return { 'ok', raw } end
+  if b.status ~= 'held' then return { 'not held' } end
+  redis.call('ZREM', KEYS[2], member(b))
+  if b.hold_until <= now then
+    b.status = 'expired'
+    history(b, now, 'expired')
+    redis.call('SET', KEYS[1], cjson.encode(b))
+    return { 'hold expired' }
+  end
+  b.status = 'confirmed'
+  b.hold_until = nil
+  redis.call('ZADD', KEYS[2], b.blocked_start, member(b))
+  history(b, now, 'confirmed')
+elseif action == 'cancel' then
+  if b.status == 'cancelled' then return { 'ok', raw } end
+  redis.call('ZREM', KEYS[2], member(b))
+  if b.idempotency_key then redis.call('DEL', b.idempotency_key) end
+  b.status = 'cancelled'
+  b.cancel_reason = ARGV[3]
+  history(b, now, 'cancelled', { reason = ARGV[3] })
+else
+  if b.status == 'cancelled' then return { 'cancelled' } end
+  b.status = action == 'complete' and 'completed' or 'no-show'
+  history(b, now, b.status)
+end
+raw = cjson.encode(b)
+redis.call('SET', KEYS[1], raw)
+return { 'ok', raw }
+]])
+
+-- KEYS: record, old occ, new occ, old day, old rday, new day, new rday, cust, cust2
+-- ARGV: new start, new end, blocked start, blocked end, resource, cap, now, travel, maxspan, date
+local MOVE = rscript.new(OVERLAP .. [[
+local raw = redis.call('GET', KEYS[1])
+if not raw then return { 'not found' } end
+local b = cjson.decode(raw)
+if b.status == 'cancelled' or b.status == 'expired' then return { 'cancelled' } end
+local now = tonumber(ARGV[7])
+if b.status == 'held' and b.hold_until <= now then return { 'hold expired' } end
+local bs, be = tonumber(ARGV[3]), tonumber(ARGV[4])
+if blocked(KEYS[3], bs, be, tonumber(ARGV[6]), now, b.area or '', tonumber(ARGV[8]), tonumber(ARGV[9]), b.id) then
+  return { 'taken' }
+end
+redis.call('ZREM', KEYS[2], member(b))
+redis.call('ZREM', KEYS[4], b.id)
+redis.call('ZREM', KEYS[5], b.id)
+local from = { start = b.start, resource = b.resource }
+b.start, b['end'], b.blocked_start, b.blocked_end = tonumber(ARGV[1]), tonumber(ARGV[2]), bs, be
+b.resource, b.date = ARGV[5], ARGV[10]
+history(b, now, 'rescheduled', { from = from.start, from_resource = from.resource })
+redis.call('ZADD', KEYS[3], bs, member(b))
+redis.call('ZADD', KEYS[6], b.start, b.id)
+redis.call('ZADD', KEYS[7], b.start, b.id)
+if KEYS[8] ~= '' then redis.call('ZADD', KEYS[8], b.start, b.id) end
+if KEYS[9] ~= '' then redis.call('ZADD', KEYS[9], b.start, b.id) end
+raw = cjson.encode(b)
+redis.call('SET', KEYS[1], raw)
+return { 'ok', raw }
+]])
+
+local function decode(raw)
+  local b = json.decode(raw)
+  return b
+end
+
+local function result(r, err)
+  if not r then return nil, err end
+  if r[1] == "ok" or r[1] == "dup" then return decode(r[2]), r[1] end
+  if r[1] == "taken" then return nil, "slot taken" end
+  return nil, r[1]
+end
+
+function M.keys(prefix)
+  local k = {}
+  function k.record(id) return prefix .. "b:" .. id end
+  function k.occ(res) return prefix .. "occ:" .. res end
+  function k.idem(key) return prefix .. "idem:" .. key end
+  function k.cust(c) return prefix .. "cust:" .. c end
+  function k.day(date) return prefix .. "day:" .. date end
+  function k.rday(res, date) return prefix .. "rday:" .. res .. ":" .. date end
+  function k.rr(svc) return prefix .. "rr:" .. svc end
+  return k
+end
+
+--- store.reserve(prefix, b, opts) -> booking, "ok"|"dup" | nil, err
+--- b: the record to write (id, resource, start, end, blocked_start,
+--- blocked_end, status "held"|"confirmed", hold_until, date, customer...).
+--- opts: {cap, now, travel, maxspan, idem (full key or nil), cust_keys (phone and email keys)}
+function M.reserve(prefix, b, o)
+  local k = M.keys(prefix)
+  if o.idem then b.idempotency_key = o.idem end
+  local r, err = RESERVE:run(
+    { k.occ(b.resource), o.idem or "", o.cust_keys[1] or "", k.day(b.date), k.rday(b.resource, b.date),
+      o.cust_keys[2] or "" },
+    { prefix, json.encode(b), o.cap, o.now, o.travel, o.maxspan, IDEM_TTL })
+  return result(r, err)
+end
+
+--- store.change(prefix, id, action, now, reason?) -> booking | nil, err
+function M.change(prefix, id, action, now, reason)
+  local k = M.keys(prefix)
+  local raw, err = redis.call("GET", k.record(id))
+  if raw == nil then return nil, err end
+  if raw == redis.null then return nil, "not found" end
+  local b = decode(raw)
+  local r
+  r, err = CHANGE:run({ k.record(id), k.occ(b.resource) }, { action, now, reason or "" })
+  return result(r, err)
+end
+
+--- store.move(prefix, b, to, o) -> booking | nil, err
+--- to: {start, end, blocked_start, blocked_end, resource, date}
+function M.move(prefix, b, to, o)
+  local k = M.keys(prefix)
+  local r, err = MOVE:run(
+    { k.record(b.id), k.occ(b.resource), k.occ(to.resource), k.day(b.date), k.rday(b.resource, b.date),
+      k.day(to.date), k.rday(to.resource, to.date), o.cust_keys[1] or "", o.cust_keys[2] or "" },
+    { to.start, to["end"], to.blocked_start, to.blocked_end, to.resource, o.cap, o.now, o.travel,
+      o.maxspan, to.date })
+  return result(r, err)
+end
+
+function M.get(prefix, id)
+  local raw, err = redis.call("GET", M.keys(prefix).record(id))
+  if raw == nil then return nil, err end
+  if raw == redis.null then return nil, "not found" end
+  return decode(raw)
+end
+
+--- Occupancy of resources touching [from, to]: resource -> list of
+--- {s, e, area} (plus id and start when full). One pipelined round trip.
+function M.occupancy(prefix, resources, from, to, maxspan, now, full)
+  local k = M.keys(prefix)
+  local cmds = {}
+  for i, rid in ipairs(resources) do
+    cmds[i] = { "ZRANGEBYSCORE", k.occ(rid), from - maxspan, "(" .. to, "WITHSCORES" }
+  end
+  local res, err = redis.pipeline(cmds)
+  if not res then return nil, err end
+  local out = {}
+  for i, rid in ipairs(resources) do
+    local list, r = {}, res[i]
+    if type(r) == "table" and r.err then return nil, r.err end
+    for j = 1, #r, 2 do
+      local e, hold, area, rest = r[j]:match("^([^|]*)|([^|]*)|([^|]*)|()")
+      hold = tonumber(hold)
+      if e and (hold == 0 or hold > now) then
+        local b = { s = tonumber(r[j + 1]), e = tonumber(e), area = area }
+        if full then
+          local id, start = r[j]:match("^([^|]*)|([^|]*)$", rest)
+          b.id, b.start = id, tonumber(start)
+        end
+        list[#list + 1] = b
+      end
+    end
+    out[rid] = list
+  end
+  return out
+end
+
+--- Records for a list of ids (one round trip), in that order.
+function M.records(prefix, ids)
+  if #ids == 0 then return {} end
+  local k = M.keys(prefix)
+  local keys = {}
+  for i, id in ipairs(ids) do keys[i] = k.record(id) end
+  local raws, err = redis.call("MGET", unpack(keys))
+  if not raws then return nil, err end
+  local out = {}
+  for _, raw in ipairs(raws) do
+    if raw ~= redis.null then out[#out + 1] = decode(raw) end
+  end
+  return out
+end
+
+return M

@@ -1,0 +1,289 @@
+-- booking: model checks, availability rules, and reservations against the
+-- real Redis, including races that must not double-book.
+local booking = require "booking"
+local tz = require "tz"
+local crypto = require "crypto"
+local tasks = require "tasks"
+
+local ZONE = "Asia/Kolkata"
+-- Monday 2030-01-07 00:00 in Kolkata
+local MONDAY = tz.parse_iso("2030-01-07T00:00:00", ZONE)
+local function at(day_offset, hhmm, zone)
+  local h, m = hhmm:match("(%d+):(%d+)")
+  local base = tz.add_days(MONDAY, day_offset, zone or ZONE)
+  local lt = tz.local_time(base, zone or ZONE)
+  return (tz.to_utc({ year = lt.year, month = lt.month, day = lt.day, hour = tonumber(h), min = tonumber(m) },
+                    zone or ZONE))
+end
+
+local WEEK = { mon = { "09:00-13:00", "14:00-18:00" }, tue = { "09:00-13:00", "14:00-18:00" },
+               wed = { "09:00-13:00" }, thu = { "09:00-18:00" }, fri = { "09:00-18:00" } }
+
+local function decl(over)
+  local d = {
+    timezone = ZONE,
+    id = { prefix = "SR-", length = 8 },
+    rules = { granularity = 30, min_notice = 0, horizon_days = 30, hold_minutes = 10 },
+    holidays = { "2030-01-09" },                                   -- the Wednesday
+    services = {
+      wash = { duration = 60, buffer_after = 30, price = 499 },
+      detail = { duration = 120, skill = "detail" },
+    },
+    resources = {
+      bay1 = { hours = WEEK, skills = { "wash", "detail" } },
+      bay2 = { hours = WEEK, skills = { "wash" }, capacity = 2 },
+    },
+  }
+  for k, v in pairs(over or {}) do d[k] = v end
+  return d
+end
+
+local function engine(over, now)
+  local e = assert(booking.new{ tenant = "spec-" .. crypto.random_hex(6), model = decl(over),
+                                now = function() return now or MONDAY - 86400 end })
+  return e
+end
+
+local function starts(slots, zone)
+  local out = {}
+  for _, s in ipairs(slots) do out[#out + 1] = tz.format_iso(s.start, zone or ZONE):sub(12, 16) end
+  return table.concat(out, " ")
+end
+
+describe("booking model", function()
+  it("names the field that is wrong", function()
+    local function err(over) return select(2, booking.new{ tenant = "t", model = decl(over) }) end
+    assert.matches("timezone", err{ timezone = "Mars/Base" })
+    assert.matches("services.wash.duration: must be a positive number of minutes",
+                   err{ services = { wash = { duration = -5 } } }, 1, true)
+    assert.matches("resources.bay1.hours.mon[1]", err{ resources = { bay1 = { hours = { mon = { "9-5" } } } } }, 1, true)
+    assert.matches("resources.bay1.hours.funday", err{ resources = { bay1 = { hours = { funday = { "09:00-10:00" } } } } }, 1, true)
+    assert.matches("rules.assignment", err{ rules = { assignment = "random" } }, 1, true)
+    assert.matches("holidays[1]", err{ holidays = { "Christmas" } }, 1, true)
+  end)
+end)
+
+describe("booking availability", function()
+  it("fills working hours on the grid, with the buffer, around the lunch break", function()
+    local e = engine{ resources = { bay1 = { hours = WEEK, skills = { "wash" } } } }
+    local s = assert(e:slots{ service = "wash", from = MONDAY, to = MONDAY + 86400 })
+    -- 60 min + 30 min buffer inside 09:00-13:00 and 14:00-18:00
+    assert.are.equal("09:00 09:30 10:00 10:30 11:00 11:30 14:00 14:30 15:00 15:30 16:00 16:30", starts(s))
+    assert.are.same({ "bay1" }, s[1].resources)
+    assert.are.equal(s[1].start + 3600, s[1]["end"])
+  end)
+
+  it("skips holidays and days off and honours notice and horizon", function()
+    local e = engine({ resources = { bay1 = { hours = WEEK, skills = { "wash" }, days_off = { "2030-01-08" } } },
+                       rules = { granularity = 30, min_notice = 120, horizon_days = 3 } }, at(0, "10:10"))
+    local s = assert(e:slots{ service = "wash", from = MONDAY, to = MONDAY + 7 * 86400 })
+    local days = {}
+    for _, x in ipairs(s) do days[tz.date(x.start, ZONE)] = true end
+    assert.is_nil(days["2030-01-08"])       -- day off
+    assert.is_nil(days["2030-01-09"])       -- holiday
+    -- 10:10 + 2 h notice: 12:30 would run past 13:00, so 14:00 is first
+    assert.are.equal("2030-01-07T14:00:00+05:30", tz.format_iso(s[1].start, ZONE))
+    -- horizon: Thursday 10:10 at the latest
+    assert.are.equal("2030-01-10T10:00:00+05:30", tz.format_iso(s[#s].start, ZONE))
+  end)
+
+  it("removes booked time with buffers, counts capacity, and external busy time", function()
+    local busy_calls = 0
+    local e = engine()
+    e.busy_fn = function(rid, from, to)
+      busy_calls = busy_calls + 1
+      if rid == "bay1" then return { { s = at(0, "15:00"), e = at(0, "16:00") } } end
+      return {}
+    end
+    assert(e:reserve{ service = "wash", start = at(0, "09:00"), resource = "bay1", customer = { phone = "+911" } })
+    local s = assert(e:slots{ service = "wash", from = MONDAY, to = MONDAY + 86400, resource = "bay1" })
+    -- 09:00 booked to 10:30 with the buffer; 15:00-16:00 busy in the calendar
+    -- (a slot's buffer may not run into it either)
+    assert.are.equal("10:30 11:00 11:30 16:00 16:30", starts(s))
+    assert.is_true(busy_calls > 0)
+    -- bay2 has capacity 2: one booking leaves it free
+    assert(e:reserve{ service = "wash", start = at(0, "09:00"), resource = "bay2", customer = { phone = "+912" } })
+    s = assert(e:slots{ service = "wash", from = at(0, "09:00"), to = at(0, "09:00"), resource = "bay2" })
+    assert.are.equal("09:00", starts(s))
+    assert(e:reserve{ service = "wash", start = at(0, "09:00"), resource = "bay2", customer = { phone = "+913" } })
+    s = assert(e:slots{ service = "wash", from = at(0, "09:00"), to = at(0, "09:00"), resource = "bay2" })
+    assert.are.equal("", starts(s))
+  end)
+
+  it("adds travel time between jobs in different areas", function()
+    local e = engine{ rules = { granularity = 30, travel_minutes = 30 },
+                      services = { fix = { duration = 60 } },
+                      resources = { tech = { hours = WEEK, skills = { "fix" }, areas = { "north", "south" } } } }
+    assert(e:reserve{ service = "fix", start = at(0, "11:00"), area = "north", customer = { phone = "+1" } })
+    local north = starts(assert(e:slots{ service = "fix", from = at(0, "09:00"), to = at(0, "12:30"), area = "north" }))
+    local south = starts(assert(e:slots{ service = "fix", from = at(0, "09:00"), to = at(0, "12:30"), area = "south" }))
+    assert.are.equal("09:00 09:30 10:00 12:00", north)
+    assert.are.equal("09:00 09:30", south)               -- 30 min travel on both sides
+  end)
+
+  it("keeps 09:00 local on a DST day and offers slots across local midnight", function()
+    -- Sunday 2030-03-10 is the US spring-forward day
+    local sat = tz.parse_iso("2030-03-09T00:00:00", "America/New_York")
+    local e = engine({ timezone = "America/New_York",
+                       services = { call = { duration = 60 } },
+                       resources = { rep = { skills = { "call" }, hours = {
+                         sat = { "22:00-24:00" }, sun = { "00:00-02:00", "09:00-11:00" } } } } }, sat - 86400)
+    local s = assert(e:slots{ service = "call", from = sat, to = sat + 2 * 86400 })
+    assert.are.equal("22:00 22:30 23:00 23:30 00:00 00:30 01:00 09:00 09:30 10:00",
+                     starts(s, "America/New_York"))
+    assert.are.equal("2030-03-10T09:00:00-04:00", tz.format_iso(s[8].start, "America/New_York"))
+    assert.are.equal("2030-03-09T23:30:00-05:00", tz.format_iso(s[4].start, "America/New_York"))
+  end)
+
+  it("closes a resource's day once it has max_per_day bookings", function()
+    local e = engine{ rules = { granularity = 30, max_per_day = 2 },
+                      resources = { bay1 = { hours = WEEK, skills = { "wash" } } } }
+    assert(e:reserve{ service = "wash", start = at(0, "09:00"), customer = { phone = "+1" } })
+    assert.are_not.equal("", starts(assert(e:slots{ service = "wash", from = MONDAY, to = MONDAY + 86400 })))
+    assert(e:reserve{ service = "wash", start = at(0, "14:00"), customer = { phone = "+2" } })
+    assert.are.equal("", starts(assert(e:slots{ service = "wash", from = MONDAY, to = MONDAY + 86400 })))
+    assert.are.equal("09:00", starts(assert(e:slots{ service = "wash", from = at(1, "09:00"), to = at(1, "09:00") })))
+  end)
+
+  it("finds the earliest free slot with next_free", function()
+    local e = engine({ resources = { bay1 = { hours = { thu = { "09:00-11:00" } }, skills = { "wash" } } } }, MONDAY)
+    local s = assert(e:next_free{ service = "wash" })
+    assert.are.equal("2030-01-10T09:00:00+05:30", tz.format_iso(s.start, ZONE))
+    local e2 = engine({ rules = { horizon_days = 1 }, resources = { bay1 = { hours = { thu = { "09:00-11:00" } }, skills = { "wash" } } } }, MONDAY)
+    assert.are.same({ nil, "no free slot" }, { e2:next_free{ service = "wash" } })
+  end)
+end)
+
+describe("booking reservations", function()
+  it("lets exactly one of 1,000 concurrent reserves of one slot win (capacity 1)", function()
+    local e = engine()
+    local won, taken, other = 0, 0, {}
+    local errors = tasks.run(1000, function(i)
+      local b, err = e:reserve{ service = "detail", start = at(0, "14:00"), customer = { phone = "+91" .. i } }
+      if b then won = won + 1 elseif err == "slot taken" then taken = taken + 1 else other[#other + 1] = err end
+    end)
+    assert.are.same({}, errors)
+    assert.are.same({}, other)
+    assert.are.equal(1, won)
+    assert.are.equal(999, taken)
+  end)
+
+  it("lets exactly two win on a resource with capacity 2", function()
+    local e = engine()
+    local won = 0
+    tasks.run(1000, function(i)
+      if e:reserve{ service = "wash", resource = "bay2", start = at(0, "14:00"), customer = { phone = "+92" .. i } } then
+        won = won + 1
+      end
+    end)
+    assert.are.equal(2, won)
+  end)
+
+  it("returns the same booking for a retried reserve with the same key", function()
+    local e = engine()
+    local q = { service = "wash", start = at(1, "10:00"), customer = { name = "Rahul", phone = "+919876543210" },
+                channel = "whatsapp", conversation = "c1" }
+    local a, how = assert(e:reserve(q))
+    assert.are.equal("ok", how)
+    assert.matches("^SR%-[A-Z2-9]+$", a.id)
+    assert.are.equal(11, #a.id)
+    local b, how2 = assert(e:reserve(q))
+    assert.are.equal("dup", how2)
+    assert.are.equal(a.id, b.id)
+    local k = { service = "wash", start = at(1, "11:00"), idempotency_key = "req-42" }
+    assert.are.equal(assert(e:reserve(k)).id, assert(e:reserve(k)).id)
+    assert.are.equal(1, #assert(e:by_customer("+919876543210")))
+  end)
+
+  it("assigns by policy: least loaded, round robin over time, preferred", function()
+    local res = { a = { hours = WEEK, skills = { "wash" } }, b = { hours = WEEK, skills = { "wash" } },
+                  c = { hours = WEEK, skills = { "wash" } } }
+    local ll = engine{ resources = res }
+    assert.are.equal("a", assert(ll:reserve{ service = "wash", start = at(0, "09:00"), resource = "a" }).resource)
+    assert.are.equal("b", assert(ll:reserve{ service = "wash", start = at(0, "14:00") }).resource)
+    local rr = engine{ resources = res, rules = { assignment = "round_robin" } }
+    local got = {}
+    for i, hh in ipairs{ "09:00", "11:00", "14:00", "16:00" } do
+      got[i] = assert(rr:reserve{ service = "wash", start = at(1, hh) }).resource
+    end
+    assert.are.same({ "a", "b", "c", "a" }, got)
+    local pf = engine{ resources = res, rules = { assignment = "preferred", preferred = { "c", "b" } } }
+    assert.are.equal("c", assert(pf:reserve{ service = "wash", start = at(0, "09:00") }).resource)
+    assert.are.equal("b", assert(pf:reserve{ service = "wash", start = at(0, "09:00") }).resource)
+  end)
+
+  it("holds a slot until confirmed, and an expired hold frees it", function()
+    local now = MONDAY - 86400
+    local e = engine{ rules = { hold_minutes = 5 } }
+    e.now = function() return now end
+    local h = assert(e:reserve{ service = "detail", start = at(0, "09:00"), hold = true, customer = { phone = "+1" } })
+    assert.are.equal("held", h.status)
+    assert.are.same({ nil, "slot taken" }, { e:reserve{ service = "detail", start = at(0, "09:00"), customer = { phone = "+2" } } })
+    local c = assert(e:confirm(h.id))
+    assert.are.equal("confirmed", c.status)
+    local h2 = assert(e:reserve{ service = "detail", start = at(0, "14:00"), hold = true, customer = { phone = "+3" } })
+    now = now + 301
+    assert.are.equal("expired", assert(e:get(h2.id)).status)
+    local other = assert(e:reserve{ service = "detail", start = at(0, "14:00"), customer = { phone = "+4" } })
+    assert.are.equal("confirmed", other.status)
+    assert.are.same({ nil, "hold expired" }, { e:confirm(h2.id) })
+  end)
+
+  it("cancels, keeping the record and freeing the slot", function()
+    local e = engine()
+    local b = assert(e:reserve{ service = "detail", start = at(0, "09:00"), customer = { phone = "+5" } })
+    local c = assert(e:cancel(b.id, "customer asked"))
+    assert.are.equal("cancelled", c.status)
+    assert.are.equal("customer asked", c.cancel_reason)
+    assert.are.equal("cancelled", c.history[#c.history].action)
+    assert.are.equal("cancelled", assert(e:get(b.id)).status)
+    local again = assert(e:reserve{ service = "detail", start = at(0, "09:00"), customer = { phone = "+5" } })
+    assert.are_not.equal(b.id, again.id)
+    assert.are.same({ nil, "not found" }, { e:cancel("SR-NOPE") })
+  end)
+
+  it("reschedules atomically: racing a new booking of the target, exactly one wins and nothing is lost", function()
+    for _ = 1, 20 do
+      local e = engine{ resources = { bay1 = { hours = WEEK, skills = { "wash", "detail" } } } }
+      local b = assert(e:reserve{ service = "detail", start = at(0, "09:00"), customer = { phone = "+6" } })
+      local moved, fresh
+      tasks.run(2, function(i)
+        if i == 1 then moved = { e:reschedule(b.id, at(0, "14:00")) }
+        else fresh = { e:reserve{ service = "detail", start = at(0, "14:00"), customer = { phone = "+7" } } } end
+      end)
+      local wins = (moved[1] and 1 or 0) + (fresh[1] and 1 or 0)
+      assert.are.equal(1, wins)
+      local rec = assert(e:get(b.id))
+      assert.are.equal("confirmed", rec.status)
+      if moved[1] then
+        assert.are.equal(at(0, "14:00"), rec.start)
+        assert.are.equal("rescheduled", rec.history[#rec.history].action)
+        -- the old slot is free again
+        assert(e:reserve{ service = "detail", start = at(0, "09:00"), customer = { phone = "+8" } })
+      else
+        assert.are.equal("slot taken", moved[2])
+        assert.are.equal(at(0, "09:00"), rec.start)          -- still holds its old slot
+        assert.are.same({ nil, "slot taken" },
+          { e:reserve{ service = "detail", start = at(0, "09:00"), customer = { phone = "+9" } } })
+      end
+    end
+  end)
+
+  it("looks bookings up by id, customer (upcoming first), resource and day", function()
+    local now = at(1, "12:00")
+    local e = engine(nil, now)
+    e.now = function() return MONDAY - 86400 end
+    local past = assert(e:reserve{ service = "wash", start = at(0, "09:00"), resource = "bay1", customer = { phone = "+10", email = "a@x" } })
+    local later = assert(e:reserve{ service = "wash", start = at(2 + 1, "09:00"), resource = "bay1", customer = { phone = "+10" } })
+    local soon = assert(e:reserve{ service = "wash", start = at(1, "15:00"), resource = "bay1", customer = { phone = "+10" } })
+    e.now = function() return now end
+    local list = assert(e:by_customer("+10"))
+    assert.are.same({ soon.id, later.id, past.id }, { list[1].id, list[2].id, list[3].id })
+    assert.are.equal(past.id, assert(e:by_customer("a@x"))[1].id)
+    assert.are.equal(soon.id, assert(e:by_resource_day("bay1", "2030-01-08"))[1].id)
+    assert.are.equal(1, #assert(e:by_day("2030-01-07")))
+    local rec = assert(e:get(past.id))
+    assert.are.equal("2030-01-07T09:00:00+05:30", rec.start_local)
+    assert.are.equal("Asia/Kolkata", rec.timezone)
+  end)
+end)
