@@ -7,8 +7,9 @@
 --                         becomes the reply
 --
 -- A turn: parse (400 {"error":"bad request"}) -> lock lock:<t>:<c> with
--- SET NX PX 5000 (turns of one conversation queue on this worker, another
--- worker's hold is polled with backoff; still taken after 100 ms: 409
+-- SET NX PX 5000 (turns of one conversation queue in this process, whatever
+-- worker they arrive on; another host's hold is polled with backoff; still
+-- taken after the 5 s lease: 409
 -- {"error":"busy"}) -> GET state:<t>:<c> -> [LLM call: failure 504] -> step
 -- (scripts/bench/turn.lua) -> SET state:<t>:<c> <json> EX 86400 -> release
 -- (compare-and-delete) -> 200 {"state":"...","reply":"..."}. A Redis error
@@ -31,7 +32,7 @@ local JSON = { ["Content-Type"] = "application/json" }
 local BAD_REQUEST = '{"error":"bad request"}'
 local BUSY = '{"error":"busy"}'
 local LOCK_LEASE = 5                                   -- PX 5000
-local LOCK_OPTS = { wait = 0.1, fence = false }        -- ~100 ms, like 50 x 2 ms
+local LOCK_OPTS = { wait = LOCK_LEASE, fence = false }  -- wait our turn, up to the lease
 local STATE_TTL = 86400
 
 local LLM_URL = os.getenv("BENCH_LLM_URL")

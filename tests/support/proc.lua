@@ -8,10 +8,18 @@ local M = {}
 M.BIN = os.getenv("FLOWHOST_BIN") or "build/flowhost"
 local port_seq = 18100 + (os.time() % 40) * 20
 
+-- A port nothing listens on (a host left over from an aborted run would
+-- otherwise answer in place of the one a spec starts).
 function M.free_port()
-  port_seq = port_seq + 1
-  return port_seq
+  for _ = 1, 200 do
+    port_seq = port_seq + 1
+    local _, err = http.request{ url = "http://127.0.0.1:" .. port_seq .. "/", timeout = 0.3 }
+    if err == "connection refused" then return port_seq end
+  end
+  error("no free port near " .. port_seq)
 end
+
+local starts = 0
 
 local function sh(cmd)
   local f = assert(io.popen(cmd))
@@ -47,7 +55,8 @@ function M.start(opts)
   opts = opts or {}
   local port = opts.port or M.free_port()
   os.execute("mkdir -p var/test")
-  local base = "var/test/fh-" .. port .. "-" .. os.time()
+  starts = starts + 1                              -- unique even for one port twice a second
+  local base = ("var/test/fh-%d-%d-%d"):format(port, os.time(), starts)
   local s = { port = port, url = "http://127.0.0.1:" .. port, log = base .. ".log",
               pidfile = base .. ".pid", exitfile = base .. ".exit" }
   local env = { FLOWHOST_LISTEN = "127.0.0.1:" .. port }
@@ -64,7 +73,9 @@ function M.start(opts)
       local res = http.request{ url = s.url .. "/healthz", timeout = 0.5 }
       return res and res.status == 200
     end, 10)
-    if not ok then error("flowhost did not start; log:\n" .. (M.read_file(s.log) or "")) end
+    if not ok or M.read_file(s.exitfile) then
+      error("flowhost did not start; log:\n" .. (M.read_file(s.log) or ""))
+    end
   end
   return s
 end
