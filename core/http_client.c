@@ -1,4 +1,13 @@
-/* http_client.c: libcurl multi driven by libuv (socket and timer callbacks). */
+/* http_client.c: libcurl multi driven by libuv (socket and timer callbacks).
+ *
+ * A client is a few shards, each a curl multi with its own connection
+ * cache and timer. libcurl 7.88 finds a reusable connection by walking the
+ * host's whole connection list, so thousands of concurrent calls to one
+ * upstream (an LLM) in one multi cost tens of microseconds per call; a
+ * host's calls stay on its home shard until that has SHARD_BUSY transfers
+ * and then spill to the next, so a quiet host keeps reusing one pool and a
+ * busy one spreads its connections over several short lists. Finished easy
+ * handles are reset and kept for the next call. */
 #define _POSIX_C_SOURCE 200809L
 #include "http_client.h"
 
@@ -10,20 +19,32 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct fh_http_client {
-  uv_loop_t *loop;
+enum { NSHARDS = 16, SHARD_BUSY = 64, SPARE_EASY = 256 };
+
+typedef struct shard {
+  struct fh_http_client *c;
   CURLM *multi;
   uv_timer_t timer;
+  int active;
+} shard;
+
+struct fh_http_client {
+  uv_loop_t *loop;
+  shard shards[NSHARDS];
   double timeout, connect_timeout;
   size_t max_response;
   int active;
   int closing;
+  int timers_open;
   struct transfer *head;   /* transfers in progress, for destroy */
+  CURL *spare[SPARE_EASY]; /* reset easy handles for the next calls */
+  int nspare;
 };
 
 typedef struct transfer {
   struct transfer *prev, *next;
   fh_http_client *c;
+  shard *sh;
   CURL *easy;
   struct curl_slist *headers;
   char *body;              /* request body copy */
@@ -39,7 +60,7 @@ typedef struct transfer {
 typedef struct {
   uv_poll_t poll;
   curl_socket_t fd;
-  fh_http_client *c;
+  shard *sh;
 } sock_ctx;
 
 static const char *error_word(CURLcode rc, int too_large) {
@@ -83,11 +104,23 @@ static void count_outcome(const transfer *t, const char *outcome) {
   fh_metrics_add("flowhost_upstream_requests_total", labels, 1);
 }
 
-static void finish(fh_http_client *c, CURL *easy, CURLcode rc) {
+/* Keeps easy for the next call, or frees it when enough are kept. */
+static void easy_release(fh_http_client *c, CURL *easy) {
+  if (c->nspare < SPARE_EASY && !c->closing) {
+    curl_easy_reset(easy);
+    c->spare[c->nspare++] = easy;
+  } else {
+    curl_easy_cleanup(easy);
+  }
+}
+
+static void finish(shard *sh, CURL *easy, CURLcode rc) {
+  fh_http_client *c = sh->c;
   transfer *t = NULL;
   curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&t);
-  curl_multi_remove_handle(c->multi, easy);
+  curl_multi_remove_handle(sh->multi, easy);
   c->active--;
+  sh->active--;
   if (rc == CURLE_OK && !t->too_large) {
     fh_http_res res = {0};
     curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &res.status);
@@ -105,15 +138,15 @@ static void finish(fh_http_client *c, CURL *easy, CURLcode rc) {
     count_outcome(t, w);
     if (t->cb) t->cb(w, NULL, t->data);
   }
-  curl_easy_cleanup(easy);
+  easy_release(c, easy);
   transfer_free(t);
 }
 
-static void check_done(fh_http_client *c) {
+static void check_done(shard *sh) {
   CURLMsg *m;
   int left;
-  while ((m = curl_multi_info_read(c->multi, &left)))
-    if (m->msg == CURLMSG_DONE) finish(c, m->easy_handle, m->data.result);
+  while ((m = curl_multi_info_read(sh->multi, &left)))
+    if (m->msg == CURLMSG_DONE) finish(sh, m->easy_handle, m->data.result);
 }
 
 static void on_poll(uv_poll_t *h, int status, int events) {
@@ -122,22 +155,22 @@ static void on_poll(uv_poll_t *h, int status, int events) {
   if (status < 0) flags = CURL_CSELECT_ERR;
   if (events & UV_READABLE) flags |= CURL_CSELECT_IN;
   if (events & UV_WRITABLE) flags |= CURL_CSELECT_OUT;
-  fh_http_client *c = s->c;
-  curl_multi_socket_action(c->multi, s->fd, flags, &running);
-  check_done(c);
+  shard *sh = s->sh;
+  curl_multi_socket_action(sh->multi, s->fd, flags, &running);
+  check_done(sh);
 }
 
 static void on_poll_closed(uv_handle_t *h) { free(h->data); }
 
 static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *sockp) {
-  fh_http_client *c = userp;
+  shard *sh = userp;
   sock_ctx *s = sockp;
   (void)easy;
   if (what == CURL_POLL_REMOVE) {
     if (s) {
       uv_poll_stop(&s->poll);
       uv_close((uv_handle_t *)&s->poll, on_poll_closed);
-      curl_multi_assign(c->multi, fd, NULL);
+      curl_multi_assign(sh->multi, fd, NULL);
     }
     return 0;
   }
@@ -145,10 +178,10 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *
     s = calloc(1, sizeof(*s));
     if (!s) return -1;
     s->fd = fd;
-    s->c = c;
-    if (uv_poll_init_socket(c->loop, &s->poll, fd)) { free(s); return -1; }
+    s->sh = sh;
+    if (uv_poll_init_socket(sh->c->loop, &s->poll, fd)) { free(s); return -1; }
     s->poll.data = s;
-    curl_multi_assign(c->multi, fd, s);
+    curl_multi_assign(sh->multi, fd, s);
   }
   int ev = 0;
   if (what & CURL_POLL_IN) ev |= UV_READABLE;
@@ -158,17 +191,17 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *
 }
 
 static void on_timer(uv_timer_t *h) {
-  fh_http_client *c = h->data;
+  shard *sh = h->data;
   int running;
-  curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-  check_done(c);
+  curl_multi_socket_action(sh->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+  check_done(sh);
 }
 
 static int on_timer_change(CURLM *multi, long ms, void *userp) {
-  fh_http_client *c = userp;
+  shard *sh = userp;
   (void)multi;
-  if (ms < 0) uv_timer_stop(&c->timer);
-  else uv_timer_start(&c->timer, on_timer, (uint64_t)ms, 0);
+  if (ms < 0) uv_timer_stop(&sh->timer);
+  else uv_timer_start(&sh->timer, on_timer, (uint64_t)ms, 0);
   return 0;
 }
 
@@ -197,17 +230,41 @@ int fh_http_client_create(fh_http_client **out, uv_loop_t *loop, double timeout,
   c->timeout = timeout;
   c->connect_timeout = connect_timeout;
   c->max_response = max_response;
-  c->multi = curl_multi_init();
-  if (!c->multi) { free(c); return FH_ENOMEM; }
-  curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
-  curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
-  curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, on_timer_change);
-  curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
-  curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, 8192L);
-  uv_timer_init(loop, &c->timer);
-  c->timer.data = c;
+  for (int i = 0; i < NSHARDS; i++) {
+    shard *sh = &c->shards[i];
+    sh->c = c;
+    sh->multi = curl_multi_init();
+    if (!sh->multi) {
+      while (i-- > 0) curl_multi_cleanup(c->shards[i].multi);
+      free(c);
+      return FH_ENOMEM;
+    }
+    curl_multi_setopt(sh->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+    curl_multi_setopt(sh->multi, CURLMOPT_SOCKETDATA, sh);
+    curl_multi_setopt(sh->multi, CURLMOPT_TIMERFUNCTION, on_timer_change);
+    curl_multi_setopt(sh->multi, CURLMOPT_TIMERDATA, sh);
+    curl_multi_setopt(sh->multi, CURLMOPT_MAXCONNECTS, 1024L);
+  }
+  for (int i = 0; i < NSHARDS; i++) {
+    uv_timer_init(loop, &c->shards[i].timer);
+    c->shards[i].timer.data = &c->shards[i];
+  }
+  c->timers_open = NSHARDS;
   *out = c;
   return 0;
+}
+
+/* The host's home shard, or the next one with room when it is busy. */
+static shard *pick_shard(fh_http_client *c, const char *host) {
+  unsigned h = 2166136261u;
+  for (const char *p = host; *p; p++) h = (h ^ (unsigned char)*p) * 16777619u;
+  shard *least = NULL;
+  for (int i = 0; i < NSHARDS; i++) {
+    shard *sh = &c->shards[(h + (unsigned)i) % NSHARDS];
+    if (sh->active < SHARD_BUSY) return sh;
+    if (!least || sh->active < least->active) least = sh;
+  }
+  return least;
 }
 
 static void host_of(const char *url, char *out, size_t outsz) {
@@ -230,7 +287,8 @@ int fh_http_request(fh_http_client *c, const fh_http_req *req, fh_http_cb cb, vo
   t->data = data;
   t->max_response = req->max_response ? req->max_response : c->max_response;
   host_of(req->url, t->host, sizeof(t->host));
-  CURL *e = t->easy = curl_easy_init();
+  t->sh = pick_shard(c, t->host);
+  CURL *e = t->easy = c->nspare ? c->spare[--c->nspare] : curl_easy_init();
   if (!e) goto fail;
   const char *method = req->method ? req->method : "GET";
   curl_easy_setopt(e, CURLOPT_URL, req->url);
@@ -270,14 +328,15 @@ int fh_http_request(fh_http_client *c, const fh_http_req *req, fh_http_cb cb, vo
     t->headers = n;
   }
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
-  if (curl_multi_add_handle(c->multi, e) != CURLM_OK) goto fail;
+  if (curl_multi_add_handle(t->sh->multi, e) != CURLM_OK) goto fail;
   c->active++;
+  t->sh->active++;
   t->next = c->head;
   if (c->head) c->head->prev = t;
   c->head = t;
   return 0;
 fail:
-  if (t->easy) curl_easy_cleanup(t->easy);
+  if (t->easy) easy_release(c, t->easy);
   transfer_free(t);
   return FH_ENOMEM;
 }
@@ -285,9 +344,10 @@ fail:
 int fh_http_client_active(const fh_http_client *c) { return c->active; }
 
 static void on_timer_closed(uv_handle_t *h) {
-  fh_http_client *c = h->data;
-  curl_multi_cleanup(c->multi);
-  free(c);
+  shard *sh = h->data;
+  fh_http_client *c = sh->c;
+  curl_multi_cleanup(sh->multi);
+  if (--c->timers_open == 0) free(c);
 }
 
 void fh_http_client_destroy(fh_http_client *c) {
@@ -296,10 +356,13 @@ void fh_http_client_destroy(fh_http_client *c) {
   /* abort what is still running; its callbacks are not called */
   while (c->head) {
     transfer *t = c->head;
-    curl_multi_remove_handle(c->multi, t->easy);
+    curl_multi_remove_handle(t->sh->multi, t->easy);
     curl_easy_cleanup(t->easy);
     transfer_free(t);
   }
-  uv_timer_stop(&c->timer);
-  uv_close((uv_handle_t *)&c->timer, on_timer_closed);
+  while (c->nspare > 0) curl_easy_cleanup(c->spare[--c->nspare]);
+  for (int i = 0; i < NSHARDS; i++) {
+    uv_timer_stop(&c->shards[i].timer);
+    uv_close((uv_handle_t *)&c->shards[i].timer, on_timer_closed);
+  }
 }

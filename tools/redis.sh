@@ -13,7 +13,10 @@ case "$cmd" in
       --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --save '' \
       --appendonly yes --appendfsync everysec --maxmemory-policy noeviction >/dev/null
     for _ in $(seq 1 50); do
-      redis-cli -p "$port" ping >/dev/null 2>&1 && exit 0
+      # ours answers: its pid file exists and names a live process (another
+      # server already on the port would answer PING too)
+      if redis-cli -p "$port" ping >/dev/null 2>&1 && [ -f "$dir/redis.pid" ] \
+         && kill -0 "$(cat "$dir/redis.pid")" 2>/dev/null; then exit 0; fi
       sleep 0.1
     done
     echo "redis on port $port did not start; see $dir/redis.log" >&2

@@ -59,6 +59,8 @@ function M.start(opts)
   local base = ("var/test/fh-%d-%d-%d"):format(port, os.time(), starts)
   local s = { port = port, url = "http://127.0.0.1:" .. port, log = base .. ".log",
               pidfile = base .. ".pid", exitfile = base .. ".exit" }
+  os.remove(s.pidfile)                             -- busted reloads this module per file:
+  os.remove(s.exitfile)                            -- names can repeat within a second
   local env = { FLOWHOST_LISTEN = "127.0.0.1:" .. port }
   for k, v in pairs(opts.env or {}) do env[k] = v end
   local prefix = ""
@@ -74,6 +76,7 @@ function M.start(opts)
       return res and res.status == 200
     end, 10)
     if not ok or M.read_file(s.exitfile) then
+      os.execute("kill -9 " .. s.pid .. " 2>/dev/null")   -- never leave it behind
       error("flowhost did not start; log:\n" .. (M.read_file(s.log) or ""))
     end
   end
