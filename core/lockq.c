@@ -124,6 +124,40 @@ void fh_lockq_signal(const char *key) {
   pthread_mutex_unlock(&mu);
 }
 
+void fh_lockq_forget(fh_worker *w) {
+  pthread_mutex_lock(&mu);
+  for (int b = 0; b < NBUCKETS; b++) {
+    entry **slot = &buckets[b];
+    while (*slot) {
+      entry *e = *slot;
+      waiter **x = &e->head;
+      int head_gone = 0;
+      while (*x) {
+        if ((*x)->w == w) {
+          waiter *dead = *x;
+          if (dead == e->head) head_gone = 1;
+          *x = dead->next;
+          free(dead);
+        } else {
+          x = &(*x)->next;
+        }
+      }
+      e->tail = NULL;
+      for (waiter *t = e->head; t; t = t->next) e->tail = t;
+      if (!e->head) {
+        *slot = e->next;
+        free(e->key);
+        free(e);
+        nkeys--;
+        continue;
+      }
+      if (head_gone) signal_head(e);
+      slot = &e->next;
+    }
+  }
+  pthread_mutex_unlock(&mu);
+}
+
 int fh_lockq_keys(void) {
   pthread_mutex_lock(&mu);
   int n = nkeys;

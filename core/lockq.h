@@ -30,6 +30,10 @@ void fh_lockq_leave(const char *key, fh_worker *w, uint64_t task, int signal_nex
  * and its task woken on its own worker. */
 void fh_lockq_signal(const char *key);
 
+/* Removes every waiter of worker w (its loop has stopped for good), handing
+ * keys it was first in line for to the next waiter. */
+void fh_lockq_forget(fh_worker *w);
+
 /* Number of keys with waiters (for tests and metrics). */
 int fh_lockq_keys(void);
 

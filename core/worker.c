@@ -5,6 +5,7 @@
 
 #include "fh.h"
 #include "http_server.h"
+#include "lockq.h"
 #include "log.h"
 #include "lua_api.h"
 #include "metrics.h"
@@ -414,6 +415,9 @@ void fh_worker_destroy(fh_worker *w) {
     fh_worker_exit(w, 0);
     uv_thread_join(&w->thread);
   }
+  /* its tasks will never take a lock: other workers must not wait for
+   * them, nor wake a worker that is gone */
+  fh_lockq_forget(w);
   free(w->wakes);
   fh_redis_destroy(w->redis);
   fh_http_client_destroy(w->http);
