@@ -11,6 +11,8 @@
  *   host.task_id()               -> id of the calling task
  *   host.park(s)                 -> true if woken by host.wake, false after s
  *   host.wake(id)                -> true if task id was parked (resumes later)
+ *   host.listdir(path)           -> sorted names in a directory (no . or ..)
+ *                                | nil, err (local disk only: flows and config)
  *   host.version                 the flowhost version
  */
 #include "fh.h"
@@ -19,8 +21,11 @@
 #include "task.h"
 #include "worker.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <lauxlib.h>
 #include <stdlib.h>
+#include <string.h>
 
 static int l_spawn(lua_State *L) {
   luaL_checktype(L, 1, LUA_TFUNCTION);
@@ -87,7 +92,46 @@ static int l_task_id(lua_State *L) {
   return 1;
 }
 
+static int cmp_names(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int l_listdir(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  DIR *d = opendir(path);
+  if (!d) {
+    lua_pushnil(L);
+    lua_pushstring(L, strerror(errno));
+    return 2;
+  }
+  char **names = NULL;
+  size_t n = 0, cap = 0;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    if (n == cap) {
+      cap = cap ? cap * 2 : 32;
+      char **grown = realloc(names, cap * sizeof(char *));
+      if (!grown) break;
+      names = grown;
+    }
+    if (!(names[n] = strdup(e->d_name))) break;
+    n++;
+  }
+  closedir(d);
+  if (n) qsort(names, n, sizeof(char *), cmp_names);
+  lua_createtable(L, (int)n, 0);
+  for (size_t i = 0; i < n; i++) {
+    lua_pushstring(L, names[i]);
+    lua_rawseti(L, -2, (int)i + 1);
+    free(names[i]);
+  }
+  free(names);
+  return 1;
+}
+
 static const luaL_Reg funcs[] = {
+    {"listdir", l_listdir},
     {"spawn", l_spawn},
     {"task_id", l_task_id},
     {"park", fh_time_park},

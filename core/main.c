@@ -2,6 +2,8 @@
  *
  *   flowhost serve [--config FILE]       run the host
  *   flowhost test [--config FILE] PATHS  run busted specs inside the runtime
+ *   flowhost chat [--config FILE] TENANT talk to a tenant's flow in the terminal
+ *   flowhost check [--config FILE] [TENANT...]  load and validate tenants' flows
  *   flowhost --help | --version
  */
 #define _POSIX_C_SOURCE 200809L
@@ -26,6 +28,8 @@ static void usage(FILE *out) {
           "Usage:\n"
           "  flowhost serve [--config FILE]         serve HTTP (default config: none, built-in defaults)\n"
           "  flowhost test [--config FILE] PATH...  run busted specs inside the host runtime\n"
+          "  flowhost chat [--config FILE] TENANT   talk to a tenant's flow in the terminal (needs Redis)\n"
+          "  flowhost check [--config FILE] [TENANT...]  load and validate flows (all tenants by default)\n"
           "  flowhost --help | --version\n\n"
           "Exit codes: 0 ok, 1 failure (or failing specs), 2 bad configuration.\n\n",
           FH_VERSION);
@@ -119,11 +123,13 @@ done:
   return code;
 }
 
-static int run_tests(fh_config *cfg) {
+/* test, chat and check: one worker runs the command's Lua and ends the
+ * process with its exit code */
+static int run_command(fh_config *cfg, const char *cmd) {
   char err[2048];
   fh_worker *w;
-  if (fh_worker_create(&w, 0, cfg, "test", err, sizeof(err))) {
-    fprintf(stderr, "flowhost test: cannot start: %s\n", err);
+  if (fh_worker_create(&w, 0, cfg, cmd, err, sizeof(err))) {
+    fprintf(stderr, "flowhost %s: cannot start: %s\n", cmd, err);
     return 2;
   }
   int code = fh_worker_run(w);
@@ -141,7 +147,8 @@ int main(int argc, char **argv) {
     printf("flowhost %s\n", FH_VERSION);
     return 0;
   }
-  if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "test") != 0) {
+  int one_worker = strcmp(cmd, "test") == 0 || strcmp(cmd, "chat") == 0 || strcmp(cmd, "check") == 0;
+  if (strcmp(cmd, "serve") != 0 && !one_worker) {
     fprintf(stderr, "flowhost: unknown command '%s'\n\n", cmd);
     usage(stderr);
     return 2;
@@ -152,7 +159,7 @@ int main(int argc, char **argv) {
   for (int i = 2; i < argc; i++) {
     if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) config_path = argv[++i];
     else if (strncmp(argv[i], "--config=", 9) == 0) config_path = argv[i] + 9;
-    else if (strcmp(cmd, "test") == 0) rest[nrest++] = argv[i];
+    else if (one_worker) rest[nrest++] = argv[i];
     else { fprintf(stderr, "flowhost: unexpected argument '%s'\n", argv[i]); free(rest); return 2; }
   }
   fh_config cfg;
@@ -163,7 +170,7 @@ int main(int argc, char **argv) {
   curl_global_init(CURL_GLOBAL_ALL);
   fh_metrics_init();
   raise_fd_limit();
-  code = strcmp(cmd, "serve") == 0 ? serve(&cfg) : run_tests(&cfg);
+  code = strcmp(cmd, "serve") == 0 ? serve(&cfg) : run_command(&cfg, cmd);
   fh_config_free(&cfg);
   free(rest);
   curl_global_cleanup();

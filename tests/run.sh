@@ -19,10 +19,16 @@ export TEST_REDIS_PORT=${TEST_REDIS_PORT:-16379}
 export REDIS_URL="redis://127.0.0.1:$TEST_REDIS_PORT"
 export UPSTREAM_PORT=${UPSTREAM_PORT:-19001}
 export UPSTREAM_URL="http://127.0.0.1:$UPSTREAM_PORT"
+export LLM_FAKE_PORT=${LLM_FAKE_PORT:-19002}
+export LLM_FAKE_URL="http://127.0.0.1:$LLM_FAKE_PORT"
 mkdir -p var/test
 UPSTREAM_PID=
+LLM_FAKE_PID=
+HOST_PID=
 cleanup() {
+  [ -n "$HOST_PID" ] && kill -TERM "$HOST_PID" 2>/dev/null && wait "$HOST_PID" 2>/dev/null
   [ -n "$UPSTREAM_PID" ] && kill "$UPSTREAM_PID" 2>/dev/null
+  [ -n "$LLM_FAKE_PID" ] && kill "$LLM_FAKE_PID" 2>/dev/null
   tools/redis.sh stop test-redis
 }
 trap cleanup EXIT
@@ -31,6 +37,9 @@ tools/redis.sh start test-redis "$TEST_REDIS_PORT" || exit 1
 python3 tests/fakes/upstream.py --port "$UPSTREAM_PORT" > var/test/upstream.out 2>&1 &
 UPSTREAM_PID=$!
 for _ in $(seq 1 50); do grep -q READY var/test/upstream.out 2>/dev/null && break; sleep 0.1; done
+python3 tests/fakes/llm.py --port "$LLM_FAKE_PORT" > var/test/llm-fake.out 2>&1 &
+LLM_FAKE_PID=$!
+for _ in $(seq 1 50); do grep -q READY var/test/llm-fake.out 2>/dev/null && break; sleep 0.1; done
 
 failed=0 passed=0
 tally() { # name, exit code
@@ -49,6 +58,21 @@ tally "unit specs" $?
 echo "== integration specs (real binary, real Redis)"
 FLOWHOST_LUA_PATH="tests/support/?.lua" FLOWHOST_BIN="$ROOT/build/flowhost" build/flowhost test tests/integration
 tally "integration specs" $?
+
+echo "== flowhost check (every tenant's flows load and validate)"
+build/flowhost check
+tally "flowhost check" $?
+
+echo "== tenant flow specs (a running host over HTTP, real Redis)"
+CHAT_PORT=${CHAT_PORT:-18090}
+FLOWHOST_LISTEN="127.0.0.1:$CHAT_PORT" FLOWHOST_WORKERS=2 \
+  build/flowhost serve --config config/flowhost.lua > var/test/tenant-host.log 2>&1 &
+HOST_PID=$!
+for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$CHAT_PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+FLOWHOST_CHAT_URL="http://127.0.0.1:$CHAT_PORT" build/flowhost test flows/*/spec
+tally "tenant flow specs" $?
+kill -TERM "$HOST_PID" 2>/dev/null && wait "$HOST_PID" 2>/dev/null
+HOST_PID=
 
 echo "suites: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

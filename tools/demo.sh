@@ -24,6 +24,10 @@ flowhost is starting on http://$listen (Redis: $REDIS_URL). Try:
   curl -s http://$listen/healthz
   curl -s http://$listen/readyz
   curl -s http://$listen/metrics
+Talk to the car-service assistant (tenant "carwash"):
+  curl -s -X POST http://$listen/v1/tenants/carwash/conversations/demo-1/messages \
+       -H 'Content-Type: application/json' -d '{"text": "hi"}'
+  REDIS_URL=$REDIS_URL build/flowhost chat carwash      (in another terminal)
 Stop with Ctrl-C (in-flight requests finish first).
 EOT
 build/flowhost serve --config config/flowhost.lua &

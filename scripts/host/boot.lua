@@ -20,6 +20,8 @@ if opts.mode == "serve" then
   timer.start{ interval = opts.timer_poll, lease = opts.timer_lease }
 elseif opts.mode == "test" then
   require("host").spawn(require("host.test_runner").run, opts.argv or {})
+elseif opts.mode == "chat" or opts.mode == "check" then
+  require("host").spawn(require("host.cli_" .. opts.mode).run, opts.argv or {})
 end
 
 return router.handle

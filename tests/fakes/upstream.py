@@ -264,12 +264,18 @@ async def main():
     server = await asyncio.start_server(
         lambda r, w: handle(r, w, args.delay_ms, active),
         args.host, args.port, backlog=4096, limit=MAX_HEADER_BYTES)
+    await serve_until_stopped(server, args.port_file, active)
+
+
+async def serve_until_stopped(server, port_file, active):
+    """Announces the port (READY <port>, and port_file if given), serves
+    until SIGTERM/SIGINT, then closes every connection handler."""
     port = server.sockets[0].getsockname()[1]
-    if args.port_file:
-        tmp = f"{args.port_file}.tmp{os.getpid()}"
+    if port_file:
+        tmp = f"{port_file}.tmp{os.getpid()}"
         with open(tmp, "w") as f:
             f.write(f"{port}\n")
-        os.replace(tmp, args.port_file)
+        os.replace(tmp, port_file)
     print(f"READY {port}", flush=True)
 
     stop = asyncio.Event()

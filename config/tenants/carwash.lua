@@ -1,0 +1,83 @@
+-- Sparkle Car Care: the car-service WhatsApp booking assistant
+-- (../shared/seeds/carwash-whatsapp-checklist.txt), as a flowhost tenant.
+-- Secrets and URLs are read by reference with env("NAME", default).
+local addons = {
+  wax        = { title = "Wax polish",       price = 299, duration = 15, names = { "wax", "polish", "waxing" } },
+  tyre_shine = { title = "Tyre shine",       price = 149, duration = 10, names = { "tyre", "tire shine", "tyres" } },
+  vacuum     = { title = "Interior vacuum",  price = 199, duration = 15, names = { "vacuum", "hoovering" } },
+  engine_bay = { title = "Engine bay clean", price = 399, duration = 20, names = { "engine", "engine wash" } },
+}
+
+local function with_addons(service)
+  service.addons = {}
+  for id, a in pairs(addons) do service.addons[id] = { price = a.price, duration = a.duration } end
+  return service
+end
+
+local week = { "08:00-13:00", "14:00-20:00" }  -- lunch break 13:00-14:00
+
+-- wash bays, one car at a time each (CARWASH_BAYS: the benchmark uses many)
+local bays = {}
+for i = 1, tonumber(env("CARWASH_BAYS", "2")) do
+  bays["bay" .. i] = { name = "Bay " .. i, skills = { "wash" }, capacity = 1,
+    hours = { mon = week, tue = week, wed = week, thu = week, fri = week, sat = week, sun = week } }
+end
+
+return {
+  name = "Sparkle Car Care",
+  timezone = "Asia/Kolkata",
+  languages = { "en", "hi" },
+  conversation_ttl = 24 * 3600,          -- the seed keeps state 24 hours
+  sentiment = { anger = 7, boredom = 8 },
+  support_phone = "1800-123-4567",
+
+  -- The LLM is optional: the flow works on rules alone. Set CARWASH_LLM_URL
+  -- (an OpenAI-compatible server such as Ollama: http://127.0.0.1:11434/v1)
+  -- to let it read what the rules cannot.
+  llm = env("CARWASH_LLM_URL") and {
+    provider = env("CARWASH_LLM_PROVIDER", "openai"),
+    base_url = env("CARWASH_LLM_URL"),
+    model = env("CARWASH_LLM_MODEL", "gemma3:4b"),
+    api_key_env = "CARWASH_LLM_KEY",
+    timeout = 3, retries = 2, temperature = 0,
+    turn_deadline = 4,                   -- after this the turn goes on with rules
+  } or nil,
+
+  catalogue = {
+    services = {
+      { id = "basic_wash",     title = "Basic Wash",        price = 499,  names = { "basic", "wash", "normal wash", "exterior wash" } },
+      { id = "foam_wash",      title = "Foam Wash",         price = 799,  names = { "foam", "premium wash" } },
+      { id = "interior",       title = "Interior Cleaning", price = 999,  names = { "interior", "inside cleaning" } },
+      { id = "full_detailing", title = "Full Detailing",    price = 2499, names = { "detailing", "full detail", "complete detailing" } },
+    },
+    addons = addons,
+    brands = {
+      { id = "maruti",   title = "Maruti Suzuki", names = { "maruti", "suzuki", "maruthi" },
+        models = { "Swift", "Baleno", "Dzire", "Alto", "WagonR", "Brezza", "Ertiga", "Ciaz", "Celerio" } },
+      { id = "hyundai",  title = "Hyundai", models = { "i10", "i20", "Creta", "Venue", "Verna", "Aura", "Alcazar" } },
+      { id = "honda",    title = "Honda",   models = { "City", "Amaze", "Jazz", "Elevate", "WR-V" } },
+      { id = "tata",     title = "Tata",    models = { "Nexon", "Punch", "Tiago", "Tigor", "Harrier", "Safari", "Altroz" } },
+      { id = "mahindra", title = "Mahindra", models = { "XUV700", "XUV300", "Scorpio", "Thar", "Bolero" } },
+      { id = "toyota",   title = "Toyota",  models = { "Innova", "Fortuner", "Glanza", "Hyryder", "Camry" } },
+      { id = "kia",      title = "Kia",     models = { "Seltos", "Sonet", "Carens" } },
+      { id = "mg",       title = "MG",      names = { "morris garages" }, models = { "Hector", "Astor", "Comet" } },
+      { id = "skoda",    title = "Skoda",   models = { "Slavia", "Kushaq", "Octavia" } },
+      { id = "volkswagen", title = "Volkswagen", names = { "vw" }, models = { "Virtus", "Taigun", "Polo" } },
+      { id = "renault",  title = "Renault", models = { "Kwid", "Kiger", "Triber" } },
+    },
+  },
+
+  -- the booking engine
+  booking = {
+    id = { prefix = "SR-", length = 8 },
+    rules = { granularity = 30, min_notice = 60, horizon_days = 14, hold_minutes = 10,
+              assignment = "least_loaded" },
+    services = {
+      basic_wash     = with_addons{ duration = 30,  buffer_after = 10, skill = "wash", price = 499 },
+      foam_wash      = with_addons{ duration = 45,  buffer_after = 10, skill = "wash", price = 799 },
+      interior       = with_addons{ duration = 60,  buffer_after = 10, skill = "wash", price = 999 },
+      full_detailing = with_addons{ duration = 120, buffer_after = 15, skill = "wash", price = 2499 },
+    },
+    resources = bays,
+  },
+}

@@ -1,0 +1,181 @@
+--- flow.tenant: loads a tenant (its config and its flow folder), checks it
+--- and builds what its turns use: the flow, messages, tone, booking engine
+--- and LLM client.
+--
+--   tenant.load(id) -> t | nil, problems    always from disk; problems is a
+--                                           list of "file:line: what is wrong"
+--   tenant.get(id)  -> t | nil, err         cached in this worker;
+--                                           err = "unknown tenant" | "tenant broken"
+--   tenant.list()   -> ids of the tenants in the config folder
+--
+-- Files: $FLOWHOST_TENANTS_DIR/<id>.lua (default config/tenants) and
+-- $FLOWHOST_FLOWS_DIR/<id>/ (default flows) with flow.lua, messages.lua and
+-- optionally tone.lua; flow.lua may load its own helpers with use("name").
+-- t = {id, name, timezone, languages, settings, flow, catalog, tone,
+--      version, booking, llm, ttl}
+local source = require "flow.source"
+local messages = require "flow.messages"
+local check = require "flow.check"
+local crypto = require "crypto"
+local host = require "host"
+local tz = require "tz"
+
+local M = {}
+
+local function tenants_dir() return os.getenv("FLOWHOST_TENANTS_DIR") or "config/tenants" end
+local function flows_dir() return os.getenv("FLOWHOST_FLOWS_DIR") or "flows" end
+
+local DEFAULT_TTL = 24 * 3600
+
+function M.list()
+  local names = host.listdir(tenants_dir()) or {}
+  local out = {}
+  for _, n in ipairs(names) do
+    local id = n:match("^([%w_%-]+)%.lua$")
+    if id then out[#out + 1] = id end
+  end
+  return out
+end
+
+-- a tenant config reads secrets and URLs by reference: env("NAME", default)
+local function config_env()
+  return source.env{ env = function(name, default)
+    if type(name) ~= "string" then error("env(name, default?): name must be a string", 2) end
+    local v = os.getenv(name)
+    if v == nil or v == "" then return default end
+    return v
+  end }
+end
+
+local function settings_problems(s, file)
+  local p = {}
+  local function add(msg) p[#p + 1] = file .. ":1: " .. msg end
+  if type(s) ~= "table" then add("must return a table (id, name, timezone, languages, ...)"); return p end
+  if type(s.name) ~= "string" then add("name must be the business's name") end
+  if type(s.timezone) ~= "string" or not tz.zone(s.timezone) then
+    add(("timezone '%s' is not an IANA zone (e.g. \"Asia/Kolkata\")"):format(tostring(s.timezone)))
+  end
+  if s.languages ~= nil and (type(s.languages) ~= "table" or type(s.languages[1]) ~= "string") then
+    add("languages must be a list like { \"en\", \"hi\" } (the first is the default)")
+  end
+  if s.conversation_ttl ~= nil and (type(s.conversation_ttl) ~= "number" or s.conversation_ttl < 60) then
+    add("conversation_ttl must be a number of seconds (at least 60)")
+  end
+  return p
+end
+
+function M.load(id)
+  if type(id) ~= "string" or not id:match("^[%w_%-]+$") then
+    return nil, { ("'%s' is not a tenant id (letters, digits, _ and -)"):format(tostring(id)) }
+  end
+  local cfg_file = tenants_dir() .. "/" .. id .. ".lua"
+  local dir = flows_dir() .. "/" .. id
+  local texts = {}
+  local settings, text = source.load(cfg_file, config_env())
+  if settings == nil then
+    if not source.read(cfg_file) then return nil, { ("unknown tenant '%s' (no %s)"):format(id, cfg_file) } end
+    return nil, { text and tostring(text) or (cfg_file .. ": did not return a table") }
+  end
+  texts[#texts + 1] = text
+  local problems = settings_problems(settings, cfg_file)
+  if #problems > 0 then return nil, problems end
+  settings.id = id
+  local languages = settings.languages or { "en" }
+
+  -- messages
+  local mfile = dir .. "/messages.lua"
+  local decl, mtext = source.load(mfile, source.env())
+  if decl == nil then return nil, { mtext or (mfile .. ": did not return a table") } end
+  texts[#texts + 1] = mtext
+  local catalog, mproblems = messages.compile(decl, languages)
+  if not catalog then
+    local out = {}
+    for _, p in ipairs(mproblems) do
+      local line = p.key and (source.line_of(mtext, p.key .. " =") or source.line_of(mtext, p.key)) or 1
+      out[#out + 1] = ("%s:%d: %s"):format(mfile, line, p.msg)
+    end
+    return nil, out
+  end
+
+  -- tone (optional)
+  local tone_fn = function(s) return s end
+  local tfile = dir .. "/tone.lua"
+  if source.read(tfile) then
+    local rules, ttext = source.load(tfile, source.env())
+    if rules == nil then return nil, { ttext or (tfile .. ": did not return a list of rules") } end
+    texts[#texts + 1] = ttext
+    local tone = require "tone"
+    local ok, err = pcall(tone.check, rules)
+    if not ok then return nil, { ("%s:1: %s"):format(tfile, tostring(err):gsub("^[^:]*:%d+: ", "")) } end
+    tone_fn = tone.pipeline(rules)
+  end
+
+  -- the flow, with the tenant's settings in reach and its own helpers
+  local ffile = dir .. "/flow.lua"
+  local env
+  env = source.env{ tenant = settings }
+  local used = {}
+  env.use = function(name)
+    if type(name) ~= "string" or not name:match("^[%w_]+$") then error("use(name): name of a file in the flow folder", 2) end
+    if used[name] == nil then
+      local v, t = source.load(dir .. "/" .. name .. ".lua", env)
+      if v == nil then error({ flow_error = t }, 0) end
+      texts[#texts + 1] = t
+      used[name] = v
+    end
+    return used[name]
+  end
+  local flow, ftext = source.load(ffile, env)
+  if flow == nil then return nil, { ftext or (ffile .. ": did not return a table") } end
+  texts[#texts + 1] = ftext
+  local fproblems = check.flow(flow, catalog, ftext, ffile)
+  if #fproblems > 0 then
+    local out = {}
+    for _, p in ipairs(fproblems) do out[#out + 1] = ("%s:%d: %s"):format(p.file, p.line, p.msg) end
+    return nil, out
+  end
+
+  local t = {
+    id = id, name = settings.name, timezone = settings.timezone, languages = languages,
+    settings = settings, flow = flow, catalog = catalog, tone = tone_fn,
+    ttl = settings.conversation_ttl or DEFAULT_TTL,
+    version = crypto.hex(crypto.sha256(table.concat(texts, "\0"))):sub(1, 12),
+  }
+  if settings.booking then
+    local booking = require "booking"
+    local model = {}
+    for k, v in pairs(settings.booking) do model[k] = v end
+    model.timezone = model.timezone or settings.timezone
+    local engine, err = booking.new{ tenant = id, model = model }
+    if not engine then return nil, { ("%s:%d: %s"):format(cfg_file, source.line_of(text, "booking") or 1, err) } end
+    t.booking = engine
+  end
+  if settings.llm then
+    local llm = require "llm"
+    local ok, client = pcall(llm.client, settings.llm)
+    if not ok then return nil, { ("%s:%d: llm: %s"):format(cfg_file, source.line_of(text, "llm") or 1, tostring(client)) } end
+    t.llm = client
+  end
+  return t
+end
+
+local cache = {}
+
+function M.get(id)
+  local t = cache[id]
+  if t then return t end
+  local problems
+  t, problems = M.load(id)
+  if not t then
+    if problems[1] and problems[1]:find("^unknown tenant") then return nil, "unknown tenant" end
+    require("log").error("tenant failed to load", { tenant = id, problems = table.concat(problems, "\n") })
+    return nil, "tenant broken", problems
+  end
+  cache[id] = t
+  return t
+end
+
+--- Drops the cached tenant (the next turn loads it again).
+function M.forget(id) cache[id] = nil end
+
+return M

@@ -1,0 +1,56 @@
+--- flow.turn: one customer message, start to finish.
+--
+--   turn.run(tenant_id, conversation_id, msg, opts?) -> result | nil, err
+--       msg = {text = "..."} or {button = "<id>"}
+--       result = {replies = {{text, buttons?}}, state, slots, version}
+--       err: "unknown tenant" | "tenant broken" | "busy" (the conversation's
+--            lock could not be had in time) | "redis unavailable" | ...
+--
+-- Takes the conversation lock (turns of one conversation run one at a
+-- time, in arrival order), loads the conversation, runs the flow, writes
+-- the conversation back with the tenant's TTL, releases the lock. A flow
+-- that raises is logged with the tenant and its traceback; the customer
+-- gets the tenant's fallback message and the conversation is not changed.
+local tenant = require "flow.tenant"
+local store = require "flow.store"
+local engine = require "flow.engine"
+local lock = require "lock"
+local log = require "log"
+
+local M = {}
+
+local LEASE = 30
+
+local function output(c)
+  local replies = {}
+  for i, r in ipairs(c.replies) do replies[i] = { text = r.text, buttons = r.buttons } end
+  return { replies = replies, state = c.conv.state, slots = c.conv.slots, version = c.conv.version }
+end
+
+function M.run(tenant_id, conv_id, msg, opts)
+  local t, err = tenant.get(tenant_id)
+  if not t then return nil, err end
+  if type(conv_id) ~= "string" or conv_id == "" or #conv_id > 128 then
+    error("turn.run: conversation id must be a string of 1 to 128 characters", 2)
+  end
+  local res, rerr = lock.with(store.key(t.id, conv_id) .. ":lock", LEASE, function()
+    local conv, how = store.load(t.id, conv_id)
+    if not conv then return nil, how end
+    local text = msg.text or (msg.button and "[" .. msg.button .. "]") or ""
+    store.remember(conv, "customer", text)
+    local ok, c = xpcall(engine.turn, debug.traceback, t, conv, msg, how, opts)
+    if not ok then
+      log.error("flow failed", { tenant = t.id, conversation = conv_id, err = c })
+      local reply = { text = t.tone(t.catalog:render("fallback", t.languages[1], { tenant = t.name })) }
+      return { replies = { reply }, state = conv.state, slots = conv.slots, error = "flow failed" }
+    end
+    for _, r in ipairs(c.replies) do store.remember(conv, "bot", r.text) end
+    local saved, serr = store.save(t.id, conv_id, conv, t.ttl)
+    if not saved then return nil, serr end
+    return output(c)
+  end, { wait = 20 })
+  if res == nil and rerr == "timeout" then return nil, "busy" end
+  return res, rerr
+end
+
+return M

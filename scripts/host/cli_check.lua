@@ -1,0 +1,34 @@
+-- `flowhost check [tenant...]`: loads and validates tenants' flows without
+-- serving. Prints one line per tenant, and every problem as file:line.
+-- Exit code 0 when all are good, 1 otherwise.
+local host = require "host"
+local tenant = require "flow.tenant"
+
+local M = {}
+
+function M.run(argv)
+  local ids = #argv > 0 and argv or tenant.list()
+  if #ids == 0 then
+    io.stderr:write("flowhost check: no tenants found in ", os.getenv("FLOWHOST_TENANTS_DIR") or "config/tenants", "\n")
+    return host.exit(1)
+  end
+  local bad = 0
+  for _, id in ipairs(ids) do
+    local t, problems = tenant.load(id)
+    if t then
+      local states, slots = 0, 0
+      for _ in pairs(t.flow.states) do states = states + 1 end
+      for _ in pairs(t.flow.slots) do slots = slots + 1 end
+      io.stdout:write(("%s: ok (version %s, %d states, %d slots, languages %s%s)\n")
+        :format(id, t.version, states, slots, table.concat(t.languages, ","), t.llm and ", llm on" or ""))
+    else
+      bad = bad + 1
+      io.stdout:write(("%s: %d problem%s\n"):format(id, #problems, #problems == 1 and "" or "s"))
+      for _, p in ipairs(problems) do io.stdout:write("  ", p, "\n") end
+    end
+  end
+  io.stdout:flush()
+  host.exit(bad == 0 and 0 or 1)
+end
+
+return M

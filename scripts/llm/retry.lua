@@ -1,0 +1,99 @@
+--- llm.retry: one logical call made of attempts, with backoff, Retry-After
+--- and a total deadline. Knows nothing about LLMs.
+--
+--   retry.run{tries, timeout, deadline?}, attempt) -> value | nil, word
+--       attempt(timeout, n) -> value | nil, word, advice
+--         timeout: seconds this attempt may take = min(timeout, time left)
+--         n: 1 for the first attempt
+--         advice: {retry = true|false, after = seconds the server asked for}
+--       Returns the first value, or the last word once an attempt is not to
+--       be retried or `tries` attempts were made. Returns nil, "deadline"
+--       instead of starting an attempt or a wait that cannot end before
+--       `deadline` (an absolute time.now() value), and when an attempt cut
+--       short by the deadline timed out. Yields (time.sleep). Call it from a
+--       task.
+--   retry.after(headers, now) -> seconds | nil
+--       from retry-after-ms, else retry-after (seconds or an HTTP-date)
+--   retry.backoff(n) -> seconds before retry n: full jitter, uniform in
+--       [0, min(CAP, BASE * 2^(n-1))]
+--   retry.BASE = 0.25, retry.CAP = 4, retry.MAX_WAIT = 60 (a server asking
+--       for a longer wait gets the word back at once: nobody waits a minute
+--       in a conversation), retry.MIN_ATTEMPT = 0.05 (no attempt is started
+--       with less time than this before the deadline)
+local time = require "time"
+local crypto = require "crypto"
+
+local M = { BASE = 0.25, CAP = 4, MAX_WAIT = 60, MIN_ATTEMPT = 0.05 }
+
+local min, max, floor = math.min, math.max, math.floor
+
+local MONTHS = { Jan = 1, Feb = 2, Mar = 3, Apr = 4, May = 5, Jun = 6,
+                 Jul = 7, Aug = 8, Sep = 9, Oct = 10, Nov = 11, Dec = 12 }
+
+-- days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm)
+local function days_from_civil(y, m, d)
+  if m <= 2 then y = y - 1 end
+  local era = floor(y / 400)
+  local yoe = y - era * 400
+  local mp = (m + 9) % 12
+  local doy = floor((153 * mp + 2) / 5) + d - 1
+  local doe = yoe * 365 + floor(yoe / 4) - floor(yoe / 100) + doy
+  return era * 146097 + doe - 719468
+end
+
+-- "Sun, 06 Nov 1994 08:49:37 GMT" (IMF-fixdate, the only form servers send)
+local function http_date(s)
+  local d, mon, y, hh, mm, ss = s:match("^%a%a%a, (%d%d) (%a%a%a) (%d%d%d%d) (%d%d):(%d%d):(%d%d) GMT$")
+  if not d or not MONTHS[mon] then return nil end
+  return days_from_civil(tonumber(y), MONTHS[mon], tonumber(d)) * 86400
+         + tonumber(hh) * 3600 + tonumber(mm) * 60 + tonumber(ss)
+end
+
+function M.after(headers, now)
+  local ms = tonumber(headers["retry-after-ms"])
+  if ms and ms >= 0 then return ms / 1000 end
+  local ra = headers["retry-after"]
+  if not ra then return nil end
+  local secs = tonumber(ra)
+  if secs and secs >= 0 then return secs end
+  local at = http_date(ra)
+  if at then return max(0, at - now) end
+  return nil
+end
+
+-- uniform in [0, 1): from the CSPRNG, so workers sharing a seed never retry in step
+local function uniform()
+  local b1, b2, b3 = crypto.random(3):byte(1, 3)
+  return (b1 * 65536 + b2 * 256 + b3) / 16777216
+end
+
+function M.backoff(n)
+  return min(M.CAP, M.BASE * 2 ^ (n - 1)) * uniform()
+end
+
+function M.run(opts, attempt)
+  local deadline = opts.deadline
+  local n = 0
+  while true do
+    n = n + 1
+    local timeout = opts.timeout
+    if deadline then
+      local left = deadline - time.now()
+      if left < M.MIN_ATTEMPT then return nil, "deadline" end
+      timeout = min(timeout, left)
+    end
+    local value, word, advice = attempt(timeout, n)
+    if value ~= nil then return value end
+    if word == "timeout" and deadline and time.now() >= deadline - M.MIN_ATTEMPT then
+      return nil, "deadline"
+    end
+    if not (advice and advice.retry) or n >= opts.tries then return nil, word end
+    local wait = advice.after
+    if wait and wait > M.MAX_WAIT then return nil, word end
+    wait = wait or M.backoff(n)
+    if deadline and time.now() + wait + M.MIN_ATTEMPT > deadline then return nil, "deadline" end
+    if wait > 0 then time.sleep(wait) end
+  end
+end
+
+return M

@@ -1,0 +1,73 @@
+-- The JSON chat API: web chat, tests, operators' scripts and `flowhost chat`
+-- talk to a tenant's flow through it.
+--
+--   POST /v1/tenants/{tenant}/conversations/{id}/messages
+--        {"text": "..."} or {"button": "<id>"}
+--     -> 200 {"replies": [{"text": "...", "buttons": [{"id", "title"}]}],
+--             "state": "...", "slots": {...}}
+--   GET  /v1/tenants/{tenant}/conversations/{id}
+--     -> 200 {"state", "slots", "version", "history"} | 404
+-- Errors are JSON {"error": "<word>", "message": "<what to do>"}.
+local router = require "host.router"
+local json = require "json"
+local turn = require "flow.turn"
+local store = require "flow.store"
+local tenant = require "flow.tenant"
+
+local MAX_TEXT = 4096
+
+local function fail(status, word, message, headers)
+  local s, b, h = router.json(status, { error = word, message = message })
+  for k, v in pairs(headers or {}) do h[k] = v end
+  return s, b, h
+end
+
+-- the reply list and list-valued slots stay lists when empty
+local function encode(res)
+  local slots = {}
+  for k, v in pairs(res.slots or {}) do slots[k] = json.array(v) end
+  return json.encode{ replies = json.array(res.replies), state = res.state,
+                      slots = slots, version = res.version, error = res.error }
+end
+
+local ERRORS = {
+  ["unknown tenant"] = { 404, "there is no such tenant (check the tenant id in the URL)" },
+  ["tenant broken"] = { 503, "this tenant's flows failed to load; run `flowhost check <tenant>` to see why" },
+  busy = { 503, "the conversation is busy with an earlier message; retry in a moment" },
+}
+
+router.route("POST", "/v1/tenants/{tenant}/conversations/{id}/messages", function(req, p)
+  local body = json.decode(req.body or "")
+  if type(body) ~= "table" then
+    return fail(400, "bad json", 'the body must be a JSON object like {"text": "hi"}')
+  end
+  local text, button = body.text, body.button
+  if text ~= nil and type(text) ~= "string" then return fail(400, "bad field", '"text" must be a string') end
+  if button ~= nil and type(button) ~= "string" then return fail(400, "bad field", '"button" must be a string (the id of a button)') end
+  if (text == nil or text == "") and (button == nil or button == "") then
+    return fail(400, "missing field", 'give "text" (what the customer wrote) or "button" (the id of a tapped button)')
+  end
+  if text and #text > MAX_TEXT then return fail(413, "too long", "a message may have at most 4096 bytes") end
+  if #p.id > 128 then return fail(400, "bad id", "a conversation id has at most 128 characters") end
+  local res, err = turn.run(p.tenant, p.id, { text = text, button = button })
+  if not res then
+    local e = ERRORS[err]
+    if e then return fail(e[1], err, e[2], err == "busy" and { ["Retry-After"] = "1" } or nil) end
+    return fail(503, "unavailable", "the host cannot reach its storage (" .. tostring(err) .. "); retry later",
+      { ["Retry-After"] = "2" })
+  end
+  return 200, encode(res), { ["Content-Type"] = "application/json" }
+end, "/v1/tenants/{tenant}/conversations/{id}/messages")
+
+router.route("GET", "/v1/tenants/{tenant}/conversations/{id}", function(_, p)
+  local t, err = tenant.get(p.tenant)
+  if not t then
+    local e = ERRORS[err] or { 503, tostring(err) }
+    return fail(e[1], err, e[2])
+  end
+  local conv, how = store.load(t.id, p.id)
+  if not conv then return fail(503, "unavailable", tostring(how)) end
+  if how ~= "found" then return fail(404, "not found", "no such conversation (it may have expired)") end
+  return router.json(200, { state = conv.state, slots = conv.slots, version = conv.version,
+                            history = conv.history, handoff = conv.handoff })
+end, "/v1/tenants/{tenant}/conversations/{id}")

@@ -1,0 +1,490 @@
+--- text.when: dates, times of day and parts of the day in a message.
+--- Reached through text.extract (extract.date, extract.time, extract.daypart);
+--- the rules are documented in docs/language.md.
+--
+--   when.date(text, {now = t, zone = "Asia/Kolkata"}) -> "YYYY-MM-DD", matched | nil
+--   when.time(text)    -> minutes after midnight, matched | nil
+--   when.daypart(text) -> "morning" | "afternoon" | "evening" | nil
+--
+-- Pure: the date is computed from opts.now (epoch seconds) in opts.zone.
+-- None of these yield.
+local tz = require "tz"
+local words = require "text.words"
+local fuzzy = require "text.fuzzy"
+
+local M = {}
+
+local lower, sub, find, tonumber, type = string.lower, string.sub, string.find, tonumber, type
+local days_from_civil, civil_from_days, days_in_month = tz.days_from_civil, tz.civil_from_days, tz.days_in_month
+
+-- ---- vocabulary --------------------------------------------------------------
+
+local RELATIVE = {
+  today = 0, tonight = 0, aaj = 0, ["आज"] = 0,
+  tomorrow = 1, tmrw = 1, tmr = 1, tmrow = 1, tomo = 1, tom = 1, ["2moro"] = 1, ["2morrow"] = 1,
+  ["2mrw"] = 1, kal = 1, ["कल"] = 1,
+  parso = 2, parson = 2, parsoon = 2, parsho = 2, overmorrow = 2, ["परसों"] = 2,
+  yesterday = -1,
+}
+local RELATIVE_FUZZY = { tomorrow = 1, yesterday = -1, overmorrow = 2 }
+
+local WEEKDAYS = {
+  monday = 1, tuesday = 2, wednesday = 3, thursday = 4, friday = 5, saturday = 6, sunday = 7,
+  mon = 1, tue = 2, tues = 2, wed = 3, weds = 3, thu = 4, thur = 4, thurs = 4, fri = 5, sat = 6, sun = 7,
+  somvar = 1, somvaar = 1, somwar = 1, mangalvar = 2, mangalwar = 2, budhvar = 3, budhwar = 3,
+  guruvar = 4, guruwar = 4, brihaspativar = 4, shukravar = 5, shukrawar = 5, shanivar = 6,
+  shaniwar = 6, ravivar = 7, raviwar = 7, itvaar = 7, itwar = 7, etvaar = 7,
+  ["सोमवार"] = 1, ["मंगलवार"] = 2, ["बुधवार"] = 3, ["गुरुवार"] = 4, ["शुक्रवार"] = 5,
+  ["शनिवार"] = 6, ["रविवार"] = 7,
+}
+local WEEKDAYS_FUZZY = { monday = 1, tuesday = 2, wednesday = 3, thursday = 4, friday = 5,
+                         saturday = 6, sunday = 7, somvar = 1, mangalvar = 2, budhvar = 3,
+                         guruvar = 4, shukravar = 5, shanivar = 6, ravivar = 7 }
+-- abbreviations that are also English words: a weekday only after a cue word or alone
+local AMBIGUOUS_DAY = { sat = true, sun = true, wed = true, mon = true, tom = true }
+
+local MONTHS = {
+  january = 1, february = 2, march = 3, april = 4, may = 5, june = 6, july = 7, august = 8,
+  september = 9, october = 10, november = 11, december = 12,
+  jan = 1, feb = 2, mar = 3, apr = 4, jun = 6, jul = 7, aug = 8, sep = 9, sept = 9, oct = 10,
+  nov = 11, dec = 12,
+}
+local MONTHS_FUZZY = { january = 1, february = 2, march = 3, april = 4, june = 6, july = 7,
+                       august = 8, september = 9, october = 10, november = 11, december = 12 }
+
+local NUMBERS = { a = 1, an = 1, one = 1, two = 2, three = 3, four = 4, five = 5, six = 6,
+                  seven = 7, eight = 8, nine = 9, ten = 10, couple = 2, ek = 1, ["do"] = 2, teen = 3,
+                  char = 4, paanch = 5 }
+
+local ORDINAL = words.set("st nd rd th")
+local DAY_CUES = words.set("on this next coming by till until before after agle is aane wale")
+
+-- ---- dates -----------------------------------------------------------------
+
+local function lookup(w, exact, fuzzy_map)
+  local v = exact[w]
+  if v then return v end
+  if fuzzy_map and #w >= 5 then return (fuzzy.lookup(w, fuzzy_map)) end
+  return nil
+end
+
+-- "25", "25th", "1st" -> 25 | nil; the ordinal suffix may be its own token ("25 th")
+local function day_number(toks, i)
+  local t = toks[i]
+  if not t then return nil end
+  local d, suf = t.w:match("^(%d%d?)(%a*)$")
+  d = tonumber(d)
+  if not d or d < 1 or d > 31 then return nil end
+  if suf == "" then
+    local nt = toks[i + 1]
+    if nt and ORDINAL[nt.w] and nt.s <= t.e + 2 then return d, i + 1, true end
+    return d, i, false
+  end
+  if ORDINAL[suf] then return d, i, true end
+  return nil
+end
+
+local function year_at(toks, i)
+  local t = toks[i]
+  if t and t.digits and #t.w == 4 then
+    local y = tonumber(t.w)
+    if y >= 1900 and y <= 2200 then return y, i end
+  end
+  return nil
+end
+
+-- y, m, d valid?
+local function valid(y, m, d) return m >= 1 and m <= 12 and d >= 1 and d <= days_in_month(y, m) end
+
+-- next (m, d) on or after today (y0, m0, d0); tries a few years for 29 Feb
+local function next_md(y0, m0, d0, m, d)
+  local y = y0
+  if m < m0 or (m == m0 and d < d0) then y = y + 1 end
+  for _ = 1, 8 do
+    if valid(y, m, d) then return days_from_civil(y, m, d) end
+    y = y + 1
+  end
+  return nil
+end
+
+-- "the 25th": this month if not passed, else the next month that has that day
+local function next_day_of_month(y0, m0, d0, d)
+  local y, m = y0, m0
+  if d < d0 then m = m + 1 end
+  for _ = 1, 3 do
+    if m > 12 then y, m = y + 1, m - 12 end
+    if valid(y, m, d) then return days_from_civil(y, m, d) end
+    m = m + 1
+  end
+  return nil
+end
+
+-- the candidate dates, each {s, e (bytes), day (days since epoch), weekday = bool}
+local function date_candidates(text, s, toks, today, lt)
+  local out = {}
+  local function add(st, en, day, kind) if day then out[#out + 1] = { s = st, e = en, day = day, kind = kind } end end
+  local y0, m0, d0 = lt.year, lt.month, lt.day
+
+  -- numeric: 2026-12-25, 25/12/2026, 25-12-26, 25.12.26, 25/12
+  local init = 1
+  while true do
+    local st, en, y, m, d = find(s, "(%d%d%d%d)%-(%d%d?)%-(%d%d?)", init)
+    if not st then break end
+    init = st + 1
+    if not find(sub(s, st - 1, st - 1), "[%w%-/%.]") and not find(sub(s, en + 1, en + 1), "[%w]") then
+      y, m, d = tonumber(y), tonumber(m), tonumber(d)
+      if valid(y, m, d) then add(st, en, days_from_civil(y, m, d), "explicit") end
+    end
+  end
+  init = 1
+  while true do
+    local st, en, a, sep, b, y = find(s, "(%d%d?)([/%.%-])(%d%d?)%2(%d+)", init)
+    if not st then break end
+    init = st + 1
+    if not find(sub(s, st - 1, st - 1), "[%w/%.%-]") and not find(sub(s, en + 1, en + 2), "^[%w]")
+       and not find(sub(s, en + 1, en + 2), "^[/%.%-]%d") and (#y == 2 or #y == 4) then
+      a, b, y = tonumber(a), tonumber(b), tonumber(y)
+      if y < 100 then y = 2000 + y end
+      if valid(y, b, a) then add(st, en, days_from_civil(y, b, a), "explicit")
+      elseif b > 12 and valid(y, a, b) then add(st, en, days_from_civil(y, a, b), "explicit") end
+    end
+  end
+  init = 1
+  while true do
+    local st, en, a, b = find(s, "(%d%d?)/(%d%d?)", init)
+    if not st then break end
+    init = st + 1
+    if not find(sub(s, st - 1, st - 1), "[%w/%.%-]") and not find(sub(s, en + 1, en + 1), "[%w/]") then
+      a, b = tonumber(a), tonumber(b)
+      local day = (b <= 12 and next_md(y0, m0, d0, b, a)) or (b > 12 and a <= 12 and next_md(y0, m0, d0, a, b))
+      add(st, en, day or nil, "explicit")
+    end
+  end
+
+  local n = #toks
+  for i = 1, n do
+    local t = toks[i]
+    local w = t.w
+    -- relative words
+    local rel = RELATIVE[w]
+    if rel == nil and #w >= 6 and t.alpha then rel = fuzzy.lookup(w, RELATIVE_FUZZY) end
+    if rel ~= nil and not (AMBIGUOUS_DAY[w] and n > 3) then
+      add(t.s, t.e, today + rel, "relative")
+    end
+    if w == "day" and toks[i + 1] and toks[i + 2] then
+      local w1, w2 = toks[i + 1].w, toks[i + 2].w
+      local r2 = RELATIVE[w2] or (#w2 >= 6 and fuzzy.lookup(w2, RELATIVE_FUZZY))
+      if w1 == "after" and r2 == 1 then add(t.s, toks[i + 2].e, today + 2, "relative") end
+      if w1 == "before" and r2 == -1 then add(t.s, toks[i + 2].e, today - 2, "relative") end
+    end
+    -- in 3 days / after 2 weeks / 3 days later / 3 din baad
+    if (w == "in" or w == "after" or w == "within") and toks[i + 1] then
+      local j = i + 1
+      local k = tonumber(toks[j].w) or NUMBERS[toks[j].w]
+      if toks[j].w == "a" and toks[j + 1] and toks[j + 1].w == "couple" then k, j = 2, j + 1 end
+      if k and toks[j + 1] and toks[j + 1].w == "of" then j = j + 1 end
+      local unit = toks[j + 1] and toks[j + 1].w
+      if k and (unit == "day" or unit == "days" or unit == "din") then add(t.s, toks[j + 1].e, today + k, "relative")
+      elseif k and (unit == "week" or unit == "weeks" or unit == "hafte") then add(t.s, toks[j + 1].e, today + 7 * k, "relative") end
+    end
+    local k = tonumber(w) or NUMBERS[w]
+    if k and toks[i + 1] and (toks[i + 1].w == "days" or toks[i + 1].w == "din") and toks[i + 2] then
+      local w2 = toks[i + 2].w
+      if w2 == "later" or w2 == "baad" or w2 == "bad" or (w2 == "from" and toks[i + 3] and toks[i + 3].w == "now") then
+        add(t.s, toks[w2 == "from" and i + 3 or i + 2].e, today + k, "relative")
+      end
+    end
+    -- weekdays, with this / next / coming
+    local wd = t.alpha and lookup(w, WEEKDAYS, WEEKDAYS_FUZZY)
+    if wd then
+      local prev = toks[i - 1] and toks[i - 1].w
+      if not AMBIGUOUS_DAY[w] or DAY_CUES[prev] or n <= 2 then
+        local delta = (wd - lt.wday) % 7
+        local st = t.s
+        if prev == "next" or prev == "agle" then
+          if delta == 0 then delta = 7 end
+          st = toks[i - 1].s
+        elseif prev == "this" or prev == "coming" or prev == "is" then
+          st = toks[i - 1].s
+        end
+        add(st, t.e, today + delta, "weekday")
+      end
+    end
+    -- 25th, the 25th, 25 dec [2026], 25th of december, dec 25[th][, 2026]
+    local d, j, ordinal = day_number(toks, i)
+    if d then
+      local mi = j + 1
+      if toks[mi] and toks[mi].w == "of" then mi = mi + 1 end
+      local m = toks[mi] and toks[mi].alpha and lookup(toks[mi].w, MONTHS, MONTHS_FUZZY)
+      if m then
+        local y, yi = year_at(toks, mi + 1)
+        if y then
+          if valid(y, m, d) then add(t.s, toks[yi].e, days_from_civil(y, m, d), "explicit") end
+        else
+          add(t.s, toks[mi].e, next_md(y0, m0, d0, m, d), "explicit")
+        end
+      elseif ordinal or (toks[i - 1] and toks[i - 1].w == "the") then
+        local st = (toks[i - 1] and toks[i - 1].w == "the") and toks[i - 1].s or t.s
+        add(st, toks[j].e, next_day_of_month(y0, m0, d0, d), "explicit")
+      end
+    end
+    local m = t.alpha and lookup(w, MONTHS, MONTHS_FUZZY)
+    if m then
+      local d2, j2 = day_number(toks, i + 1)
+      if d2 then
+        local y, yi = year_at(toks, j2 + 1)
+        if y then
+          if valid(y, m, d2) then add(t.s, toks[yi].e, days_from_civil(y, m, d2), "explicit") end
+        else
+          add(t.s, toks[j2].e, next_md(y0, m0, d0, m, d2), "explicit")
+        end
+      end
+    end
+  end
+  return out
+end
+
+function M.date(text, opts)
+  if type(text) ~= "string" then error("extract.date: text must be a string", 2) end
+  if type(opts) ~= "table" or type(opts.now) ~= "number" then
+    error("extract.date: opts.now must be epoch seconds", 2)
+  end
+  if type(opts.zone) ~= "string" and type(opts.zone) ~= "table" then
+    error("extract.date: opts.zone must be a zone name such as \"Asia/Kolkata\"", 2)
+  end
+  if not tz.zone(opts.zone) then error("extract.date: unknown zone " .. tostring(opts.zone), 2) end
+  local lt = tz.local_time(opts.now, opts.zone)
+  local today = days_from_civil(lt.year, lt.month, lt.day)
+  local s = lower(text)
+  local cands = date_candidates(text, s, words.tokens(s), today, lt)
+  if #cands == 0 then return nil end
+  table.sort(cands, function(a, b)
+    if a.s ~= b.s then return a.s < b.s end
+    return a.e > b.e
+  end)
+  local c = cands[1]
+  -- "friday 25th dec", "fri, the 25th": the explicit date that follows wins
+  if c.kind == "weekday" then
+    for _, o in ipairs(cands) do
+      if o.kind == "explicit" and o.s > c.e and find(sub(s, c.e + 1, o.s - 1), "^[%s,]*$") then
+        c = { s = c.s, e = o.e, day = o.day }
+        break
+      end
+    end
+  end
+  local y, m, d = civil_from_days(c.day)
+  return ("%04d-%02d-%02d"):format(y, m, d), sub(text, c.s, c.e)
+end
+
+-- ---- times of day ------------------------------------------------------------
+
+local DAYPARTS = {
+  morning = "morning", mrng = "morning", morn = "morning", subah = "morning", subha = "morning",
+  savere = "morning", sawere = "morning", ["सुबह"] = "morning",
+  afternoon = "afternoon", dopahar = "afternoon", dopehar = "afternoon", dupahar = "afternoon",
+  dophar = "afternoon", ["दोपहर"] = "afternoon",
+  evening = "evening", eve = "evening", evng = "evening", eveng = "evening", shaam = "evening",
+  sham = "evening", ["शाम"] = "evening", tonight = "evening",
+  night = "night", raat = "night", ["रात"] = "night",
+}
+local DAYPARTS_FUZZY = { morning = "morning", afternoon = "afternoon", evening = "evening",
+                         dopahar = "afternoon" }
+local GREETING = words.set("good gud shubh")
+
+local TIME_CUES = words.set("at by around before after till until from abt about approx approximately")
+local UNITS = words.set([[day days week weeks month months year years hour hours hr hrs min mins
+  minute minutes din ghante ghanta people person persons car cars bike bikes km kms rs rupees
+  percent times th st nd rd lakh k]])
+local HOUR_WORDS = { one = 1, two = 2, three = 3, four = 4, five = 5, six = 6, seven = 7,
+                     eight = 8, nine = 9, ten = 10, eleven = 11, twelve = 12 }
+
+local function daypart_of(toks, i)
+  local t = toks[i]
+  if not t or not t.alpha or #t.w < 3 then return nil end
+  local p = DAYPARTS[t.w]
+  if not p and #t.w >= 6 then p = fuzzy.lookup(t.w, DAYPARTS_FUZZY) end
+  if p and toks[i - 1] and GREETING[toks[i - 1].w] then return nil end
+  return p
+end
+
+-- the part of the day named within two words before or three after bytes st..en
+local function context(toks, st, en)
+  for i, t in ipairs(toks) do
+    if t.e < st and toks[i + 1] and (toks[i + 1].s >= st or (toks[i + 2] and toks[i + 2].s >= st)) then
+      local p = daypart_of(toks, i)
+      if p then return p end
+    elseif t.s > en then
+      for k = i, i + 2 do
+        local p = daypart_of(toks, k)
+        if p then return p end
+      end
+      return nil
+    end
+  end
+  return nil
+end
+
+-- is a bare hour right next to a part of the day? "shaam 5", "5 evening", "5 in the evening"
+local function beside_part(toks, st, en)
+  for i, t in ipairs(toks) do
+    if t.e < st and toks[i + 1] and toks[i + 1].s >= st then
+      if daypart_of(toks, i) then return true end
+    elseif t.s > en then
+      if t.w == "in" and toks[i + 1] and toks[i + 1].w == "the" then return daypart_of(toks, i + 2) ~= nil end
+      return daypart_of(toks, i) ~= nil
+    end
+  end
+  return false
+end
+
+-- a 12-hour clock reading without am/pm: the part of the day decides, else
+-- 1-7 -> afternoon/evening (13:00-19:00), 8-11 -> morning, 12 -> noon;
+-- a leading zero ("07:30") or an hour over 12 is read as 24-hour time
+local function resolve(h, m, zero, part)
+  if zero or h == 0 or h > 12 then return h * 60 + m end
+  if part == "morning" then return (h % 12) * 60 + m end
+  if part == "afternoon" or part == "evening" then return (h % 12 + 12) * 60 + m end
+  if part == "night" then
+    if h == 12 then return m end
+    if h <= 4 then return h * 60 + m end
+    return (h + 12) * 60 + m
+  end
+  if h <= 7 then return (h + 12) * 60 + m end
+  return h * 60 + m
+end
+
+local function ampm_at(s, j)
+  local ap, k = s:match("^%s*([ap])%.?%s*m%.?()", j)
+  if ap and not find(sub(s, k, k), "%a") then return ap, k end
+  if s:find("^%s*noon", j) then return "n", j + #s:match("^%s*noon", j) end
+  return nil
+end
+
+-- a clock reading starting at byte i (a digit): h, m, kind, end+1, zero
+-- kind: "ampm" (m is final), "colon", "dot", "word" (o'clock, baje), "bare"
+local function reading(s, i)
+  local hs, j = s:match("^(%d%d?)()", i)
+  if not hs or find(sub(s, j, j), "%d") then return nil end
+  local h, m, kind = tonumber(hs), 0, "bare"
+  local zero = #hs == 2 and sub(hs, 1, 1) == "0"
+  local sep, mm, k = s:match("^([:%.])(%d%d)()", j)
+  if mm then
+    if find(sub(s, k, k), "%d") or (sep == "." and find(s, "^%.%d", k)) then return nil end
+    m, j, kind = tonumber(mm), k, sep == ":" and "colon" or "dot"
+    if m > 59 then return nil end
+  elseif find(s, "^[:/%.]%d", j) then
+    return nil
+  end
+  local ap, k2 = ampm_at(s, j)
+  if not ap and kind == "bare" then                                   -- 10-11am, 10 to 11 am
+    local h2, ap2, k3 = s:match("^%s*%-%s*(%d%d?)%s*([ap])%.?%s*m%.?()", j)
+    if not h2 then h2, ap2, k3 = s:match("^%s+to%s+(%d%d?)%s*([ap])%.?%s*m%.?()", j) end
+    if h2 and not find(sub(s, k3, k3), "%a") then ap, k2 = ap2, k3 end
+  end
+  if ap then
+    if h < 1 or h > 12 then return nil end
+    if ap == "n" then
+      if h ~= 12 or kind ~= "bare" then return nil end
+      return 12, m, "ampm", k2
+    end
+    return (h % 12) + (ap == "p" and 12 or 0), m, "ampm", k2
+  end
+  local w, k4 = s:match("^%s*(o'?%s?clock)()", j)
+  if not w then w, k4 = s:match("^%s*(baje?y?)()", j) end
+  if not w then w, k4 = s:match("^%s*(bje)()", j) end
+  if w and not find(sub(s, k4, k4), "%a") then kind, j = "word", k4 end
+  if kind == "colon" then
+    local hrs = s:match("^%s*hrs?%.?()", j) or s:match("^%s*hours()", j)
+    if hrs then j = hrs end
+  end
+  if h > 23 or (kind ~= "colon" and kind ~= "bare" and h > 12 and kind ~= "dot") then return nil end
+  return h, m, kind, j, zero
+end
+
+local FRACTIONS = { saade = 30, sade = 30, saadhe = 30, sadhe = 30, sava = 15, sawa = 15,
+                    savaa = 15, paune = -15, pone = -15 }
+local WHOLE = { dedh = { 1, 30 }, derh = { 1, 30 }, dhai = { 2, 30 }, dhaai = { 2, 30 },
+                adhai = { 2, 30 }, dhaayi = { 2, 30 } }
+
+local function time_candidates(s, toks)
+  local out = {}
+  local function add(st, en, h, m, kind, zero)
+    if kind == "ampm" then out[#out + 1] = { s = st, e = en, min = h * 60 + m }; return end
+    out[#out + 1] = { s = st, e = en, min = resolve(h, m, zero, context(toks, st, en)) }
+  end
+  -- readings that are times on their own: 10am, 10:30, 14:00, 5 baje, 3 o'clock
+  local init = 1
+  while true do
+    local st = find(s, "%d", init)
+    if not st then break end
+    local en = st
+    while find(sub(s, en + 1, en + 1), "%d") do en = en + 1 end
+    init = en + 1
+    if not find(sub(s, st - 1, st - 1), "[%w:/%.%-]") then
+      local h, m, kind, j, zero = reading(s, st)
+      if h and (kind == "ampm" or kind == "colon" or kind == "word" or beside_part(toks, st, j - 1)) then
+        add(st, j - 1, h, m, kind, zero)
+      end
+    end
+  end
+  for i, t in ipairs(toks) do
+    local w, nt = t.w, toks[i + 1]
+    -- at 3, by 5.30, around 11
+    if TIME_CUES[w] and nt and nt.digits and #nt.w <= 2 and find(sub(s, t.e + 1, nt.s - 1), "^%s+$") then
+      local h, m, kind, j, zero = reading(s, nt.s)
+      local after = toks[i + 2]
+      if h and not (kind == "bare" and after and after.s <= j + 1 and UNITS[after.w]) then
+        add(t.s, j - 1, h, m, kind, zero)
+      end
+    end
+    if w == "noon" or w == "midday" then add(t.s, t.e, 12, 0, "ampm") end
+    if w == "midnight" then add(t.s, t.e, 0, 0, "ampm") end
+    -- half past 10, quarter past 4, quarter to 6
+    local nn = toks[i + 2]
+    if (w == "half" or w == "quarter") and nt and (nt.w == "past" or nt.w == "to") and nn then
+      local h = (nn.digits and tonumber(nn.w)) or HOUR_WORDS[nn.w]
+      if h and h >= 1 and h <= 12 then
+        local m = w == "half" and 30 or 15
+        if nt.w == "to" then h, m = (h + 10) % 12 + 1, 60 - m end
+        add(t.s, nn.e, h, m, "bare")
+      end
+    end
+    -- saade 10 baje, paune 5, dedh baje
+    local f = FRACTIONS[w]
+    if f and nt and nt.digits and #nt.w <= 2 then
+      local h = tonumber(nt.w)
+      if h >= 1 and h <= 12 then
+        local en = nt.e
+        if toks[i + 2] and toks[i + 2].w:match("^baje?y?$") then en = toks[i + 2].e end
+        if f < 0 then add(t.s, en, (h + 10) % 12 + 1, 60 + f, "bare") else add(t.s, en, h, f, "bare") end
+      end
+    end
+    local whole = WHOLE[w]
+    if whole and nt and nt.w:match("^baje?y?$") then add(t.s, nt.e, whole[1], whole[2], "bare") end
+  end
+  return out
+end
+
+function M.time(text)
+  if type(text) ~= "string" then error("extract.time: text must be a string", 2) end
+  local s = lower(text)
+  local cands = time_candidates(s, words.tokens(s))
+  if #cands == 0 then return nil end
+  table.sort(cands, function(a, b)
+    if a.s ~= b.s then return a.s < b.s end
+    return a.e > b.e
+  end)
+  return cands[1].min, sub(text, cands[1].s, cands[1].e)
+end
+
+function M.daypart(text)
+  if type(text) ~= "string" then error("extract.daypart: text must be a string", 2) end
+  local toks = words.tokens(lower(text))
+  for i = 1, #toks do
+    local p = daypart_of(toks, i)
+    if p then return p == "night" and "evening" or p end
+  end
+  return nil
+end
+
+return M

@@ -1,0 +1,354 @@
+--- tone: a tenant's house style for what the assistant says, as an ordered
+--- list of rules (flows/<tenant>/tone.lua returns it). docs/language.md
+--- describes every rule with examples.
+--
+--   tone.check(rules) -> rules
+--       raises "tone: rule 2 (max_sentences): n must be a positive integer"
+--       or "tone: rule 3: unknown rule 'shout'"; the flow loader calls it.
+--   tone.pipeline(rules) -> fn(text, vars?) -> text
+--       checks the rules, then returns a function that applies them in
+--       order. vars: fills {name} and {booking.id} first ({{ and }} are
+--       literal braces; a missing variable raises), as flow.messages does.
+--
+-- rules = {
+--   {"no_em_dashes"},                 — and – become ", " (or "-" in 10–12, Mon–Fri)
+--   {"max_sentences", n},             prose sentences kept; list lines kept and not counted
+--   {"max_chars", n},                 cut at a word boundary, ending with "…"
+--   {"emoji", "none" | "keep" | n},   strip all / keep all / keep the first n
+--   {"formal", "en" | "hi"?},         hey -> hello, gonna -> going to, tum -> aap ...
+--   {"replace", {from = "to", ...}},  whole words, any case, first-letter case kept
+--   {"capitalize"},                   first letter of each sentence and list item
+--   {"trim"},                         one space between words, trimmed lines, one blank line at most
+-- }
+-- Pure functions; none of them yield.
+local utf8 = require "text.utf8"
+local words = require "text.words"
+local prose = require "text.prose"
+
+local M = {}
+
+local find, sub, lower, upper, gsub, concat = string.find, string.sub, string.lower, string.upper,
+                                              string.gsub, table.concat
+local type, ipairs, pairs, floor, tostring = type, ipairs, pairs, math.floor, tostring
+local word_byte_at = words.word_byte_at
+
+local function lines_of(text)
+  local out = {}
+  for line in (text .. "\n"):gmatch("(.-)\n") do out[#out + 1] = line end
+  return out
+end
+
+-- no more than one blank line in a row, none at the start or the end
+local function tidy_blank(lines)
+  local out = {}
+  for _, l in ipairs(lines) do
+    if l:find("%S") or (#out > 0 and out[#out]:find("%S")) then out[#out + 1] = l end
+  end
+  while #out > 0 and not out[#out]:find("%S") do out[#out] = nil end
+  return out
+end
+
+-- ---- rules -------------------------------------------------------------------
+
+local EM, EN = "\226\128\148", "\226\128\147"
+
+local function no_em_dashes(text)
+  text = gsub(text, " %-%- ", " " .. EM .. " ")
+  local out, last, i = {}, 1, 1
+  while true do
+    local a, b = find(text, "\226\128[\147\148]", i)
+    if not a then break end
+    local ls, re = a, b
+    while sub(text, ls - 1, ls - 1) == " " do ls = ls - 1 end
+    while sub(text, re + 1, re + 1) == " " do re = re + 1 end
+    local prevc, nextc = sub(text, ls - 1, ls - 1), sub(text, re + 1, re + 1)
+    local spaced = ls < a or re > b
+    local before = sub(text, 1, ls - 1):match("(%S*)$")
+    local repl
+    if prevc == "" or prevc == "\n" then
+      repl = (nextc == "" or nextc == "\n") and "" or "- "
+    elseif nextc == "" or nextc == "\n" then
+      repl = ""
+    elseif (find(before, "%d") and (find(nextc, "%d") or sub(text, re + 1, re + 3) == "\226\130\185"))
+        or (sub(text, a, b) == EN and not spaced and find(prevc, "%w") and find(nextc, "%w")) then
+      repl = spaced and " - " or "-"                                  -- 10–12, Mon–Fri, ₹499 – ₹999
+    elseif find(prevc, "[,;:%.!%?]") then
+      repl = " "
+    elseif find(nextc, "[,;:%.!%?]") then
+      repl = ""
+    else
+      repl = ", "
+    end
+    out[#out + 1] = sub(text, last, ls - 1)
+    out[#out + 1] = repl
+    last, i = re + 1, re + 1
+  end
+  out[#out + 1] = sub(text, last)
+  return concat(out)
+end
+
+local function max_sentences(text, n)
+  local budget, out = n, {}
+  for _, line in ipairs(lines_of(text)) do
+    if not line:find("%S") then
+      out[#out + 1] = ""
+    elseif prose.is_item(line) then
+      out[#out + 1] = line
+    elseif budget > 0 then
+      local ends = prose.ends(line)
+      if #ends <= budget then
+        out[#out + 1] = line
+        budget = budget - #ends
+      else
+        out[#out + 1] = (sub(line, 1, ends[budget]):gsub("%s+$", ""))
+        budget = 0
+      end
+    end
+  end
+  return concat(tidy_blank(out), "\n")
+end
+
+local ELLIPSIS = "\226\128\166"
+
+local function max_chars(text, n)
+  if utf8.len(text) <= n then return text end
+  -- the first n-1 characters, then back to the last space
+  local i, count = 1, 0
+  while count < n - 1 do
+    local _, j = utf8.decode(text, i)
+    i, count = j, count + 1
+  end
+  local cut = sub(text, 1, i - 1)
+  if not find(sub(text, i, i), "^%s") then
+    local at = cut:match(".*()%s")
+    if at and at > 1 then cut = sub(cut, 1, at - 1) end
+  end
+  cut = cut:gsub("[%s,;:%-%.]+$", "")
+  return cut .. ELLIPSIS
+end
+
+local function emoji(text, keep)
+  local out, i, n, seen = {}, 1, #text, 0
+  while i <= n do
+    local stop = utf8.emoji_at(text, i)
+    if stop then
+      seen = seen + 1
+      if seen <= keep then
+        out[#out + 1] = sub(text, i, stop - 1)
+      else
+        local nextc, last = sub(text, stop, stop), out[#out]
+        if last == " " and (nextc == "" or find(nextc, "[%s,%.!%?;:]")) then
+          out[#out] = nil
+        elseif (last == nil or last == "\n") and nextc == " " then
+          while sub(text, stop, stop) == " " do stop = stop + 1 end
+        elseif last and word_byte_at(last, #last) and word_byte_at(text, stop) then
+          out[#out + 1] = " "
+        end
+      end
+      i = stop
+    else
+      local _, j = utf8.decode(text, i)
+      out[#out + 1] = sub(text, i, j - 1)
+      i = j
+    end
+  end
+  return concat(out)
+end
+
+-- {from = to} -> fn(text): one pass, longest phrase first, whole words only
+local function replacer(map)
+  local entries = {}
+  for from, to in pairs(map) do
+    local key = lower(from):gsub("^%s+", ""):gsub("%s+$", "")
+    local pat = "^" .. key:gsub("[%^%$%(%)%%%.%[%]%*%+%-%?]", "%%%0"):gsub("%s+", "%%s+")
+    entries[#entries + 1] = { key = key, pat = pat, to = to }
+  end
+  table.sort(entries, function(a, b) return #a.key > #b.key or (#a.key == #b.key and a.key < b.key) end)
+  return function(text)
+    local lowered, out, i, n = lower(text), {}, 1, #text
+    while i <= n do
+      local done = false
+      if not word_byte_at(text, i - 1) then
+        for _, e in ipairs(entries) do
+          local a, b = find(lowered, e.pat, i)
+          if a and not word_byte_at(text, b + 1) then
+            local orig, to = sub(text, a, b), e.to
+            if find(orig, "%a%a") and not find(orig, "%l") then to = upper(to)
+            elseif find(orig, "^%u") then to = gsub(to, "^%l", upper) end
+            out[#out + 1] = to
+            i, done = b + 1, true
+            break
+          end
+        end
+      end
+      if not done then
+        out[#out + 1] = sub(text, i, i)
+        i = i + 1
+      end
+    end
+    return concat(out)
+  end
+end
+
+local FORMAL_EN = {
+  hey = "hello", ["hey there"] = "hello", hiya = "hello", ["you guys"] = "you", ["u guys"] = "you",
+  gonna = "going to", wanna = "want to", gotta = "have to", kinda = "kind of", sorta = "sort of",
+  gimme = "give me", lemme = "let me", dunno = "don't know", yeah = "yes", yep = "yes", yup = "yes",
+  nope = "no", nah = "no", thx = "thanks", thanx = "thanks", pls = "please", plz = "please",
+  u = "you", ur = "your", coz = "because", cuz = "because", btw = "by the way",
+}
+local FORMAL_HI = {
+  tum = "aap", tumhara = "aapka", tumhari = "aapki", tumhare = "aapke", tumhe = "aapko",
+  tumhein = "aapko", tumko = "aapko", tujhe = "aapko", tu = "aap", tera = "aapka", teri = "aapki",
+  tere = "aapke", ["tum ho"] = "aap hain", karo = "kijiye", batao = "bataiye", bhejo = "bhejiye",
+  ruko = "rukiye", dekho = "dekhiye", aao = "aaiye", bolo = "boliye", suno = "suniye",
+  ["तुम"] = "आप", ["तुम्हारा"] = "आपका", ["तुम्हारी"] = "आपकी", ["तुम्हारे"] = "आपके",
+  ["तुम्हें"] = "आपको", ["तुमको"] = "आपको", ["तू"] = "आप", ["तेरा"] = "आपका", ["करो"] = "कीजिए",
+  ["बताओ"] = "बताइए",
+}
+for k, v in pairs(FORMAL_EN) do FORMAL_HI[k] = FORMAL_HI[k] or v end
+local formal_en, formal_hi = replacer(FORMAL_EN), replacer(FORMAL_HI)
+
+local function up_word(line, i)
+  local word = line:match("^[%w%.@:/']+", i) or ""
+  if find(word, "%u") or find(word, "://") or find(word, "^www%.") or find(word, "@") or find(word, "%a%.%a") then
+    return line
+  end
+  return sub(line, 1, i - 1) .. upper(sub(line, i, i)) .. sub(line, i + 1)
+end
+
+local function capitalize(text)
+  local out = {}
+  for _, line in ipairs(lines_of(text)) do
+    local starts = { prose.body_start(line) }
+    if not prose.is_item(line) then
+      for _, e in ipairs(prose.ends(line)) do starts[#starts + 1] = prose.body_start(sub(line, e + 1)) + e end
+    end
+    for _, s in ipairs(starts) do
+      if find(sub(line, s, s), "%l") then line = up_word(line, s) end
+    end
+    out[#out + 1] = line
+  end
+  return concat(out, "\n")
+end
+
+local function trim(text)
+  text = gsub(gsub(text, "\r\n?", "\n"), "\t", " ")
+  local out = {}
+  for _, line in ipairs(lines_of(text)) do
+    out[#out + 1] = line:gsub(" +", " "):match("^ *(.-) *$")
+  end
+  return concat(tidy_blank(out), "\n")
+end
+
+-- ---- the rule table ------------------------------------------------------------
+
+local function positive_int(v) return type(v) == "number" and v >= 1 and floor(v) == v end
+
+-- name -> {check = fn(args) -> compiled value | raises message, apply = fn(text, value)}
+local RULES = {
+  no_em_dashes = { args = 0, apply = no_em_dashes },
+  capitalize = { args = 0, apply = capitalize },
+  trim = { args = 0, apply = trim },
+  max_sentences = { args = 1, apply = max_sentences, check = function(n)
+    if not positive_int(n) then return nil, "n must be a positive integer" end
+    return n
+  end },
+  max_chars = { args = 1, apply = max_chars, check = function(n)
+    if not positive_int(n) or n < 2 then return nil, "n must be an integer of 2 or more" end
+    return n
+  end },
+  emoji = { args = 1, apply = emoji, check = function(mode)
+    if mode == "none" then return 0 end
+    if mode == "keep" then return math.huge end
+    if type(mode) == "number" and mode >= 0 and floor(mode) == mode then return mode end
+    return nil, "mode must be \"none\", \"keep\" or a number of emoji to keep"
+  end },
+  formal = { args = 1, optional = true, apply = function(text, fn) return fn(text) end, check = function(lang)
+    if lang == nil or lang == "en" then return formal_en end
+    if lang == "hi" then return formal_hi end
+    return nil, "lang must be \"en\" or \"hi\""
+  end },
+  replace = { args = 1, apply = function(text, fn) return fn(text) end, check = function(map)
+    if type(map) ~= "table" or next(map) == nil then return nil, "needs a table {from = \"to\", ...}" end
+    for from, to in pairs(map) do
+      if type(from) ~= "string" or not from:find("%S") or type(to) ~= "string" then
+        return nil, "every entry must be a non-empty string mapped to a string"
+      end
+    end
+    return replacer(map)
+  end },
+}
+
+local function names()
+  local list = {}
+  for k in pairs(RULES) do list[#list + 1] = k end
+  table.sort(list)
+  return concat(list, ", ")
+end
+
+-- rules -> list of {apply, value}; raises on the first bad rule
+local function compile(rules, level)
+  if type(rules) ~= "table" then error("tone: rules must be a list of {\"rule_name\", args...}", level) end
+  local steps = {}
+  for i, item in ipairs(rules) do
+    if type(item) ~= "table" or type(item[1]) ~= "string" then
+      error(("tone: rule %d must be a list like {\"trim\"}"):format(i), level)
+    end
+    local name = item[1]
+    local rule = RULES[name]
+    if not rule then error(("tone: rule %d: unknown rule '%s' (known: %s)"):format(i, name, names()), level) end
+    local nargs = #item - 1
+    if nargs > rule.args or (nargs < rule.args and not rule.optional) then
+      error(("tone: rule %d (%s): takes %d argument%s, got %d"):format(i, name, rule.args,
+        rule.args == 1 and "" or "s", nargs), level)
+    end
+    local value = true
+    if rule.check then
+      local v, err = rule.check(item[2])
+      if v == nil then error(("tone: rule %d (%s): %s"):format(i, name, err), level) end
+      value = v
+    end
+    steps[#steps + 1] = { apply = rule.apply, value = value }
+  end
+  return steps
+end
+
+function M.check(rules)
+  compile(rules, 3)
+  return rules
+end
+
+local function lookup(vars, path)
+  local v = vars
+  for part in path:gmatch("[^%.]+") do
+    if type(v) ~= "table" then return nil end
+    v = v[part]
+  end
+  return v
+end
+
+local function fill(text, vars)
+  local out = gsub(gsub(text, "{{", "\1"), "}}", "\2")
+  out = gsub(out, "{([%w_%.]+)}", function(name)
+    local v = lookup(vars, name)
+    if v == nil then error(("tone: the text uses {%s} but vars has no value for it"):format(name), 0) end
+    return tostring(v)
+  end)
+  return (gsub(gsub(out, "\1", "{"), "\2", "}"))
+end
+
+function M.pipeline(rules)
+  local steps = compile(rules, 3)
+  return function(text, vars)
+    if type(text) ~= "string" then error("tone: text must be a string", 2) end
+    if vars ~= nil then
+      if type(vars) ~= "table" then error("tone: vars must be a table", 2) end
+      text = fill(text, vars)
+    end
+    for _, s in ipairs(steps) do text = s.apply(text, s.value) end
+    return text
+  end
+end
+
+return M
