@@ -24,11 +24,11 @@
 local utf8 = require "text.utf8"
 local words = require "text.words"
 local prose = require "text.prose"
+local rewrite = require "text.rewrite"
 
 local M = {}
 
-local find, sub, lower, upper, gsub, concat = string.find, string.sub, string.lower, string.upper,
-                                              string.gsub, table.concat
+local find, sub, upper, gsub, concat = string.find, string.sub, string.upper, string.gsub, table.concat
 local type, ipairs, pairs, floor, tostring = type, ipairs, pairs, math.floor, tostring
 local word_byte_at = words.word_byte_at
 
@@ -155,60 +155,6 @@ local function emoji(text, keep)
   return concat(out)
 end
 
--- {from = to} -> fn(text): one pass, longest phrase first, whole words only
-local function replacer(map)
-  local entries = {}
-  for from, to in pairs(map) do
-    local key = lower(from):gsub("^%s+", ""):gsub("%s+$", "")
-    local pat = "^" .. key:gsub("[%^%$%(%)%%%.%[%]%*%+%-%?]", "%%%0"):gsub("%s+", "%%s+")
-    entries[#entries + 1] = { key = key, pat = pat, to = to }
-  end
-  table.sort(entries, function(a, b) return #a.key > #b.key or (#a.key == #b.key and a.key < b.key) end)
-  return function(text)
-    local lowered, out, i, n = lower(text), {}, 1, #text
-    while i <= n do
-      local done = false
-      if not word_byte_at(text, i - 1) then
-        for _, e in ipairs(entries) do
-          local a, b = find(lowered, e.pat, i)
-          if a and not word_byte_at(text, b + 1) then
-            local orig, to = sub(text, a, b), e.to
-            if find(orig, "%a%a") and not find(orig, "%l") then to = upper(to)
-            elseif find(orig, "^%u") then to = gsub(to, "^%l", upper) end
-            out[#out + 1] = to
-            i, done = b + 1, true
-            break
-          end
-        end
-      end
-      if not done then
-        out[#out + 1] = sub(text, i, i)
-        i = i + 1
-      end
-    end
-    return concat(out)
-  end
-end
-
-local FORMAL_EN = {
-  hey = "hello", ["hey there"] = "hello", hiya = "hello", ["you guys"] = "you", ["u guys"] = "you",
-  gonna = "going to", wanna = "want to", gotta = "have to", kinda = "kind of", sorta = "sort of",
-  gimme = "give me", lemme = "let me", dunno = "don't know", yeah = "yes", yep = "yes", yup = "yes",
-  nope = "no", nah = "no", thx = "thanks", thanx = "thanks", pls = "please", plz = "please",
-  u = "you", ur = "your", coz = "because", cuz = "because", btw = "by the way",
-}
-local FORMAL_HI = {
-  tum = "aap", tumhara = "aapka", tumhari = "aapki", tumhare = "aapke", tumhe = "aapko",
-  tumhein = "aapko", tumko = "aapko", tujhe = "aapko", tu = "aap", tera = "aapka", teri = "aapki",
-  tere = "aapke", ["tum ho"] = "aap hain", karo = "kijiye", batao = "bataiye", bhejo = "bhejiye",
-  ruko = "rukiye", dekho = "dekhiye", aao = "aaiye", bolo = "boliye", suno = "suniye",
-  ["तुम"] = "आप", ["तुम्हारा"] = "आपका", ["तुम्हारी"] = "आपकी", ["तुम्हारे"] = "आपके",
-  ["तुम्हें"] = "आपको", ["तुमको"] = "आपको", ["तू"] = "आप", ["तेरा"] = "आपका", ["करो"] = "कीजिए",
-  ["बताओ"] = "बताइए",
-}
-for k, v in pairs(FORMAL_EN) do FORMAL_HI[k] = FORMAL_HI[k] or v end
-local formal_en, formal_hi = replacer(FORMAL_EN), replacer(FORMAL_HI)
-
 local function up_word(line, i)
   local word = line:match("^[%w%.@:/']+", i) or ""
   if find(word, "%u") or find(word, "://") or find(word, "^www%.") or find(word, "@") or find(word, "%a%.%a") then
@@ -245,7 +191,7 @@ end
 
 local function positive_int(v) return type(v) == "number" and v >= 1 and floor(v) == v end
 
--- name -> {check = fn(args) -> compiled value | raises message, apply = fn(text, value)}
+-- name -> {args = how many, check = fn(arg) -> value | nil, problem, apply = fn(text, value)}
 local RULES = {
   no_em_dashes = { args = 0, apply = no_em_dashes },
   capitalize = { args = 0, apply = capitalize },
@@ -265,8 +211,7 @@ local RULES = {
     return nil, "mode must be \"none\", \"keep\" or a number of emoji to keep"
   end },
   formal = { args = 1, optional = true, apply = function(text, fn) return fn(text) end, check = function(lang)
-    if lang == nil or lang == "en" then return formal_en end
-    if lang == "hi" then return formal_hi end
+    if lang == nil or lang == "en" or lang == "hi" then return rewrite.formal(lang or "en") end
     return nil, "lang must be \"en\" or \"hi\""
   end },
   replace = { args = 1, apply = function(text, fn) return fn(text) end, check = function(map)
@@ -276,7 +221,7 @@ local RULES = {
         return nil, "every entry must be a non-empty string mapped to a string"
       end
     end
-    return replacer(map)
+    return rewrite.words(map)
   end },
 }
 

@@ -90,10 +90,13 @@ local function ask_reason(c, problem)
 end
 
 local function read_fill(c, st)
-  local changed, problem = fill.run(c, { llm_for = st.fill })
-  if problem then return ask_reason(c, problem) end
-  if #changed == 0 and st.reply then return st.reply(c, c.msg) end
+  -- after a side question ("help", "how much?") the words are not an answer
   local asked = c.conv.asked
+  if c.side_intent then c.conv.asked = nil end
+  local changed, problem = fill.run(c, { llm_for = not c.side_intent and st.fill or nil })
+  c.conv.asked = asked
+  if problem then return ask_reason(c, problem) end
+  if #changed == 0 and st.reply and st.reply(c, c.msg) ~= false then return end
   if #changed == 0 and asked and not c.side_intent and c.slots[asked] == nil then
     -- nothing read for the question asked: say what is expected, if the slot says it
     if c.t.flow.slots[asked].invalid then return ask_reason(c, { slot = asked, reason = "invalid" }) end
@@ -159,14 +162,16 @@ function M.turn(t, conv, msg, how, opts)
       -- its state is gone from the flow: start over politely, slots kept
       if t.flow.migrate then t.flow.migrate(c, conv.state) end
     end
-    conv.lang = conv.lang or t.languages[1]
+    conv.lang = M.language(t, conv.lang or t.languages[1], msg.text)
+    c.lang = conv.lang
     conv.created = conv.created or c:now()
     if how == "expired" then c:say("expired") end
     if not c.next_state then enter(c, t.flow.start) else settle(c) end
   end
   conv.version = t.version
-  conv.lang = M.language(t, conv.lang, msg.text)
-  c.lang = conv.lang
+  local lang, asked_for = M.language(t, conv.lang, msg.text)
+  conv.lang, c.lang = lang, lang
+  if asked_for then return M.finish(c) end      -- "english": switch, ask again
 
   local st = t.flow.states[c.state]
   local pressed = msg.button and st.on and st.on[msg.button] ~= nil
@@ -181,6 +186,7 @@ function M.turn(t, conv, msg, how, opts)
     if mood then
       c:handoff(mood)
       c:say("handoff")
+      c.quiet = true                           -- no further question this turn
       return M.finish(c)
     end
   end
@@ -190,20 +196,23 @@ function M.turn(t, conv, msg, how, opts)
 end
 
 -- the conversation's language: Hindi once the customer writes Devanagari
--- (when the tenant speaks it), the default again on "english"
+-- (when the tenant speaks it); "english" / "hindi" alone switch explicitly
+-- (second result true: the message was only that)
 function M.language(t, current, text)
   if type(text) ~= "string" then return current end
   local speaks = {}
   for _, l in ipairs(t.languages) do speaks[l] = true end
+  local word = text:lower():match("^%s*(%a+)%s*$")
+  if word == "english" and speaks.en then return "en", true end
+  if word == "hindi" and speaks.hi then return "hi", true end
   if speaks.hi and text:find("\224[\164\165]") then return "hi" end
-  if text:lower():match("^%s*english%s*$") then return t.languages[1] end
   return current
 end
 
 -- a fill state always ends the turn with its question
 function M.finish(c)
   local st = c.t.flow.states[c.state]
-  local want = st.fill and c:missing(st.fill)
+  local want = st.fill and not c.quiet and c:missing(st.fill)
   if want then
     local asked = false
     for _, r in ipairs(c.replies) do asked = asked or r.asked == want end

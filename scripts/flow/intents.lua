@@ -54,6 +54,7 @@ local DEFAULTS = {
   end,
   human = function(c)
     c:handoff("asked")
+    c.quiet = true
     c:say("handoff")
   end,
   help = function(c)

@@ -7,6 +7,7 @@
 --   tenant.get(id)  -> t | nil, err         cached in this worker;
 --                                           err = "unknown tenant" | "tenant broken"
 --   tenant.list()   -> ids of the tenants in the config folder
+--   tenant.folders(tenants_dir, flows_dir)   read from elsewhere (specs)
 --
 -- Files: $FLOWHOST_TENANTS_DIR/<id>.lua (default config/tenants) and
 -- $FLOWHOST_FLOWS_DIR/<id>/ (default flows) with flow.lua, messages.lua and
@@ -22,8 +23,16 @@ local tz = require "tz"
 
 local M = {}
 
-local function tenants_dir() return os.getenv("FLOWHOST_TENANTS_DIR") or "config/tenants" end
-local function flows_dir() return os.getenv("FLOWHOST_FLOWS_DIR") or "flows" end
+local dirs = {}
+local function tenants_dir() return dirs.tenants or os.getenv("FLOWHOST_TENANTS_DIR") or "config/tenants" end
+local function flows_dir() return dirs.flows or os.getenv("FLOWHOST_FLOWS_DIR") or "flows" end
+
+--- Where tenants are read from in this worker (specs point it at fixtures);
+--- nil restores the environment's (or the default) folders.
+function M.folders(tenants, flows)
+  dirs = { tenants = tenants, flows = flows }
+  M.cache = {}
+end
 
 local DEFAULT_TTL = 24 * 3600
 
@@ -159,10 +168,10 @@ function M.load(id)
   return t
 end
 
-local cache = {}
+M.cache = {}
 
 function M.get(id)
-  local t = cache[id]
+  local t = M.cache[id]
   if t then return t end
   local problems
   t, problems = M.load(id)
@@ -171,11 +180,11 @@ function M.get(id)
     require("log").error("tenant failed to load", { tenant = id, problems = table.concat(problems, "\n") })
     return nil, "tenant broken", problems
   end
-  cache[id] = t
+  M.cache[id] = t
   return t
 end
 
 --- Drops the cached tenant (the next turn loads it again).
-function M.forget(id) cache[id] = nil end
+function M.forget(id) M.cache[id] = nil end
 
 return M

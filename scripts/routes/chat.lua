@@ -6,7 +6,7 @@
 --     -> 200 {"replies": [{"text": "...", "buttons": [{"id", "title"}]}],
 --             "state": "...", "slots": {...}}
 --   GET  /v1/tenants/{tenant}/conversations/{id}
---     -> 200 {"state", "slots", "version", "history"} | 404
+--     -> 200 {"state", "slots", "version", "turns", "history", "handoff"} | 404
 -- Errors are JSON {"error": "<word>", "message": "<what to do>"}.
 local router = require "host.router"
 local json = require "json"
@@ -68,6 +68,8 @@ router.route("GET", "/v1/tenants/{tenant}/conversations/{id}", function(_, p)
   local conv, how = store.load(t.id, p.id)
   if not conv then return fail(503, "unavailable", tostring(how)) end
   if how ~= "found" then return fail(404, "not found", "no such conversation (it may have expired)") end
-  return router.json(200, { state = conv.state, slots = conv.slots, version = conv.version,
-                            history = conv.history, handoff = conv.handoff })
+  local slots = {}
+  for k, v in pairs(conv.slots) do slots[k] = json.array(v) end
+  return router.json(200, { state = conv.state, slots = slots, version = conv.version, turns = conv.turns,
+                            history = json.array(conv.history), handoff = conv.handoff })
 end, "/v1/tenants/{tenant}/conversations/{id}")

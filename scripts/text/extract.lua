@@ -17,16 +17,17 @@
 -- they may be called anywhere.
 local ids = require "text.ids"
 local names = require "text.names"
-local when = require "text.when"
+local dates = require "text.dates"
+local clock = require "text.clock"
 local words = require "text.words"
 local fuzzy = require "text.fuzzy"
 
 local M = {
   phone_in = ids.phone_in, plate_in = ids.plate_in, email = ids.email,
-  name = names.name, date = when.date, time = when.time, daypart = when.daypart,
+  name = names.name, date = dates.date, time = clock.time, daypart = clock.daypart,
 }
 
-local lower, gsub, type, ipairs = string.lower, string.gsub, type, ipairs
+local lower, gsub, find, type, ipairs = string.lower, string.gsub, string.find, type, ipairs
 local tokens, squeeze = words.tokens, words.squeeze
 
 -- ---- yes / no ----------------------------------------------------------------
@@ -131,6 +132,8 @@ function M.yes_no(text, lang)
     if hit then marks[#marks + 1] = hit; i = i + hit.len else i = i + 1 end
   end
   local m = marks[1]
+  -- a question is no answer ("is 3pm ok?"), unless it is only the answer word ("ok?")
+  if find(text, "%?%s*$") and not (m and m.at == first and #toks - first + 1 <= m.len) then return nil end
   if m and m.at == first then                                          -- starts with it
     local m2 = marks[2]
     if not m.strong and m2 and m2.strong and m2.polarity ~= m.polarity and #toks - first < 4 then

@@ -27,7 +27,7 @@ local words = require "text.words"
 
 local M = {}
 
-local byte, sub, min, type, ipairs = string.byte, string.sub, math.min, type, ipairs
+local byte, sub, type, ipairs = string.byte, string.sub, type, ipairs
 local tokens = words.tokens
 
 function M.distance(a, b)
@@ -63,7 +63,6 @@ local function tolerance(n)
   if n <= 3 then return 0 elseif n <= 6 then return 1 elseif n <= 11 then return 2 end
   return 3
 end
-M.tolerance = tolerance
 
 -- words that are never read as a typo of another word
 local COMMON = words.set([[

@@ -10,8 +10,7 @@
 -- Pure; none of these yield.
 local M = {}
 
-local find, sub, upper, lower, gsub, rep = string.find, string.sub, string.upper, string.lower,
-                                           string.gsub, string.rep
+local find, sub, upper, lower, rep = string.find, string.sub, string.upper, string.lower, string.rep
 local type, concat = type, table.concat
 
 -- ---- plates ----------------------------------------------------------------

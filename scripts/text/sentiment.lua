@@ -16,6 +16,8 @@
 --   * a negation within two words before ("not", "never", "don't", "mat") or
 --     just after ("nahi") turns it around: "not bad" adds 1 interest instead
 --     of anger, "not happy" adds 3 anger, "don't want" adds boredom;
+--   * k, kk, hmm, bas, later, busy, stop, enough and skip count only in a
+--     message of up to three words; email addresses and links are left out;
 --   * then for the whole message: shouting (at least 6 letters, 70% or more
 --     of them capitals, two words or more) makes anger x1.5 + 1; "!!" or more
 --     makes anger x1.3 (when there is any); "???" adds 1 anger; a message of
@@ -85,6 +87,9 @@ local EMOJI = {
   ["\226\157\164"] = { 0, 0, 2 },                                                                            -- ❤
 }
 
+-- replies that show boredom only as (nearly) the whole message
+local SHORT_ONLY = words.set("k kk hmm hm hmmm bas later busy stop enough skip")
+
 local INTENSIFIERS = words.set("very so too really extremely totally absolutely bahut bohot bahot ekdum super most such")
 local NEGATORS = words.set("not no never dont didnt doesnt isnt wasnt arent cant wont mat")
 local POST_NEGATORS = words.set("nahi nahin nhi नहीं")
@@ -123,6 +128,8 @@ end
 
 function M.score(text)
   if type(text) ~= "string" then error("sentiment.score: text must be a string", 2) end
+  -- addresses are no words ("ankit.k@yahoo.in" holds a "k")
+  text = text:gsub("%S+@%S+", " "):gsub("%a+://%S+", " "):gsub("www%.%S+", " ")
   local toks = words.tokens(text)
   local anger, boredom, interest = 0, 0, 0
   local i = 1
@@ -135,6 +142,7 @@ function M.score(text)
       elseif LEX[words.squeeze(t.w)] then key = words.squeeze(t.w) end
     end
     local e = key and LEX[key]
+    if e and SHORT_ONLY[key] and #toks > 3 then e = nil end          -- "k" means something only alone
     if e then
       local factor = 1
       local prev = toks[i - 1]

@@ -80,7 +80,6 @@ local function pictograph(cp)
   return (cp >= 0x1F000 and cp <= 0x1FAFF) or (cp >= 0x2600 and cp <= 0x27BF)
       or (cp >= 0x23E9 and cp <= 0x23F3) or OTHER_EMOJI[cp] == true
 end
-M.pictograph = pictograph
 
 local function modifier(cp)
   return cp == 0xFE0F or cp == 0xFE0E or cp == 0x20E3 or (cp >= 0x1F3FB and cp <= 0x1F3FF)

@@ -4,9 +4,9 @@
 --       w: the word lowercased (ASCII), apostrophes inside it dropped ("I'm" -> "im")
 --       s, e: its first and last byte in s (s:sub(t.s, t.e) is the original spelling)
 --       alpha: letters only; digits: ASCII digits only
---   words.gap(text, a, b) -> the text between tokens a and b (b follows a)
 --   words.squeeze(w) -> w with every run of one letter cut to one ("yesss" -> "yes")
 --   words.set(str)   -> {word = true} from a space-separated string
+--   words.word_byte_at(s, i) -> is byte i part of a word character? (false past the ends)
 --
 -- A word is a run of letters and digits (ASCII, Latin, Devanagari and other
 -- Indic scripts); everything else separates words. Pure; may be called anywhere.
@@ -48,8 +48,6 @@ function M.tokens(s)
   return out
 end
 
-function M.gap(text, a, b) return sub(text, a.e + 1, b.s - 1) end
-
 function M.squeeze(w)
   local out, last = {}, nil
   for i = 1, #w do
@@ -68,7 +66,6 @@ function M.set(str)
   return t
 end
 
--- does the byte at i start (or continue) a word character? for whole-word checks
 function M.word_byte_at(s, i)
   local b = byte(s, i)
   if not b then return false end

@@ -415,6 +415,7 @@ describe("text.extract answers", function()
     { "❌", false }, { "no thanks", false },
     { "nothing", nil }, { "cancel", nil }, { "not sure", nil }, { "no idea", nil }, { "hmm", nil },
     { "book karo na", nil }, { "I want to book a full detailing tomorrow at 10 yes", nil }, { "", nil },
+    { "Is 3pm tomorrow ok?", nil }, { "ok so it's confirmed for 12/12?", nil }, { "ok?", true },
   }) do
     it(("reads %q as %s"):format(c[1], tostring(c[2])), function()
       assert.are.equal(c[2], extract.yes_no(c[1]))
@@ -456,7 +457,8 @@ describe("text.sentiment", function()
   for _, text in ipairs({
     "I want a wash tomorrow at 10", "Hi, I need full detailing for my Honda City",
     "kal subah 10 baje aa sakta hu?", "What is the price for ceramic coating?", "Rahul", "9876543210",
-    "yes please", "ok", "MH12AB1234", "not bad, thanks",
+    "yes please", "ok", "MH12AB1234", "not bad, thanks", "My email is ankit.k@yahoo.co.in, phone 9988776655",
+    "k I will come at 5 then",
   }) do
     it(("reads %q as calm and engaged"):format(text), function()
       local s = sentiment.score(text)

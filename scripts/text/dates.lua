@@ -1,13 +1,11 @@
---- text.when: dates, times of day and parts of the day in a message.
---- Reached through text.extract (extract.date, extract.time, extract.daypart);
---- the rules are documented in docs/language.md.
+--- text.dates: the date a message names ("kal", "next friday", "25th",
+--- "25/12", "dec 25"). Reached through text.extract; the rules are in
+--- docs/language.md.
 --
---   when.date(text, {now = t, zone = "Asia/Kolkata"}) -> "YYYY-MM-DD", matched | nil
---   when.time(text)    -> minutes after midnight, matched | nil
---   when.daypart(text) -> "morning" | "afternoon" | "evening" | nil
+--   dates.date(text, {now = t, zone = "Asia/Kolkata"}) -> "YYYY-MM-DD", matched | nil
 --
--- Pure: the date is computed from opts.now (epoch seconds) in opts.zone.
--- None of these yield.
+-- Pure: "today" is the calendar day of opts.now (epoch seconds) in opts.zone.
+-- Does not yield.
 local tz = require "tz"
 local words = require "text.words"
 local fuzzy = require "text.fuzzy"
@@ -119,13 +117,9 @@ local function next_day_of_month(y0, m0, d0, d)
   return nil
 end
 
--- the candidate dates, each {s, e (bytes), day (days since epoch), weekday = bool}
-local function date_candidates(text, s, toks, today, lt)
-  local out = {}
-  local function add(st, en, day, kind) if day then out[#out + 1] = { s = st, e = en, day = day, kind = kind } end end
+-- numeric dates: 2026-12-25, 25/12/2026, 25-12-26, 25.12.26, 25/12 -> add(s, e, day, kind)
+local function numeric_dates(s, lt, add)
   local y0, m0, d0 = lt.year, lt.month, lt.day
-
-  -- numeric: 2026-12-25, 25/12/2026, 25-12-26, 25.12.26, 25/12
   local init = 1
   while true do
     local st, en, y, m, d = find(s, "(%d%d%d%d)%-(%d%d?)%-(%d%d?)", init)
@@ -160,7 +154,11 @@ local function date_candidates(text, s, toks, today, lt)
       add(st, en, day or nil, "explicit")
     end
   end
+end
 
+-- dates in words: today, kal, in 3 days, friday, next mon, 25th, 25 dec, dec 25 2026
+local function word_dates(toks, today, lt, add)
+  local y0, m0, d0 = lt.year, lt.month, lt.day
   local n = #toks
   for i = 1, n do
     local t = toks[i]
@@ -241,7 +239,6 @@ local function date_candidates(text, s, toks, today, lt)
       end
     end
   end
-  return out
 end
 
 function M.date(text, opts)
@@ -256,7 +253,13 @@ function M.date(text, opts)
   local lt = tz.local_time(opts.now, opts.zone)
   local today = days_from_civil(lt.year, lt.month, lt.day)
   local s = lower(text)
-  local cands = date_candidates(text, s, words.tokens(s), today, lt)
+  -- candidates: {s, e (bytes), day (days since epoch), kind = "explicit" | "relative" | "weekday"}
+  local cands = {}
+  local function add(st, en, day, kind)
+    if day then cands[#cands + 1] = { s = st, e = en, day = day, kind = kind } end
+  end
+  numeric_dates(s, lt, add)
+  word_dates(words.tokens(s), today, lt, add)
   if #cands == 0 then return nil end
   table.sort(cands, function(a, b)
     if a.s ~= b.s then return a.s < b.s end
@@ -274,217 +277,6 @@ function M.date(text, opts)
   end
   local y, m, d = civil_from_days(c.day)
   return ("%04d-%02d-%02d"):format(y, m, d), sub(text, c.s, c.e)
-end
-
--- ---- times of day ------------------------------------------------------------
-
-local DAYPARTS = {
-  morning = "morning", mrng = "morning", morn = "morning", subah = "morning", subha = "morning",
-  savere = "morning", sawere = "morning", ["सुबह"] = "morning",
-  afternoon = "afternoon", dopahar = "afternoon", dopehar = "afternoon", dupahar = "afternoon",
-  dophar = "afternoon", ["दोपहर"] = "afternoon",
-  evening = "evening", eve = "evening", evng = "evening", eveng = "evening", shaam = "evening",
-  sham = "evening", ["शाम"] = "evening", tonight = "evening",
-  night = "night", raat = "night", ["रात"] = "night",
-}
-local DAYPARTS_FUZZY = { morning = "morning", afternoon = "afternoon", evening = "evening",
-                         dopahar = "afternoon" }
-local GREETING = words.set("good gud shubh")
-
-local TIME_CUES = words.set("at by around before after till until from abt about approx approximately")
-local UNITS = words.set([[day days week weeks month months year years hour hours hr hrs min mins
-  minute minutes din ghante ghanta people person persons car cars bike bikes km kms rs rupees
-  percent times th st nd rd lakh k]])
-local HOUR_WORDS = { one = 1, two = 2, three = 3, four = 4, five = 5, six = 6, seven = 7,
-                     eight = 8, nine = 9, ten = 10, eleven = 11, twelve = 12 }
-
-local function daypart_of(toks, i)
-  local t = toks[i]
-  if not t or not t.alpha or #t.w < 3 then return nil end
-  local p = DAYPARTS[t.w]
-  if not p and #t.w >= 6 then p = fuzzy.lookup(t.w, DAYPARTS_FUZZY) end
-  if p and toks[i - 1] and GREETING[toks[i - 1].w] then return nil end
-  return p
-end
-
--- the part of the day named within two words before or three after bytes st..en
-local function context(toks, st, en)
-  for i, t in ipairs(toks) do
-    if t.e < st and toks[i + 1] and (toks[i + 1].s >= st or (toks[i + 2] and toks[i + 2].s >= st)) then
-      local p = daypart_of(toks, i)
-      if p then return p end
-    elseif t.s > en then
-      for k = i, i + 2 do
-        local p = daypart_of(toks, k)
-        if p then return p end
-      end
-      return nil
-    end
-  end
-  return nil
-end
-
--- is a bare hour right next to a part of the day? "shaam 5", "5 evening", "5 in the evening"
-local function beside_part(toks, st, en)
-  for i, t in ipairs(toks) do
-    if t.e < st and toks[i + 1] and toks[i + 1].s >= st then
-      if daypart_of(toks, i) then return true end
-    elseif t.s > en then
-      if t.w == "in" and toks[i + 1] and toks[i + 1].w == "the" then return daypart_of(toks, i + 2) ~= nil end
-      return daypart_of(toks, i) ~= nil
-    end
-  end
-  return false
-end
-
--- a 12-hour clock reading without am/pm: the part of the day decides, else
--- 1-7 -> afternoon/evening (13:00-19:00), 8-11 -> morning, 12 -> noon;
--- a leading zero ("07:30") or an hour over 12 is read as 24-hour time
-local function resolve(h, m, zero, part)
-  if zero or h == 0 or h > 12 then return h * 60 + m end
-  if part == "morning" then return (h % 12) * 60 + m end
-  if part == "afternoon" or part == "evening" then return (h % 12 + 12) * 60 + m end
-  if part == "night" then
-    if h == 12 then return m end
-    if h <= 4 then return h * 60 + m end
-    return (h + 12) * 60 + m
-  end
-  if h <= 7 then return (h + 12) * 60 + m end
-  return h * 60 + m
-end
-
-local function ampm_at(s, j)
-  local ap, k = s:match("^%s*([ap])%.?%s*m%.?()", j)
-  if ap and not find(sub(s, k, k), "%a") then return ap, k end
-  if s:find("^%s*noon", j) then return "n", j + #s:match("^%s*noon", j) end
-  return nil
-end
-
--- a clock reading starting at byte i (a digit): h, m, kind, end+1, zero
--- kind: "ampm" (m is final), "colon", "dot", "word" (o'clock, baje), "bare"
-local function reading(s, i)
-  local hs, j = s:match("^(%d%d?)()", i)
-  if not hs or find(sub(s, j, j), "%d") then return nil end
-  local h, m, kind = tonumber(hs), 0, "bare"
-  local zero = #hs == 2 and sub(hs, 1, 1) == "0"
-  local sep, mm, k = s:match("^([:%.])(%d%d)()", j)
-  if mm then
-    if find(sub(s, k, k), "%d") or (sep == "." and find(s, "^%.%d", k)) then return nil end
-    m, j, kind = tonumber(mm), k, sep == ":" and "colon" or "dot"
-    if m > 59 then return nil end
-  elseif find(s, "^[:/%.]%d", j) then
-    return nil
-  end
-  local ap, k2 = ampm_at(s, j)
-  if not ap and kind == "bare" then                                   -- 10-11am, 10 to 11 am
-    local h2, ap2, k3 = s:match("^%s*%-%s*(%d%d?)%s*([ap])%.?%s*m%.?()", j)
-    if not h2 then h2, ap2, k3 = s:match("^%s+to%s+(%d%d?)%s*([ap])%.?%s*m%.?()", j) end
-    if h2 and not find(sub(s, k3, k3), "%a") then ap, k2 = ap2, k3 end
-  end
-  if ap then
-    if h < 1 or h > 12 then return nil end
-    if ap == "n" then
-      if h ~= 12 or kind ~= "bare" then return nil end
-      return 12, m, "ampm", k2
-    end
-    return (h % 12) + (ap == "p" and 12 or 0), m, "ampm", k2
-  end
-  local w, k4 = s:match("^%s*(o'?%s?clock)()", j)
-  if not w then w, k4 = s:match("^%s*(baje?y?)()", j) end
-  if not w then w, k4 = s:match("^%s*(bje)()", j) end
-  if w and not find(sub(s, k4, k4), "%a") then kind, j = "word", k4 end
-  if kind == "colon" then
-    local hrs = s:match("^%s*hrs?%.?()", j) or s:match("^%s*hours()", j)
-    if hrs then j = hrs end
-  end
-  if h > 23 or (kind ~= "colon" and kind ~= "bare" and h > 12 and kind ~= "dot") then return nil end
-  return h, m, kind, j, zero
-end
-
-local FRACTIONS = { saade = 30, sade = 30, saadhe = 30, sadhe = 30, sava = 15, sawa = 15,
-                    savaa = 15, paune = -15, pone = -15 }
-local WHOLE = { dedh = { 1, 30 }, derh = { 1, 30 }, dhai = { 2, 30 }, dhaai = { 2, 30 },
-                adhai = { 2, 30 }, dhaayi = { 2, 30 } }
-
-local function time_candidates(s, toks)
-  local out = {}
-  local function add(st, en, h, m, kind, zero)
-    if kind == "ampm" then out[#out + 1] = { s = st, e = en, min = h * 60 + m }; return end
-    out[#out + 1] = { s = st, e = en, min = resolve(h, m, zero, context(toks, st, en)) }
-  end
-  -- readings that are times on their own: 10am, 10:30, 14:00, 5 baje, 3 o'clock
-  local init = 1
-  while true do
-    local st = find(s, "%d", init)
-    if not st then break end
-    local en = st
-    while find(sub(s, en + 1, en + 1), "%d") do en = en + 1 end
-    init = en + 1
-    if not find(sub(s, st - 1, st - 1), "[%w:/%.%-]") then
-      local h, m, kind, j, zero = reading(s, st)
-      if h and (kind == "ampm" or kind == "colon" or kind == "word" or beside_part(toks, st, j - 1)) then
-        add(st, j - 1, h, m, kind, zero)
-      end
-    end
-  end
-  for i, t in ipairs(toks) do
-    local w, nt = t.w, toks[i + 1]
-    -- at 3, by 5.30, around 11
-    if TIME_CUES[w] and nt and nt.digits and #nt.w <= 2 and find(sub(s, t.e + 1, nt.s - 1), "^%s+$") then
-      local h, m, kind, j, zero = reading(s, nt.s)
-      local after = toks[i + 2]
-      if h and not (kind == "bare" and after and after.s <= j + 1 and UNITS[after.w]) then
-        add(t.s, j - 1, h, m, kind, zero)
-      end
-    end
-    if w == "noon" or w == "midday" then add(t.s, t.e, 12, 0, "ampm") end
-    if w == "midnight" then add(t.s, t.e, 0, 0, "ampm") end
-    -- half past 10, quarter past 4, quarter to 6
-    local nn = toks[i + 2]
-    if (w == "half" or w == "quarter") and nt and (nt.w == "past" or nt.w == "to") and nn then
-      local h = (nn.digits and tonumber(nn.w)) or HOUR_WORDS[nn.w]
-      if h and h >= 1 and h <= 12 then
-        local m = w == "half" and 30 or 15
-        if nt.w == "to" then h, m = (h + 10) % 12 + 1, 60 - m end
-        add(t.s, nn.e, h, m, "bare")
-      end
-    end
-    -- saade 10 baje, paune 5, dedh baje
-    local f = FRACTIONS[w]
-    if f and nt and nt.digits and #nt.w <= 2 then
-      local h = tonumber(nt.w)
-      if h >= 1 and h <= 12 then
-        local en = nt.e
-        if toks[i + 2] and toks[i + 2].w:match("^baje?y?$") then en = toks[i + 2].e end
-        if f < 0 then add(t.s, en, (h + 10) % 12 + 1, 60 + f, "bare") else add(t.s, en, h, f, "bare") end
-      end
-    end
-    local whole = WHOLE[w]
-    if whole and nt and nt.w:match("^baje?y?$") then add(t.s, nt.e, whole[1], whole[2], "bare") end
-  end
-  return out
-end
-
-function M.time(text)
-  if type(text) ~= "string" then error("extract.time: text must be a string", 2) end
-  local s = lower(text)
-  local cands = time_candidates(s, words.tokens(s))
-  if #cands == 0 then return nil end
-  table.sort(cands, function(a, b)
-    if a.s ~= b.s then return a.s < b.s end
-    return a.e > b.e
-  end)
-  return cands[1].min, sub(text, cands[1].s, cands[1].e)
-end
-
-function M.daypart(text)
-  if type(text) ~= "string" then error("extract.daypart: text must be a string", 2) end
-  local toks = words.tokens(lower(text))
-  for i = 1, #toks do
-    local p = daypart_of(toks, i)
-    if p then return p == "night" and "evening" or p end
-  end
-  return nil
 end
 
 return M
