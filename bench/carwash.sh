@@ -20,7 +20,7 @@ cleanup() {
 trap cleanup EXIT
 export REDIS_URL="redis://127.0.0.1:$RPORT"
 echo "redis: appendonly $(redis-cli -p "$RPORT" config get appendonly | tail -1), appendfsync $(redis-cli -p "$RPORT" config get appendfsync | tail -1)"
-CARWASH_BAYS=400 FLOWHOST_LISTEN="127.0.0.1:$PORT" FLOWHOST_WORKERS=2 FLOWHOST_LOG_LEVEL=warn \
+CARWASH_BAYS=${CARWASH_BAYS:-40} FLOWHOST_LISTEN="127.0.0.1:$PORT" FLOWHOST_WORKERS=2 FLOWHOST_LOG_LEVEL=warn \
   build/flowhost serve --config config/flowhost.lua > var/bench-carwash/host.log 2>&1 &
 pid=$!
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done

@@ -5,15 +5,17 @@ local fuzzy = require "text.fuzzy"
 local vehicle = {}
 local brands = tenant.catalogue.brands
 
-local function models_of(brand_id)
-  local out = {}
-  for _, b in ipairs(brands) do
-    if brand_id == nil or b.id == brand_id then
-      for _, m in ipairs(b.models) do out[#out + 1] = { id = m, names = { m }, brand = b.id } end
-    end
+-- the models of a brand (or of every brand, for nil) as match options
+local models = { all = {} }
+for _, b in ipairs(brands) do
+  models[b.id] = {}
+  for _, m in ipairs(b.models) do
+    local o = { id = m, names = { m }, brand = b.id }
+    table.insert(models[b.id], o)
+    table.insert(models.all, o)
   end
-  return out
 end
+local function models_of(brand_id) return models[brand_id or "all"] or {} end
 
 local brand_options = {}
 for i, b in ipairs(brands) do

@@ -21,9 +21,12 @@ local M = {}
 local function text_of(msg) return msg.text or "" end
 
 -- options: a list of {id, title, names?} or a function(c) returning one
+local static = setmetatable({}, { __mode = "k" })    -- slot -> its options, built once
+
 function M.options(slot, c)
   local list = slot.options
-  if type(list) == "function" then list = list(c) end
+  if type(list) == "function" then list = list(c)
+  elseif static[slot] then return static[slot] end
   local out = {}
   for i, o in ipairs(list or {}) do
     local names = { (o.id:gsub("_", " ")) }
@@ -31,6 +34,7 @@ function M.options(slot, c)
     for _, n in ipairs(o.names or {}) do names[#names + 1] = n end
     out[i] = { id = o.id, title = o.title or o.id, names = names, option = o }
   end
+  if type(slot.options) == "table" then static[slot] = out end
   return out
 end
 

@@ -113,14 +113,34 @@ function M.lookup(word, map)
 end
 
 -- a name -> {words = {...}, joined = "fulldetailing", len = #"full detailing"}
+-- (names come from catalogues and repeat on every message: kept, bounded)
+local prepared, nprepared = {}, 0
 local function prepare(name)
+  local p = prepared[name]
+  if p then return p end
   local ws = {}
   for _, t in ipairs(tokens(name)) do ws[#ws + 1] = t.w end
-  return { words = ws, joined = table.concat(ws), len = #table.concat(ws, " ") }
+  p = { words = ws, joined = table.concat(ws), len = #table.concat(ws, " ") }
+  if nprepared >= 10000 then prepared, nprepared = {}, 0 end
+  prepared[name], nprepared = p, nprepared + 1
+  return p
 end
+
+-- the words of the last text (a message is matched against many option lists)
+local last_text, last_tokens
+local function text_tokens(text)
+  if text ~= last_text then last_text, last_tokens = text, tokens(text) end
+  return last_tokens
+end
+
+local checked = setmetatable({}, { __mode = "k" })   -- option lists already checked
 
 local function check_options(fn, options, opts)
   if type(options) ~= "table" then error(fn .. ": options must be a list", 3) end
+  if opts ~= nil and type(opts) ~= "table" then error(fn .. ": opts must be a table", 3) end
+  local ms = opts and opts.min_score or 0
+  if type(ms) ~= "number" or ms < 0 or ms > 1 then error(fn .. ": opts.min_score must be 0..1", 3) end
+  if checked[options] == #options then return ms end
   for i, o in ipairs(options) do
     if type(o) ~= "table" or o.id == nil then error(fn .. ": options[" .. i .. "] needs an id", 3) end
     if type(o.names) ~= "table" or #o.names == 0 then
@@ -132,15 +152,13 @@ local function check_options(fn, options, opts)
       end
     end
   end
-  if opts ~= nil and type(opts) ~= "table" then error(fn .. ": opts must be a table", 3) end
-  local ms = opts and opts.min_score or 0
-  if type(ms) ~= "number" or ms < 0 or ms > 1 then error(fn .. ": opts.min_score must be 0..1", 3) end
+  checked[options] = #options
   return ms
 end
 
 -- every acceptable match: {opt = index, id, score, len, first, last} (token indices)
 local function matches(text, options, min_score)
-  local toks = tokens(text)
+  local toks = text_tokens(text)
   local out = {}
   for oi, o in ipairs(options) do
     for _, raw in ipairs(o.names) do
