@@ -20,6 +20,7 @@ static const luaL_Reg preloads[] = {
     {"log", fh_lua_open_log},
     {"host", fh_lua_open_host},
     {"lockq", fh_lua_open_lockq},
+    {"tstate", fh_lua_open_tstate},
     {"cjson", luaopen_cjson},
     {"cjson.safe", luaopen_cjson_safe},
     {NULL, NULL},
@@ -31,8 +32,7 @@ int fh_lua_fail(lua_State *L, const char *word) {
   return 2;
 }
 
-int fh_runtime_boot(lua_State *L, const fh_config *cfg, const char *mode,
-                    int worker_index, int *handler_ref, char *err, size_t errsz) {
+void fh_runtime_open(lua_State *L, const fh_config *cfg) {
   luaL_openlibs(L);
   lua_getglobal(L, "package");
   lua_getfield(L, -1, "preload");
@@ -47,7 +47,11 @@ int fh_runtime_boot(lua_State *L, const fh_config *cfg, const char *mode,
                   lua_tostring(L, -1));
   lua_setfield(L, -3, "path");
   lua_pop(L, 2);
+}
 
+int fh_runtime_boot(lua_State *L, const fh_config *cfg, const char *mode,
+                    int worker_index, int *handler_ref, char *err, size_t errsz) {
+  fh_runtime_open(L, cfg);
   char boot[1024];
   snprintf(boot, sizeof(boot), "%s/host/boot.lua", cfg->scripts_dir);
   if (luaL_loadfile(L, boot)) goto fail;

@@ -8,6 +8,9 @@
 
 #include <lua.h>
 
+/* Standard libraries, core modules in package.preload, the search path. */
+void fh_runtime_open(lua_State *L, const fh_config *cfg);
+
 /* On success stores a registry reference to the handler in *handler_ref.
  * On failure writes "file:line: problem" into err and returns FH_ELUA. */
 int fh_runtime_boot(lua_State *L, const fh_config *cfg, const char *mode,

@@ -7,11 +7,16 @@
 #include <lauxlib.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct fh_task {
   uint64_t id;
   lua_State *co;
+  lua_State *home;      /* main state whose registry anchors the coroutine */
   int ref;              /* registry anchor of the coroutine */
+  double cpu_budget;    /* seconds of CPU the task may use, 0: no limit */
+  double cpu_used;      /* CPU seconds used in earlier resumes */
+  double resumed_at;    /* thread CPU clock at the current resume */
   fh_task_done_cb done;
   void *data;
   fh_sched *sched;
@@ -32,6 +37,20 @@ struct fh_sched {
 };
 
 static const char *CO_KEY = "fh.sched";
+static const char *MAIN_KEY = "fh.main";
+
+double fh_thread_cpu(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void fh_sched_adopt(fh_sched *s, lua_State *L) {
+  lua_pushlightuserdata(L, s);
+  lua_setfield(L, LUA_REGISTRYINDEX, CO_KEY);
+  lua_pushlightuserdata(L, L);
+  lua_setfield(L, LUA_REGISTRYINDEX, MAIN_KEY);
+}
 
 int fh_sched_create(fh_sched **out, lua_State *L) {
   fh_sched *s = calloc(1, sizeof(*s));
@@ -41,8 +60,7 @@ int fh_sched_create(fh_sched **out, lua_State *L) {
   s->slots = calloc(s->cap, sizeof(*s->slots));
   if (!s->slots) { free(s); return FH_ENOMEM; }
   s->next_id = 1;
-  lua_pushlightuserdata(L, s);
-  lua_setfield(L, LUA_REGISTRYINDEX, CO_KEY);
+  fh_sched_adopt(s, L);
   *out = s;
   return 0;
 }
@@ -103,7 +121,7 @@ static void map_del(fh_sched *s, uint64_t id) {
 
 static void task_free(fh_task *t) {
   fh_sched *s = t->sched;
-  luaL_unref(s->L, LUA_REGISTRYINDEX, t->ref);
+  luaL_unref(t->home, LUA_REGISTRYINDEX, t->ref);
   map_del(s, t->id);
   free(t);
 }
@@ -117,6 +135,11 @@ uint64_t fh_task_spawn(fh_sched *s, lua_State *from, int nargs, fh_task_done_cb 
   t->done = done;
   t->data = data;
   if (ctx) t->ctx = *ctx;
+  t->cpu_budget = t->ctx.cpu_budget;
+  lua_getfield(from, LUA_REGISTRYINDEX, MAIN_KEY);
+  t->home = lua_touserdata(from, -1);
+  lua_pop(from, 1);
+  if (!t->home) t->home = s->L;
   t->co = lua_newthread(from);
   t->ref = luaL_ref(from, LUA_REGISTRYINDEX); /* pops the thread */
   if (map_put(s, t)) {
@@ -156,12 +179,27 @@ void fh_task_set_wait(fh_task *t, void *w) { t->wait = w; }
 void *fh_task_wait(fh_task *t) { return t->wait; }
 int fh_sched_count(const fh_sched *s) { return (int)s->count; }
 
+void fh_task_set_budget(fh_task *t, double cpu_seconds) { t->cpu_budget = cpu_seconds; }
+
+double fh_task_cpu_used(const fh_task *t) {
+  return t->cpu_used + (t->resumed_at > 0 ? fh_thread_cpu() - t->resumed_at : 0);
+}
+
+double fh_task_cpu_budget(const fh_task *t) { return t->cpu_budget; }
+
+fh_task *fh_sched_running(fh_sched *s) { return s->running; }
+
 void fh_task_resume(fh_task *t, int nargs) {
   lua_State *co = t->co;
   fh_sched *s = t->sched;
   fh_task *prev = s->running;
   s->running = t;
+  if (t->cpu_budget > 0) t->resumed_at = fh_thread_cpu();
   int rc = lua_resume(co, nargs);
+  if (t->cpu_budget > 0) {
+    t->cpu_used += fh_thread_cpu() - t->resumed_at;
+    t->resumed_at = 0;
+  }
   s->running = prev;
   if (rc == LUA_YIELD) {
     lua_settop(co, 0); /* values yielded by plain coroutine.yield are ignored */

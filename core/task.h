@@ -23,6 +23,7 @@ typedef struct {
   char request_id[24];
   char tenant[64];
   char conversation[128];
+  double cpu_budget;    /* CPU seconds each task spawned with it may use (0: no limit) */
 } fh_task_ctx;
 
 /* Creates a scheduler for the main state L (borrowed, must outlive it). */
@@ -61,6 +62,22 @@ void *fh_task_wait(fh_task *t);
 
 /* Number of live tasks. */
 int fh_sched_count(const fh_sched *s);
+
+/* Lets tasks run in another main state L (a tenant's): their coroutines
+ * are anchored in L's registry, and task lookups from L find s. */
+void fh_sched_adopt(fh_sched *s, lua_State *L);
+
+/* The task whose coroutine is executing now, or NULL. */
+fh_task *fh_sched_running(fh_sched *s);
+
+/* CPU budget: the task may run cpu_seconds of CPU in total over all its
+ * resumes (0: no limit). The tenant state's hook enforces it. */
+void fh_task_set_budget(fh_task *t, double cpu_seconds);
+double fh_task_cpu_budget(const fh_task *t);
+double fh_task_cpu_used(const fh_task *t);
+
+/* CPU seconds this thread has used (CLOCK_THREAD_CPUTIME_ID). */
+double fh_thread_cpu(void);
 
 /* Frees the scheduler. Live tasks are abandoned without callbacks. */
 void fh_sched_destroy(fh_sched *s);

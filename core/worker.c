@@ -56,6 +56,12 @@ fh_worker *fh_worker_of(lua_State *L) {
   return w;
 }
 
+void fh_worker_adopt_state(fh_worker *w, lua_State *L) {
+  lua_pushlightuserdata(L, w);
+  lua_setfield(L, LUA_REGISTRYINDEX, WORKER_KEY);
+  fh_sched_adopt(w->sched, L);
+}
+
 uv_loop_t *fh_worker_loop(fh_worker *w) { return &w->loop; }
 fh_redis *fh_worker_redis(fh_worker *w) { return w->redis; }
 fh_http_client *fh_worker_http(fh_worker *w) { return w->http; }

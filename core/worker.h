@@ -52,6 +52,10 @@ void fh_worker_destroy(fh_worker *w);
 
 /* The worker that owns L (any coroutine of its state). */
 fh_worker *fh_worker_of(lua_State *L);
+
+/* Makes another main state (a tenant's) run on w: its bindings find w and
+ * its tasks run on w's scheduler. */
+void fh_worker_adopt_state(fh_worker *w, lua_State *L);
 uv_loop_t *fh_worker_loop(fh_worker *w);
 fh_redis *fh_worker_redis(fh_worker *w);
 fh_http_client *fh_worker_http(fh_worker *w);
