@@ -25,3 +25,8 @@ double fh_now(void) {
   clock_gettime(CLOCK_REALTIME, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
+
+static _Atomic long reload_generation;
+
+void fh_request_reload(void) { reload_generation++; }
+long fh_reload_generation(void) { return reload_generation; }

@@ -39,4 +39,9 @@ double fh_monotonic(void);
 /* Wall clock (UTC, Unix epoch) in seconds with sub-second precision. */
 double fh_now(void);
 
+/* Hot reload requests (SIGHUP, POST /admin/reload): a process-wide counter
+ * every worker's reload task watches. */
+void fh_request_reload(void);
+long fh_reload_generation(void);
+
 #endif

@@ -11,6 +11,8 @@
  *   host.task_id()               -> id of the calling task
  *   host.park(s)                 -> true if woken by host.wake, false after s
  *   host.wake(id)                -> true if task id was parked (resumes later)
+ *   host.request_reload()        every worker reloads its tenants (as on SIGHUP)
+ *   host.reload_generation()     -> count of reload requests so far
  *   host.listdir(path)           -> sorted names in a directory (no . or ..)
  *                                | nil, err (local disk only: flows and config)
  *   host.version                 the flowhost version
@@ -130,8 +132,21 @@ static int l_listdir(lua_State *L) {
   return 1;
 }
 
+static int l_request_reload(lua_State *L) {
+  (void)L;
+  fh_request_reload();
+  return 0;
+}
+
+static int l_reload_generation(lua_State *L) {
+  lua_pushnumber(L, (lua_Number)fh_reload_generation());
+  return 1;
+}
+
 static const luaL_Reg funcs[] = {
     {"listdir", l_listdir},
+    {"request_reload", l_request_reload},
+    {"reload_generation", l_reload_generation},
     {"spawn", l_spawn},
     {"task_id", l_task_id},
     {"park", fh_time_park},

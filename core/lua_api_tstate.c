@@ -33,6 +33,7 @@
 
 #define TS_MT "fh.tstate"
 #define HOOK_EVERY 4096
+#define GRACE 0.02
 
 static const char *TS_KEY = "fh.tstate.self";
 
@@ -67,9 +68,14 @@ static void hook(lua_State *L, lua_Debug *ar) {
       luaL_error(L, "cpu budget exceeded while loading (a loop that never ends at the top of a file?)");
   } else {
     fh_task *t = fh_sched_running(fh_worker_sched(ts->w));
-    if (t && fh_task_cpu_budget(t) > 0 && fh_task_cpu_used(t) > fh_task_cpu_budget(t))
+    if (t && fh_task_cpu_budget(t) > 0 && fh_task_cpu_used(t) > fh_task_cpu_budget(t)) {
+      double budget = fh_task_cpu_budget(t), used = fh_task_cpu_used(t);
+      /* 20 ms more to unwind (release the conversation's lock); past that
+       * every check raises again */
+      fh_task_set_budget(t, used + GRACE);
       luaL_error(L, "cpu budget exceeded: this turn ran %d ms of Lua (the limit is %d ms)",
-                 (int)(fh_task_cpu_used(t) * 1000), (int)(fh_task_cpu_budget(t) * 1000));
+                 (int)(used * 1000), (int)(budget * 1000));
+    }
   }
   if (ts->mem_cap_kb > 0 && lua_gc(L, LUA_GCCOUNT, 0) > ts->mem_cap_kb) {
     lua_gc(L, LUA_GCCOLLECT, 0);
@@ -125,6 +131,8 @@ static int l_new(lua_State *L) {
   lua_getfield(ts->L, -1, "preload");
   lua_pushnil(ts->L);
   lua_setfield(ts->L, -2, "tstate");
+  lua_pushnil(ts->L);
+  lua_setfield(ts->L, -2, "fswatch");
   lua_pop(ts->L, 2);
   luaJIT_setmode(ts->L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_OFF);
   lua_sethook(ts->L, hook, LUA_MASKCOUNT, HOOK_EVERY);

@@ -100,7 +100,10 @@ static int serve(fh_config *cfg) {
     int sig = sigtimedwait(&set, NULL, &tick);
     fh_server_sweep(server);
     if (sig == SIGTERM || sig == SIGINT) break;
-    if (sig == SIGHUP) fh_log(FH_LOG_INFO, "SIGHUP received (reload arrives with hot reload)", NULL);
+    if (sig == SIGHUP) {
+      fh_log(FH_LOG_INFO, "SIGHUP received: reloading tenants", NULL);
+      fh_request_reload();
+    }
   }
   fh_log(FH_LOG_INFO, "stopping: no new connections, finishing in-flight requests", NULL);
   for (int i = 0; i < cfg->workers; i++) fh_worker_quiesce(workers[i]);

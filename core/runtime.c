@@ -21,6 +21,7 @@ static const luaL_Reg preloads[] = {
     {"host", fh_lua_open_host},
     {"lockq", fh_lua_open_lockq},
     {"tstate", fh_lua_open_tstate},
+    {"fswatch", fh_lua_open_fswatch},
     {"cjson", luaopen_cjson},
     {"cjson.safe", luaopen_cjson_safe},
     {NULL, NULL},

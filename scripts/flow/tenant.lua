@@ -2,7 +2,9 @@
 --- and builds what its turns use: the flow, messages, tone, booking engine
 --- and LLM client.
 --
---   tenant.load(id) -> t | nil, problems    always from disk; problems is a
+--   tenant.load(id, {files?, version?}) -> t | nil, problems
+--                                           from disk, or from a snapshot of
+--                                           the files (path -> text); problems is a
 --                                           list of "file:line: what is wrong"
 --   tenant.get(id)  -> t | nil, err         cached in this worker;
 --                                           err = "unknown tenant" | "tenant broken"
@@ -35,6 +37,8 @@ function M.folders(tenants, flows)
 end
 
 local DEFAULT_TTL = 24 * 3600
+
+function M.dirs() return tenants_dir(), flows_dir() end
 
 function M.list()
   local names = host.listdir(tenants_dir()) or {}
@@ -73,9 +77,20 @@ local function settings_problems(s, file)
   return p
 end
 
-function M.load(id)
+-- in a tenant's own state: the one tenant it may load (set by host.tenant_boot)
+M.only = nil
+
+function M.load(id, opts)
   if type(id) ~= "string" or not id:match("^[%w_%-]+$") then
     return nil, { ("'%s' is not a tenant id (letters, digits, _ and -)"):format(tostring(id)) }
+  end
+  if M.only and id ~= M.only then return nil, { ("unknown tenant '%s'"):format(id) } end
+  if opts and opts.files then
+    source.files = opts.files
+    local t, problems = M.load(id)
+    source.files = nil
+    if t and opts.version then t.version = opts.version end
+    return t, problems
   end
   local cfg_file = tenants_dir() .. "/" .. id .. ".lua"
   local dir = flows_dir() .. "/" .. id

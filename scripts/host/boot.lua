@@ -18,6 +18,9 @@ end
 
 if opts.mode == "serve" then
   timer.start{ interval = opts.timer_poll, lease = opts.timer_lease }
+  if package.loaded["routes.chat"] or package.loaded["routes.admin"] then
+    require("flow.tenants").start()            -- tenant states, hot reload
+  end
 elseif opts.mode == "test" then
   require("host").spawn(require("host.test_runner").run, opts.argv or {})
 elseif opts.mode == "chat" or opts.mode == "check" then

@@ -7,12 +7,13 @@
 --             "state": "...", "slots": {...}}
 --   GET  /v1/tenants/{tenant}/conversations/{id}
 --     -> 200 {"state", "slots", "version", "turns", "history", "handoff"} | 404
--- Errors are JSON {"error": "<word>", "message": "<what to do>"}.
+-- Errors are JSON {"error": "<word>", "message": "<what to do>"}. Each turn
+-- runs in the tenant's own Lua state (flow.tenants); a turn that fails
+-- there (over its CPU or memory budget, a bug) answers 200 with the
+-- tenant's fallback text and "error": "flow failed".
 local router = require "host.router"
 local json = require "json"
-local turn = require "flow.turn"
-local store = require "flow.store"
-local tenant = require "flow.tenant"
+local tenants = require "flow.tenants"
 
 local MAX_TEXT = 4096
 
@@ -49,27 +50,36 @@ router.route("POST", "/v1/tenants/{tenant}/conversations/{id}/messages", functio
   end
   if text and #text > MAX_TEXT then return fail(413, "too long", "a message may have at most 4096 bytes") end
   if #p.id > 128 then return fail(400, "bad id", "a conversation id has at most 128 characters") end
-  local res, err = turn.run(p.tenant, p.id, { text = text, button = button })
+  local out, err, detail, fallback = tenants.call(p.tenant, "turn",
+    json.encode{ id = p.id, msg = { text = text, button = button } })
+  if err == "flow failed" then
+    return 200, json.encode{ replies = { { text = fallback } }, state = json.null, slots = json.null,
+                             error = "flow failed" }, { ["Content-Type"] = "application/json" }
+  end
+  local r = out and json.decode(out)
+  local res = r and r.res
+  err = err or (r and r.err)
   if not res then
     local e = ERRORS[err]
     if e then return fail(e[1], err, e[2], err == "busy" and { ["Retry-After"] = "1" } or nil) end
-    return fail(503, "unavailable", "the host cannot reach its storage (" .. tostring(err) .. "); retry later",
+    return fail(503, "unavailable", "the host cannot reach its storage (" .. tostring(err or detail) .. "); retry later",
       { ["Retry-After"] = "2" })
   end
   return 200, encode(res), { ["Content-Type"] = "application/json" }
 end, "/v1/tenants/{tenant}/conversations/{id}/messages")
 
 router.route("GET", "/v1/tenants/{tenant}/conversations/{id}", function(_, p)
-  local t, err = tenant.get(p.tenant)
-  if not t then
+  local out, err = tenants.call(p.tenant, "conversation", json.encode{ id = p.id })
+  local r = out and json.decode(out)
+  if not (r and r.res) then
+    err = err or (r and r.err)
+    if err == "not found" then return fail(404, "not found", "no such conversation (it may have expired)") end
     local e = ERRORS[err] or { 503, tostring(err) }
     return fail(e[1], err, e[2])
   end
-  local conv, how = store.load(t.id, p.id)
-  if not conv then return fail(503, "unavailable", tostring(how)) end
-  if how ~= "found" then return fail(404, "not found", "no such conversation (it may have expired)") end
+  local conv = r.res
   local slots = {}
-  for k, v in pairs(conv.slots) do slots[k] = json.array(v) end
+  for k, v in pairs(conv.slots or {}) do slots[k] = json.array(v) end
   return router.json(200, { state = conv.state, slots = slots, version = conv.version, turns = conv.turns,
-                            history = json.array(conv.history), handoff = conv.handoff })
+                            history = json.array(conv.history or {}), handoff = conv.handoff })
 end, "/v1/tenants/{tenant}/conversations/{id}")

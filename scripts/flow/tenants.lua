@@ -1,0 +1,288 @@
+--- flow.tenants: the tenants this worker serves, each in its own Lua state
+--- (core/lua_api_tstate.c), and their hot reload.
+--
+--   tenants.call(id, fn, payload) -> result | nil, err      (yields)
+--       runs fn (see scripts/host/tenant_boot.lua) in the tenant's state;
+--       err: "unknown tenant" | "tenant broken" | "flow failed: <error>"
+--   tenants.status(id) -> {version, last_error, loaded_at, history, name,
+--                          settings, fallback} | nil
+--   tenants.list() -> ids known;  tenants.reload(id?) ; tenants.rollback(id, version)
+--   tenants.start() starts the watcher (inotify on config/tenants, flows/
+--                   and scripts/, SIGHUP and POST /admin/reload)
+--
+-- A version is the hash of the tenant's files (its config and its flow
+-- folder) and of the runtime library. A new version is compiled and checked
+-- in a fresh state; only if that passes does it replace the old state, and
+-- the old state is closed when its last turn has ended (a turn that began
+-- on the old version ends on it). A version that fails keeps the last good
+-- one serving and is recorded as last_error with file, line and message.
+local tstate = require "tstate"
+local fswatch = require "fswatch"
+local tenant = require "flow.tenant"
+local crypto = require "crypto"
+local json = require "json"
+local host = require "host"
+local log = require "log"
+local time = require "time"
+local redis = require "redis"
+
+local M = {}
+
+local HISTORY = 10
+local BOOT = 'return require("host.tenant_boot").load(...)'
+
+local entries = {}            -- id -> entry
+local runtime_hash = ""
+
+local function is_dir(path) return host.listdir(path) ~= nil end
+
+local function read(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+-- every .lua file under dir (recursively), into out[path] = text
+local function tree(dir, out, skip)
+  for _, name in ipairs(host.listdir(dir) or {}) do
+    local path = dir .. "/" .. name
+    if not (skip and skip[name]) then
+      if name:match("%.lua$") then out[path] = read(path)
+      elseif is_dir(path) then tree(path, out, skip) end
+    end
+  end
+  return out
+end
+
+local function hash(files)
+  local paths = {}
+  for p in pairs(files) do paths[#paths + 1] = p end
+  table.sort(paths)
+  local parts = {}
+  for i, p in ipairs(paths) do parts[i] = p .. "\0" .. files[p] end
+  return crypto.hex(crypto.sha256(table.concat(parts, "\0")))
+end
+
+local function scripts_dir() return os.getenv("FLOWHOST_SCRIPTS_DIR") or "scripts" end
+
+--- The tenant's files now, and their version (nil when it has no config).
+function M.snapshot(id)
+  local tdir, fdir = tenant.dirs()
+  local cfg = tdir .. "/" .. id .. ".lua"
+  local text = read(cfg)
+  if not text then return nil end
+  local files = tree(fdir .. "/" .. id, {}, { spec = true })
+  files[cfg] = text
+  return files, hash{ runtime = runtime_hash, files = hash(files) }:sub(1, 12)
+end
+
+-- "file:line: message" -> {file, line, message}
+local function parse_problem(p)
+  local file, line, msg = tostring(p):match("^([^:]+%.lua):(%d+): (.*)$")
+  if file then return { file = file, line = tonumber(line), message = msg } end
+  return { file = json.null, line = json.null, message = tostring(p) }
+end
+
+local function entry(id)
+  local e = entries[id]
+  if not e then
+    e = { id = id, history = {} }
+    entries[id] = e
+  end
+  return e
+end
+
+local function remember(e, version, files)
+  for i, h in ipairs(e.history) do
+    if h.version == version then table.remove(e.history, i); break end
+  end
+  table.insert(e.history, 1, { version = version, at = time.now(), files = files })
+  while #e.history > HISTORY do table.remove(e.history) end
+end
+
+--- Compiles files as the tenant's new version in a fresh state; swaps it in
+--- only if it loads and checks. -> true | nil, problems
+function M.install(id, files, version)
+  local e = entry(id)
+  local ts = tstate.new{ name = id, memory_mb = 64 }
+  local ok, res = ts:eval(BOOT, json.encode{ id = id, files = files, version = version }, 2)
+  local r = ok and json.decode(res) or nil
+  if not r or not r.ok then
+    ts:close()
+    local problems = r and r.problems or { res }
+    e.last_error = parse_problem(problems[1])
+    e.last_error.problems = problems
+    e.last_error.version = version
+    e.last_error.at = time.now()
+    log.error("tenant version rejected; the last good version keeps serving",
+      { tenant = id, version = version, problem = tostring(problems[1]) })
+    return nil, problems
+  end
+  local old = e.ts
+  e.ts, e.version, e.name, e.fallback, e.settings = ts, version, r.name, r.fallback, r.settings
+  e.cpu = (r.limits and r.limits.cpu_ms or 100) / 1000
+  e.loaded_at = time.now()
+  e.last_error = nil
+  e.pinned_over = nil
+  remember(e, version, files)
+  if old then old:close() end                   -- closes after its last turn
+  if old then log.info("tenant reloaded", { tenant = id, version = version }) end
+  return true
+end
+
+--- Loads the tenant's current files if they changed. -> true | nil, problems
+function M.reload(id)
+  local files, version = M.snapshot(id)
+  local e = entries[id]
+  if not files then                            -- its config is gone: removed
+    if e and e.ts then e.ts:close() end
+    entries[id] = nil
+    return nil, { "unknown tenant" }
+  end
+  if e and e.version == version and e.ts then return true end
+  if e and e.pinned_over == version and e.ts then return true end   -- rolled back, no edit since
+  if e and e.last_error and e.last_error.version == version then return nil, e.last_error.problems end
+  return M.install(id, files, version)
+end
+
+function M.list()
+  local ids = {}
+  for _, id in ipairs(tenant.list()) do ids[#ids + 1] = id end
+  return ids
+end
+
+function M.status(id)
+  local e = entries[id]
+  if not e then
+    if not M.snapshot(id) then return nil end
+    M.reload(id)
+    e = entries[id]
+    if not e then return nil end
+  end
+  local history = {}
+  for i, h in ipairs(e.history) do history[i] = { version = h.version, at = h.at } end
+  return { id = id, name = e.name, version = e.version or json.null, loaded_at = e.loaded_at,
+           last_error = e.last_error or json.null, history = history, settings = e.settings,
+           memory_kb = e.ts and e.ts:memory() or nil }
+end
+
+-- serve version (from the kept history) while the files on disk are still
+-- at version `over`
+local function pin(e, version, over)
+  if e.version == version then e.pinned_over = over; return version end
+  for _, h in ipairs(e.history) do
+    if h.version == version then
+      local ok, problems = M.install(e.id, h.files, h.version)
+      if not ok then return nil, problems[1] end
+      e.pinned_over = over
+      return version
+    end
+  end
+  return nil, "no such version in the history"
+end
+
+--- Serves an earlier version again, on every worker (and every host on the
+--- same Redis) until the tenant's files change. version nil: the one before.
+function M.rollback(id, version)
+  local e = entries[id]
+  if not e then return nil, "unknown tenant" end
+  if version == nil then
+    for _, h in ipairs(e.history) do
+      if h.version ~= e.version then version = h.version; break end
+    end
+  end
+  local _, over = M.snapshot(id)
+  local done, err = pin(e, version, over)
+  if not done then return nil, err end
+  redis.call("HSET", "fh:tenant-pins", id, json.encode{ version = version, over = over })
+  host.request_reload()
+  return done
+end
+
+function M.call(id, fn, payload)
+  local e = entries[id]
+  if not e or not e.ts then
+    local ok, problems = M.reload(id)
+    e = entries[id]
+    if not ok and not (e and e.ts) then
+      if problems and problems[1] == "unknown tenant" then return nil, "unknown tenant" end
+      return nil, "tenant broken"
+    end
+  end
+  local ok, res = e.ts:call(fn, payload, e.cpu)
+  if not ok then
+    log.error("tenant turn failed", { tenant = id, err = res })
+    return nil, "flow failed", res, e.fallback
+  end
+  return res
+end
+
+-- which tenants a changed path concerns: {id} or "all" (runtime library)
+local function concerned(path)
+  local tdir, fdir = tenant.dirs()
+  if path:sub(1, #scripts_dir() + 1) == scripts_dir() .. "/" then return "all" end
+  local id = path:match("^" .. tdir:gsub("%p", "%%%0") .. "/([%w_%-]+)%.lua$")
+  if id then return { id } end
+  id = path:match("^" .. fdir:gsub("%p", "%%%0") .. "/([%w_%-]+)")
+  if id then return { id } end
+end
+
+local function watch_tree(dir)
+  fswatch.add(dir)
+  for _, name in ipairs(host.listdir(dir) or {}) do
+    local path = dir .. "/" .. name
+    if is_dir(path) then watch_tree(path) end
+  end
+end
+
+local function reload_all()
+  runtime_hash = hash(tree(scripts_dir(), {}))
+  local pins = {}
+  local flat = redis.call("HGETALL", "fh:tenant-pins")
+  if type(flat) == "table" then
+    for i = 1, #flat, 2 do pins[flat[i]] = json.decode(flat[i + 1]) end
+  end
+  local seen = {}
+  for _, id in ipairs(M.list()) do seen[id] = true end
+  for id in pairs(entries) do seen[id] = true end
+  for id in pairs(seen) do
+    local p = pins[id]
+    local files, version = M.snapshot(id)
+    if p and files and p.over == version and entries[id] then
+      pin(entries[id], p.version, p.over)
+    else
+      if p then redis.call("HDEL", "fh:tenant-pins", id) end  -- edited since: the pin is over
+      M.reload(id)
+    end
+  end
+end
+
+function M.start()
+  runtime_hash = hash(tree(scripts_dir(), {}))
+  local tdir, fdir = tenant.dirs()
+  host.spawn(function()
+    for _, id in ipairs(M.list()) do M.reload(id) end
+    for _, d in ipairs{ tdir, fdir, scripts_dir() } do watch_tree(d) end
+    local generation = host.reload_generation()
+    while true do
+      fswatch.notify(host.task_id())
+      host.park(0.5)
+      time.sleep(0.05)                          -- let an editor finish writing
+      local changed = fswatch.take()
+      local all = host.reload_generation() ~= generation
+      generation = host.reload_generation()
+      local ids = {}
+      for _, path in ipairs(changed) do
+        local c = concerned(path)
+        if c == "all" then all = true elseif c then ids[c[1]] = true end
+        if is_dir(path) then watch_tree(path) end   -- a new tenant folder
+      end
+      if all then reload_all()
+      else for id in pairs(ids) do M.reload(id) end end
+    end
+  end)
+end
+
+return M

@@ -1,0 +1,60 @@
+-- Runs inside a tenant's own Lua state (core/lua_api_tstate.c): loads the
+-- tenant from the snapshot of its files its manager took, and defines the
+-- functions the host calls across states (arguments and results are JSON):
+--   turn{id, msg}                 -> {res} | {err}          one customer message
+--   conversation{id} / reset{id}  -> the conversation / done
+--   bookings{date} / booking{id} / cancel_booking{id, reason}
+local json = require "json"
+require "host.tenant_guard"
+local tenant = require "flow.tenant"
+
+local M = {}
+
+local function answer(fn)
+  return function(payload)
+    local req = json.decode(payload) or {}
+    local res, err = fn(req)
+    if res == nil then return json.encode{ err = err or "failed" } end
+    return json.encode{ res = res }
+  end
+end
+
+function M.load(arg)
+  local a = json.decode(arg)
+  tenant.only = a.id
+  local t, problems = tenant.load(a.id, { files = a.files, version = a.version })
+  if not t then return json.encode{ ok = false, problems = problems } end
+  tenant.cache[a.id] = t
+  local turn = require "flow.turn"
+  local store = require "flow.store"
+  _G.turn = answer(function(r) return turn.run(a.id, r.id, r.msg) end)
+  _G.conversation = answer(function(r)
+    local conv, how = store.load(a.id, r.id)
+    if not conv then return nil, how end
+    if how ~= "found" then return nil, "not found" end
+    return conv
+  end)
+  _G.reset = answer(function(r) return store.reset(a.id, r.id) end)
+  _G.bookings = answer(function(r)
+    if not t.booking then return nil, "no booking engine" end
+    return t.booking:by_day(r.date)
+  end)
+  _G.booking = answer(function(r)
+    if not t.booking then return nil, "no booking engine" end
+    return t.booking:get(r.id)
+  end)
+  _G.cancel_booking = answer(function(r)
+    if not t.booking then return nil, "no booking engine" end
+    return t.booking:cancel(r.id, r.reason or "cancelled by an operator")
+  end)
+  local settings = {}
+  for k, v in pairs(t.settings) do
+    if type(v) ~= "function" then settings[k] = v end
+  end
+  local okset = pcall(json.encode, settings)
+  return json.encode{ ok = true, version = t.version, name = t.name,
+    fallback = t.tone(t.catalog:render("fallback", t.languages[1], { tenant = t.name })),
+    limits = t.settings.limits, settings = okset and settings or nil }
+end
+
+return M
