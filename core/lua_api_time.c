@@ -13,6 +13,7 @@
 #include "worker.h"
 
 #include <lauxlib.h>
+#include <poll.h>
 #include <stdlib.h>
 
 typedef struct {
@@ -58,6 +59,42 @@ static int park(lua_State *L, double secs, int wakeable, const char *what) {
   uv_timer_start(&s->timer, on_wake, (uint64_t)(secs * 1000 + 0.5), 0);
   fh_task_set_wait(t, s);
   return lua_yield(L, 0);
+}
+
+typedef struct {
+  uv_idle_t idle;
+  fh_sched *sched;
+  uint64_t task_id;
+} preempted;
+
+static void on_preempt_closed(uv_handle_t *h) { free(h->data); }
+
+static void on_preempt_idle(uv_idle_t *h) {
+  preempted *p = h->data;
+  /* a preempted (long) turn runs only when no I/O is waiting: replies and
+   * requests of other turns go first, so they do not wait behind it */
+  struct pollfd pfd = {uv_backend_fd(h->loop), POLLIN, 0};
+  if (poll(&pfd, 1, 0) > 0) return;               /* stay queued: next round */
+  uv_idle_stop(h);
+  uv_close((uv_handle_t *)h, on_preempt_closed);
+  fh_task *t = fh_task_find(p->sched, p->task_id);
+  if (t) fh_task_resume(t, 0);
+}
+
+/* From a count hook: the running task gives the loop a turn (timers, I/O,
+ * other tasks) and goes on where it was in a later loop iteration when no
+ * I/O is pending (LuaJIT can yield from a hook; an idle handle started now
+ * runs next time round). */
+void fh_time_preempt(lua_State *L) {
+  fh_task *t = fh_task_check_current(L, "preempt");
+  preempted *p = calloc(1, sizeof(*p));
+  if (!p) return;                                /* no memory: run on */
+  p->sched = fh_task_sched(t);
+  p->task_id = fh_task_id(t);
+  uv_idle_init(fh_worker_loop(fh_worker_of(L)), &p->idle);
+  p->idle.data = p;
+  uv_idle_start(&p->idle, on_preempt_idle);
+  lua_yield(L, 0);
 }
 
 static int l_sleep(lua_State *L) {

@@ -34,8 +34,31 @@
 #define TS_MT "fh.tstate"
 #define HOOK_EVERY 4096
 #define GRACE 0.02
+#define SLICE 0.00025 /* a turn runs at most this long before I/O gets a look */
 
 static const char *TS_KEY = "fh.tstate.self";
+static const char *YIELDABLE_KEY = "fh.tstate.yieldable";  /* pcall, xpcall */
+
+/* true when no C function other than pcall/xpcall is between the task's
+ * coroutine and the running code (a yield there would fail: a string.gsub
+ * callback, a table.sort comparator, require) */
+static int can_preempt(lua_State *L) {
+  lua_Debug ar;
+  for (int level = 0; lua_getstack(L, level, &ar); level++) {
+    lua_getinfo(L, "Sf", &ar);
+    if (ar.what[0] == 'C') {
+      lua_getfield(L, LUA_REGISTRYINDEX, YIELDABLE_KEY);
+      lua_pushvalue(L, -2);
+      lua_rawget(L, -2);
+      int ok = lua_toboolean(L, -1);
+      lua_pop(L, 3);
+      if (!ok) return 0;
+    } else {
+      lua_pop(L, 1);
+    }
+  }
+  return 1;
+}
 
 typedef struct tstate {
   lua_State *L;          /* the tenant's main state; NULL once closed */
@@ -57,7 +80,23 @@ typedef struct {
   size_t rlen;
 } call_ctx;
 
+/* raises msg at the tenant code that is running ("file:line: msg"); in a
+ * hook luaL_error would name the caller's line instead */
+static void raise_here(lua_State *L, const char *msg) {
+  lua_Debug ar;
+  for (int level = 0; lua_getstack(L, level, &ar); level++) {
+    lua_getinfo(L, "Sl", &ar);
+    if (ar.currentline > 0) {
+      lua_pushfstring(L, "%s:%d: %s", ar.short_src, ar.currentline, msg);
+      lua_error(L);
+    }
+  }
+  lua_pushstring(L, msg);
+  lua_error(L);
+}
+
 static void hook(lua_State *L, lua_Debug *ar) {
+  char msg[160];
   (void)ar;
   lua_getfield(L, LUA_REGISTRYINDEX, TS_KEY);
   tstate *ts = lua_touserdata(L, -1);
@@ -65,7 +104,7 @@ static void hook(lua_State *L, lua_Debug *ar) {
   if (!ts) return;
   if (ts->eval_deadline > 0) {
     if (fh_thread_cpu() > ts->eval_deadline)
-      luaL_error(L, "cpu budget exceeded while loading (a loop that never ends at the top of a file?)");
+      raise_here(L, "cpu budget exceeded while loading (a loop that never ends at the top of a file?)");
   } else {
     fh_task *t = fh_sched_running(fh_worker_sched(ts->w));
     if (t && fh_task_cpu_budget(t) > 0 && fh_task_cpu_used(t) > fh_task_cpu_budget(t)) {
@@ -73,15 +112,22 @@ static void hook(lua_State *L, lua_Debug *ar) {
       /* 20 ms more to unwind (release the conversation's lock); past that
        * every check raises again */
       fh_task_set_budget(t, used + GRACE);
-      luaL_error(L, "cpu budget exceeded: this turn ran %d ms of Lua (the limit is %d ms)",
-                 (int)(used * 1000), (int)(budget * 1000));
+      snprintf(msg, sizeof(msg), "cpu budget exceeded: this turn ran %d ms of Lua (the limit is %d ms)",
+               (int)(used * 1000), (int)(budget * 1000));
+      raise_here(L, msg);
+    }
+    /* a long turn takes turns with the other requests of the worker */
+    if (t && fh_task_co(t) == L && fh_task_slice(t) > SLICE && can_preempt(L)) {
+      fh_time_preempt(L);
+      return;
     }
   }
-  if (ts->mem_cap_kb > 0 && lua_gc(L, LUA_GCCOUNT, 0) > ts->mem_cap_kb) {
-    lua_gc(L, LUA_GCCOLLECT, 0);
-    if (lua_gc(L, LUA_GCCOUNT, 0) > ts->mem_cap_kb)
-      luaL_error(L, "memory budget exceeded: the tenant's state holds %d MB (the limit is %d MB)",
-                 lua_gc(L, LUA_GCCOUNT, 0) / 1024, (int)(ts->mem_cap_kb / 1024));
+  /* (no full collection here: on a big heap it would stall the worker) */
+  if (ts->mem_cap_kb > 0 && lua_gc(L, LUA_GCCOUNT, 0) > ts->mem_cap_kb)
+  {
+    snprintf(msg, sizeof(msg), "memory budget exceeded: the tenant's state holds %d MB (the limit is %d MB)",
+             lua_gc(L, LUA_GCCOUNT, 0) / 1024, (int)(ts->mem_cap_kb / 1024));
+    raise_here(L, msg);
   }
 }
 
@@ -134,6 +180,14 @@ static int l_new(lua_State *L) {
   lua_pushnil(ts->L);
   lua_setfield(ts->L, -2, "fswatch");
   lua_pop(ts->L, 2);
+  lua_newtable(ts->L);                           /* C functions a yield may cross */
+  lua_getglobal(ts->L, "pcall");
+  lua_pushboolean(ts->L, 1);
+  lua_rawset(ts->L, -3);
+  lua_getglobal(ts->L, "xpcall");
+  lua_pushboolean(ts->L, 1);
+  lua_rawset(ts->L, -3);
+  lua_setfield(ts->L, LUA_REGISTRYINDEX, YIELDABLE_KEY);
   luaJIT_setmode(ts->L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_OFF);
   lua_sethook(ts->L, hook, LUA_MASKCOUNT, HOOK_EVERY);
   tstate **box = lua_newuserdata(L, sizeof(*box));

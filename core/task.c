@@ -187,6 +187,10 @@ double fh_task_cpu_used(const fh_task *t) {
 
 double fh_task_cpu_budget(const fh_task *t) { return t->cpu_budget; }
 
+double fh_task_slice(const fh_task *t) {
+  return t->resumed_at > 0 ? fh_thread_cpu() - t->resumed_at : 0;
+}
+
 fh_task *fh_sched_running(fh_sched *s) { return s->running; }
 
 void fh_task_resume(fh_task *t, int nargs) {

@@ -75,6 +75,8 @@ fh_task *fh_sched_running(fh_sched *s);
 void fh_task_set_budget(fh_task *t, double cpu_seconds);
 double fh_task_cpu_budget(const fh_task *t);
 double fh_task_cpu_used(const fh_task *t);
+/* CPU seconds since the current resume (budgeted tasks only, else 0). */
+double fh_task_slice(const fh_task *t);
 
 /* CPU seconds this thread has used (CLOCK_THREAD_CPUTIME_ID). */
 double fh_thread_cpu(void);

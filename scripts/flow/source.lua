@@ -30,6 +30,7 @@ function M.env(extra)
   local env = {}
   for _, name in ipairs(BASE) do env[name] = _G[name] end
   env.string, env.table, env.math = copy(string), copy(table), copy(math)
+  env.string.dump = nil                        -- no bytecode out, and none comes in
   env.os = { time = os.time, date = os.date, clock = os.clock }
   env.require = function(name)
     if not ALLOWED[name] then

@@ -1,0 +1,108 @@
+-- Tenant isolation: a flow that never ends, one that allocates without
+-- bound and one that tries every escape, next to a good tenant. The bad
+-- turns are aborted with the tenant's fallback text and an error naming
+-- the tenant, file and line; the escapes are blocked; the good tenant's
+-- p99 stays within 1.2x (+2 ms) of a run without the bad ones.
+local proc = require "proc"
+local http = require "http"
+local json = require "json"
+local host = require "host"
+local time = require "time"
+local crypto = require "crypto"
+
+describe("tenant isolation", function()
+  local s
+  setup(function()
+    s = proc.start{ config = "config/flowhost.lua", env = { FLOWHOST_WORKERS = 2,
+      FLOWHOST_TENANTS_DIR = "tests/fixtures/tenants", FLOWHOST_FLOWS_DIR = "tests/fixtures/flows" } }
+  end)
+  teardown(function() if s then proc.stop(s) end end)
+
+  local function say(tenant, id, text)
+    local t0 = time.monotonic()
+    local r = http.request{ method = "POST", url = s.url .. "/v1/tenants/" .. tenant .. "/conversations/" .. id .. "/messages",
+      headers = { ["Content-Type"] = "application/json" }, body = json.encode{ text = text }, timeout = 20 }
+    return r, time.monotonic() - t0
+  end
+
+  -- the good tenant's turn latencies over `secs` with `n` conversations at once
+  local function drive_good(secs, n)
+    local lat, errors, done = {}, 0, 0
+    local stop_at = time.monotonic() + secs
+    for i = 1, n do
+      host.spawn(function()
+        while time.monotonic() < stop_at do
+          local id = "good-" .. i .. "-" .. crypto.random_hex(4)
+          for _, text in ipairs{ "hi", "Anna", "help" } do
+            local r, dt = say("mini", id, text)
+            if not r or r.status ~= 200 or json.decode(r.body).error then errors = errors + 1 end
+            lat[#lat + 1] = dt
+          end
+        end
+        done = done + 1
+      end)
+    end
+    while done < n do time.sleep(0.02) end
+    table.sort(lat)
+    return lat[math.ceil(#lat * 0.99)], errors, #lat
+  end
+
+  it("aborts runaway turns with the fallback text and a named error", function()
+    local r = say("spinner", "s1", "hi")
+    local t0 = time.monotonic()
+    r = say("spinner", "s1", "go")
+    local took = time.monotonic() - t0
+    local res = json.decode(r.body)
+    assert.are.equal(200, r.status)
+    assert.are.equal("Sorry, spinner had a problem.", res.replies[1].text)
+    assert.truthy(took < 1, took)
+    r = say("hog", "h1", "hi")
+    r = say("hog", "h1", "go")
+    res = json.decode(r.body)
+    assert.are.equal("Sorry, hog had a problem.", res.replies[1].text)
+    local log = proc.read_file(s.log)
+    assert.truthy(log:find("tests/fixtures/flows/spinner/flow.lua:8: cpu budget exceeded", 1, true), log:sub(-2000))
+    assert.truthy(log:find("memory budget exceeded", 1, true))
+    assert.truthy(log:find('"tenant":"hog"', 1, true))
+  end)
+
+  it("blocks every escape, and nothing leaks to another tenant", function()
+    say("escaper", "e1", "hi")
+    local r = say("escaper", "e1", "go")
+    local text = json.decode(r.body).replies[1].text
+    for _, name in ipairs{ "io", "os.execute", "os.getenv", "debug", "ffi", "jit", "package", "redis", "load",
+                           "loadstring", "string.dump", "getfenv", "other tenant", "huge pattern" } do
+      assert.truthy(text:find(name .. "=blocked", 1, true), name .. " is open: " .. text)
+    end
+    -- the good tenant's strings and globals are its own
+    local g = say("mini", "m-" .. crypto.random_hex(4), "hi")
+    assert.truthy(json.decode(g.body).replies[1].text:find("Hello from Mini!", 1, true))
+  end)
+
+  it("the good tenant's p99 does not move while bad tenants run", function()
+    local base_p99, base_err, base_n = drive_good(3, 8)
+    local stop = false
+    local bad_done = 0
+    for i = 1, 2 do
+      host.spawn(function()
+        local id = "spin-" .. i
+        say("spinner", id, "hi")
+        while not stop do say("spinner", id, "go") end
+        bad_done = bad_done + 1
+      end)
+    end
+    host.spawn(function()
+      say("hog", "hog-1", "hi")
+      while not stop do say("hog", "hog-1", "go") end
+      bad_done = bad_done + 1
+    end)
+    local p99, err, n = drive_good(3, 8)
+    stop = true
+    while bad_done < 3 do time.sleep(0.05) end
+    io.stderr:write(("\n  good tenant p99: %.1f ms alone (%d turns), %.1f ms beside a spinner x2 and a hog (%d turns): %.2fx\n")
+      :format(base_p99 * 1000, base_n, p99 * 1000, n, p99 / base_p99))
+    assert.are.equal(0, base_err)
+    assert.are.equal(0, err)
+    assert.truthy(p99 <= base_p99 * 1.2 + 0.002, ("p99 %.1f ms vs %.1f ms alone"):format(p99 * 1000, base_p99 * 1000))
+  end)
+end)
