@@ -11,6 +11,9 @@
  *   host.task_id()               -> id of the calling task
  *   host.park(s)                 -> true if woken by host.wake, false after s
  *   host.wake(id)                -> true if task id was parked (resumes later)
+ *   host.call_on(i, fn, payload) -> ok, result   run global fn(payload) in
+ *                                worker i's main state and wait (yields)
+ *   host.workers()               -> number of workers
  *   host.request_reload()        every worker reloads its tenants (as on SIGHUP)
  *   host.reload_generation()     -> count of reload requests so far
  *   host.listdir(path)           -> sorted names in a directory (no . or ..)
@@ -22,6 +25,7 @@
 #include "metrics.h"
 #include "task.h"
 #include "worker.h"
+#include "xcall.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -143,8 +147,15 @@ static int l_reload_generation(lua_State *L) {
   return 1;
 }
 
+static int l_workers(lua_State *L) {
+  lua_pushinteger(L, fh_workers_count());
+  return 1;
+}
+
 static const luaL_Reg funcs[] = {
     {"listdir", l_listdir},
+    {"call_on", fh_xcall_lua},
+    {"workers", l_workers},
     {"request_reload", l_request_reload},
     {"reload_generation", l_reload_generation},
     {"spawn", l_spawn},

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "worker.h"
+#include "xcall.h"
 
 #include <curl/curl.h>
 #include <signal.h>
@@ -76,6 +77,7 @@ static int serve(fh_config *cfg) {
   fh_worker **workers = calloc((size_t)cfg->workers, sizeof(*workers));
   fh_server *server = NULL;
   if (!workers) return 1;
+  fh_workers_register(workers, cfg->workers); /* filled as they are created */
   for (int i = 0; i < cfg->workers; i++) {
     if (fh_worker_create(&workers[i], i, cfg, "serve", err, sizeof(err))) {
       fprintf(stderr, "flowhost: cannot start: %s\n", err);
@@ -118,6 +120,7 @@ static int serve(fh_config *cfg) {
   nanosleep(&brief, NULL); /* let the last responses leave */
   code = 0;
 done:
+  fh_workers_register(NULL, 0);     /* no more calls across workers */
   /* each worker answers what it still holds with 503 and flushes it */
   for (int i = 0; i < cfg->workers; i++) fh_worker_destroy(workers[i]);
   fh_server_stop(server);
@@ -135,6 +138,7 @@ static int run_command(fh_config *cfg, const char *cmd) {
     fprintf(stderr, "flowhost %s: cannot start: %s\n", cmd, err);
     return 2;
   }
+  fh_workers_register(&w, 1);
   int code = fh_worker_run(w);
   fh_worker_destroy(w);
   return code;

@@ -6,6 +6,7 @@
 #include "fh.h"
 #include "http_server.h"
 #include "lockq.h"
+#include "xcall.h"
 #include "log.h"
 #include "lua_api.h"
 #include "metrics.h"
@@ -40,6 +41,8 @@ struct fh_worker {
   fh_request *inbox_head, *inbox_tail; /* parsed, not yet started */
   pthread_mutex_t mu;          /* guards the flags and wakes below */
   int exiting, exit_code, quiescing;
+  fh_xcall *xcalls;            /* cross-worker calls and replies to deliver */
+  fh_xcall **xcalls_tail;
   uint64_t *wakes;             /* task ids other threads asked to wake */
   size_t nwakes, capwakes;
   uv_thread_t owner;           /* the thread running the loop */
@@ -55,6 +58,17 @@ fh_worker *fh_worker_of(lua_State *L) {
   lua_pop(L, 1);
   return w;
 }
+
+void fh_worker_post(fh_worker *w, fh_xcall *x) {
+  pthread_mutex_lock(&w->mu);
+  *fh_xcall_next(x) = NULL;
+  *w->xcalls_tail = x;
+  w->xcalls_tail = fh_xcall_next(x);
+  pthread_mutex_unlock(&w->mu);
+  uv_async_send(&w->wakeup);
+}
+
+lua_State *fh_worker_main_state(fh_worker *w) { return w->L; }
 
 void fh_worker_adopt_state(fh_worker *w, lua_State *L) {
   lua_pushlightuserdata(L, w);
@@ -250,8 +264,12 @@ static void on_wakeup(uv_async_t *h) {
     memcpy(few, w->wakes, n * sizeof(*few));
   }
   w->nwakes = 0;
+  fh_xcall *xcalls = w->xcalls;
+  w->xcalls = NULL;
+  w->xcalls_tail = &w->xcalls;
   pthread_mutex_unlock(&w->mu);
   for (size_t i = 0; i < n; i++) fh_time_wake_task(w->sched, ids[i]);
+  if (xcalls) fh_xcall_deliver(w, xcalls);
   if (ids != few) free(ids);
   if (w->server && (quiescing || exiting)) fh_server_quiesce(w->server, w->slot);
   if (exiting) {
@@ -363,6 +381,7 @@ int fh_worker_create(fh_worker **out, int index, const fh_config *cfg,
   w->handler_ref = LUA_NOREF;
   snprintf(w->label, sizeof(w->label), "worker=\"%d\"", index);
   pthread_mutex_init(&w->mu, NULL);
+  w->xcalls_tail = &w->xcalls;
   uv_loop_init(&w->loop);
   uv_async_init(&w->loop, &w->wakeup, on_wakeup);
   w->wakeup.data = w;

@@ -56,6 +56,13 @@ fh_worker *fh_worker_of(lua_State *L);
 /* Makes another main state (a tenant's) run on w: its bindings find w and
  * its tasks run on w's scheduler. */
 void fh_worker_adopt_state(fh_worker *w, lua_State *L);
+
+/* Queues a cross-worker call (or its reply) for w's loop (any thread). */
+typedef struct fh_xcall fh_xcall;
+void fh_worker_post(fh_worker *w, fh_xcall *x);
+
+/* The worker's main Lua state (its own thread only). */
+lua_State *fh_worker_main_state(fh_worker *w);
 uv_loop_t *fh_worker_loop(fh_worker *w);
 fh_redis *fh_worker_redis(fh_worker *w);
 fh_http_client *fh_worker_http(fh_worker *w);

@@ -153,7 +153,7 @@ function M.list()
   return ids
 end
 
-function M.status(id)
+local function local_status(id)
   local e = entries[id]
   if not e then
     if not M.snapshot(id) then return nil end
@@ -185,7 +185,7 @@ end
 
 --- Serves an earlier version again, on every worker (and every host on the
 --- same Redis) until the tenant's files change. version nil: the one before.
-function M.rollback(id, version)
+local function local_rollback(id, version)
   local e = entries[id]
   if not e then return nil, "unknown tenant" end
   if version == nil then
@@ -201,7 +201,7 @@ function M.rollback(id, version)
   return done
 end
 
-function M.call(id, fn, payload)
+local function local_call(id, fn, payload)
   local e = entries[id]
   if not e or not e.ts then
     local ok, problems = M.reload(id)
@@ -245,7 +245,7 @@ local function reload_all()
     for i = 1, #flat, 2 do pins[flat[i]] = json.decode(flat[i + 1]) end
   end
   local seen = {}
-  for _, id in ipairs(M.list()) do seen[id] = true end
+  for _, id in ipairs(M.list()) do if M.owner(id) == host.worker() then seen[id] = true end end
   for id in pairs(entries) do seen[id] = true end
   for id in pairs(seen) do
     local p = pins[id]
@@ -263,7 +263,10 @@ function M.start()
   runtime_hash = hash(tree(scripts_dir(), {}))
   local tdir, fdir = tenant.dirs()
   host.spawn(function()
-    for _, id in ipairs(M.list()) do M.reload(id) end
+    time.sleep(0)                               -- every worker exists now
+    for _, id in ipairs(M.list()) do
+      if M.owner(id) == host.worker() then M.reload(id) end
+    end
     for _, d in ipairs{ tdir, fdir, scripts_dir() } do watch_tree(d) end
     local generation = host.reload_generation()
     while true do
@@ -276,13 +279,79 @@ function M.start()
       local ids = {}
       for _, path in ipairs(changed) do
         local c = concerned(path)
-        if c == "all" then all = true elseif c then ids[c[1]] = true end
+        if c == "all" then all = true
+        elseif c and M.owner(c[1]) == host.worker() then ids[c[1]] = true end
         if is_dir(path) then watch_tree(path) end   -- a new tenant folder
       end
       if all then reload_all()
       else for id in pairs(ids) do M.reload(id) end end
     end
   end)
+end
+
+-- ---- tenants are pinned to workers --------------------------------------
+-- A tenant's state lives on one worker (a hash of its id); a request that
+-- arrives on another worker is run there through host.call_on.
+
+function M.owner(id)
+  local h = 5381
+  for i = 1, #id do h = (h * 33 + id:byte(i)) % 4294967296 end
+  return h % math.max(1, host.workers())
+end
+
+local function remote(id, op, args)
+  args.op, args.id = op, id
+  local ok, res = host.call_on(M.owner(id), "tenant_op", json.encode(args))
+  if not ok then error("tenant_op on worker " .. M.owner(id) .. " failed: " .. tostring(res), 0) end
+  return json.decode(res)
+end
+
+local OPS = {
+  call = function(a)
+    local out, err, detail, fallback = local_call(a.id, a.fn, a.payload)
+    return { out = out, err = err, detail = detail, fallback = fallback }
+  end,
+  status = function(a) return { status = local_status(a.id) } end,
+  rollback = function(a)
+    local v, err = local_rollback(a.id, a.version)
+    return { version = v, err = err }
+  end,
+  reload = function(a)
+    local ok, problems = M.reload(a.id)
+    return { ok = ok, problems = problems }
+  end,
+}
+
+-- what another worker asks of the tenants pinned here
+function _G.tenant_op(payload)
+  local a = json.decode(payload)
+  return json.encode(OPS[a.op](a))
+end
+
+local function mine(id) return M.owner(id) == host.worker() end
+
+function M.call(id, fn, payload)
+  if mine(id) then return local_call(id, fn, payload) end
+  local r = remote(id, "call", { fn = fn, payload = payload })
+  return r.out, r.err, r.detail, r.fallback
+end
+
+function M.status(id)
+  if mine(id) then return local_status(id) end
+  return remote(id, "status", {}).status
+end
+
+function M.rollback(id, version)
+  if mine(id) then return local_rollback(id, version) end
+  local r = remote(id, "rollback", { version = version })
+  return r.version, r.err
+end
+
+--- Reloads the tenant now (on the worker that serves it).
+function M.reload_now(id)
+  if mine(id) then return M.reload(id) end
+  local r = remote(id, "reload", {})
+  return r.ok, r.problems
 end
 
 return M
