@@ -52,6 +52,8 @@ function M.load(arg)
     if type(v) ~= "function" then settings[k] = v end
   end
   local okset = pcall(json.encode, settings)
+  collectgarbage()                              -- what compiling left behind
+  collectgarbage()
   return json.encode{ ok = true, version = t.version, name = t.name,
     fallback = t.tone(t.catalog:render("fallback", t.languages[1], { tenant = t.name })),
     limits = t.settings.limits, settings = okset and settings or nil }
