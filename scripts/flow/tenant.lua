@@ -165,22 +165,100 @@ function M.load(id, opts)
     ttl = settings.conversation_ttl or DEFAULT_TTL,
     version = crypto.hex(crypto.sha256(table.concat(texts, "\0"))):sub(1, 12),
   }
+  local ok, problem = M.attach(t, settings, id, cfg_file, text)
+  if not ok then return nil, { problem } end
+  if settings.reps ~= nil then
+    local reps, rproblems = M.reps(t, settings, decl, cfg_file, text)
+    if not reps then return nil, rproblems end
+    t.reps = reps
+  end
+  return t
+end
+
+-- the booking engine and LLM client a tenant (or a rep) uses
+function M.attach(t, settings, id, cfg_file, text)
   if settings.booking then
     local booking = require "booking"
     local model = {}
     for k, v in pairs(settings.booking) do model[k] = v end
     model.timezone = model.timezone or settings.timezone
     local engine, err = booking.new{ tenant = id, model = model }
-    if not engine then return nil, { ("%s:%d: %s"):format(cfg_file, source.line_of(text, "booking") or 1, err) } end
+    if not engine then return nil, ("%s:%d: %s"):format(cfg_file, source.line_of(text, "booking") or 1, err) end
     t.booking = engine
   end
   if settings.llm then
     local llm = require "llm"
     local ok, client = pcall(llm.client, settings.llm)
-    if not ok then return nil, { ("%s:%d: llm: %s"):format(cfg_file, source.line_of(text, "llm") or 1, tostring(client)) } end
+    if not ok then return nil, ("%s:%d: llm: %s"):format(cfg_file, source.line_of(text, "llm") or 1, tostring(client)) end
     t.llm = client
   end
-  return t
+  return true
+end
+
+-- settings with over's fields on top: maps merge, lists and values replace
+local function merge(base, over)
+  if type(base) ~= "table" or type(over) ~= "table" or over[1] ~= nil or base[1] ~= nil then return over end
+  local out = {}
+  for k, v in pairs(base) do out[k] = v end
+  for k, v in pairs(over) do out[k] = merge(base[k], v) end
+  return out
+end
+M.merge = merge
+
+local REP_FIELDS = { name = true, tone = true, messages = true, hours = true, booking = true, calendar = true,
+                     llm = true, sentiment = true, support_phone = true }
+
+--- A tenant's sales reps (settings.reps = {anna = {...}}): each inherits the
+--- tenant's flow and overrides its messages (prompts), tone rules, booking
+--- (working hours: `hours` applies to every resource), calendar and any
+--- setting. Each rep is served as tenant "<tenant>.<rep>".
+function M.reps(t, settings, mdecl, cfg_file, text)
+  local out, problems = {}, {}
+  if type(settings.reps) ~= "table" then
+    return nil, { ("%s:%d: reps must map rep ids to their overrides"):format(cfg_file, source.line_of(text, "reps") or 1) }
+  end
+  for rep, o in pairs(settings.reps) do
+    local where = ("%s:%d: rep '%s'"):format(cfg_file, source.line_of(text, tostring(rep) .. " =") or 1, tostring(rep))
+    if type(rep) ~= "string" or not rep:match("^[%w_%-]+$") or type(o) ~= "table" then
+      problems[#problems + 1] = where .. ": must be name = { overrides }"
+    else
+      for k in pairs(o) do
+        if not REP_FIELDS[k] then problems[#problems + 1] = where .. ": unknown override '" .. tostring(k) .. "'" end
+      end
+      local s = merge(settings, o)
+      s.reps, s.rep, s.tone, s.messages, s.hours = nil, rep, nil, nil, nil
+      if o.hours and s.booking and s.booking.resources then
+        local res = {}
+        for rid, r in pairs(s.booking.resources) do
+          res[rid] = merge(r, {})
+          res[rid].hours = o.hours                  -- the rep's week replaces the tenant's
+        end
+        s.booking = merge(s.booking, { resources = res })
+      end
+      local v = {}
+      for k, x in pairs(t) do v[k] = x end
+      v.id, v.settings, v.name, v.rep = t.id .. "." .. rep, s, s.name or t.name, rep
+      if o.messages then
+        local catalog, mp = messages.compile(merge(mdecl, o.messages), t.languages)
+        if not catalog then
+          for _, p in ipairs(mp) do problems[#problems + 1] = where .. ": messages: " .. p.msg end
+        else v.catalog = catalog end
+      end
+      if o.tone then
+        local tone = require "tone"
+        local ok, err = pcall(tone.check, o.tone)
+        if not ok then problems[#problems + 1] = where .. ": tone: " .. tostring(err)
+        else v.tone = tone.pipeline(o.tone) end
+      end
+      if o.booking or o.hours then
+        local ok, err = M.attach(v, s, v.id, cfg_file, text)
+        if not ok then problems[#problems + 1] = where .. ": " .. err end
+      end
+      out[rep] = v
+    end
+  end
+  if #problems > 0 then return nil, problems end
+  return out
 end
 
 M.cache = {}
@@ -188,6 +266,15 @@ M.cache = {}
 function M.get(id)
   local t = M.cache[id]
   if t then return t end
+  local base, rep = tostring(id):match("^([%w_%-]+)%.([%w_%-]+)$")
+  if base then
+    local bt, err, problems = M.get(base)
+    if not bt then return nil, err, problems end
+    local v = bt.reps and bt.reps[rep]
+    if not v then return nil, "unknown tenant" end
+    M.cache[id] = v
+    return v
+  end
   local problems
   t, problems = M.load(id)
   if not t then

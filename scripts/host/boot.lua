@@ -24,7 +24,15 @@ if opts.mode == "serve" then
 elseif opts.mode == "test" then
   require("host").spawn(require("host.test_runner").run, opts.argv or {})
 elseif opts.mode == "chat" or opts.mode == "check" then
-  require("host").spawn(require("host.cli_" .. opts.mode).run, opts.argv or {})
+  local host = require "host"
+  local run = require("host.cli_" .. opts.mode).run
+  host.spawn(function(argv)
+    local ok, err = xpcall(run, debug.traceback, argv)
+    if not ok then                                -- never hang on a bug
+      io.stderr:write("flowhost ", opts.mode, ": ", tostring(err), "\n")
+      host.exit(1)
+    end
+  end, opts.argv or {})
 end
 
 return router.handle

@@ -1,5 +1,7 @@
 -- `flowhost check [tenant...]`: loads and validates tenants' flows without
 -- serving. Prints one line per tenant, and every problem as file:line.
+-- `flowhost check <tenant>.<rep>` prints the rep's effective settings
+-- (platform defaults, then the tenant, then the rep: most specific wins).
 -- Exit code 0 when all are good, 1 otherwise.
 local host = require "host"
 local tenant = require "flow.tenant"
@@ -14,18 +16,33 @@ function M.run(argv)
   end
   local bad = 0
   for _, id in ipairs(ids) do
-    local t, problems = tenant.load(id)
+    local base, rep = id:match("^([%w_%-]+)%.([%w_%-]+)$")
+    local t, problems = tenant.load(base or id)
+    if t and rep then
+      local v = t.reps and t.reps[rep]
+      if v then
+        io.stdout:write(("%s: ok (rep of %s, version %s); effective settings:\n%s\n")
+          :format(id, base, t.version, require("json").encode(v.settings)))
+        goto continue
+      end
+      t, problems = nil, { ("%s has no rep '%s'"):format(base, rep) }
+    end
     if t then
       local states, slots = 0, 0
       for _ in pairs(t.flow.states) do states = states + 1 end
-      for _ in pairs(t.flow.slots) do slots = slots + 1 end
-      io.stdout:write(("%s: ok (version %s, %d states, %d slots, languages %s%s)\n")
-        :format(id, t.version, states, slots, table.concat(t.languages, ","), t.llm and ", llm on" or ""))
+      for _ in pairs(t.flow.slots or {}) do slots = slots + 1 end
+      local reps = {}
+      for r in pairs(t.reps or {}) do reps[#reps + 1] = r end
+      table.sort(reps)
+      io.stdout:write(("%s: ok (version %s, %d states, %d slots, languages %s%s%s)\n")
+        :format(id, t.version, states, slots, table.concat(t.languages, ","), t.llm and ", llm on" or "",
+                #reps > 0 and (", reps " .. table.concat(reps, ",")) or ""))
     else
       bad = bad + 1
       io.stdout:write(("%s: %d problem%s\n"):format(id, #problems, #problems == 1 and "" or "s"))
       for _, p in ipairs(problems) do io.stdout:write("  ", p, "\n") end
     end
+    ::continue::
   end
   io.stdout:flush()
   host.exit(bad == 0 and 0 or 1)

@@ -1,7 +1,7 @@
 -- Runs inside a tenant's own Lua state (core/lua_api_tstate.c): loads the
 -- tenant from the snapshot of its files its manager took, and defines the
 -- functions the host calls across states (arguments and results are JSON):
---   turn{id, msg}                 -> {res} | {err}          one customer message
+--   turn{tenant?, id, msg}        -> {res} | {err}          one customer message
 --   conversation{id} / reset{id}  -> the conversation / done
 --   bookings{date} / booking{id} / cancel_booking{id, reason}
 local json = require "json"
@@ -27,14 +27,16 @@ function M.load(arg)
   tenant.cache[a.id] = t
   local turn = require "flow.turn"
   local store = require "flow.store"
-  _G.turn = answer(function(r) return turn.run(a.id, r.id, r.msg) end)
+  for rep, v in pairs(t.reps or {}) do tenant.cache[a.id .. "." .. rep] = v end
+  -- r.tenant: the tenant or one of its reps ("<tenant>.<rep>")
+  _G.turn = answer(function(r) return turn.run(r.tenant or a.id, r.id, r.msg) end)
   _G.conversation = answer(function(r)
-    local conv, how = store.load(a.id, r.id)
+    local conv, how = store.load(r.tenant or a.id, r.id)
     if not conv then return nil, how end
     if how ~= "found" then return nil, "not found" end
     return conv
   end)
-  _G.reset = answer(function(r) return store.reset(a.id, r.id) end)
+  _G.reset = answer(function(r) return store.reset(r.tenant or a.id, r.id) end)
   _G.bookings = answer(function(r)
     if not t.booking then return nil, "no booking engine" end
     return t.booking:by_day(r.date)

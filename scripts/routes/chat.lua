@@ -50,8 +50,10 @@ router.route("POST", "/v1/tenants/{tenant}/conversations/{id}/messages", functio
   end
   if text and #text > MAX_TEXT then return fail(413, "too long", "a message may have at most 4096 bytes") end
   if #p.id > 128 then return fail(400, "bad id", "a conversation id has at most 128 characters") end
-  local out, err, detail, fallback = tenants.call(p.tenant, "turn",
-    json.encode{ id = p.id, msg = { text = text, button = button } })
+  -- "<tenant>.<rep>" talks to a sales rep of the tenant (same state)
+  local base = p.tenant:match("^([^.]+)")
+  local out, err, detail, fallback = tenants.call(base, "turn",
+    json.encode{ tenant = p.tenant, id = p.id, msg = { text = text, button = button } })
   if err == "flow failed" then
     return 200, json.encode{ replies = { { text = fallback } }, state = json.null, slots = json.null,
                              error = "flow failed" }, { ["Content-Type"] = "application/json" }
@@ -69,7 +71,8 @@ router.route("POST", "/v1/tenants/{tenant}/conversations/{id}/messages", functio
 end, "/v1/tenants/{tenant}/conversations/{id}/messages")
 
 router.route("GET", "/v1/tenants/{tenant}/conversations/{id}", function(_, p)
-  local out, err = tenants.call(p.tenant, "conversation", json.encode{ id = p.id })
+  local out, err = tenants.call(p.tenant:match("^([^.]+)"), "conversation",
+                                json.encode{ tenant = p.tenant, id = p.id })
   local r = out and json.decode(out)
   if not (r and r.res) then
     err = err or (r and r.err)
