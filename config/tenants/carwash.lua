@@ -30,6 +30,8 @@ return {
   conversation_ttl = 24 * 3600,          -- the seed keeps state 24 hours
   sentiment = { anger = 7, boredom = 8 },
   support_phone = "1800-123-4567",
+  admin_token_env = "CARWASH_ADMIN_TOKEN",   -- this tenant's own admin API token
+  limits = { cpu_ms = 100 },                 -- Lua CPU per turn (memory: 64 MB per state)
 
   -- The LLM is optional: the flow works on rules alone. Set CARWASH_LLM_URL
   -- (an OpenAI-compatible server such as Ollama: http://127.0.0.1:11434/v1)

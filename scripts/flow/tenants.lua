@@ -141,7 +141,10 @@ function M.reload(id)
     entries[id] = nil
     return nil, { "unknown tenant" }
   end
-  if e and e.version == version and e.ts then return true end
+  if e and e.version == version and e.ts then
+    e.last_error = nil                         -- a bad edit was taken back
+    return true
+  end
   if e and e.pinned_over == version and e.ts then return true end   -- rolled back, no edit since
   if e and e.last_error and e.last_error.version == version then return nil, e.last_error.problems end
   return M.install(id, files, version)
