@@ -65,7 +65,14 @@ typedef struct {
   uv_idle_t idle;
   fh_sched *sched;
   uint64_t task_id;
+  double since;        /* when it was preempted (monotonic) */
+  double max_wait;     /* I/O goes first, but not for longer than this */
 } preempted;
+
+/* While other I/O is pending a preempted turn waits up to twice the CPU it
+ * has used so far (at most 50 ms): short turns barely notice, a runaway
+ * turn yields more and more to everyone else until its budget ends it. */
+#define LONG_WAIT 0.05
 
 static void on_preempt_closed(uv_handle_t *h) { free(h->data); }
 
@@ -74,7 +81,8 @@ static void on_preempt_idle(uv_idle_t *h) {
   /* a preempted (long) turn runs only when no I/O is waiting: replies and
    * requests of other turns go first, so they do not wait behind it */
   struct pollfd pfd = {uv_backend_fd(h->loop), POLLIN, 0};
-  if (poll(&pfd, 1, 0) > 0) return;               /* stay queued: next round */
+  if (fh_monotonic() - p->since < p->max_wait && poll(&pfd, 1, 0) > 0)
+    return;                                        /* stay queued: next round */
   uv_idle_stop(h);
   uv_close((uv_handle_t *)h, on_preempt_closed);
   fh_task *t = fh_task_find(p->sched, p->task_id);
@@ -83,14 +91,17 @@ static void on_preempt_idle(uv_idle_t *h) {
 
 /* From a count hook: the running task gives the loop a turn (timers, I/O,
  * other tasks) and goes on where it was in a later loop iteration when no
- * I/O is pending (LuaJIT can yield from a hook; an idle handle started now
- * runs next time round). */
+ * I/O is pending, or after its longest wait (LuaJIT can yield from a hook;
+ * an idle handle started now runs next time round). */
 void fh_time_preempt(lua_State *L) {
   fh_task *t = fh_task_check_current(L, "preempt");
   preempted *p = calloc(1, sizeof(*p));
   if (!p) return;                                /* no memory: run on */
   p->sched = fh_task_sched(t);
   p->task_id = fh_task_id(t);
+  p->since = fh_monotonic();
+  p->max_wait = 2 * fh_task_cpu_used(t);
+  if (p->max_wait > LONG_WAIT) p->max_wait = LONG_WAIT;
   uv_idle_init(fh_worker_loop(fh_worker_of(L)), &p->idle);
   p->idle.data = p;
   uv_idle_start(&p->idle, on_preempt_idle);

@@ -34,7 +34,7 @@
 #define TS_MT "fh.tstate"
 #define HOOK_EVERY 4096
 #define GRACE 0.02
-#define SLICE 0.00025 /* a turn runs at most this long before I/O gets a look */
+#define SLICE 0.0005  /* a turn runs at most this long before I/O gets a look */
 
 static const char *TS_KEY = "fh.tstate.self";
 static const char *YIELDABLE_KEY = "fh.tstate.yieldable";  /* pcall, xpcall */
