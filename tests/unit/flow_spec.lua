@@ -172,3 +172,17 @@ describe("sales reps", function()
     assert.are.equal("unknown tenant", err)
   end)
 end)
+
+describe("a conversation whose state a new flow version no longer has", function()
+  before_each(function() tenant.folders("tests/fixtures/tenants", "tests/fixtures/flows") end)
+  after_each(function() tenant.folders(nil, nil) end)
+
+  it("restarts from the start with its slots kept", function()
+    local c = talk.new("mini")
+    c:says("hi"):says("Anna")
+    local conv = assert(store.load("mini", c.id))
+    conv.state = "a_state_the_old_version_had"
+    assert(store.save("mini", c.id, conv, 3600))
+    c:says("hello?"):hears("Hello from Mini!"):hears("And your email?"):has_slot("name", "Anna"):in_state("collect")
+  end)
+end)
