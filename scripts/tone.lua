@@ -26,6 +26,8 @@ local words = require "text.words"
 local prose = require "text.prose"
 local rewrite = require "text.rewrite"
 
+local template = require "text.template"
+
 local M = {}
 
 local find, sub, upper, gsub, concat = string.find, string.sub, string.upper, string.gsub, table.concat
@@ -264,23 +266,10 @@ function M.check(rules)
   return rules
 end
 
-local function lookup(vars, path)
-  local v = vars
-  for part in path:gmatch("[^%.]+") do
-    if type(v) ~= "table" then return nil end
-    v = v[part]
-  end
-  return v
-end
-
 local function fill(text, vars)
-  local out = gsub(gsub(text, "{{", "\1"), "}}", "\2")
-  out = gsub(out, "{([%w_%.]+)}", function(name)
-    local v = lookup(vars, name)
-    if v == nil then error(("tone: the text uses {%s} but vars has no value for it"):format(name), 0) end
-    return tostring(v)
+  return template.fill(text, vars, function(name)
+    error(("tone: the text uses {%s} but vars has no value for it"):format(name), 0)
   end)
-  return (gsub(gsub(out, "\1", "{"), "\2", "}"))
 end
 
 function M.pipeline(rules)

@@ -10,18 +10,11 @@
 --   catalog:vars(key) -> set of variable names the default text uses
 --
 -- Variables are written {name} or {booking.id}; {{ and }} are literal braces.
+local template = require "text.template"
+
 local M = {}
 local Catalog = {}
 Catalog.__index = Catalog
-
-local function lookup(vars, path)
-  local v = vars
-  for part in path:gmatch("[^%.]+") do
-    if type(v) ~= "table" then return nil end
-    v = v[part]
-  end
-  return v
-end
 
 function M.compile(decl, languages)
   local problems = {}
@@ -72,15 +65,9 @@ function Catalog:render(key, lang, vars)
   if type(text) ~= "string" then
     error(("there is no message '%s' (add it to messages.lua)"):format(tostring(key)), 2)
   end
-  vars = vars or {}
-  local out = text:gsub("{{", "\1"):gsub("}}", "\2"):gsub("{([%w_%.]+)}", function(name)
-    local v = lookup(vars, name)
-    if v == nil then
-      error(("message '%s' uses {%s} but the flow gave no value for it"):format(key, name), 0)
-    end
-    return tostring(v)
+  return template.fill(text, vars or {}, function(name)
+    error(("message '%s' uses {%s} but the flow gave no value for it"):format(key, name), 0)
   end)
-  return (out:gsub("\1", "{"):gsub("\2", "}"))
 end
 
 return M

@@ -22,6 +22,7 @@
 --       with less time than this before the deadline)
 local time = require "time"
 local crypto = require "crypto"
+local tz = require "tz"
 
 local M = { BASE = 0.25, CAP = 4, MAX_WAIT = 60, MIN_ATTEMPT = 0.05 }
 
@@ -30,23 +31,12 @@ local min, max, floor = math.min, math.max, math.floor
 local MONTHS = { Jan = 1, Feb = 2, Mar = 3, Apr = 4, May = 5, Jun = 6,
                  Jul = 7, Aug = 8, Sep = 9, Oct = 10, Nov = 11, Dec = 12 }
 
--- days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm)
-local function days_from_civil(y, m, d)
-  if m <= 2 then y = y - 1 end
-  local era = floor(y / 400)
-  local yoe = y - era * 400
-  local mp = (m + 9) % 12
-  local doy = floor((153 * mp + 2) / 5) + d - 1
-  local doe = yoe * 365 + floor(yoe / 4) - floor(yoe / 100) + doy
-  return era * 146097 + doe - 719468
-end
-
 -- "Sun, 06 Nov 1994 08:49:37 GMT" (IMF-fixdate, the only form servers send)
 local function http_date(s)
   local d, mon, y, hh, mm, ss = s:match("^%a%a%a, (%d%d) (%a%a%a) (%d%d%d%d) (%d%d):(%d%d):(%d%d) GMT$")
   if not d or not MONTHS[mon] then return nil end
-  return days_from_civil(tonumber(y), MONTHS[mon], tonumber(d)) * 86400
-         + tonumber(hh) * 3600 + tonumber(mm) * 60 + tonumber(ss)
+  return (tz.to_utc({ year = tonumber(y), month = MONTHS[mon], day = tonumber(d), hour = tonumber(hh),
+                      min = tonumber(mm), sec = tonumber(ss) }, "UTC"))
 end
 
 function M.after(headers, now)
