@@ -38,13 +38,38 @@ end
 
 local DEFAULT_TTL = 24 * 3600
 
+-- settings with over's fields on top: maps merge, lists and values replace
+local function merge(base, over)
+  if type(base) ~= "table" or type(over) ~= "table" or over[1] ~= nil or base[1] ~= nil then return over end
+  local out = {}
+  for k, v in pairs(base) do out[k] = v end
+  for k, v in pairs(over) do out[k] = merge(base[k], v) end
+  return out
+end
+M.merge = merge
+
+
 function M.dirs() return tenants_dir(), flows_dir() end
+
+--- Platform defaults every tenant starts from: <tenants dir>/_platform.lua
+function M.platform_file() return tenants_dir() .. "/_platform.lua" end
+
+-- a field that holds a secret itself instead of naming where it is
+local SECRET = { api_key = true, token = true, secret = true, password = true, auth_token = true }
+local function literal_key(t, depth)
+  if type(t) ~= "table" or (depth or 0) > 6 then return nil end
+  for k, v in pairs(t) do
+    if SECRET[k] and type(v) == "string" and v ~= "" then return k end
+    local inner = literal_key(v, (depth or 0) + 1)
+    if inner then return inner end
+  end
+end
 
 function M.list()
   local names = host.listdir(tenants_dir()) or {}
   local out = {}
   for _, n in ipairs(names) do
-    local id = n:match("^([%w_%-]+)%.lua$")
+    local id = n:match("^([%w][%w_%-]*)%.lua$")    -- _platform.lua is not a tenant
     if id then out[#out + 1] = id end
   end
   return out
@@ -101,6 +126,19 @@ function M.load(id, opts)
     return nil, { text and tostring(text) or (cfg_file .. ": did not return a table") }
   end
   texts[#texts + 1] = text
+  -- platform defaults under the tenant's own settings (most specific wins)
+  local pfile = M.platform_file()
+  if source.read(pfile) then
+    local defaults, ptext = source.load(pfile, config_env())
+    if type(defaults) ~= "table" then return nil, { ptext or (pfile .. ": must return a table of defaults") } end
+    texts[#texts + 1] = ptext
+    settings = merge(defaults, settings)
+  end
+  local key = literal_key(settings)
+  if key then
+    return nil, { ("%s:%d: %s holds a literal secret; name an environment variable instead (e.g. api_key_env = \"MY_KEY\")")
+      :format(cfg_file, source.line_of(text, key) or 1, key) }
+  end
   local problems = settings_problems(settings, cfg_file)
   if #problems > 0 then return nil, problems end
   settings.id = id
@@ -195,15 +233,6 @@ function M.attach(t, settings, id, cfg_file, text)
   return true
 end
 
--- settings with over's fields on top: maps merge, lists and values replace
-local function merge(base, over)
-  if type(base) ~= "table" or type(over) ~= "table" or over[1] ~= nil or base[1] ~= nil then return over end
-  local out = {}
-  for k, v in pairs(base) do out[k] = v end
-  for k, v in pairs(over) do out[k] = merge(base[k], v) end
-  return out
-end
-M.merge = merge
 
 local REP_FIELDS = { name = true, tone = true, messages = true, hours = true, booking = true, calendar = true,
                      llm = true, sentiment = true, support_phone = true }

@@ -75,6 +75,8 @@ function M.snapshot(id)
   if not text then return nil end
   local files = tree(fdir .. "/" .. id, {}, { spec = true })
   files[cfg] = text
+  local platform = read(tenant.platform_file())
+  if platform then files[tenant.platform_file()] = platform end
   return files, hash{ runtime = runtime_hash, files = hash(files) }:sub(1, 12)
 end
 
@@ -226,6 +228,7 @@ end
 local function concerned(path)
   local tdir, fdir = tenant.dirs()
   if path:sub(1, #scripts_dir() + 1) == scripts_dir() .. "/" then return "all" end
+  if path == tenant.platform_file() then return "all" end
   local id = path:match("^" .. tdir:gsub("%p", "%%%0") .. "/([%w_%-]+)%.lua$")
   if id then return { id } end
   id = path:match("^" .. fdir:gsub("%p", "%%%0") .. "/([%w_%-]+)")

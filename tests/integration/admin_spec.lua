@@ -84,6 +84,28 @@ describe("admin API", function()
     assert.are.equal(404, (req("GET", "/admin/tenants/carwash/conversations/" .. id, OWN)))
   end)
 
+  it("tenants are added and removed while the host runs", function()
+    local function hi()
+      local r = assert(http.request{ method = "POST", body = '{"text":"hi"}',
+        url = s.url .. "/v1/tenants/newshop/conversations/n-" .. crypto.random_hex(4) .. "/messages" })
+      return r.status
+    end
+    assert.are.equal(404, hi())
+    proc.sh("cp -r tests/fixtures/flows/mini " .. dir .. "/flows/newshop && sed 's/\"Mini\"/\"New Shop\"/' "
+      .. "tests/fixtures/tenants/mini.lua > " .. dir .. "/tenants/newshop.lua")
+    local t0 = time.monotonic()
+    while hi() ~= 200 do
+      assert.truthy(time.monotonic() - t0 < 2, "the new tenant did not start serving")
+      time.sleep(0.05)
+    end
+    os.remove(dir .. "/tenants/newshop.lua")
+    t0 = time.monotonic()
+    while hi() ~= 404 do
+      assert.truthy(time.monotonic() - t0 < 2, "the removed tenant still serves")
+      time.sleep(0.05)
+    end
+  end)
+
   it("a bad edit shows as last_error; SIGHUP and POST /admin/reload reload", function()
     local path = dir .. "/flows/mini/flow.lua"
     local good = proc.read_file(path)

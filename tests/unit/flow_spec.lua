@@ -186,3 +186,20 @@ describe("a conversation whose state a new flow version no longer has", function
     c:says("hello?"):hears("Hello from Mini!"):hears("And your email?"):has_slot("name", "Anna"):in_state("collect")
   end)
 end)
+
+describe("platform defaults and secrets", function()
+  before_each(function() tenant.folders("tests/fixtures/tenants", "tests/fixtures/flows") end)
+  after_each(function() tenant.folders(nil, nil) end)
+
+  it("every tenant starts from _platform.lua, its own settings win, and _platform is no tenant", function()
+    local t = assert(tenant.load("mini"))
+    assert.are.equal("09:00-17:00", t.settings.support_hours)
+    assert.are.same({ "en", "hi" }, t.settings.languages)
+    for _, id in ipairs(tenant.list()) do assert.are_not.equal("_platform", id) end
+  end)
+
+  it("refuses a literal secret in a tenant's config, naming the line", function()
+    local p = problems_of("leaky")
+    assert.truthy(p:find("tests/fixtures/tenants/leaky.lua:4: api_key holds a literal secret", 1, true), p)
+  end)
+end)
