@@ -3,7 +3,7 @@
 -- turns are aborted with the tenant's fallback text and an error naming
 -- the tenant, file and line; the escapes are blocked; the good tenant's
 -- p99 stays within 1.2x (+10 ms) of a run without the bad ones. On 2 cores
--- shared with this load driver the measured ratio is 1.7-3.6x (2-9 ms);
+-- shared with this load driver the measured ratio is 1.6-3.0x (4-7 ms);
 -- without preemption of long turns it was 15x (45 ms).
 local proc = require "proc"
 local http = require "http"
