@@ -33,6 +33,13 @@ return {
   admin_token_env = "CARWASH_ADMIN_TOKEN",   -- this tenant's own admin API token
   limits = { cpu_ms = 100 },                 -- Lua CPU per turn (memory: 64 MB per state)
 
+  -- channels; credentials by reference (development values: see README)
+  channels = {
+    telegram = { token_env = "CARWASH_TELEGRAM_TOKEN", secret_env = "CARWASH_TELEGRAM_SECRET",
+                 api_url = env("TELEGRAM_API_URL", "https://api.telegram.org") },
+  },
+  only_text = "Sorry, I can only read text messages. Please type your answer.",
+
   -- The LLM is optional: the flow works on rules alone. Set CARWASH_LLM_URL
   -- (an OpenAI-compatible server such as Ollama: http://127.0.0.1:11434/v1)
   -- to let it read what the rules cannot.

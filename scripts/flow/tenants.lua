@@ -152,6 +152,14 @@ function M.reload(id)
   return M.install(id, files, version)
 end
 
+--- Tenants loaded on this worker.
+function M.owned()
+  local out = {}
+  for id, e in pairs(entries) do if e.ts then out[#out + 1] = id end end
+  table.sort(out)
+  return out
+end
+
 function M.list()
   local ids = {}
   for _, id in ipairs(tenant.list()) do ids[#ids + 1] = id end

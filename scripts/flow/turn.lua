@@ -1,6 +1,9 @@
 --- flow.turn: one customer message, start to finish.
 --
 --   turn.run(tenant_id, conversation_id, msg, opts?) -> result | nil, err
+--       opts.mid: the provider's message id; a message already handled (a
+--       redelivery) gets the replies it got the first time, and the flow
+--       does not run again (the last 20 ids are kept with the conversation)
 --       msg = {text = "..."} or {button = "<id>"}
 --       result = {replies = {{text, buttons?}}, state, slots, version}
 --       err: "unknown tenant" | "tenant broken" | "busy" (the conversation's
@@ -36,6 +39,14 @@ function M.run(tenant_id, conv_id, msg, opts)
   local res, rerr = lock.with(store.key(t.id, conv_id) .. ":lock", LEASE, function()
     local conv, how = store.load(t.id, conv_id)
     if not conv then return nil, how end
+    local mid = opts and opts.mid
+    if mid and conv.handled then
+      for _, h in ipairs(conv.handled) do
+        if h.mid == mid then
+          return { replies = h.replies, state = conv.state, slots = conv.slots, version = conv.version, repeated = true }
+        end
+      end
+    end
     local text = msg.text or (msg.button and "[" .. msg.button .. "]") or ""
     store.remember(conv, "customer", text)
     local ok, c = xpcall(engine.turn, debug.traceback, t, conv, msg, how, opts)
@@ -45,6 +56,12 @@ function M.run(tenant_id, conv_id, msg, opts)
       return { replies = { reply }, state = conv.state, slots = conv.slots, error = "flow failed" }
     end
     for _, r in ipairs(c.replies) do store.remember(conv, "bot", r.text) end
+    if mid then
+      local out = output(c)
+      conv.handled = conv.handled or {}
+      table.insert(conv.handled, { mid = mid, replies = out.replies })
+      while #conv.handled > 20 do table.remove(conv.handled, 1) end
+    end
     local saved, serr = store.save(t.id, conv_id, conv, t.ttl)
     if not saved then return nil, serr end
     return output(c)

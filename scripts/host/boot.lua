@@ -21,6 +21,9 @@ if opts.mode == "serve" then
   if package.loaded["routes.chat"] or package.loaded["routes.admin"] then
     require("flow.tenants").start()            -- tenant states, hot reload
   end
+  if package.loaded["routes.webhooks"] then
+    require("channels.consumer").start()         -- answers the inbound streams
+  end
 elseif opts.mode == "test" then
   require("host").spawn(require("host.test_runner").run, opts.argv or {})
 elseif opts.mode == "chat" or opts.mode == "check" then

@@ -29,7 +29,7 @@ function M.load(arg)
   local store = require "flow.store"
   for rep, v in pairs(t.reps or {}) do tenant.cache[a.id .. "." .. rep] = v end
   -- r.tenant: the tenant or one of its reps ("<tenant>.<rep>")
-  _G.turn = answer(function(r) return turn.run(r.tenant or a.id, r.id, r.msg) end)
+  _G.turn = answer(function(r) return turn.run(r.tenant or a.id, r.id, r.msg, { mid = r.mid }) end)
   _G.conversation = answer(function(r)
     local conv, how = store.load(r.tenant or a.id, r.id)
     if not conv then return nil, how end

@@ -1,0 +1,176 @@
+--- channels.consumer: answers the messages of the inbound streams.
+--
+-- Every worker reads the streams of the tenants pinned to it with the
+-- consumer group "flowhost" (no blocking reads: the worker's one Redis
+-- connection is shared). Messages of one conversation are handled one at a
+-- time in stream order. For each message: run the turn (the turn itself
+-- is idempotent by the provider's message id), keep its replies in an
+-- outbox keyed by that id, send them through the channel (retrying 429 after
+-- the hinted wait, 5xx with backoff), then XACK. A message a crashed host
+-- left unacknowledged is claimed again after 30 s; one that failed 5 times
+-- goes to the tenant's dead-letter stream with its error.
+local redis = require "redis"
+local json = require "json"
+local host = require "host"
+local time = require "time"
+local log = require "log"
+local tenants = require "flow.tenants"
+local registry = require "channels.registry"
+local inbound = require "channels.inbound"
+
+local M = {}
+
+local GROUP = "flowhost"
+local OUTBOX_TTL = 7 * 24 * 3600
+local CLAIM_IDLE_MS = 30000
+local MAX_DELIVERIES = 5
+local SEND_ATTEMPTS = 5
+
+local consumer = ("%s-%d-%d"):format(os.getenv("HOSTNAME") or "host", math.floor(time.now()), host.worker())
+
+local function fields(list)
+  local f = {}
+  for i = 1, #list, 2 do f[list[i]] = list[i + 1] end
+  return f
+end
+
+local function outbox_key(tenant, f) return ("fh:out:{%s}:%s:%s"):format(tenant, f.channel, f.id) end
+
+local function send(adapter, creds, to, reply)
+  local wait = 0.5
+  for attempt = 1, SEND_ATTEMPTS do
+    local ok, err, retry_after = adapter.send(creds, to, reply)
+    if ok then return true end
+    if err and err:find("^rejected") then return nil, err, true end      -- permanent: do not retry
+    if attempt == SEND_ATTEMPTS then return nil, err end
+    time.sleep(retry_after and math.min(retry_after, 60) or wait)
+    wait = math.min(wait * 2, 8)
+  end
+end
+
+-- one message; true when it is done (acknowledge it), else nil, err
+local function handle(tenant, settings, f)
+  local adapter = registry.adapter(f.channel)
+  local creds = adapter and registry.creds(settings, f.channel)
+  if not creds then return nil, "channel " .. tostring(f.channel) .. " not enabled" end
+  local key = outbox_key(tenant, f)
+  local box = redis.call("GET", key)
+  box = type(box) == "string" and json.decode(box) or nil
+  if not box then
+    local msg = json.decode(f.msg) or {}
+    local replies
+    if msg.kind == "unsupported" then
+      replies = { { text = settings.only_text or "Sorry, I can only read text messages." } }
+    else
+      local out, err, _, fallback = tenants.call(tenant, "turn", json.encode{
+        id = f.channel .. ":" .. f.conversation, mid = f.channel .. ":" .. f.id,
+        msg = { text = msg.text, button = msg.button } })
+      if err == "flow failed" then
+        replies = { { text = fallback } }
+      else
+        local r = out and json.decode(out)
+        if not (r and r.res) then return nil, tostring(err or (r and r.err) or "turn failed") end
+        replies = r.res.replies
+      end
+    end
+    if adapter.ack_button then adapter.ack_button(creds, msg.callback) end
+    box = { replies = replies, sent = 0 }
+    redis.call("SET", key, json.encode(box), "EX", OUTBOX_TTL)
+  end
+  for i = box.sent + 1, #box.replies do
+    local ok, err, permanent = send(adapter, creds, f.conversation, box.replies[i])
+    if not ok and not permanent then return nil, err end
+    if not ok then log.warn("reply rejected by the channel", { tenant = tenant, channel = f.channel, err = err }) end
+    box.sent = i
+    redis.call("SET", key, json.encode(box), "EX", OUTBOX_TTL)
+  end
+  return true
+end
+
+local function process(tenant, stream, entries)
+  local settings = (tenants.status(tenant) or {}).settings or {}
+  for _, e in ipairs(entries) do
+    local f = fields(e[2] or {})
+    local ok, err = pcall(handle, tenant, settings, f)
+    if ok and err == true then
+      redis.call("XACK", stream, GROUP, e[1])
+    else
+      log.warn("inbound message not answered yet", { tenant = tenant, entry = e[1], err = tostring(err) })
+      return                                     -- keep order: the rest waits for the claim
+    end
+  end
+end
+
+-- entries of one stream, one task per conversation, in order
+local function dispatch(tenant, stream, entries)
+  local by_conv, order = {}, {}
+  for _, e in ipairs(entries) do
+    local c = fields(e[2] or {}).conversation or "?"
+    if not by_conv[c] then by_conv[c] = {}; order[#order + 1] = c end
+    table.insert(by_conv[c], e)
+  end
+  for _, c in ipairs(order) do host.spawn(process, tenant, stream, by_conv[c]) end
+end
+
+local function dead_letters(tenant, stream)
+  local pending = redis.call("XPENDING", stream, GROUP, "IDLE", CLAIM_IDLE_MS, "-", "+", 64)
+  if type(pending) ~= "table" then return end
+  for _, p in ipairs(pending) do
+    if p[4] and p[4] >= MAX_DELIVERIES then
+      local got = redis.call("XRANGE", stream, p[1], p[1])
+      local f = type(got) == "table" and got[1] and got[1][2] or {}
+      local args = { "XADD", inbound.dead(tenant), "*", "entry", p[1], "deliveries", p[4], "error", "not answered after retries" }
+      for _, v in ipairs(f) do args[#args + 1] = v end
+      redis.call(unpack(args))
+      redis.call("XACK", stream, GROUP, p[1])
+      log.error("inbound message moved to the dead-letter stream", { tenant = tenant, entry = p[1] })
+    end
+  end
+end
+
+local function claim(tenant, stream)
+  dead_letters(tenant, stream)
+  local r = redis.call("XAUTOCLAIM", stream, GROUP, consumer, CLAIM_IDLE_MS, "0-0", "COUNT", 64)
+  if type(r) == "table" and type(r[2]) == "table" and #r[2] > 0 then dispatch(tenant, stream, r[2]) end
+end
+
+function M.start()
+  host.spawn(function()
+    time.sleep(0.3)
+    local groups, last_claim = {}, 0
+    while true do
+      local keys, ids = {}, {}
+      for _, id in ipairs(tenants.owned()) do
+        local st = tenants.status(id)
+        if st and st.settings and st.settings.channels then
+          local k = inbound.stream(id)
+          if not groups[k] then
+            redis.call("XGROUP", "CREATE", k, GROUP, "0", "MKSTREAM")   -- BUSYGROUP when it exists: fine
+            groups[k] = true
+          end
+          keys[#keys + 1], ids[#ids + 1] = k, id
+        end
+      end
+      local got = false
+      if #keys > 0 then
+        local args = { "XREADGROUP", "GROUP", GROUP, consumer, "COUNT", 64, "STREAMS" }
+        for _, k in ipairs(keys) do args[#args + 1] = k end
+        for _ = 1, #keys do args[#args + 1] = ">" end
+        local res = redis.call(unpack(args))
+        if type(res) == "table" then
+          for _, s in ipairs(res) do
+            local tenant = s[1]:match("^fh:in:{(.*)}$")
+            if tenant and #s[2] > 0 then got = true; dispatch(tenant, s[1], s[2]) end
+          end
+        end
+        if time.monotonic() - last_claim > 5 then
+          last_claim = time.monotonic()
+          for i, k in ipairs(keys) do claim(ids[i], k) end
+        end
+      end
+      if not got then time.sleep(#keys > 0 and 0.02 or 1) end
+    end
+  end)
+end
+
+return M

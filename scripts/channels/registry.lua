@@ -1,0 +1,28 @@
+--- channels.registry: the channel adapters, and a tenant's credentials for
+--- one, read by reference from the environment.
+--
+--   registry.adapter(name) -> adapter | nil
+--   registry.creds(settings, name) -> creds | nil, why
+--       settings.channels.telegram = { token_env = "X_TOKEN", secret_env = "X_SECRET",
+--                                      api_url = "https://api.telegram.org" }
+local M = {}
+
+local ADAPTERS = { telegram = "channels.telegram" }
+
+function M.adapter(name)
+  local mod = ADAPTERS[name]
+  return mod and require(mod) or nil
+end
+
+function M.creds(settings, name)
+  local c = settings and settings.channels and settings.channels[name]
+  if type(c) ~= "table" then return nil, "the channel is not enabled for this tenant" end
+  local out = { api_url = c.api_url }
+  for k, v in pairs(c) do
+    local field = type(k) == "string" and k:match("^(.-)_env$")
+    if field and type(v) == "string" then out[field] = os.getenv(v) end
+  end
+  return out
+end
+
+return M

@@ -1,0 +1,36 @@
+-- Inbound webhooks of the asynchronous channels:
+--   POST /webhooks/{tenant}/{channel}
+-- The signature (or secret) is checked on the raw body first: a failure is
+-- 401/403 and nothing is stored. Then every message is dropped if the
+-- provider delivered it before, else appended to the tenant's stream, and
+-- the provider gets 200 at once; channels.consumer answers from the stream.
+local router = require "host.router"
+local tenants = require "flow.tenants"
+local registry = require "channels.registry"
+local inbound = require "channels.inbound"
+local log = require "log"
+
+local function fail(status, word, message)
+  return router.json(status, { error = word, message = message })
+end
+
+router.route("POST", "/webhooks/{tenant}/{channel}", function(req, p)
+  local adapter = registry.adapter(p.channel)
+  if not adapter then return fail(404, "unknown channel", "channels: telegram") end
+  local st = tenants.status(p.tenant)
+  if not st or st.version == nil then return fail(404, "unknown tenant", "no tenant '" .. p.tenant .. "'") end
+  local creds, why = registry.creds(st.settings, p.channel)
+  if not creds then return fail(404, "channel not enabled", why) end
+  local ok, status, reason = adapter.verify(req, creds)
+  if not ok then
+    log.warn("webhook rejected", { tenant = p.tenant, channel = p.channel, reason = reason })
+    return fail(status, status == 401 and "unauthorized" or "forbidden", reason)
+  end
+  local msgs, err = adapter.parse(req.body)
+  if not msgs then return fail(400, "bad payload", err) end
+  for _, m in ipairs(msgs) do
+    local done, qerr = inbound.accept(p.tenant, p.channel, m)
+    if not done then return fail(503, "unavailable", "cannot queue the message (" .. tostring(qerr) .. "); retry") end
+  end
+  return router.json(200, { ok = true })
+end, "/webhooks/{tenant}/{channel}")

@@ -1,0 +1,131 @@
+-- Telegram end to end against the fake Bot API (tests/fakes/telegram.py):
+-- webhooks signed with the secret token, the durable inbound stream, the
+-- consumer answering through sendMessage; duplicates, forgeries, 429s.
+local proc = require "proc"
+local http = require "http"
+local json = require "json"
+local time = require "time"
+local crypto = require "crypto"
+local redis = require "redis"
+
+local TOKEN = "777000:" .. crypto.random_hex(12)
+local SECRET = "tg_" .. crypto.random_hex(8)
+
+-- a chat no earlier run has used
+local function new_chat() return tonumber(crypto.random_hex(5), 16) + 1000000 end
+
+describe("telegram channel", function()
+  local s, fake, fake_url
+  setup(function()
+    -- the fake numbers its updates from 1 each time it starts: forget the
+    -- update ids an earlier run left in this Redis
+    redis.call("EVAL", "for _, k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) end return 1",
+      0, "fh:seen:{carwash}:telegram:*")
+    redis.call("EVAL", "for _, k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) end return 1",
+      0, "fh:out:{carwash}:telegram:*")
+    local port = proc.free_port()
+    fake_url = "http://127.0.0.1:" .. port
+    fake = io.popen("python3 tests/fakes/telegram.py --port " .. port .. " > var/test/telegram-fake.out 2>&1 & echo $!"):read("*l")
+    assert(proc.wait_until(function()
+      local r = http.request{ url = fake_url .. "/_control/sent?token=" .. TOKEN, timeout = 0.3 }
+      return r and r.status == 200
+    end, 5), "the fake Telegram did not start")
+    s = proc.start{ config = "config/flowhost.lua", env = { FLOWHOST_WORKERS = 2,
+      CARWASH_TELEGRAM_TOKEN = TOKEN, CARWASH_TELEGRAM_SECRET = SECRET, TELEGRAM_API_URL = fake_url } }
+  end)
+  teardown(function()
+    if s then proc.stop(s) end
+    if fake then os.execute("kill " .. fake) end
+  end)
+
+  local function control(path, body)
+    local r = assert(http.request{ method = body and "POST" or "GET", url = fake_url .. path,
+      headers = { ["Content-Type"] = "application/json" }, body = body and json.encode(body), timeout = 30 })
+    return json.decode(r.body), r.status
+  end
+
+  local function update(chat, text, button)
+    return (control("/_control/make_update", { chat_id = chat, text = text, callback_data = button, first_name = "Ana" }))
+  end
+
+  local function deliver(u, opts)
+    opts = opts or {}
+    return (control("/_control/deliver", { url = s.url .. "/webhooks/carwash/telegram",
+      secret = opts.secret == nil and SECRET or opts.secret or json.null, update = u,
+      times = opts.times or 1, gap_ms = opts.gap_ms or 0 }))
+  end
+
+  local function sent_to(chat)
+    local out = {}
+    for _, m in ipairs(control("/_control/sent?token=" .. TOKEN .. "&method=sendMessage").sent) do
+      if tostring(m.params.chat_id) == tostring(chat) and m.status == 200 then out[#out + 1] = m end
+    end
+    return out
+  end
+
+  local function wait_sent(chat, n, secs)
+    local t0 = time.monotonic()
+    while #sent_to(chat) < n do
+      if time.monotonic() - t0 > (secs or 5) then
+        error(("%d replies to %s, expected %d; the fake saw: %s"):format(#sent_to(chat), chat, n,
+          json.encode(control("/_control/sent?token=" .. TOKEN).sent)), 2)
+      end
+      time.sleep(0.05)
+    end
+    return sent_to(chat)
+  end
+
+  it("books a car wash end to end over Telegram", function()
+    local chat = new_chat()
+    local n = 0
+    local function say(text, button, expect)
+      local r = deliver(update(chat, text, button))
+      assert.are.same({ 200 }, r.statuses)
+      n = n + (expect or 1)
+      return wait_sent(chat, n)
+    end
+    local got = say("hi", nil, 2)
+    assert.truthy(got[2].params.text:find("name", 1, true))
+    say("Rahul Sharma"); say("98765 43210"); say("Honda City")
+    got = say("MH12AB1234")
+    local kb = got[#got].params.reply_markup.inline_keyboard
+    assert.are.equal("basic_wash", kb[1][1].callback_data)
+    say(nil, "basic_wash"); say("none")
+    got = say("tomorrow")
+    local slot = got[#got].params.reply_markup.inline_keyboard[1][1].callback_data
+    got = say(nil, slot)
+    assert.truthy(got[#got].params.text:find("Rs. 499", 1, true))
+    got = say(nil, "confirm")
+    assert.truthy(got[#got].params.text:find("SR%-%w+"), got[#got].params.text)
+  end)
+
+  it("rejects forged and missing secrets and stores nothing", function()
+    local before = redis.call("XLEN", "fh:in:{carwash}")
+    local u = update(600001, "hi")
+    assert.are.same({ 403 }, deliver(u, { secret = "forged" }).statuses)
+    assert.are.same({ 401 }, deliver(u, { secret = false }).statuses)
+    assert.are.equal(before, redis.call("XLEN", "fh:in:{carwash}"))
+  end)
+
+  it("answers a webhook delivered three times (at once and later) once", function()
+    local chat = new_chat()
+    local u = update(chat, "hi")
+    assert.are.same({ 200, 200 }, deliver(u, { times = 2 }).statuses)
+    wait_sent(chat, 2)
+    time.sleep(0.5)
+    assert.are.same({ 200 }, deliver(u).statuses)
+    time.sleep(0.5)
+    assert.are.equal(2, #sent_to(chat))                -- greeting + question, once
+  end)
+
+  it("a 429 from Telegram is retried after the hinted wait; one reply is delivered", function()
+    local chat = new_chat()
+    control("/_control/script", { token = TOKEN, steps = { { status = 429, retry_after = 1 } } })
+    local t0 = time.monotonic()
+    deliver(update(chat, "hello"))
+    local got = wait_sent(chat, 2, 8)
+    assert.truthy(time.monotonic() - t0 >= 1, "retried before the hinted second")
+    time.sleep(0.3)
+    assert.are.equal(2, #sent_to(chat))
+  end)
+end)
