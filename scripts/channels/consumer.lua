@@ -7,7 +7,7 @@
 -- is idempotent by the provider's message id), keep its replies in an
 -- outbox keyed by that id, send them through the channel (retrying 429 after
 -- the hinted wait, 5xx with backoff), then XACK. A message a crashed host
--- left unacknowledged is claimed again after 30 s; one that failed 5 times
+-- left unacknowledged is claimed again after 30 s; one that failed 10 times
 -- goes to the tenant's dead-letter stream with its error.
 local redis = require "redis"
 local json = require "json"
@@ -22,11 +22,14 @@ local M = {}
 
 local GROUP = "flowhost"
 local OUTBOX_TTL = 7 * 24 * 3600
-local CLAIM_IDLE_MS = 30000
-local MAX_DELIVERIES = 5
+local CLAIM_IDLE_MS = tonumber(os.getenv("FLOWHOST_STREAM_CLAIM_IDLE_MS")) or 30000
+local MAX_DELIVERIES = 10
 local SEND_ATTEMPTS = 5
 
 local consumer = ("%s-%d-%d"):format(os.getenv("HOSTNAME") or "host", math.floor(time.now()), host.worker())
+
+-- entries this worker is handling now: a claim must not hand them out again
+local inflight = {}
 
 local function fields(list)
   local f = {}
@@ -89,13 +92,16 @@ end
 
 local function process(tenant, stream, entries)
   local settings = (tenants.status(tenant) or {}).settings or {}
-  for _, e in ipairs(entries) do
+  for i, e in ipairs(entries) do
     local f = fields(e[2] or {})
-    local ok, err = pcall(handle, tenant, settings, f)
-    if ok and err == true then
+    local ok, done, why = pcall(handle, tenant, settings, f)
+    if ok and done == true then
       redis.call("XACK", stream, GROUP, e[1])
+      inflight[e[1]] = nil
     else
-      log.warn("inbound message not answered yet", { tenant = tenant, entry = e[1], err = tostring(err) })
+      log.warn("inbound message not answered yet", { tenant = tenant, entry = e[1],
+                                                     err = tostring(ok and why or done) })
+      for j = i, #entries do inflight[entries[j][1]] = nil end
       return                                     -- keep order: the rest waits for the claim
     end
   end
@@ -105,6 +111,7 @@ end
 local function dispatch(tenant, stream, entries)
   local by_conv, order = {}, {}
   for _, e in ipairs(entries) do
+    inflight[e[1]] = true
     local c = fields(e[2] or {}).conversation or "?"
     if not by_conv[c] then by_conv[c] = {}; order[#order + 1] = c end
     table.insert(by_conv[c], e)
@@ -128,10 +135,21 @@ local function dead_letters(tenant, stream)
   end
 end
 
+-- entries idle past CLAIM_IDLE_MS (their consumer died, or gave up on
+-- them) are taken over, all of them, except those this worker is on
 local function claim(tenant, stream)
   dead_letters(tenant, stream)
-  local r = redis.call("XAUTOCLAIM", stream, GROUP, consumer, CLAIM_IDLE_MS, "0-0", "COUNT", 64)
-  if type(r) == "table" and type(r[2]) == "table" and #r[2] > 0 then dispatch(tenant, stream, r[2]) end
+  local cursor = "0-0"
+  repeat
+    local r = redis.call("XAUTOCLAIM", stream, GROUP, consumer, CLAIM_IDLE_MS, cursor, "COUNT", 256)
+    if type(r) ~= "table" then return end
+    cursor = r[1]
+    local fresh = {}
+    for _, e in ipairs(type(r[2]) == "table" and r[2] or {}) do
+      if not inflight[e[1]] and type(e[2]) == "table" then fresh[#fresh + 1] = e end
+    end
+    if #fresh > 0 then dispatch(tenant, stream, fresh) end
+  until cursor == "0-0"
 end
 
 function M.start()

@@ -22,7 +22,7 @@ local log = require "log"
 
 local M = {}
 
-local LEASE = 30
+local LEASE = 10
 
 local function output(c)
   local replies = {}
