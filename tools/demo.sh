@@ -19,6 +19,11 @@ if [ -z "${REDIS_URL:-}" ]; then
   export REDIS_URL="redis://127.0.0.1:$port"
 fi
 listen=${FLOWHOST_LISTEN:-127.0.0.1:8080}
+# development values for the demo only (real ones come from your environment)
+export CARWASH_TELEGRAM_TOKEN=${CARWASH_TELEGRAM_TOKEN:-123456:DEV-ONLY-not-a-real-token}
+export CARWASH_TELEGRAM_SECRET=${CARWASH_TELEGRAM_SECRET:-dev-only-secret}
+export CARWASH_ADMIN_TOKEN=${CARWASH_ADMIN_TOKEN:-dev-only-carwash-admin}
+export FLOWHOST_ADMIN_TOKEN=${FLOWHOST_ADMIN_TOKEN:-dev-only-admin}
 cat <<EOT
 flowhost is starting on http://$listen (Redis: $REDIS_URL). Try:
   curl -s http://$listen/healthz
@@ -28,6 +33,9 @@ Talk to the car-service assistant (tenant "carwash"):
   curl -s -X POST http://$listen/v1/tenants/carwash/conversations/demo-1/messages \
        -H 'Content-Type: application/json' -d '{"text": "hi"}'
   REDIS_URL=$REDIS_URL build/flowhost chat carwash      (in another terminal)
+Admin API (development token): curl -s -H 'Authorization: Bearer dev-only-admin' http://$listen/admin/tenants
+Telegram webhook: POST http://$listen/webhooks/carwash/telegram with header
+  X-Telegram-Bot-Api-Secret-Token: dev-only-secret
 Stop with Ctrl-C (in-flight requests finish first).
 EOT
 build/flowhost serve --config config/flowhost.lua &
