@@ -37,6 +37,10 @@ return {
   channels = {
     telegram = { token_env = "CARWASH_TELEGRAM_TOKEN", secret_env = "CARWASH_TELEGRAM_SECRET",
                  api_url = env("TELEGRAM_API_URL", "https://api.telegram.org") },
+    whatsapp = { token_env = "CARWASH_WHATSAPP_TOKEN", app_secret_env = "CARWASH_WHATSAPP_APP_SECRET",
+                 verify_token_env = "CARWASH_WHATSAPP_VERIFY_TOKEN",
+                 phone_number_id = env("CARWASH_WHATSAPP_PHONE_ID", "106540352242922"),
+                 api_url = env("WHATSAPP_API_URL", "https://graph.facebook.com"), version = "v21.0" },
   },
   only_text = "Sorry, I can only read text messages. Please type your answer.",
 

@@ -43,7 +43,7 @@ local function send(adapter, creds, to, reply)
   local wait = 0.5
   for attempt = 1, SEND_ATTEMPTS do
     local ok, err, retry_after = adapter.send(creds, to, reply)
-    if ok then return true end
+    if ok then return true, nil, nil, err end      -- err: the provider's message id, if any
     if err and err:find("^rejected") then return nil, err, true end      -- permanent: do not retry
     if attempt == SEND_ATTEMPTS then return nil, err end
     time.sleep(retry_after and math.min(retry_after, 60) or wait)
@@ -81,7 +81,13 @@ local function handle(tenant, settings, f)
     redis.call("SET", key, json.encode(box), "EX", OUTBOX_TTL)
   end
   for i = box.sent + 1, #box.replies do
-    local ok, err, permanent = send(adapter, creds, f.conversation, box.replies[i])
+    local ok, err, permanent, sent_id = send(adapter, creds, f.conversation, box.replies[i])
+    if sent_id then
+      box.ids = box.ids or {}
+      box.ids[i] = sent_id
+      -- delivery receipts come back by this id (routes/webhooks.lua)
+      redis.call("HSET", "fh:sent:{" .. tenant .. "}", sent_id, json.encode{ status = "accepted", conversation = f.conversation })
+    end
     if not ok and not permanent then return nil, err end
     if not ok then log.warn("reply rejected by the channel", { tenant = tenant, channel = f.channel, err = err }) end
     box.sent = i

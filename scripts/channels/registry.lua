@@ -5,9 +5,11 @@
 --   registry.creds(settings, name) -> creds | nil, why
 --       settings.channels.telegram = { token_env = "X_TOKEN", secret_env = "X_SECRET",
 --                                      api_url = "https://api.telegram.org" }
+--       a field `<name>_env` becomes <name> read from that environment
+--       variable; other fields (api_url, phone_number_id, ...) are taken as they are
 local M = {}
 
-local ADAPTERS = { telegram = "channels.telegram" }
+local ADAPTERS = { telegram = "channels.telegram", whatsapp = "channels.whatsapp" }
 
 function M.adapter(name)
   local mod = ADAPTERS[name]
@@ -17,7 +19,10 @@ end
 function M.creds(settings, name)
   local c = settings and settings.channels and settings.channels[name]
   if type(c) ~= "table" then return nil, "the channel is not enabled for this tenant" end
-  local out = { api_url = c.api_url }
+  local out = {}
+  for k, v in pairs(c) do
+    if type(v) ~= "table" and not (type(k) == "string" and k:match("_env$")) then out[k] = v end
+  end
   for k, v in pairs(c) do
     local field = type(k) == "string" and k:match("^(.-)_env$")
     if field and type(v) == "string" then out[field] = os.getenv(v) end

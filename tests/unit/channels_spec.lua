@@ -1,0 +1,81 @@
+-- Channel adapters: signature checks with the vendors' test vectors,
+-- parsing of the payloads the references show.
+local whatsapp = require "channels.whatsapp"
+local telegram = require "channels.telegram"
+local registry = require "channels.registry"
+
+local function req(body, headers) return { body = body, headers = headers or {} } end
+
+describe("whatsapp adapter", function()
+  local creds = { app_secret = "test_app_secret", verify_token = "vt-123" }
+
+  it("accepts the reference signatures over the exact bytes, rejects others", function()
+    local body = '{"object":"whatsapp_business_account","entry":[]}'
+    assert.is_true(whatsapp.verify(req(body, { ["x-hub-signature-256"] =
+      "sha256=dec6a680679a968e7e0319355b23599cbfc54502c0784668e9618baa0c633756" }), creds))
+    local escaped = '{"text":{"body":"Ol\\u00e1"}}'
+    assert.is_true(whatsapp.verify(req(escaped, { ["x-hub-signature-256"] =
+      "sha256=039f8d0a705371c76b0b5c3e1170cba0af0eb0a64d0ba9756cfd79997f4c84b2" }), creds))
+    -- the same JSON with a raw UTF-8 á is another body: the escaped form's signature must fail
+    local _, status = whatsapp.verify(req('{"text":{"body":"Olá"}}', { ["x-hub-signature-256"] =
+      "sha256=039f8d0a705371c76b0b5c3e1170cba0af0eb0a64d0ba9756cfd79997f4c84b2" }), creds)
+    assert.are.equal(403, status)
+    local _, missing = whatsapp.verify(req(body), creds)
+    assert.are.equal(401, missing)
+  end)
+
+  it("answers the subscription GET only with the right token", function()
+    assert.are.same({ 200, "1158201444" }, { whatsapp.challenge({ ["hub.mode"] = "subscribe",
+      ["hub.verify_token"] = "vt-123", ["hub.challenge"] = "1158201444" }, creds) })
+    assert.are.equal(403, (whatsapp.challenge({ ["hub.mode"] = "subscribe", ["hub.verify_token"] = "no",
+      ["hub.challenge"] = "1" }, creds)))
+  end)
+
+  it("parses text, button and list replies, media and statuses", function()
+    local msgs, statuses = whatsapp.parse([[{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages",
+      "value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881","phone_number_id":"106540352242922"},
+      "contacts":[{"profile":{"name":"Sheena Nelson"},"wa_id":"16505551234"}],
+      "messages":[{"from":"16505551234","id":"wamid.A","timestamp":"1749416383","type":"text","text":{"body":"hi"}},
+                  {"from":"16505551234","id":"wamid.B","timestamp":"1749416400","type":"interactive",
+                   "interactive":{"type":"button_reply","button_reply":{"id":"confirm","title":"Confirm"}}},
+                  {"from":"16505551234","id":"wamid.C","timestamp":"1749416401","type":"interactive",
+                   "interactive":{"type":"list_reply","list_reply":{"id":"t1","title":"10:00"}}},
+                  {"from":"16505551234","id":"wamid.D","timestamp":"1749416402","type":"image","image":{"id":"m1","mime_type":"image/jpeg"}}],
+      "statuses":[{"id":"wamid.OUT","status":"read","timestamp":"1750857384","recipient_id":"16505551234"}]}}]}]}]])
+    assert.are.equal(4, #msgs)
+    assert.are.same({ "hi", "text", "16505551234", "Sheena Nelson" }, { msgs[1].text, msgs[1].kind, msgs[1].conversation, msgs[1].name })
+    assert.are.equal("confirm", msgs[2].button)
+    assert.are.equal("t1", msgs[3].button)
+    assert.are.same({ "unsupported", "m1" }, { msgs[4].kind, msgs[4].media })
+    assert.are.same({ "wamid.OUT", "read", 1750857384 }, { statuses[1].id, statuses[1].status, statuses[1].at })
+    assert.is_nil((whatsapp.parse('{"object":"page"}')))
+  end)
+end)
+
+describe("telegram adapter", function()
+  it("checks the secret token header", function()
+    local creds = { secret = "s3cret" }
+    assert.is_true(telegram.verify(req("{}", { ["x-telegram-bot-api-secret-token"] = "s3cret" }), creds))
+    assert.are.equal(403, select(2, telegram.verify(req("{}", { ["x-telegram-bot-api-secret-token"] = "S3cret" }), creds)))
+    assert.are.equal(401, select(2, telegram.verify(req("{}"), creds)))
+  end)
+
+  it("parses messages, button taps and large chat ids", function()
+    local m = telegram.parse('{"update_id":812345678,"message":{"message_id":42,"date":1,"from":{"id":123456789,"first_name":"Ana"},'
+      .. '"chat":{"id":-1001234567890,"type":"supergroup"},"text":"/start"}}')
+    assert.are.same({ "812345678", "-1001234567890", "/start", "Ana" }, { m[1].id, m[1].conversation, m[1].text, m[1].name })
+    local b = telegram.parse('{"update_id":812345679,"callback_query":{"id":"cb1","from":{"id":123456789,"first_name":"Ana"},'
+      .. '"data":"confirm","message":{"message_id":43,"date":1,"chat":{"id":123456789,"type":"private"},"text":"Pick"}}}')
+    assert.are.same({ "confirm", "button", "cb1" }, { b[1].button, b[1].kind, b[1].callback })
+  end)
+end)
+
+describe("channel credentials", function()
+  it("reads *_env fields from the environment and keeps the rest", function()
+    local c = registry.creds({ channels = { whatsapp = { token_env = "HOME", phone_number_id = "123", api_url = "http://x" } } }, "whatsapp")
+    assert.are.equal(os.getenv("HOME"), c.token)
+    assert.are.equal("123", c.phone_number_id)
+    assert.is_nil(c.token_env)
+    assert.is_nil((registry.creds({}, "whatsapp")))
+  end)
+end)
