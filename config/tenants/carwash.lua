@@ -41,6 +41,11 @@ return {
                  verify_token_env = "CARWASH_WHATSAPP_VERIFY_TOKEN",
                  phone_number_id = env("CARWASH_WHATSAPP_PHONE_ID", "106540352242922"),
                  api_url = env("WHATSAPP_API_URL", "https://graph.facebook.com"), version = "v21.0" },
+    twilio = { account_sid_env = "CARWASH_TWILIO_ACCOUNT_SID", auth_token_env = "CARWASH_TWILIO_AUTH_TOKEN",
+               from = env("CARWASH_TWILIO_FROM", "whatsapp:+14155238886"),
+               -- the URL exactly as configured in Twilio (it is part of the signature)
+               webhook_url = env("CARWASH_TWILIO_WEBHOOK_URL", "http://127.0.0.1:8080/webhooks/carwash/twilio"),
+               api_url = env("TWILIO_API_URL", "https://api.twilio.com") },
   },
   only_text = "Sorry, I can only read text messages. Please type your answer.",
 

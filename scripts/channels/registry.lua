@@ -9,7 +9,7 @@
 --       variable; other fields (api_url, phone_number_id, ...) are taken as they are
 local M = {}
 
-local ADAPTERS = { telegram = "channels.telegram", whatsapp = "channels.whatsapp" }
+local ADAPTERS = { telegram = "channels.telegram", whatsapp = "channels.whatsapp", twilio = "channels.twilio" }
 
 function M.adapter(name)
   local mod = ADAPTERS[name]

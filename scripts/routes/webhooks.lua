@@ -19,7 +19,7 @@ end
 -- the adapter and the tenant's credentials for it, or an error answer
 local function channel(p)
   local adapter = registry.adapter(p.channel)
-  if not adapter then return nil, { fail(404, "unknown channel", "channels: telegram, whatsapp") } end
+  if not adapter then return nil, { fail(404, "unknown channel", "channels: telegram, whatsapp, twilio") } end
   local st = tenants.status(p.tenant)
   if not st or st.version == nil then return nil, { fail(404, "unknown tenant", "no tenant '" .. p.tenant .. "'") } end
   local creds, why = registry.creds(st.settings, p.channel)
@@ -54,5 +54,6 @@ router.route("POST", "/webhooks/{tenant}/{channel}", function(req, p)
     local done, qerr = inbound.accept(p.tenant, p.channel, m)
     if not done then return fail(503, "unavailable", "cannot queue the message (" .. tostring(qerr) .. "); retry") end
   end
+  if adapter.ack then return adapter.ack() end     -- e.g. Twilio wants TwiML
   return router.json(200, { ok = true })
 end, "/webhooks/{tenant}/{channel}")

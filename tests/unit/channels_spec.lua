@@ -79,3 +79,40 @@ describe("channel credentials", function()
     assert.is_nil((registry.creds({}, "whatsapp")))
   end)
 end)
+
+describe("twilio adapter", function()
+  local twilio = require "channels.twilio"
+  local form = require "channels.form"
+  local URL = "https://mycompany.com/myapp.php?foo=1&bar=2"
+
+  local function sign(url, body)
+    local p, n = form.decode(body)
+    return twilio.signature("12345", url, p, n)
+  end
+
+  it("passes Twilio's published test vectors", function()
+    local body = form.encode{ { "CallSid", "CA1234567890ABCDE" }, { "Caller", "+14158675309" }, { "Digits", "1234" },
+                              { "From", "+14158675309" }, { "To", "+18005551212" } }
+    assert.are.equal("RSOYDt4T1cUTdK1PDd93/VVr8B8=", sign(URL, body))
+    assert.are.equal("IK+Dwps556ElfBT0I3Rgjkr1wJU=", sign(URL, "Sid=CA123&SidAccount=AC123&Digits=5678&Digits=1234&Digits=1234"))
+    assert.are.equal("g9IN/x4Cft2g517EjYvEvM/W7LU=", sign("https://MyCompany.com/myapp.php?foo=1&bar=2", body))
+    assert.are.equal("kvajT1Ptam85bY51eRf/AJRuM3w=", sign("https://mycompany.com:443/myapp.php?foo=1&bar=2", body))
+    local creds = { auth_token = "12345", webhook_url = URL }
+    assert.is_true(twilio.verify({ body = body, headers = { ["x-twilio-signature"] = "RSOYDt4T1cUTdK1PDd93/VVr8B8=" } }, creds))
+    -- Twilio signed with the explicit :443, the app was configured without it
+    assert.is_true(twilio.verify({ body = body, headers = { ["x-twilio-signature"] = "kvajT1Ptam85bY51eRf/AJRuM3w=" } }, creds))
+    assert.are.equal(403, select(2, twilio.verify({ body = body .. "&Extra=1",
+      headers = { ["x-twilio-signature"] = "RSOYDt4T1cUTdK1PDd93/VVr8B8=" } }, creds)))
+    assert.are.equal(401, select(2, twilio.verify({ body = body, headers = {} }, creds)))
+  end)
+
+  it("parses WhatsApp messages, button payloads and status callbacks", function()
+    local m = twilio.parse("MessageSid=SM1&From=whatsapp%3A%2B5511999999999&To=whatsapp%3A%2B14155238886"
+      .. "&Body=Quiero+reservar&NumMedia=0&ProfileName=Ana&WaId=5511999999999")
+    assert.are.same({ "SM1", "whatsapp:+5511999999999", "Quiero reservar", "Ana" }, { m[1].id, m[1].conversation, m[1].text, m[1].name })
+    local b = twilio.parse("MessageSid=SM2&From=whatsapp%3A%2B55&Body=Confirm&ButtonText=Confirm&ButtonPayload=confirm")
+    assert.are.equal("confirm", b[1].button)
+    local _, st = twilio.parse("MessageSid=SM3&MessageStatus=delivered&To=whatsapp%3A%2B55&AccountSid=AC1")
+    assert.are.same({ "SM3", "delivered" }, { st[1].id, st[1].status })
+  end)
+end)

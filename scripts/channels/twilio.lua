@@ -1,0 +1,100 @@
+--- channels.twilio: Twilio Messaging (WhatsApp and SMS) as a channel adapter.
+--
+--   verify(req, creds)   X-Twilio-Signature: base64(HMAC-SHA1(auth token, URL +
+--                        the POST params sorted by name, each as name..value;
+--                        repeated names: sorted values)); the URL is the one
+--                        configured in Twilio (creds.webhook_url), accepted with
+--                        and without the default port
+--   parse(body) -> messages, statuses
+--   ack() -> 200, "<Response/>" (TwiML: we answer through the REST API)
+--   send(creds, to, reply) -> true, sid | nil, err, retry_after
+--   creds = {account_sid, auth_token, from, webhook_url, api_url}
+local json = require "json"
+local http = require "http"
+local crypto = require "crypto"
+local form = require "channels.form"
+
+local M = { name = "twilio" }
+
+local function signature(token, url, params, names)
+  local sorted = {}
+  for _, n in ipairs(names) do sorted[#sorted + 1] = n end
+  table.sort(sorted)
+  local parts = { url }
+  for _, n in ipairs(sorted) do
+    local vals, seen = {}, {}
+    for _, v in ipairs(params[n]) do
+      if not seen[v] then seen[v] = true; vals[#vals + 1] = v end
+    end
+    table.sort(vals)
+    for _, v in ipairs(vals) do parts[#parts + 1] = n .. v end
+  end
+  return crypto.base64(crypto.hmac_sha1(token, table.concat(parts)))
+end
+M.signature = signature
+
+-- the URL with and without its scheme's default port
+local function url_variants(url)
+  local scheme, hostport, rest = url:match("^(https?)://([^/]+)(.*)$")
+  if not scheme then return { url } end
+  local default = scheme == "https" and "443" or "80"
+  local host, port = hostport:match("^(.-):(%d+)$")
+  if port == default then return { url, scheme .. "://" .. host .. rest } end
+  if not port then return { url, scheme .. "://" .. hostport .. ":" .. default .. rest } end
+  return { url }
+end
+
+function M.verify(req, creds)
+  if not creds.auth_token or creds.auth_token == "" or not creds.webhook_url then
+    return nil, 503, "the channel has no auth token or webhook_url configured"
+  end
+  local got = req.headers["x-twilio-signature"]
+  if not got then return nil, 401, "missing X-Twilio-Signature" end
+  local params, names = form.decode(req.body)
+  for _, url in ipairs(url_variants(creds.webhook_url)) do
+    if crypto.equal(got, signature(creds.auth_token, url, params, names)) then return true end
+  end
+  return nil, 403, "wrong signature"
+end
+
+local function one(params, name) return params[name] and params[name][1] end
+
+function M.parse(body)
+  local p = form.decode(body)
+  local sid = one(p, "MessageSid") or one(p, "SmsSid")
+  if not sid then return nil, "bad payload" end
+  local status = one(p, "MessageStatus")
+  if status and not one(p, "Body") then
+    return {}, { { id = sid, status = status, error = one(p, "ErrorCode"), recipient = one(p, "To") } }
+  end
+  local m = { id = sid, conversation = one(p, "From"), name = one(p, "ProfileName") }
+  local button = one(p, "ButtonPayload")
+  if button and button ~= "" then m.button, m.kind = button, "button"
+  elseif (tonumber(one(p, "NumMedia") or "0") or 0) > 0 then m.kind, m.media = "unsupported", one(p, "MediaUrl0")
+  else m.text, m.kind = one(p, "Body") or "", "text" end
+  return { m }, {}
+end
+
+function M.ack() return 200, '<?xml version="1.0" encoding="UTF-8"?><Response/>', { ["Content-Type"] = "text/xml" } end
+
+function M.send(creds, to, reply)
+  local text = reply.text
+  if reply.buttons and #reply.buttons > 0 then             -- plain text channel: numbered choices
+    local lines = { text }
+    for i, b in ipairs(reply.buttons) do lines[#lines + 1] = ("%d. %s"):format(i, b.title) end
+    text = table.concat(lines, "\n")
+  end
+  local r, err = http.request{ method = "POST", timeout = 10,
+    url = ("%s/2010-04-01/Accounts/%s/Messages.json"):format(creds.api_url or "https://api.twilio.com", creds.account_sid),
+    headers = { ["Content-Type"] = "application/x-www-form-urlencoded",
+                Authorization = "Basic " .. crypto.base64(tostring(creds.account_sid) .. ":" .. tostring(creds.auth_token)) },
+    body = form.encode{ { "To", to }, { "From", creds.from }, { "Body", text } } }
+  if not r then return nil, err end
+  local b = json.decode(r.body) or {}
+  if r.status == 201 or r.status == 200 then return true, b.sid end
+  if r.status == 429 then return nil, "rate limited", tonumber(r.headers["retry-after"]) or 1 end
+  if r.status >= 500 then return nil, "unavailable" end
+  return nil, ("rejected: (%s) %s"):format(tostring(b.code), tostring(b.message or r.status))
+end
+
+return M

@@ -1,0 +1,131 @@
+-- WhatsApp Cloud end to end against the fake Graph API
+-- (tests/fakes/whatsapp.py): signed webhooks, the subscription GET, a
+-- booking, forgeries, duplicates, delivery receipts.
+local proc = require "proc"
+local http = require "http"
+local json = require "json"
+local time = require "time"
+local crypto = require "crypto"
+local redis = require "redis"
+
+local TOKEN = "EAAG" .. crypto.random_hex(16)
+local APP_SECRET = "app_" .. crypto.random_hex(8)
+local VERIFY = "verify_" .. crypto.random_hex(4)
+local PHONE_ID = tostring(100000000000000 + tonumber(crypto.random_hex(5), 16))
+
+describe("whatsapp channel", function()
+  local s, fake, fake_url
+  setup(function()
+    local port = proc.free_port()
+    fake_url = "http://127.0.0.1:" .. port
+    fake = io.popen("python3 tests/fakes/whatsapp.py --port " .. port .. " > var/test/whatsapp-fake.out 2>&1 & echo $!"):read("*l")
+    assert(proc.wait_until(function()
+      local r = http.request{ url = fake_url .. "/_control/sent?phone_number_id=" .. PHONE_ID, timeout = 0.3 }
+      return r and r.status == 200
+    end, 5), "the fake WhatsApp did not start")
+    s = proc.start{ config = "config/flowhost.lua", env = { FLOWHOST_WORKERS = 2,
+      CARWASH_WHATSAPP_TOKEN = TOKEN, CARWASH_WHATSAPP_APP_SECRET = APP_SECRET,
+      CARWASH_WHATSAPP_VERIFY_TOKEN = VERIFY, CARWASH_WHATSAPP_PHONE_ID = PHONE_ID, WHATSAPP_API_URL = fake_url } }
+  end)
+  teardown(function()
+    if s then proc.stop(s) end
+    if fake then os.execute("kill " .. fake) end
+  end)
+
+  local function control(path, body)
+    local r = assert(http.request{ method = body and "POST" or "GET", url = fake_url .. path,
+      headers = { ["Content-Type"] = "application/json" }, body = body and json.encode(body), timeout = 30 })
+    return (json.decode(r.body))
+  end
+
+  local function message(from, text, button)
+    return control("/_control/make_message", { from = from, text = text, phone_number_id = PHONE_ID, name = "Rahul",
+      button_reply = button and { id = button, title = button } or nil })
+  end
+
+  local function deliver(payload, opts)
+    opts = opts or {}
+    return control("/_control/deliver", { url = s.url .. "/webhooks/carwash/whatsapp", app_secret = APP_SECRET,
+      payload = payload, times = opts.times or 1, gap_ms = opts.gap_ms or 0, signature = opts.signature or "good" })
+  end
+
+  local function sent_to(to)
+    local out = {}
+    for _, m in ipairs(control("/_control/sent?phone_number_id=" .. PHONE_ID).sent) do
+      if m.params.to == to and m.status == 200 then out[#out + 1] = m end
+    end
+    return out
+  end
+
+  local function wait_sent(to, n)
+    local t0 = time.monotonic()
+    while #sent_to(to) < n do
+      if time.monotonic() - t0 > 5 then
+        error(("%d messages to %s, expected %d: %s"):format(#sent_to(to), to, n,
+          json.encode(control("/_control/sent?phone_number_id=" .. PHONE_ID).sent)), 2)
+      end
+      time.sleep(0.05)
+    end
+    return sent_to(to)
+  end
+
+  local function wa_id() return "91" .. tostring(9000000000 + tonumber(crypto.random_hex(4), 16) % 999999999) end
+
+  it("answers the subscription GET with the challenge, only for the right token", function()
+    local ok = control("/_control/verify?url=" .. s.url .. "/webhooks/carwash/whatsapp&verify_token=" .. VERIFY .. "&challenge=1158201444")
+    assert.are.equal(200, ok.status)
+    assert.are.equal("1158201444", ok.body)
+    local bad = control("/_control/verify?url=" .. s.url .. "/webhooks/carwash/whatsapp&verify_token=wrong&challenge=1")
+    assert.are.equal(403, bad.status)
+  end)
+
+  it("books a car wash end to end over WhatsApp", function()
+    local to = wa_id()
+    local n = 0
+    local function say(text, button, expect)
+      assert.are.same({ 200 }, deliver(message(to, text, button)).statuses)
+      n = n + (expect or 1)
+      return wait_sent(to, n)
+    end
+    local got = say("hi", nil, 2)
+    assert.truthy(got[2].params.text.body:find("name", 1, true))
+    say("Rahul Sharma"); say("98765 43210"); say("Honda City")
+    got = say("MH12AB1234")
+    local last = got[#got].params
+    assert.are.equal("list", last.interactive.type)            -- 4 services: a list
+    assert.are.equal("basic_wash", last.interactive.action.sections[1].rows[1].id)
+    say(nil, "basic_wash"); say("none")
+    got = say("tomorrow")
+    local slot = got[#got].params.interactive.action.sections[1].rows[1].id
+    got = say(nil, slot)
+    last = got[#got].params
+    assert.are.equal("button", last.interactive.type)          -- confirm / change / cancel
+    assert.truthy(last.interactive.body.text:find("Rs. 499", 1, true))
+    got = say(nil, "confirm")
+    assert.truthy(got[#got].params.text.body:find("SR%-%w+"))
+  end)
+
+  it("rejects forged and missing signatures and stores nothing; duplicates answered once", function()
+    local before = redis.call("XLEN", "fh:in:{carwash}")
+    local to = wa_id()
+    local m = message(to, "hi")
+    assert.are.same({ 403 }, deliver(m, { signature = "bad" }).statuses)
+    assert.are.same({ 401 }, deliver(m, { signature = "missing" }).statuses)
+    assert.are.equal(before, redis.call("XLEN", "fh:in:{carwash}"))
+    assert.are.same({ 200, 200, 200 }, deliver(m, { times = 3, gap_ms = 200 }).statuses)
+    wait_sent(to, 2)
+    time.sleep(0.5)
+    assert.are.equal(2, #sent_to(to))
+  end)
+
+  it("records delivery receipts on the outbound message", function()
+    local to = wa_id()
+    deliver(message(to, "hi"))
+    local got = wait_sent(to, 2)
+    local id = got[1].id
+    assert.truthy(id and id:find("^wamid"), json.encode(got[1]))
+    deliver(control("/_control/make_status", { message_id = id, recipient_id = to, status = "read", phone_number_id = PHONE_ID }))
+    local rec = json.decode(redis.call("HGET", "fh:sent:{carwash}", id))
+    assert.are.equal("read", rec.status)
+  end)
+end)
