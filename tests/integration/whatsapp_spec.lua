@@ -11,7 +11,7 @@ local redis = require "redis"
 local TOKEN = "EAAG" .. crypto.random_hex(16)
 local APP_SECRET = "app_" .. crypto.random_hex(8)
 local VERIFY = "verify_" .. crypto.random_hex(4)
-local PHONE_ID = tostring(100000000000000 + tonumber(crypto.random_hex(5), 16))
+local PHONE_ID = ("%.0f"):format(100000000000000 + tonumber(crypto.random_hex(5), 16))
 
 describe("whatsapp channel", function()
   local s, fake, fake_url
@@ -69,7 +69,7 @@ describe("whatsapp channel", function()
     return sent_to(to)
   end
 
-  local function wa_id() return "91" .. tostring(9000000000 + tonumber(crypto.random_hex(4), 16) % 999999999) end
+  local function wa_id() return ("91%.0f"):format(9000000000 + tonumber(crypto.random_hex(4), 16) % 999999999) end
 
   it("answers the subscription GET with the challenge, only for the right token", function()
     local ok = control("/_control/verify?url=" .. s.url .. "/webhooks/carwash/whatsapp&verify_token=" .. VERIFY .. "&challenge=1158201444")
