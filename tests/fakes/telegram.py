@@ -111,7 +111,7 @@ from urllib.parse import parse_qs, urlsplit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from upstream import (MAX_HEADER_BYTES, BadRequest, head_bytes, read_request, respond,  # noqa: E402,F401
-                      serve_until_stopped)
+                      serve_until_stopped, vendor_args, run_vendor)
 
 TOKEN_RE = re.compile(r"\d+:[A-Za-z0-9_-]{10,}")
 SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
@@ -1183,39 +1183,13 @@ async def route(req, writer, keep_alive):
     return keep_alive
 
 
-async def handle(reader, writer, active):
-    task = asyncio.current_task()
-    active.add(task)
-    try:
-        while True:
-            req = None
-            try:
-                req = await read_request(reader, writer)
-                if req is None or not await route(req, writer, req.keep_alive):
-                    break
-            except BadRequest as e:
-                await respond(writer, req, 400, {"error": f"bad request: {e}"}, False)
-                break
-    except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
-        pass
-    except asyncio.CancelledError:  # shutdown
-        pass
-    finally:
-        active.discard(task)
-        writer.close()
 
 
 async def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, default=0)
-    ap.add_argument("--port-file")
+    ap = vendor_args(__doc__)
     args = ap.parse_args()
 
-    active = set()
-    server = await asyncio.start_server(lambda r, w: handle(r, w, active), args.host, args.port,
-                                        backlog=1024, limit=MAX_HEADER_BYTES)
-    await serve_until_stopped(server, args.port_file, active)
+    await run_vendor(args, route)
 
 
 if __name__ == "__main__":

@@ -267,6 +267,48 @@ async def main():
     await serve_until_stopped(server, args.port_file, active)
 
 
+async def serve_connection(reader, writer, active, route):
+    """One keep-alive connection of a fake vendor server: each request goes to
+    `await route(req, writer, keep_alive)`, which answers and returns whether
+    the connection stays open."""
+    task = asyncio.current_task()
+    active.add(task)
+    try:
+        while True:
+            req = None
+            try:
+                req = await read_request(reader, writer)
+                if req is None or not await route(req, writer, req.keep_alive):
+                    break
+            except BadRequest as e:
+                await respond(writer, req, 400, {"error": f"bad request: {e}"}, False)
+                break
+    except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+        pass
+    except asyncio.CancelledError:  # shutdown
+        pass
+    finally:
+        active.discard(task)
+        writer.close()
+
+
+def vendor_args(doc):
+    """The command line every fake vendor server takes (add your own options)."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--port-file")
+    return ap
+
+
+async def run_vendor(args, route):
+    """Serves route on args.host:args.port until SIGTERM/SIGINT."""
+    active = set()
+    server = await asyncio.start_server(lambda r, w: serve_connection(r, w, active, route), args.host,
+                                        args.port, backlog=1024, limit=MAX_HEADER_BYTES)
+    await serve_until_stopped(server, args.port_file, active)
+
+
 async def serve_until_stopped(server, port_file, active):
     """Announces the port (READY <port>, and port_file if given), serves
     until SIGTERM/SIGINT, then closes every connection handler."""

@@ -139,7 +139,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from upstream import (MAX_HEADER_BYTES, BadRequest, head_bytes, read_request, respond,  # noqa: E402,F401
-                      serve_until_stopped)
+                      serve_until_stopped, vendor_args, run_vendor)
 
 GRAPH_PATH = re.compile(r"/(?:(v\d+\.\d+)/)?([^/]+)/messages/?")
 TOKEN_RE = re.compile(r"[A-Za-z0-9._|-]+")
@@ -1099,26 +1099,6 @@ async def route(req, writer, keep_alive):
     return keep_alive
 
 
-async def handle(reader, writer, active):
-    task = asyncio.current_task()
-    active.add(task)
-    try:
-        while True:
-            req = None
-            try:
-                req = await read_request(reader, writer)
-                if req is None or not await route(req, writer, req.keep_alive):
-                    break
-            except BadRequest as e:
-                await respond(writer, req, 400, {"error": f"bad request: {e}"}, False)
-                break
-    except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
-        pass
-    except asyncio.CancelledError:  # shutdown
-        pass
-    finally:
-        active.discard(task)
-        writer.close()
 
 
 def self_test():
@@ -1159,10 +1139,7 @@ def self_test():
 
 
 async def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, default=0)
-    ap.add_argument("--port-file")
+    ap = vendor_args(__doc__)
     ap.add_argument("--app-secret")
     ap.add_argument("--self-test", action="store_true")
     args = ap.parse_args()
@@ -1172,10 +1149,7 @@ async def main():
     CLI["app_secret"] = args.app_secret
     CONFIG.update(default_config())
 
-    active = set()
-    server = await asyncio.start_server(lambda r, w: handle(r, w, active), args.host, args.port,
-                                        backlog=1024, limit=MAX_HEADER_BYTES)
-    await serve_until_stopped(server, args.port_file, active)
+    await run_vendor(args, route)
     for task in list(BACKGROUND):
         task.cancel()
 
