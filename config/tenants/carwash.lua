@@ -36,7 +36,8 @@ return {
   -- channels; credentials by reference (development values: see README)
   channels = {
     telegram = { token_env = "CARWASH_TELEGRAM_TOKEN", secret_env = "CARWASH_TELEGRAM_SECRET",
-                 api_url = env("TELEGRAM_API_URL", "https://api.telegram.org") },
+                 api_url = env("TELEGRAM_API_URL", "https://api.telegram.org"),
+                 rate = tonumber(env("CARWASH_TELEGRAM_RATE", "20")) },   -- messages a second
     whatsapp = { token_env = "CARWASH_WHATSAPP_TOKEN", app_secret_env = "CARWASH_WHATSAPP_APP_SECRET",
                  verify_token_env = "CARWASH_WHATSAPP_VERIFY_TOKEN",
                  phone_number_id = env("CARWASH_WHATSAPP_PHONE_ID", "106540352242922"),

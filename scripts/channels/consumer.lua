@@ -39,9 +39,24 @@ end
 
 local function outbox_key(tenant, f) return ("fh:out:{%s}:%s:%s"):format(tenant, f.channel, f.id) end
 
-local function send(adapter, creds, to, reply)
+-- the tenant's send rate per channel (channels.<name>.rate, messages a
+-- second, default 20): a window per second in Redis, shared by all hosts
+local function take_slot(tenant, channel, rate)
+  while true do
+    local now = time.now()
+    local sec = math.floor(now)
+    local key = ("fh:rate:{%s}:%s:%d"):format(tenant, channel, sec)
+    local r = redis.pipeline{ { "INCR", key }, { "EXPIRE", key, 2 } }
+    local n = r and tonumber(r[1])
+    if not n or n <= rate then return end
+    time.sleep(sec + 1 - now + 0.001)
+  end
+end
+
+local function send(adapter, creds, to, reply, limit)
   local wait = 0.5
   for attempt = 1, SEND_ATTEMPTS do
+    if limit then take_slot(limit.tenant, limit.channel, limit.rate) end
     local ok, err, retry_after = adapter.send(creds, to, reply)
     if ok then return true, nil, nil, err end      -- err: the provider's message id, if any
     if err and err:find("^rejected") then return nil, err, true end      -- permanent: do not retry
@@ -81,7 +96,8 @@ local function handle(tenant, settings, f)
     redis.call("SET", key, json.encode(box), "EX", OUTBOX_TTL)
   end
   for i = box.sent + 1, #box.replies do
-    local ok, err, permanent, sent_id = send(adapter, creds, f.conversation, box.replies[i])
+    local ok, err, permanent, sent_id = send(adapter, creds, f.conversation, box.replies[i],
+      { tenant = tenant, channel = f.channel, rate = tonumber(creds.rate) or 20 })
     if sent_id then
       box.ids = box.ids or {}
       box.ids[i] = sent_id

@@ -118,6 +118,25 @@ describe("telegram channel", function()
     assert.are.equal(2, #sent_to(chat))                -- greeting + question, once
   end)
 
+  it("keeps to the tenant's send rate (CARWASH_TELEGRAM_RATE messages a second)", function()
+    proc.stop(s)                                   -- only the slow host reads the stream now
+    local slow = proc.start{ config = "config/flowhost.lua", env = { FLOWHOST_WORKERS = 1, CARWASH_TELEGRAM_RATE = 2,
+      CARWASH_TELEGRAM_TOKEN = TOKEN, CARWASH_TELEGRAM_SECRET = SECRET, TELEGRAM_API_URL = fake_url } }
+    local chats = { new_chat(), new_chat(), new_chat() }
+    local t0 = time.monotonic()
+    for _, c in ipairs(chats) do
+      control("/_control/deliver", { url = slow.url .. "/webhooks/carwash/telegram", secret = SECRET,
+        update = update(c, "hi"), times = 1 })
+    end
+    for _, c in ipairs(chats) do wait_sent(c, 2, 10) end     -- 6 messages at 2 a second
+    local took = time.monotonic() - t0
+    proc.stop(slow)
+    s = proc.start{ config = "config/flowhost.lua", env = { FLOWHOST_WORKERS = 2,
+      CARWASH_TELEGRAM_TOKEN = TOKEN, CARWASH_TELEGRAM_SECRET = SECRET, TELEGRAM_API_URL = fake_url } }
+    -- one-second windows of 2: six messages span three windows, so more than 1 s
+    assert.truthy(took >= 1, ("6 messages took %.2f s"):format(took))
+  end)
+
   it("a 429 from Telegram is retried after the hinted wait; one reply is delivered", function()
     local chat = new_chat()
     control("/_control/script", { token = TOKEN, steps = { { status = 429, retry_after = 1 } } })
@@ -129,3 +148,4 @@ describe("telegram channel", function()
     assert.are.equal(2, #sent_to(chat))
   end)
 end)
+
