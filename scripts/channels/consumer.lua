@@ -96,6 +96,12 @@ local function handle(tenant, settings, f)
     redis.call("SET", key, json.encode(box), "EX", OUTBOX_TTL)
   end
   for i = box.sent + 1, #box.replies do
+    -- a human-like pause: "typing…", then a delay that grows with the text
+    if creds.typing and adapter.typing then
+      adapter.typing(creds, f.conversation)
+      local per = tonumber(creds.delay_per_char) or 0
+      if per > 0 then time.sleep(math.min(#(box.replies[i].text or "") * per, tonumber(creds.max_delay) or 3)) end
+    end
     local ok, err, permanent, sent_id = send(adapter, creds, f.conversation, box.replies[i],
       { tenant = tenant, channel = f.channel, rate = tonumber(creds.rate) or 20 })
     if sent_id then

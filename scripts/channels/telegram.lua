@@ -7,7 +7,8 @@
 --        kind = "text" | "button" | "unsupported", callback = id?}
 --   send(creds, to, reply) -> true | nil, err, retry_after
 --       reply = {text, buttons = {{id, title}}}: buttons as an inline keyboard
---   creds = {token, secret, api_url}
+--   typing(creds, to)     "typing…" before a reply (creds.typing = true)
+--   creds = {token, secret, api_url, typing?, delay_per_char?, max_delay?}
 local json = require "json"
 local http = require "http"
 local crypto = require "crypto"
@@ -65,6 +66,11 @@ function M.send(creds, to, reply)
   local ok, err, retry = call(creds, "sendMessage", params)
   if ok then return true end
   return nil, err, retry
+end
+
+--- Shows "typing…" in the chat (best effort; Telegram shows it up to 5 s).
+function M.typing(creds, to)
+  call(creds, "sendChatAction", { chat_id = tonumber(to) or to, action = "typing" })
 end
 
 --- Stops the client's spinner on a tapped button (best effort).

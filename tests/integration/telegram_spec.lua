@@ -30,7 +30,8 @@ describe("telegram channel", function()
       local r = http.request{ url = fake_url .. "/_control/sent?token=" .. TOKEN, timeout = 0.3 }
       return r and r.status == 200
     end, 5), "the fake Telegram did not start")
-    s = proc.start{ config = "config/flowhost.lua", env = { FLOWHOST_WORKERS = 2,
+    s = proc.start{ config = "config/flowhost.lua", env = { FLOWHOST_WORKERS = 2, CARWASH_TELEGRAM_TYPING = 1,
+      CARWASH_TELEGRAM_DELAY_PER_CHAR = 0.001,
       CARWASH_TELEGRAM_TOKEN = TOKEN, CARWASH_TELEGRAM_SECRET = SECRET, TELEGRAM_API_URL = fake_url } }
   end)
   teardown(function()
@@ -97,6 +98,18 @@ describe("telegram channel", function()
     assert.truthy(got[#got].params.text:find("Rs. 499", 1, true))
     got = say(nil, "confirm")
     assert.truthy(got[#got].params.text:find("SR%-%w+"), got[#got].params.text)
+    -- "typing…" went out before each reply, and the reply came a little later
+    local calls = control("/_control/sent?token=" .. TOKEN).sent
+    local typing, before = 0, 0
+    for i, c in ipairs(calls) do
+      if tostring(c.params.chat_id) == tostring(chat) and c.method == "sendChatAction" then
+        typing = typing + 1
+        local nxt = calls[i + 1]
+        if nxt and nxt.method == "sendMessage" and nxt.at > c.at then before = before + 1 end
+      end
+    end
+    assert.are.equal(n, typing)
+    assert.truthy(before > 0)
   end)
 
   it("rejects forged and missing secrets and stores nothing", function()
