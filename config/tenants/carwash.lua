@@ -39,7 +39,8 @@ return {
                  api_url = env("TELEGRAM_API_URL", "https://api.telegram.org"),
                  rate = tonumber(env("CARWASH_TELEGRAM_RATE", "20")),    -- messages a second
                  typing = env("CARWASH_TELEGRAM_TYPING") == "1",         -- "typing…" before replies
-                 delay_per_char = tonumber(env("CARWASH_TELEGRAM_DELAY_PER_CHAR", "0")), max_delay = 3 },
+                 delay_per_char = tonumber(env("CARWASH_TELEGRAM_DELAY_PER_CHAR", "0")), max_delay = 3,
+                 polling = env("CARWASH_TELEGRAM_POLLING") == "1" },     -- getUpdates instead of a webhook
     whatsapp = { token_env = "CARWASH_WHATSAPP_TOKEN", app_secret_env = "CARWASH_WHATSAPP_APP_SECRET",
                  verify_token_env = "CARWASH_WHATSAPP_VERIFY_TOKEN",
                  phone_number_id = env("CARWASH_WHATSAPP_PHONE_ID", "106540352242922"),

@@ -23,6 +23,7 @@ if opts.mode == "serve" then
   end
   if package.loaded["routes.webhooks"] then
     require("channels.consumer").start()         -- answers the inbound streams
+    require("channels.poller").start()           -- Telegram by getUpdates where asked
   end
 elseif opts.mode == "test" then
   require("host").spawn(require("host.test_runner").run, opts.argv or {})

@@ -23,6 +23,7 @@ describe("telegram channel", function()
       0, "fh:seen:{carwash}:telegram:*")
     redis.call("EVAL", "for _, k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) end return 1",
       0, "fh:out:{carwash}:telegram:*")
+    redis.call("DEL", "fh:tg-offset:{carwash}")
     local port = proc.free_port()
     fake_url = "http://127.0.0.1:" .. port
     fake = io.popen("python3 tests/fakes/telegram.py --port " .. port .. " > var/test/telegram-fake.out 2>&1 & echo $!"):read("*l")
@@ -148,6 +149,21 @@ describe("telegram channel", function()
       CARWASH_TELEGRAM_TOKEN = TOKEN, CARWASH_TELEGRAM_SECRET = SECRET, TELEGRAM_API_URL = fake_url } }
     -- one-second windows of 2: six messages span three windows, so more than 1 s
     assert.truthy(took >= 1, ("6 messages took %.2f s"):format(took))
+  end)
+
+  it("works without a public URL through getUpdates (long polling)", function()
+    proc.stop(s)
+    local polling = proc.start{ config = "config/flowhost.lua", env = { FLOWHOST_WORKERS = 2, CARWASH_TELEGRAM_POLLING = 1,
+      CARWASH_TELEGRAM_TOKEN = TOKEN, CARWASH_TELEGRAM_SECRET = SECRET, TELEGRAM_API_URL = fake_url } }
+    local chat = new_chat()
+    local u = update(chat, "hi")
+    u.update_id = nil                                -- the fake numbers queued updates itself
+    control("/_control/update", { token = TOKEN, update = u })
+    local got = wait_sent(chat, 2, 10)
+    assert.truthy(got[2].params.text:find("name", 1, true))
+    proc.stop(polling)
+    s = proc.start{ config = "config/flowhost.lua", env = { FLOWHOST_WORKERS = 2,
+      CARWASH_TELEGRAM_TOKEN = TOKEN, CARWASH_TELEGRAM_SECRET = SECRET, TELEGRAM_API_URL = fake_url } }
   end)
 
   it("a 429 from Telegram is retried after the hinted wait; one reply is delivered", function()
