@@ -50,6 +50,8 @@ return {
                -- the URL exactly as configured in Twilio (it is part of the signature)
                webhook_url = env("CARWASH_TWILIO_WEBHOOK_URL", "http://127.0.0.1:8080/webhooks/carwash/twilio"),
                api_url = env("TWILIO_API_URL", "https://api.twilio.com") },
+    vapi = { secret_env = "CARWASH_VAPI_SECRET", deadline = tonumber(env("CARWASH_VAPI_DEADLINE", "8")),
+             transfer = "Let me transfer you to a colleague at Sparkle Car Care." },
   },
   only_text = "Sorry, I can only read text messages. Please type your answer.",
 

@@ -9,7 +9,8 @@
 --       variable; other fields (api_url, phone_number_id, ...) are taken as they are
 local M = {}
 
-local ADAPTERS = { telegram = "channels.telegram", whatsapp = "channels.whatsapp", twilio = "channels.twilio" }
+local ADAPTERS = { telegram = "channels.telegram", whatsapp = "channels.whatsapp", twilio = "channels.twilio",
+                   vapi = "channels.vapi" }
 
 function M.adapter(name)
   local mod = ADAPTERS[name]

@@ -19,7 +19,7 @@ end
 -- the adapter and the tenant's credentials for it, or an error answer
 local function channel(p)
   local adapter = registry.adapter(p.channel)
-  if not adapter then return nil, { fail(404, "unknown channel", "channels: telegram, whatsapp, twilio") } end
+  if not adapter then return nil, { fail(404, "unknown channel", "channels: telegram, whatsapp, twilio, vapi") } end
   local st = tenants.status(p.tenant)
   if not st or st.version == nil then return nil, { fail(404, "unknown tenant", "no tenant '" .. p.tenant .. "'") } end
   local creds, why = registry.creds(st.settings, p.channel)
@@ -43,6 +43,10 @@ router.route("POST", "/webhooks/{tenant}/{channel}", function(req, p)
   if not ok then
     log.warn("webhook rejected", { tenant = p.tenant, channel = p.channel, reason = reason })
     return fail(status, status == 401 and "unauthorized" or "forbidden", reason)
+  end
+  if adapter.synchronous then                      -- Vapi: the turn runs inline
+    local status, body = adapter.answer(p.tenant, req.body, creds)
+    return router.json(status, body)
   end
   local msgs, statuses = adapter.parse(req.body)
   if not msgs then return fail(400, "bad payload", statuses) end

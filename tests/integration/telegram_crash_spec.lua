@@ -31,7 +31,7 @@ describe("telegram: kill -9 with messages in flight", function()
   local function start()
     return proc.start{ config = "config/flowhost.lua", port = port, env = { FLOWHOST_WORKERS = 2,
       CARWASH_TELEGRAM_TOKEN = TOKEN, CARWASH_TELEGRAM_SECRET = SECRET, TELEGRAM_API_URL = fake_url,
-      FLOWHOST_STREAM_CLAIM_IDLE_MS = 1500 } }
+      FLOWHOST_STREAM_CLAIM_IDLE_MS = 1500, CARWASH_TELEGRAM_RATE = 100000 } }
   end
 
   local function replies()

@@ -1,0 +1,107 @@
+--- channels.vapi: Vapi voice calls (server URL webhooks). Synchronous: a
+--- tool call runs the turn inline and its replies are the tool's result.
+--
+--   verify(req, creds)  `Authorization: Bearer <secret>` or `X-Vapi-Secret: <secret>`
+--   answer(tenant, body, creds) -> status, json body
+--       tool-calls: {"results": [{"toolCallId", "name", "result"}]} — one per
+--           call, single-line text; a turn that cannot finish within the
+--           deadline (creds.deadline, default 8 s; Vapi waits 20 s) answers
+--           the tenant's transfer text instead, never a timeout
+--       end-of-call-report: stored with the conversation (30 days)
+--       anything else: {}
+--   The conversation is "vapi:<call id>"; what the caller said is the tool's
+--   `text` argument (or all its arguments as text).
+local json = require "json"
+local crypto = require "crypto"
+local redis = require "redis"
+local host = require "host"
+local tenants = require "flow.tenants"
+
+local M = { name = "vapi", synchronous = true }
+
+local TRANSFER = "Let me transfer you to a colleague who can help."
+
+function M.verify(req, creds)
+  if not creds.secret or creds.secret == "" then return nil, 503, "the channel has no secret configured" end
+  local got = req.headers["x-vapi-secret"]
+  local auth = req.headers["authorization"]
+  if not got and auth then got = auth:match("^[Bb]earer%s+(%S+)") end
+  if not got then return nil, 401, "missing Authorization: Bearer or X-Vapi-Secret" end
+  if not crypto.equal(got, creds.secret) then return nil, 403, "wrong secret" end
+  return true
+end
+
+local function one_line(s) return (tostring(s):gsub("%s*\n+%s*", " ")) end
+
+-- what the flow says, as one line a voice can read (choices listed)
+local function speak(replies)
+  local parts = {}
+  for _, r in ipairs(replies or {}) do
+    local t = r.text or ""
+    if r.buttons and #r.buttons > 0 then
+      local titles = {}
+      for i, b in ipairs(r.buttons) do titles[i] = b.title end
+      t = t .. " Options: " .. table.concat(titles, ", ") .. "."
+    end
+    parts[#parts + 1] = t
+  end
+  return one_line(table.concat(parts, " "))
+end
+
+-- runs the turn, waiting at most `deadline` seconds
+local function turn(tenant, conv, text, deadline)
+  local me, out, err, fallback, done = host.task_id(), nil, nil, nil, false
+  host.spawn(function()
+    local o, e, _, f = tenants.call(tenant, "turn", json.encode{ id = conv, msg = { text = text } })
+    out, err, fallback, done = o, e, f, true
+    host.wake(me)
+  end)
+  if not done then host.park(deadline) end
+  if not done then return nil, "deadline" end
+  if err == "flow failed" then return { { text = fallback } } end
+  local r = out and json.decode(out)
+  if not (r and r.res) then return nil, err or (r and r.err) end
+  return r.res.replies
+end
+
+local function text_of(args)
+  if type(args) == "string" then
+    local decoded = json.decode(args)
+    if decoded == nil then return args end
+    args = decoded
+  end
+  if type(args) ~= "table" then return tostring(args or "") end
+  if type(args.text) == "string" then return args.text end
+  local parts = {}
+  for k, v in pairs(args) do parts[#parts + 1] = tostring(k) .. ": " .. tostring(v) end
+  table.sort(parts)
+  return table.concat(parts, ", ")
+end
+
+function M.answer(tenant, body, creds)
+  local p = json.decode(body or "")
+  local m = type(p) == "table" and p.message
+  if type(m) ~= "table" then return 400, { error = "bad payload: expected {\"message\": {...}}" } end
+  local call_id = type(m.call) == "table" and m.call.id or "unknown"
+  local conv = "vapi:" .. tostring(call_id)
+  if m.type == "tool-calls" then
+    local results = {}
+    for _, c in ipairs(m.toolCallList or m.toolCalls or {}) do
+      local fn = c["function"] or {}
+      local replies, err = turn(tenant, conv, text_of(fn.arguments or c.parameters), tonumber(creds.deadline) or 8)
+      if replies then
+        results[#results + 1] = { toolCallId = c.id, name = fn.name, result = speak(replies) }
+      else
+        results[#results + 1] = { toolCallId = c.id, name = fn.name, result = one_line(creds.transfer or TRANSFER) }
+      end
+    end
+    return 200, { results = json.array(results) }
+  end
+  if m.type == "end-of-call-report" then
+    redis.call("SET", "fh:conv:{" .. tenant .. ":" .. conv .. "}:report", json.encode{
+      endedReason = m.endedReason, summary = m.summary, artifact = m.artifact, at = m.timestamp }, "EX", 30 * 24 * 3600)
+  end
+  return 200, {}
+end
+
+return M
