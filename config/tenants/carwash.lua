@@ -50,6 +50,9 @@ return {
                -- the URL exactly as configured in Twilio (it is part of the signature)
                webhook_url = env("CARWASH_TWILIO_WEBHOOK_URL", "http://127.0.0.1:8080/webhooks/carwash/twilio"),
                api_url = env("TWILIO_API_URL", "https://api.twilio.com") },
+    -- WAPI (the seed's WhatsApp provider); its inbound format is assumed: see scripts/channels/wapi.lua
+    wapi = { token_env = "CARWASH_WAPI_TOKEN", secret_env = "CARWASH_WAPI_SECRET",
+             api_url = env("WAPI_API_URL", "https://wapi.in.net/api/v1") },
     vapi = { secret_env = "CARWASH_VAPI_SECRET", deadline = tonumber(env("CARWASH_VAPI_DEADLINE", "8")),
              transfer = "Let me transfer you to a colleague at Sparkle Car Care." },
   },

@@ -10,7 +10,7 @@
 local M = {}
 
 local ADAPTERS = { telegram = "channels.telegram", whatsapp = "channels.whatsapp", twilio = "channels.twilio",
-                   vapi = "channels.vapi" }
+                   vapi = "channels.vapi", wapi = "channels.wapi" }
 
 function M.adapter(name)
   local mod = ADAPTERS[name]

@@ -19,7 +19,7 @@ end
 -- the adapter and the tenant's credentials for it, or an error answer
 local function channel(p)
   local adapter = registry.adapter(p.channel)
-  if not adapter then return nil, { fail(404, "unknown channel", "channels: telegram, whatsapp, twilio, vapi") } end
+  if not adapter then return nil, { fail(404, "unknown channel", "channels: telegram, whatsapp, twilio, wapi, vapi") } end
   local st = tenants.status(p.tenant)
   if not st or st.version == nil then return nil, { fail(404, "unknown tenant", "no tenant '" .. p.tenant .. "'") } end
   local creds, why = registry.creds(st.settings, p.channel)

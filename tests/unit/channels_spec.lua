@@ -116,3 +116,35 @@ describe("twilio adapter", function()
     assert.are.same({ "SM3", "delivered" }, { st[1].id, st[1].status })
   end)
 end)
+
+describe("wapi adapter (inbound format assumed, see scripts/channels/wapi.lua)", function()
+  local wapi = require "channels.wapi"
+  local crypto = require "crypto"
+
+  it("checks the assumed HMAC signature header", function()
+    local body = '{"contact":{"phone_number":"919876543210"},"message":{"id":"m1","type":"text","body":"hi"}}'
+    local sig = "sha256=" .. crypto.hex(crypto.hmac_sha256("whsec", body))
+    assert.is_true(wapi.verify({ body = body, headers = { ["x-wapi-signature"] = sig } }, { secret = "whsec" }))
+    assert.are.equal(403, select(2, wapi.verify({ body = body .. " ", headers = { ["x-wapi-signature"] = sig } }, { secret = "whsec" })))
+    assert.are.equal(401, select(2, wapi.verify({ body = body, headers = {} }, { secret = "whsec" })))
+  end)
+
+  it("parses text and button messages", function()
+    local m = wapi.parse('{"contact":{"phone_number":"919876543210","name":"Rahul"},"message":{"id":"m1","type":"text","body":"hi"}}')
+    assert.are.same({ "m1", "919876543210", "hi", "Rahul" }, { m[1].id, m[1].conversation, m[1].text, m[1].name })
+    local b = wapi.parse('{"contact":{"phone_number":"91"},"message":{"id":"m2","type":"button","button_id":"confirm"}}')
+    assert.are.equal("confirm", b[1].button)
+    assert.is_nil((wapi.parse('{"message":{}}')))
+  end)
+
+  it("sends the seed's requests: text, up to 3 buttons, more as numbered text", function()
+    local path, body = wapi.request("9198", { text = "Hi" })
+    assert.are.same({ "/contact/send-message", "Hi" }, { path, body.message_body })
+    path, body = wapi.request("9198", { text = "Confirm?", buttons = { { id = "confirm", title = "Confirm" }, { id = "cancel", title = "Cancel" } } })
+    assert.are.same({ "/contact/send-interactive-message", "button", "confirm" }, { path, body.interactive_type, body.buttons[1].id })
+    path, body = wapi.request("9198", { text = "Which?", buttons = { { id = "a", title = "A" }, { id = "b", title = "B" },
+      { id = "c", title = "C" }, { id = "d", title = "D" } } })
+    assert.are.equal("/contact/send-message", path)
+    assert.truthy(body.message_body:find("4. D", 1, true))
+  end)
+end)
