@@ -68,6 +68,7 @@ typedef struct tstate {
   int closing;
   double mem_cap_kb;
   double eval_deadline;  /* thread CPU clock limit of a running eval, or 0 */
+  double last_full_gc;   /* monotonic time of the last full collection */
   uv_timer_t closer;     /* closes the state outside any callback of it */
   char name[64];
 } tstate;
@@ -301,7 +302,11 @@ static int l_call(lua_State *L) {
   /* a turn that failed over the memory cap left garbage that would fail
    * this one too: collect it first (outside any hook; the failed turn's
    * coroutine is gone by now) */
-  if (ts->mem_cap_kb > 0 && lua_gc(T, LUA_GCCOUNT, 0) > ts->mem_cap_kb * 3 / 4) lua_gc(T, LUA_GCCOLLECT, 0);
+  if (ts->mem_cap_kb > 0 && lua_gc(T, LUA_GCCOUNT, 0) > ts->mem_cap_kb * 3 / 4 &&
+      fh_monotonic() - ts->last_full_gc > 1.0) {   /* a stall at most once a second */
+    lua_gc(T, LUA_GCCOLLECT, 0);
+    ts->last_full_gc = fh_monotonic();
+  }
   lua_getglobal(T, fn);
   if (!lua_isfunction(T, -1)) {
     lua_pop(T, 1);

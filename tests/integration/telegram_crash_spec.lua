@@ -3,6 +3,7 @@
 -- turn runs once; only a reply whose send was in flight at the kill is sent
 -- a second time (measured: 60-100 of 1,000 chats).
 local proc = require "proc"
+local vendor = require "vendor"
 local http = require "http"
 local json = require "json"
 local time = require "time"
@@ -18,15 +19,10 @@ describe("telegram: kill -9 with messages in flight", function()
   setup(function()
     redis.call("EVAL", "for _, k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) end return 1",
       0, "fh:*{carwash}:telegram:*")
-    local fport = proc.free_port()
-    fake_url = "http://127.0.0.1:" .. fport
-    fake = io.popen("python3 tests/fakes/telegram.py --port " .. fport .. " > var/test/telegram-crash.out 2>&1 & echo $!"):read("*l")
-    assert(proc.wait_until(function()
-      local r = http.request{ url = fake_url .. "/_control/sent?token=" .. TOKEN, timeout = 0.3 }
-      return r and r.status == 200
-    end, 5))
+    fake = vendor.start("telegram", "/_control/sent?token=" .. TOKEN)
+    fake_url = fake.url
   end)
-  teardown(function() if fake then os.execute("kill " .. fake) end end)
+  teardown(function() if fake then fake:stop() end end)
 
   local function start()
     return proc.start{ config = "config/flowhost.lua", port = port, env = { FLOWHOST_WORKERS = 2,

@@ -2,6 +2,7 @@
 -- webhooks signed with the secret token, the durable inbound stream, the
 -- consumer answering through sendMessage; duplicates, forgeries, 429s.
 local proc = require "proc"
+local vendor = require "vendor"
 local http = require "http"
 local json = require "json"
 local time = require "time"
@@ -24,27 +25,18 @@ describe("telegram channel", function()
     redis.call("EVAL", "for _, k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) end return 1",
       0, "fh:out:{carwash}:telegram:*")
     redis.call("DEL", "fh:tg-offset:{carwash}")
-    local port = proc.free_port()
-    fake_url = "http://127.0.0.1:" .. port
-    fake = io.popen("python3 tests/fakes/telegram.py --port " .. port .. " > var/test/telegram-fake.out 2>&1 & echo $!"):read("*l")
-    assert(proc.wait_until(function()
-      local r = http.request{ url = fake_url .. "/_control/sent?token=" .. TOKEN, timeout = 0.3 }
-      return r and r.status == 200
-    end, 5), "the fake Telegram did not start")
+    fake = vendor.start("telegram", "/_control/sent?token=" .. TOKEN)
+    fake_url = fake.url
     s = proc.start{ config = "config/flowhost.lua", env = { FLOWHOST_WORKERS = 2, CARWASH_TELEGRAM_TYPING = 1,
       CARWASH_TELEGRAM_DELAY_PER_CHAR = 0.001,
       CARWASH_TELEGRAM_TOKEN = TOKEN, CARWASH_TELEGRAM_SECRET = SECRET, TELEGRAM_API_URL = fake_url } }
   end)
   teardown(function()
     if s then proc.stop(s) end
-    if fake then os.execute("kill " .. fake) end
+    if fake then fake:stop() end
   end)
 
-  local function control(path, body)
-    local r = assert(http.request{ method = body and "POST" or "GET", url = fake_url .. path,
-      headers = { ["Content-Type"] = "application/json" }, body = body and json.encode(body), timeout = 30 })
-    return json.decode(r.body), r.status
-  end
+  local function control(path, body) return fake:control(path, body) end
 
   local function update(chat, text, button)
     return (control("/_control/make_update", { chat_id = chat, text = text, callback_data = button, first_name = "Ana" }))

@@ -3,6 +3,7 @@
 -- replies sent through the Messages API with numbered choices, forgeries,
 -- status callbacks.
 local proc = require "proc"
+local vendor = require "vendor"
 local http = require "http"
 local json = require "json"
 local time = require "time"
@@ -15,13 +16,8 @@ local AUTH = crypto.random_hex(16)
 describe("twilio channel", function()
   local s, fake, fake_url, hook
   setup(function()
-    local fport = proc.free_port()
-    fake_url = "http://127.0.0.1:" .. fport
-    fake = io.popen("python3 tests/fakes/twilio.py --port " .. fport .. " > var/test/twilio-fake.out 2>&1 & echo $!"):read("*l")
-    assert(proc.wait_until(function()
-      local r = http.request{ url = fake_url .. "/_control/sent?account_sid=" .. SID, timeout = 0.3 }
-      return r and r.status == 200
-    end, 5), "the fake Twilio did not start")
+    fake = vendor.start("twilio", "/_control/sent?account_sid=" .. SID)
+    fake_url = fake.url
     local port = proc.free_port()
     hook = "http://127.0.0.1:" .. port .. "/webhooks/carwash/twilio"
     s = proc.start{ config = "config/flowhost.lua", port = port, env = { FLOWHOST_WORKERS = 2,
@@ -30,14 +26,10 @@ describe("twilio channel", function()
   end)
   teardown(function()
     if s then proc.stop(s) end
-    if fake then os.execute("pkill -f 'twilio.py --port " .. fake_url:match(":(%d+)$") .. "'") end
+    if fake then fake:stop() end
   end)
 
-  local function control(path, body)
-    local r = assert(http.request{ method = body and "POST" or "GET", url = fake_url .. path,
-      headers = { ["Content-Type"] = "application/json" }, body = body and json.encode(body), timeout = 30 })
-    return (json.decode(r.body))
-  end
+  local function control(path, body) return fake:control(path, body) end
 
   local function message(from, body)
     return control("/_control/make_message", { from = from, to = "whatsapp:+14155238886", body = body,

@@ -2,6 +2,7 @@
 -- (tests/fakes/whatsapp.py): signed webhooks, the subscription GET, a
 -- booking, forgeries, duplicates, delivery receipts.
 local proc = require "proc"
+local vendor = require "vendor"
 local http = require "http"
 local json = require "json"
 local time = require "time"
@@ -16,27 +17,18 @@ local PHONE_ID = ("%.0f"):format(100000000000000 + tonumber(crypto.random_hex(5)
 describe("whatsapp channel", function()
   local s, fake, fake_url
   setup(function()
-    local port = proc.free_port()
-    fake_url = "http://127.0.0.1:" .. port
-    fake = io.popen("python3 tests/fakes/whatsapp.py --port " .. port .. " > var/test/whatsapp-fake.out 2>&1 & echo $!"):read("*l")
-    assert(proc.wait_until(function()
-      local r = http.request{ url = fake_url .. "/_control/sent?phone_number_id=" .. PHONE_ID, timeout = 0.3 }
-      return r and r.status == 200
-    end, 5), "the fake WhatsApp did not start")
+    fake = vendor.start("whatsapp", "/_control/sent?phone_number_id=" .. PHONE_ID)
+    fake_url = fake.url
     s = proc.start{ config = "config/flowhost.lua", env = { FLOWHOST_WORKERS = 2,
       CARWASH_WHATSAPP_TOKEN = TOKEN, CARWASH_WHATSAPP_APP_SECRET = APP_SECRET,
       CARWASH_WHATSAPP_VERIFY_TOKEN = VERIFY, CARWASH_WHATSAPP_PHONE_ID = PHONE_ID, WHATSAPP_API_URL = fake_url } }
   end)
   teardown(function()
     if s then proc.stop(s) end
-    if fake then os.execute("kill " .. fake) end
+    if fake then fake:stop() end
   end)
 
-  local function control(path, body)
-    local r = assert(http.request{ method = body and "POST" or "GET", url = fake_url .. path,
-      headers = { ["Content-Type"] = "application/json" }, body = body and json.encode(body), timeout = 30 })
-    return (json.decode(r.body))
-  end
+  local function control(path, body) return fake:control(path, body) end
 
   local function message(from, text, button)
     return control("/_control/make_message", { from = from, text = text, phone_number_id = PHONE_ID, name = "Rahul",
