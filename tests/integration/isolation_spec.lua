@@ -3,7 +3,7 @@
 -- turns are aborted with the tenant's fallback text and an error naming
 -- the tenant, file and line; the escapes are blocked; the good tenant's
 -- p99 stays within 1.2x (+15 ms) of a run without the bad ones. On 2 cores
--- shared with this load driver the measured ratio is 1.6-4x (4-12 ms), most
+-- shared with this load driver the measured ratio is 1.7-3x (6-7 ms), most
 -- of it the hog's full collections; without preemption of long turns it
 -- was 15x (45 ms).
 local proc = require "proc"
