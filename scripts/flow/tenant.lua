@@ -196,6 +196,20 @@ function M.load(id, opts)
     for _, p in ipairs(fproblems) do out[#out + 1] = ("%s:%d: %s"):format(p.file, p.line, p.msg) end
     return nil, out
   end
+  -- the tenant's own quick checks (flow.checks = function(render) ... end):
+  -- assertions over its data and messages, run before the version may serve
+  if flow.checks then
+    local ok, err = pcall(flow.checks, function(key, vars, lang)
+      local v = { tenant = settings.name }
+      for k, x in pairs(vars or {}) do v[k] = x end
+      return catalog:render(key, lang or languages[1], v)
+    end)
+    if not ok then
+      local msg = tostring(err)
+      if not msg:find("^[^:]+%.lua:%d+:") then msg = ffile .. ":" .. (source.line_of(ftext, "checks =") or 1) .. ": " .. msg end
+      return nil, { (msg:gsub("^([^:]+%.lua:%d+): ", "%1: quick check failed: ")) }
+    end
+  end
 
   local t = {
     id = id, name = settings.name, timezone = settings.timezone, languages = languages,

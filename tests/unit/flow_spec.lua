@@ -203,3 +203,13 @@ describe("platform defaults and secrets", function()
     assert.truthy(p:find("tests/fixtures/tenants/leaky.lua:4: api_key holds a literal secret", 1, true), p)
   end)
 end)
+
+describe("a tenant's own quick checks", function()
+  before_each(function() tenant.folders("tests/fixtures/tenants", "tests/fixtures/flows") end)
+  after_each(function() tenant.folders(nil, nil) end)
+
+  it("run before a version may serve, and a failure names the file and line", function()
+    local p = problems_of("checked")
+    assert.truthy(p:find("tests/fixtures/flows/checked/flow.lua:12: quick check failed: the name question must be short", 1, true), p)
+  end)
+end)
