@@ -14,6 +14,12 @@ local json = require "json"
 local M = {}
 
 local DEDUPE_TTL = 7 * 24 * 3600
+local WINDOW = 24 * 3600
+
+--- The key that exists while the customer's last message is under 24 h old.
+function M.window_key(tenant, channel, conversation)
+  return ("fh:window:{%s}:%s:%s"):format(tenant, channel, tostring(conversation))
+end
 
 function M.stream(tenant) return "fh:in:{" .. tenant .. "}" end
 function M.dead(tenant) return "fh:dead:{" .. tenant .. "}" end
@@ -31,6 +37,8 @@ function M.accept(tenant, channel, msg)
     redis.call("DEL", M.dedupe_key(tenant, channel, msg.id))   -- let the provider's retry in
     return nil, err
   end
+  -- the customer wrote: the channel's service window (WhatsApp: 24 h) is open
+  redis.call("SET", M.window_key(tenant, channel, msg.conversation), math.floor(require("time").now()), "EX", WINDOW)
   return "queued"
 end
 

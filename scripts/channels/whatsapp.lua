@@ -7,13 +7,15 @@
 --   parse(body) -> messages, statuses | nil, "bad payload"
 --   send(creds, to, reply) -> true, message id | nil, err, retry_after
 --       buttons: up to 3 as reply buttons, up to 10 as a list, more as
---       numbered text
+--       numbered text; reply.template = {name, language, params} sends a
+--       template (outside the 24-hour window nothing else may go)
+--   window = 24 h: free-form messages only that long after the customer's last
 --   creds = {token, app_secret, verify_token, phone_number_id, api_url, version}
 local json = require "json"
 local http = require "http"
 local crypto = require "crypto"
 
-local M = { name = "whatsapp" }
+local M = { name = "whatsapp", window = 24 * 3600 }
 
 function M.verify(req, creds)
   if not creds.app_secret or creds.app_secret == "" then return nil, 503, "the channel has no app secret configured" end
@@ -76,6 +78,14 @@ end
 local function cut(s, n) return #s <= n and s or s:sub(1, n - 1) .. "…" end
 
 local function body_of(to, reply)
+  if reply.template then                          -- the only kind allowed outside the 24 h window
+    local t = reply.template
+    local params = {}
+    for i, p in ipairs(t.params or {}) do params[i] = { type = "text", text = tostring(p) } end
+    local tpl = { name = t.name, language = { code = t.language or "en" } }
+    if #params > 0 then tpl.components = { { type = "body", parameters = params } } end
+    return { messaging_product = "whatsapp", to = to, type = "template", template = tpl }
+  end
   local b = reply.buttons or {}
   if #b == 0 or #b > 10 then
     local text = reply.text

@@ -15,6 +15,9 @@
 --   c:now()                    the time (seconds, UTC)
 --   c:llm()                    the tenant's LLM client, or nil
 --   c:handoff(reason)          record that the customer wants a person
+--   c:window_open()            false when the conversation's channel only takes
+--                              templates now (WhatsApp, 24 h after the customer's
+--                              last message); true otherwise
 local time = require "time"
 local types = require "flow.slot_types"
 
@@ -116,6 +119,12 @@ function Context:missing(list)
     local decl = self.t.flow.slots[name]
     if self.slots[name] == nil and not decl.optional then return name end
   end
+end
+
+function Context:window_open()
+  local channel, to = tostring(self.conv.id or ""):match("^(%w+):(.+)$")
+  if not channel then return true end
+  return require("channels.outbound").window_open(self.t.id, channel, to)
 end
 
 function Context:handoff(reason)

@@ -11,11 +11,15 @@
 --   GET  /admin/tenants/{t}/conversations/{id}     read;  DELETE: reset
 --   GET  /admin/tenants/{t}/bookings?date=YYYY-MM-DD   list of a day
 --   GET  /admin/tenants/{t}/bookings/{id}          read;  POST .../{id}/cancel {"reason"}
+--   POST /admin/tenants/{t}/messages               {"channel", "to", "text" | "template"}:
+--        a message the business starts; 409 "template required" when the
+--        channel's window (WhatsApp: 24 h) is closed and it is no template
 local router = require "host.router"
 local json = require "json"
 local crypto = require "crypto"
 local host = require "host"
 local tenants = require "flow.tenants"
+local outbound = require "channels.outbound"
 
 local function fail(status, word, message)
   return router.json(status, { error = word, message = message })
@@ -113,3 +117,20 @@ admin("POST", "/admin/tenants/{tenant}/bookings/{id}/cancel", in_tenant("cancel_
   local body = json.decode(req.body ~= "" and req.body or "{}") or {}
   return { id = p.id, reason = type(body.reason) == "string" and body.reason or nil }
 end))
+
+admin("POST", "/admin/tenants/{tenant}/messages", function(req, p)
+  local body = json.decode(req.body ~= "" and req.body or "{}")
+  if type(body) ~= "table" or type(body.channel) ~= "string" or type(body.to) ~= "string"
+     or (type(body.text) ~= "string" and type(body.template) ~= "table") then
+    return fail(400, "bad request", 'send {"channel", "to", "text"} or {"channel", "to", "template": {"name", "language", "params"}}')
+  end
+  local st = tenants.status(p.tenant)
+  local ok, id = outbound.send(p.tenant, body.channel, body.to, { text = body.text, template = body.template },
+                               st and st.settings)
+  if not ok then
+    return fail(id == "template required" and 409 or 502, tostring(id),
+      id == "template required" and "the customer has not written in 24 hours: only a template may be sent"
+      or "the channel did not take the message")
+  end
+  return router.json(200, { sent = true, id = id })
+end)

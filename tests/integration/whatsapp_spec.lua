@@ -121,3 +121,50 @@ describe("whatsapp channel", function()
     assert.are.equal("read", rec.status)
   end)
 end)
+
+describe("whatsapp messages the business starts", function()
+  local proc = require "proc"
+  local vendor = require "vendor"
+  local http = require "http"
+  local json = require "json"
+  local crypto = require "crypto"
+  local ADMIN = "adm-" .. crypto.random_hex(4)
+  local PHONE = ("%.0f"):format(200000000000000 + tonumber(crypto.random_hex(5), 16))
+  local s, fake
+  setup(function()
+    fake = vendor.start("whatsapp", "/_control/sent?phone_number_id=" .. PHONE)
+    s = proc.start{ config = "config/flowhost.lua", env = { FLOWHOST_WORKERS = 2, FLOWHOST_ADMIN_TOKEN = ADMIN,
+      CARWASH_WHATSAPP_TOKEN = "EAAG" .. crypto.random_hex(8), CARWASH_WHATSAPP_APP_SECRET = "sec",
+      CARWASH_WHATSAPP_PHONE_ID = PHONE, WHATSAPP_API_URL = fake.url } }
+  end)
+  teardown(function()
+    if s then proc.stop(s) end
+    if fake then fake:stop() end
+  end)
+
+  local function send(body)
+    local r = assert(http.request{ method = "POST", url = s.url .. "/admin/tenants/carwash/messages",
+      headers = { Authorization = "Bearer " .. ADMIN, ["Content-Type"] = "application/json" }, body = json.encode(body) })
+    return r.status, json.decode(r.body)
+  end
+
+  it("outside the 24-hour window only a template goes out; inside it, text does", function()
+    local to = ("91%.0f"):format(8000000000 + tonumber(crypto.random_hex(4), 16) % 999999999)
+    local status, res = send{ channel = "whatsapp", to = to, text = "Your wash is tomorrow at 10:00" }
+    assert.are.equal(409, status)
+    assert.are.equal("template required", res.error)
+    status, res = send{ channel = "whatsapp", to = to,
+      template = { name = "appointment_reminder", language = "en", params = { "Rahul", "10:00" } } }
+    assert.are.equal(200, status, json.encode(res))
+    assert.truthy(res.id:find("^wamid"))
+    local sent = fake:control("/_control/sent?phone_number_id=" .. PHONE).sent
+    local last = sent[#sent].params
+    assert.are.equal("template", last.type)
+    assert.are.equal("Rahul", last.template.components[1].parameters[1].text)
+    -- the customer writes: the window opens, and text may go
+    local m = fake:control("/_control/make_message", { from = to, text = "hi", phone_number_id = PHONE })
+    fake:control("/_control/deliver", { url = s.url .. "/webhooks/carwash/whatsapp", app_secret = "sec", payload = m })
+    status = send{ channel = "whatsapp", to = to, text = "See you tomorrow!" }
+    assert.are.equal(200, status)
+  end)
+end)

@@ -148,3 +148,25 @@ describe("wapi adapter (inbound format assumed, see scripts/channels/wapi.lua)",
     assert.truthy(body.message_body:find("4. D", 1, true))
   end)
 end)
+
+describe("service window", function()
+  local outbound = require "channels.outbound"
+  local inbound = require "channels.inbound"
+  local context = require "flow.context"
+  local crypto = require "crypto"
+
+  it("opens when the customer writes (WhatsApp), is always open elsewhere, and flows can ask", function()
+    local tenant, to = "win-" .. crypto.random_hex(4), "91" .. crypto.random_hex(5)
+    assert.is_false(outbound.window_open(tenant, "whatsapp", to))
+    assert.is_true(outbound.window_open(tenant, "telegram", to))
+    assert.are.equal("queued", inbound.accept(tenant, "whatsapp", { id = "wamid." .. crypto.random_hex(6),
+      conversation = to, text = "hi", kind = "text" }))
+    assert.is_true(outbound.window_open(tenant, "whatsapp", to))
+    local c = context.new({ id = tenant, settings = {}, languages = { "en" } }, { id = "whatsapp:" .. to, slots = {}, data = {} }, {})
+    assert.is_true(c:window_open())
+    c = context.new({ id = tenant, settings = {}, languages = { "en" } }, { id = "whatsapp:910000", slots = {}, data = {} }, {})
+    assert.is_false(c:window_open())
+    assert.are.same({ nil, "template required" }, { outbound.send(tenant, "whatsapp", "910000", { text = "hi" },
+      { channels = { whatsapp = { token_env = "HOME" } } }) })
+  end)
+end)
