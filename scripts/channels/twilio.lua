@@ -88,7 +88,8 @@ function M.send(creds, to, reply)
     url = ("%s/2010-04-01/Accounts/%s/Messages.json"):format(creds.api_url or "https://api.twilio.com", creds.account_sid),
     headers = { ["Content-Type"] = "application/x-www-form-urlencoded",
                 Authorization = "Basic " .. crypto.base64(tostring(creds.account_sid) .. ":" .. tostring(creds.auth_token)) },
-    body = form.encode{ { "To", to }, { "From", creds.from }, { "Body", text } } }
+    body = form.encode{ { "To", to }, { "From", creds.from }, { "Body", text },
+                        reply.media and { "MediaUrl", reply.media.url } or nil } }
   if not r then return nil, err end
   local b = json.decode(r.body) or {}
   if r.status == 201 or r.status == 200 then return true, b.sid end

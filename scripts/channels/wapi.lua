@@ -48,6 +48,10 @@ end
 --- The request for one reply: path and JSON body (up to 3 choices as
 --- buttons, more as numbered text).
 function M.request(to, reply)
+  if reply.media then
+    return "/contact/send-media-message", { phone_number = to, media_type = reply.media.kind or "document",
+      media_url = reply.media.url, file_name = reply.media.filename }
+  end
   local b = reply.buttons or {}
   if #b > 0 and #b <= 3 then
     local buttons = {}

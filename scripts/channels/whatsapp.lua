@@ -7,7 +7,8 @@
 --   parse(body) -> messages, statuses | nil, "bad payload"
 --   send(creds, to, reply) -> true, message id | nil, err, retry_after
 --       buttons: up to 3 as reply buttons, up to 10 as a list, more as
---       numbered text; reply.template = {name, language, params} sends a
+--       numbered text; reply.media = {url, kind, filename?} sends media by
+--       URL with the text as caption; reply.template = {name, language, params} sends a
 --       template (outside the 24-hour window nothing else may go)
 --   window = 24 h: free-form messages only that long after the customer's last
 --   creds = {token, app_secret, verify_token, phone_number_id, api_url, version}
@@ -85,6 +86,12 @@ local function body_of(to, reply)
     local tpl = { name = t.name, language = { code = t.language or "en" } }
     if #params > 0 then tpl.components = { { type = "body", parameters = params } } end
     return { messaging_product = "whatsapp", to = to, type = "template", template = tpl }
+  end
+  if reply.media then                             -- by URL: image, document, audio, video
+    local kind = reply.media.kind or "image"
+    local m = { link = reply.media.url, caption = reply.text or reply.media.caption, filename = reply.media.filename }
+    if kind == "audio" then m.caption = nil end
+    return { messaging_product = "whatsapp", to = to, type = kind, [kind] = m }
   end
   local b = reply.buttons or {}
   if #b == 0 or #b > 10 then

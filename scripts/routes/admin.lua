@@ -11,7 +11,7 @@
 --   GET  /admin/tenants/{t}/conversations/{id}     read;  DELETE: reset
 --   GET  /admin/tenants/{t}/bookings?date=YYYY-MM-DD   list of a day
 --   GET  /admin/tenants/{t}/bookings/{id}          read;  POST .../{id}/cancel {"reason"}
---   POST /admin/tenants/{t}/messages               {"channel", "to", "text" | "template"}:
+--   POST /admin/tenants/{t}/messages               {"channel", "to", "text" | "template" | "media"}:
 --        a message the business starts; 409 "template required" when the
 --        channel's window (WhatsApp: 24 h) is closed and it is no template
 local router = require "host.router"
@@ -121,11 +121,12 @@ end))
 admin("POST", "/admin/tenants/{tenant}/messages", function(req, p)
   local body = json.decode(req.body ~= "" and req.body or "{}")
   if type(body) ~= "table" or type(body.channel) ~= "string" or type(body.to) ~= "string"
-     or (type(body.text) ~= "string" and type(body.template) ~= "table") then
+     or (type(body.text) ~= "string" and type(body.template) ~= "table" and type(body.media) ~= "table") then
     return fail(400, "bad request", 'send {"channel", "to", "text"} or {"channel", "to", "template": {"name", "language", "params"}}')
   end
   local st = tenants.status(p.tenant)
-  local ok, id = outbound.send(p.tenant, body.channel, body.to, { text = body.text, template = body.template },
+  local ok, id = outbound.send(p.tenant, body.channel, body.to,
+                               { text = body.text, template = body.template, media = body.media },
                                st and st.settings)
   if not ok then
     return fail(id == "template required" and 409 or 502, tostring(id),

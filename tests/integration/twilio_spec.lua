@@ -20,7 +20,7 @@ describe("twilio channel", function()
     fake_url = fake.url
     local port = proc.free_port()
     hook = "http://127.0.0.1:" .. port .. "/webhooks/carwash/twilio"
-    s = proc.start{ config = "config/flowhost.lua", port = port, env = { FLOWHOST_WORKERS = 2,
+    s = proc.start{ config = "config/flowhost.lua", port = port, env = { FLOWHOST_WORKERS = 2, FLOWHOST_ADMIN_TOKEN = "tw-admin",
       CARWASH_TWILIO_ACCOUNT_SID = SID, CARWASH_TWILIO_AUTH_TOKEN = AUTH, CARWASH_TWILIO_WEBHOOK_URL = hook,
       TWILIO_API_URL = fake_url } }
   end)
@@ -102,5 +102,14 @@ describe("twilio channel", function()
     assert.are.same({ 200 }, deliver(st).statuses)
     local rec = json.decode(redis.call("HGET", "fh:sent:{carwash}", sid))
     assert.are.equal("delivered", rec.status)
+    -- a message the business starts, with media by URL
+    local r = assert(http.request{ method = "POST", url = s.url .. "/admin/tenants/carwash/messages",
+      headers = { Authorization = "Bearer tw-admin", ["Content-Type"] = "application/json" },
+      body = json.encode{ channel = "twilio", to = who, text = "Your invoice", media = { url = "https://example.com/i.pdf" } } })
+    assert.are.equal(200, r.status, r.body)
+    local all = sent_to(who)
+    local last = all[#all].params
+    assert.are.equal("Your invoice", last.Body)
+    assert.are.same({ "https://example.com/i.pdf" }, last.MediaUrl)
   end)
 end)

@@ -166,5 +166,13 @@ describe("whatsapp messages the business starts", function()
     fake:control("/_control/deliver", { url = s.url .. "/webhooks/carwash/whatsapp", app_secret = "sec", payload = m })
     status = send{ channel = "whatsapp", to = to, text = "See you tomorrow!" }
     assert.are.equal(200, status)
+    -- media by URL, the text as its caption
+    status = send{ channel = "whatsapp", to = to, text = "Your invoice",
+                   media = { url = "https://example.com/inv.pdf", kind = "document", filename = "invoice.pdf" } }
+    assert.are.equal(200, status)
+    sent = fake:control("/_control/sent?phone_number_id=" .. PHONE).sent
+    last = sent[#sent].params
+    assert.are.same({ "document", "https://example.com/inv.pdf", "Your invoice", "invoice.pdf" },
+      { last.type, last.document.link, last.document.caption, last.document.filename })
   end)
 end)

@@ -146,6 +146,9 @@ describe("wapi adapter (inbound format assumed, see scripts/channels/wapi.lua)",
       { id = "c", title = "C" }, { id = "d", title = "D" } } })
     assert.are.equal("/contact/send-message", path)
     assert.truthy(body.message_body:find("4. D", 1, true))
+    path, body = wapi.request("9198", { media = { url = "https://x/y.pdf", kind = "document", filename = "y.pdf" } })
+    assert.are.same({ "/contact/send-media-message", "document", "https://x/y.pdf", "y.pdf" },
+      { path, body.media_type, body.media_url, body.file_name })
   end)
 end)
 
