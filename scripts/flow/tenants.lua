@@ -7,8 +7,9 @@
 --   tenants.status(id) -> {version, last_error, loaded_at, history, name,
 --                          settings, fallback} | nil
 --   tenants.list() -> ids known;  tenants.reload(id?) ; tenants.rollback(id, version)
---   tenants.start() starts the watcher (inotify on config/tenants, flows/
---                   and scripts/, SIGHUP and POST /admin/reload)
+--   tenants.start() loads this worker's tenants and starts flow.watcher
+--                   (inotify on config/tenants, flows/ and scripts/, SIGHUP,
+--                   POST /admin/reload)
 --
 -- A version is the hash of the tenant's files (its config and its flow
 -- folder) and of the runtime library. A new version is compiled and checked
@@ -17,7 +18,6 @@
 -- on the old version ends on it). A version that fails keeps the last good
 -- one serving and is recorded as last_error with file, line and message.
 local tstate = require "tstate"
-local fswatch = require "fswatch"
 local tenant = require "flow.tenant"
 local crypto = require "crypto"
 local json = require "json"
@@ -66,6 +66,10 @@ local function hash(files)
 end
 
 local function scripts_dir() return os.getenv("FLOWHOST_SCRIPTS_DIR") or "scripts" end
+M.scripts_dir = scripts_dir
+
+--- Hashes the runtime library (part of every version).
+function M.rehash_runtime() runtime_hash = hash(tree(scripts_dir(), {})) end
 
 --- The tenant's files now, and their version (nil when it has no config).
 function M.snapshot(id)
@@ -232,27 +236,10 @@ local function local_call(id, fn, payload)
   return res
 end
 
--- which tenants a changed path concerns: {id} or "all" (runtime library)
-local function concerned(path)
-  local tdir, fdir = tenant.dirs()
-  if path:sub(1, #scripts_dir() + 1) == scripts_dir() .. "/" then return "all" end
-  if path == tenant.platform_file() then return "all" end
-  local id = path:match("^" .. tdir:gsub("%p", "%%%0") .. "/([%w_%-]+)%.lua$")
-  if id then return { id } end
-  id = path:match("^" .. fdir:gsub("%p", "%%%0") .. "/([%w_%-]+)")
-  if id then return { id } end
-end
-
-local function watch_tree(dir)
-  fswatch.add(dir)
-  for _, name in ipairs(host.listdir(dir) or {}) do
-    local path = dir .. "/" .. name
-    if is_dir(path) then watch_tree(path) end
-  end
-end
-
-local function reload_all()
-  runtime_hash = hash(tree(scripts_dir(), {}))
+--- Reloads every tenant of this worker (a change to the runtime library, a
+--- SIGHUP, POST /admin/reload), and applies rollbacks pinned in Redis.
+function M.reload_all()
+  M.rehash_runtime()
   local pins = {}
   local flat = redis.call("HGETALL", "fh:tenant-pins")
   if type(flat) == "table" then
@@ -273,33 +260,15 @@ local function reload_all()
   end
 end
 
+--- Loads the tenants pinned to this worker, then watches for changes.
 function M.start()
-  runtime_hash = hash(tree(scripts_dir(), {}))
-  local tdir, fdir = tenant.dirs()
+  M.rehash_runtime()
   host.spawn(function()
     time.sleep(0)                               -- every worker exists now
     for _, id in ipairs(M.list()) do
       if M.owner(id) == host.worker() then M.reload(id) end
     end
-    for _, d in ipairs{ tdir, fdir, scripts_dir() } do watch_tree(d) end
-    local generation = host.reload_generation()
-    while true do
-      fswatch.notify(host.task_id())
-      host.park(0.5)
-      time.sleep(0.05)                          -- let an editor finish writing
-      local changed = fswatch.take()
-      local all = host.reload_generation() ~= generation
-      generation = host.reload_generation()
-      local ids = {}
-      for _, path in ipairs(changed) do
-        local c = concerned(path)
-        if c == "all" then all = true
-        elseif c and M.owner(c[1]) == host.worker() then ids[c[1]] = true end
-        if is_dir(path) then watch_tree(path) end   -- a new tenant folder
-      end
-      if all then reload_all()
-      else for id in pairs(ids) do M.reload(id) end end
-    end
+    require("flow.watcher").run(M)
   end)
 end
 
