@@ -57,6 +57,14 @@ local function call(creds, method, params)
 end
 
 function M.send(creds, to, reply)
+  if reply.media then                             -- by URL, the text as caption
+    local method, field = "sendDocument", "document"
+    if (reply.media.kind or "image") == "image" then method, field = "sendPhoto", "photo" end
+    local ok, err, retry = call(creds, method, { chat_id = tonumber(to) or to, [field] = reply.media.url,
+                                                 caption = reply.text })
+    if ok then return true, ok.message_id and tostring(ok.message_id) end
+    return nil, err, retry
+  end
   local params = { chat_id = tonumber(to) or to, text = reply.text }
   if reply.buttons and #reply.buttons > 0 then
     local rows = {}

@@ -117,7 +117,7 @@ TOKEN_RE = re.compile(r"\d+:[A-Za-z0-9_-]{10,}")
 SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
 BOT_PATH = re.compile(r"/bot([^/]*)/([^/]*)")
 METHODS = {m.lower(): m for m in (
-    "getMe", "sendMessage", "sendChatAction", "answerCallbackQuery",
+    "getMe", "sendMessage", "sendPhoto", "sendDocument", "sendChatAction", "answerCallbackQuery",
     "setWebhook", "deleteWebhook", "getWebhookInfo", "getUpdates")}
 CHAT_ACTIONS = {"typing", "upload_photo", "record_video", "upload_video", "record_voice",
                 "upload_voice", "upload_document", "choose_sticker", "find_location",
@@ -722,6 +722,38 @@ async def send_message(token, p):
     return msg, None
 
 
+MAX_CAPTION = 1024
+
+
+def send_media(kind):
+    """sendPhoto / sendDocument by URL (or file_id): a Message with the media."""
+    async def handler(token, p):
+        cid = chat_param(p)
+        ref = text_param(p, kind)
+        if not ref:
+            raise bad(f"there is no {kind} in the request")
+        caption = text_param(p, "caption") or ""
+        if len(caption) > MAX_CAPTION:
+            raise bad("message caption is too long")
+        markup = check_markup(p.get("reply_markup"))
+        if cid in BLOCKED:
+            raise TgError(403, "Forbidden: bot was blocked by the user")
+        file_id = "AgAC" + secrets.token_urlsafe(24)
+        media = ([{"file_id": file_id, "file_unique_id": secrets.token_urlsafe(8), "width": 800, "height": 600}]
+                 if kind == "photo" else
+                 {"file_id": file_id, "file_unique_id": secrets.token_urlsafe(8),
+                  "file_name": ref.rsplit("/", 1)[-1] or "file"})
+        msg = {"message_id": next_message_id(cid), "from": bot_user(token), "chat": chat_object(cid),
+               "date": int(time.time()), kind: media}
+        if caption:
+            msg["caption"] = caption
+        if markup:
+            msg["reply_markup"] = markup
+        MESSAGES[(cid, msg["message_id"])] = msg
+        return msg, None
+    return handler
+
+
 async def send_chat_action(token, p):
     cid = chat_param(p)
     if text_param(p, "action") not in CHAT_ACTIONS:
@@ -849,6 +881,7 @@ async def get_updates(token, p):
 
 HANDLERS = {
     "getMe": get_me, "sendMessage": send_message, "sendChatAction": send_chat_action,
+    "sendPhoto": send_media("photo"), "sendDocument": send_media("document"),
     "answerCallbackQuery": answer_callback_query, "setWebhook": set_webhook,
     "deleteWebhook": delete_webhook, "getWebhookInfo": get_webhook_info,
     "getUpdates": get_updates,

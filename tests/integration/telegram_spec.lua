@@ -105,6 +105,21 @@ describe("telegram channel", function()
     assert.truthy(before > 0)
   end)
 
+  it("sends media by URL (a message the business starts)", function()
+    local chat = new_chat()
+    proc.stop(s)
+    s = proc.start{ config = "config/flowhost.lua", env = { FLOWHOST_WORKERS = 2, FLOWHOST_ADMIN_TOKEN = "tg-admin",
+      CARWASH_TELEGRAM_TOKEN = TOKEN, CARWASH_TELEGRAM_SECRET = SECRET, TELEGRAM_API_URL = fake_url } }
+    local r = assert(http.request{ method = "POST", url = s.url .. "/admin/tenants/carwash/messages",
+      headers = { Authorization = "Bearer tg-admin", ["Content-Type"] = "application/json" },
+      body = json.encode{ channel = "telegram", to = tostring(chat), text = "Your car, clean",
+                          media = { url = "https://example.com/car.jpg", kind = "image" } } })
+    assert.are.equal(200, r.status, r.body)
+    local photos = control("/_control/sent?token=" .. TOKEN .. "&method=sendPhoto").sent
+    local last = photos[#photos]
+    assert.are.same({ 200, "https://example.com/car.jpg", "Your car, clean" }, { last.status, last.params.photo, last.params.caption })
+  end)
+
   it("rejects forged and missing secrets and stores nothing", function()
     local before = redis.call("XLEN", "fh:in:{carwash}")
     local u = update(600001, "hi")
