@@ -15,6 +15,8 @@
 --   c:now()                    the time (seconds, UTC)
 --   c:llm()                    the tenant's LLM client, or nil
 --   c:handoff(reason)          record that the customer wants a person
+--   c:remind(at, message, id?) a message to this customer at time `at` (durable:
+--                              survives restarts); message = {text} or {template = ...}
 --   c:window_open()            false when the conversation's channel only takes
 --                              templates now (WhatsApp, 24 h after the customer's
 --                              last message); true otherwise
@@ -119,6 +121,13 @@ function Context:missing(list)
     local decl = self.t.flow.slots[name]
     if self.slots[name] == nil and not decl.optional then return name end
   end
+end
+
+function Context:remind(at, message, id)
+  local channel, to = tostring(self.conv.id or ""):match("^(%w+):(.+)$")
+  if not channel then return nil, "this conversation has no channel to send on" end
+  return require("channels.outbound").later(at, self.t.id, channel, to, message,
+    id and (self.t.id .. ":" .. self.conv.id .. ":" .. id) or nil)
 end
 
 function Context:window_open()

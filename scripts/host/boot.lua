@@ -22,6 +22,7 @@ if opts.mode == "serve" then
     require("flow.tenants").start()            -- tenant states, hot reload
   end
   if package.loaded["routes.webhooks"] then
+    timer.handle("outbound", require("channels.outbound").fire)   -- scheduled messages
     require("channels.consumer").start()         -- answers the inbound streams
     require("channels.poller").start()           -- Telegram by getUpdates where asked
   end

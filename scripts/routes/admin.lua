@@ -12,7 +12,8 @@
 --   GET  /admin/tenants/{t}/bookings?date=YYYY-MM-DD   list of a day
 --   GET  /admin/tenants/{t}/bookings/{id}          read;  POST .../{id}/cancel {"reason"}
 --   POST /admin/tenants/{t}/messages               {"channel", "to", "text" | "template" | "media"}:
---        a message the business starts; 409 "template required" when the
+--        a message the business starts ("at": Unix seconds schedules it on a
+--        durable timer, 202); 409 "template required" when the
 --        channel's window (WhatsApp: 24 h) is closed and it is no template
 local router = require "host.router"
 local json = require "json"
@@ -123,6 +124,13 @@ admin("POST", "/admin/tenants/{tenant}/messages", function(req, p)
   if type(body) ~= "table" or type(body.channel) ~= "string" or type(body.to) ~= "string"
      or (type(body.text) ~= "string" and type(body.template) ~= "table" and type(body.media) ~= "table") then
     return fail(400, "bad request", 'send {"channel", "to", "text"} or {"channel", "to", "template": {"name", "language", "params"}}')
+  end
+  if body.at ~= nil then                          -- later: a durable timer
+    if type(body.at) ~= "number" then return fail(400, "bad field", '"at" is a time in Unix seconds') end
+    local tid, terr = outbound.later(body.at, p.tenant, body.channel, body.to,
+      { text = body.text, template = body.template, media = body.media })
+    if not tid then return fail(503, "unavailable", tostring(terr)) end
+    return router.json(202, { scheduled = tid })
   end
   local st = tenants.status(p.tenant)
   local ok, id = outbound.send(p.tenant, body.channel, body.to,

@@ -120,6 +120,18 @@ describe("telegram channel", function()
     assert.are.same({ 200, "https://example.com/car.jpg", "Your car, clean" }, { last.status, last.params.photo, last.params.caption })
   end)
 
+  it("sends a scheduled message when its durable timer fires", function()
+    local chat = new_chat()
+    local r = assert(http.request{ method = "POST", url = s.url .. "/admin/tenants/carwash/messages",
+      headers = { Authorization = "Bearer tg-admin", ["Content-Type"] = "application/json" },
+      body = json.encode{ channel = "telegram", to = tostring(chat), text = "Reminder: your wash is at 10:00",
+                          at = time.now() + 1 } })
+    assert.are.equal(202, r.status, r.body)
+    assert.are.equal(0, #sent_to(chat))
+    local got = wait_sent(chat, 1, 5)
+    assert.are.equal("Reminder: your wash is at 10:00", got[1].params.text)
+  end)
+
   it("rejects forged and missing secrets and stores nothing", function()
     local before = redis.call("XLEN", "fh:in:{carwash}")
     local u = update(600001, "hi")

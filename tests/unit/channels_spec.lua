@@ -173,3 +173,21 @@ describe("service window", function()
       { channels = { whatsapp = { token_env = "HOME" } } }) })
   end)
 end)
+
+describe("reminders from a flow", function()
+  local context = require "flow.context"
+  local timer = require "timer"
+  local time = require "time"
+
+  it("c:remind schedules a durable timer on the conversation's channel, deduplicated by its id", function()
+    local c = context.new({ id = "remind-spec", settings = {}, languages = { "en" } },
+      { id = "whatsapp:919876543210", slots = {}, data = {} }, {})
+    local id = assert(c:remind(time.now() + 3600, { template = { name = "appointment_reminder", params = { "Rahul" } } }, "day-before"))
+    local again, how = c:remind(time.now() + 3600, { text = "x" }, "day-before")
+    assert.are.equal(id, again)
+    assert.are.equal("exists", how)
+    assert.is_true(timer.cancel(id))
+    local plain = context.new({ id = "remind-spec", settings = {}, languages = { "en" } }, { id = "web-1", slots = {}, data = {} }, {})
+    assert.are.same({ nil, "this conversation has no channel to send on" }, { plain:remind(time.now() + 60, { text = "x" }) })
+  end)
+end)
