@@ -82,7 +82,9 @@ local function handle(tenant, settings, f)
     else
       local out, err, _, fallback = tenants.call(tenant, "turn", json.encode{
         id = f.channel .. ":" .. f.conversation, mid = f.channel .. ":" .. f.id,
-        msg = { text = msg.text, button = msg.button } })
+        -- media (with its id), a location or contacts reach the flow as they are
+        msg = { text = msg.text, button = msg.button, kind = msg.kind, media = msg.media,
+                location = msg.location, contacts = msg.contacts } })
       if err == "flow failed" then
         replies = { { text = fallback } }
       else

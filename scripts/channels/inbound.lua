@@ -29,7 +29,8 @@ function M.accept(tenant, channel, msg)
   local set, err = redis.call("SET", M.dedupe_key(tenant, channel, msg.id), "1", "NX", "EX", DEDUPE_TTL)
   if set == nil and err then return nil, err end
   if set ~= "OK" then return "duplicate" end
-  local payload = { text = msg.text, button = msg.button, kind = msg.kind, callback = msg.callback }
+  local payload = { text = msg.text, button = msg.button, kind = msg.kind, callback = msg.callback,
+                    media = msg.media, location = msg.location, contacts = msg.contacts }
   local id
   id, err = redis.call("XADD", M.stream(tenant), "*", "channel", channel, "id", msg.id,
     "conversation", msg.conversation, "name", msg.name or "", "msg", json.encode(payload))

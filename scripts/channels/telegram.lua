@@ -36,6 +36,15 @@ function M.parse(body)
   if type(m) == "table" and m.chat then
     local msg = { id = id, conversation = ("%.0f"):format(m.chat.id), name = m.from and m.from.first_name }
     if type(m.text) == "string" then msg.text, msg.kind = m.text, "text"
+    elseif type(m.location) == "table" then
+      msg.kind, msg.location = "location", { latitude = m.location.latitude, longitude = m.location.longitude }
+    elseif type(m.contact) == "table" then
+      msg.kind, msg.contacts = "contacts", { { name = m.contact.first_name, phones = { m.contact.phone_number } } }
+    elseif m.photo or m.document or m.voice or m.video or m.audio then
+      local kind = m.photo and "image" or m.document and "document" or m.voice and "audio" or m.video and "video" or "audio"
+      local x = m.photo and m.photo[#m.photo] or m.document or m.voice or m.video or m.audio
+      msg.kind, msg.text = "media", m.caption
+      msg.media = { id = x.file_id, type = kind, mime = x.mime_type, caption = m.caption, filename = x.file_name }
     else msg.kind = "unsupported" end
     return { msg }
   end

@@ -36,6 +36,8 @@ function M.challenge(query, creds)
   return 403, "verification failed"
 end
 
+local MEDIA = { image = true, audio = true, video = true, document = true, sticker = true }
+
 local function inbound(m, names)
   local out = { id = m.id, conversation = m.from, name = names[m.from] }
   if m.type == "text" and m.text then
@@ -45,10 +47,24 @@ local function inbound(m, names)
     out.button, out.kind = r and r.id, "button"
   elseif m.type == "button" and m.button then
     out.button, out.kind = m.button.payload, "button"
+  elseif m.type == "location" and type(m.location) == "table" then
+    out.kind = "location"
+    out.location = { latitude = m.location.latitude, longitude = m.location.longitude,
+                     name = m.location.name, address = m.location.address }
+  elseif m.type == "contacts" and type(m.contacts) == "table" then
+    out.kind, out.contacts = "contacts", {}
+    for i, c in ipairs(m.contacts) do
+      local phones = {}
+      for j, ph in ipairs(type(c.phones) == "table" and c.phones or {}) do phones[j] = ph.phone or ph.wa_id end
+      out.contacts[i] = { name = c.name and c.name.formatted_name, phones = phones }
+    end
+  elseif MEDIA[m.type] and type(m[m.type]) == "table" then
+    local x = m[m.type]
+    out.kind = "media"
+    out.media = { id = x.id, type = m.type, mime = x.mime_type, caption = x.caption, filename = x.filename }
+    out.text = x.caption
   else
     out.kind = "unsupported"
-    local media = m[m.type]
-    out.media = type(media) == "table" and media.id or nil
   end
   return out
 end

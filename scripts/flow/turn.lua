@@ -47,7 +47,8 @@ function M.run(tenant_id, conv_id, msg, opts)
         end
       end
     end
-    local text = msg.text or (msg.button and "[" .. msg.button .. "]") or ""
+    local text = msg.text or (msg.button and "[" .. msg.button .. "]")
+                 or (msg.kind and "[" .. msg.kind .. (msg.media and (" " .. tostring(msg.media.id)) or "") .. "]") or ""
     store.remember(conv, "customer", text)
     local ok, c = xpcall(engine.turn, debug.traceback, t, conv, msg, how, opts)
     if not ok then

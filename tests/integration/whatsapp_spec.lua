@@ -88,7 +88,11 @@ describe("whatsapp channel", function()
     assert.are.equal("basic_wash", last.interactive.action.sections[1].rows[1].id)
     say(nil, "basic_wash"); say("none")
     got = say("tomorrow")
-    local slot = got[#got].params.interactive.action.sections[1].rows[1].id
+    -- the free times: a list, or reply buttons when three or fewer are left
+    local tp = got[#got].params
+    assert(tp.interactive, "expected the free times, got " .. json.encode(tp))
+    local a = tp.interactive.action
+    local slot = a.sections and a.sections[1].rows[1].id or a.buttons[1].reply.id
     got = say(nil, slot)
     last = got[#got].params
     assert.are.equal("button", last.interactive.type)          -- confirm / change / cancel
@@ -108,6 +112,18 @@ describe("whatsapp channel", function()
     wait_sent(to, 2)
     time.sleep(0.5)
     assert.are.equal(2, #sent_to(to))
+  end)
+
+  it("hands a photo to the flow with its media id, recorded in the conversation", function()
+    local to = wa_id()
+    local m = control("/_control/make_message", { from = to, phone_number_id = PHONE_ID, name = "Rahul",
+      image = { id = "media-123", mime_type = "image/jpeg", caption = "my car" } })
+    assert.are.same({ 200 }, deliver(m).statuses)
+    wait_sent(to, 2)
+    local r = assert(http.request{ url = s.url .. "/v1/tenants/carwash/conversations/whatsapp:" .. to })
+    local conv = json.decode(r.body)
+    assert.are.equal("my car", conv.history[1].text)     -- the caption is what the customer said
+    assert.truthy(json.encode(conv.history):find("my car", 1, true))
   end)
 
   it("records delivery receipts on the outbound message", function()

@@ -46,9 +46,16 @@ describe("whatsapp adapter", function()
     assert.are.same({ "hi", "text", "16505551234", "Sheena Nelson" }, { msgs[1].text, msgs[1].kind, msgs[1].conversation, msgs[1].name })
     assert.are.equal("confirm", msgs[2].button)
     assert.are.equal("t1", msgs[3].button)
-    assert.are.same({ "unsupported", "m1" }, { msgs[4].kind, msgs[4].media })
+    assert.are.same({ "media", "m1", "image", "image/jpeg" }, { msgs[4].kind, msgs[4].media.id, msgs[4].media.type, msgs[4].media.mime })
     assert.are.same({ "wamid.OUT", "read", 1750857384 }, { statuses[1].id, statuses[1].status, statuses[1].at })
     assert.is_nil((whatsapp.parse('{"object":"page"}')))
+    local loc = whatsapp.parse([[{"object":"whatsapp_business_account","entry":[{"changes":[{"value":{"messages":[
+      {"from":"1","id":"wamid.L","type":"location","location":{"latitude":18.52,"longitude":73.85,"name":"Shop"}},
+      {"from":"1","id":"wamid.K","type":"contacts","contacts":[{"name":{"formatted_name":"Ana"},"phones":[{"phone":"+34600"}]}]},
+      {"from":"1","id":"wamid.R","type":"reaction","reaction":{"emoji":"x"}}]}}]}]}]])
+    assert.are.same({ "location", 18.52, "Shop" }, { loc[1].kind, loc[1].location.latitude, loc[1].location.name })
+    assert.are.same({ "contacts", "Ana", "+34600" }, { loc[2].kind, loc[2].contacts[1].name, loc[2].contacts[1].phones[1] })
+    assert.are.equal("unsupported", loc[3].kind)
   end)
 end)
 
@@ -67,6 +74,12 @@ describe("telegram adapter", function()
     local b = telegram.parse('{"update_id":812345679,"callback_query":{"id":"cb1","from":{"id":123456789,"first_name":"Ana"},'
       .. '"data":"confirm","message":{"message_id":43,"date":1,"chat":{"id":123456789,"type":"private"},"text":"Pick"}}}')
     assert.are.same({ "confirm", "button", "cb1" }, { b[1].button, b[1].kind, b[1].callback })
+    local p = telegram.parse('{"update_id":5,"message":{"message_id":1,"date":1,"chat":{"id":7,"type":"private"},'
+      .. '"photo":[{"file_id":"small","width":90},{"file_id":"big","width":800}],"caption":"my car"}}')
+    assert.are.same({ "media", "big", "image", "my car" }, { p[1].kind, p[1].media.id, p[1].media.type, p[1].text })
+    local l = telegram.parse('{"update_id":6,"message":{"message_id":2,"date":1,"chat":{"id":7,"type":"private"},'
+      .. '"location":{"latitude":18.5,"longitude":73.8}}}')
+    assert.are.same({ "location", 73.8 }, { l[1].kind, l[1].location.longitude })
   end)
 end)
 
