@@ -54,6 +54,8 @@ typedef struct transfer {
   int too_large;
   fh_http_cb cb;
   void *data;
+  void (*on_wire)(void *data);
+  void *on_wire_data;
   char host[128];
 } transfer;
 
@@ -278,6 +280,17 @@ static void host_of(const char *url, char *out, size_t outsz) {
   out[n] = '\0';
 }
 
+static int on_prereq(void *data, char *ip, char *local_ip, int port, int local_port) {
+  transfer *t = data;
+  (void)ip; (void)local_ip; (void)port; (void)local_port;
+  if (t->on_wire) {
+    void (*fn)(void *) = t->on_wire;
+    t->on_wire = NULL;
+    fn(t->on_wire_data);
+  }
+  return CURL_PREREQFUNC_OK;
+}
+
 int fh_http_request(fh_http_client *c, const fh_http_req *req, fh_http_cb cb, void *data) {
   if (c->closing) return FH_ECLOSED;
   transfer *t = calloc(1, sizeof(*t));
@@ -299,6 +312,10 @@ int fh_http_request(fh_http_client *c, const fh_http_req *req, fh_http_cb cb, vo
   curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
+  t->on_wire = req->on_wire;
+  t->on_wire_data = req->on_wire_data;
+  curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, req->on_wire ? on_prereq : NULL);
+  curl_easy_setopt(e, CURLOPT_PREREQDATA, t);
   curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
   curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 4096L);
   curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, 16384L);

@@ -21,6 +21,12 @@ typedef struct {
   double timeout;            /* total seconds; 0 = client default */
   double connect_timeout;    /* 0 = client default */
   size_t max_response;       /* 0 = client default */
+  /* Called at most once, when the connection is ready and the request is
+   * about to be written (not while it waits for a connection): the moment
+   * to journal "this send is going out". Not called if it never gets that
+   * far. */
+  void (*on_wire)(void *data);
+  void *on_wire_data;
 } fh_http_req;
 
 typedef struct {

@@ -4,6 +4,11 @@
  *       -> res | nil, err          (yields)
  *   http.all{req1, req2, ...}     -> {res | {err=word}, ...}   (yields; in parallel)
  *
+ *   on_wire = {"SET", key, value, ...}: a Redis command written to Redis's
+ *   socket (not awaited) the instant before the request goes on the wire,
+ *   once it has a connection: a journal entry that leaves with the request
+ *   (see channels/consumer.lua). Not sent if no connection is made.
+ *
  * res is {status = number, headers = {lowercased name = value}, body = string}.
  * err is a stable word: "timeout", "connection refused", "dns failed",
  * "tls failed", "response too large", "closed", "bad url", "request failed".
@@ -20,11 +25,50 @@
 #include <string.h>
 
 #define MAX_HEADERS 64
+#define MAX_WIRE_ARGS 16
 
 typedef struct {
   fh_async *g;
   int index;
+  fh_redis *redis;          /* for on_wire */
+  int wire_argc;
+  char *wire_argv[MAX_WIRE_ARGS];
+  size_t wire_lens[MAX_WIRE_ARGS];
 } http_op;
+
+static void wire_free(http_op *op) {
+  for (int i = 0; i < op->wire_argc; i++) free(op->wire_argv[i]);
+  op->wire_argc = 0;
+}
+
+static void on_wire_reply(redisReply *reply, const char *err, void *data) {
+  (void)reply; (void)err; (void)data; /* a failed journal write only loses the mark */
+}
+
+static void on_wire(void *data) {
+  http_op *op = data;
+  /* written to Redis's socket before curl writes the request */
+  if (fh_redis_command(op->redis, op->wire_argc, (const char **)op->wire_argv, op->wire_lens,
+                       on_wire_reply, NULL) == 0)
+    fh_redis_flush(op->redis);
+  wire_free(op);
+}
+
+/* Copies the on_wire command table (at the top of the stack) into op; an
+ * argument that cannot be copied (out of memory) drops the journal write. */
+static void wire_copy(lua_State *L, http_op *op) {
+  int n = (int)lua_objlen(L, -1);    /* checked by check_request */
+  for (int i = 1; i <= n; i++) {
+    lua_rawgeti(L, -1, i);
+    size_t len;
+    const char *v = lua_tolstring(L, -1, &len);
+    op->wire_argv[op->wire_argc] = malloc(len + 1);
+    if (!op->wire_argv[op->wire_argc]) { lua_pop(L, 1); wire_free(op); return; }
+    memcpy(op->wire_argv[op->wire_argc], v, len + 1);
+    op->wire_lens[op->wire_argc++] = len;
+    lua_pop(L, 1);
+  }
+}
 
 static void push_headers(lua_State *co, const char *p, size_t len) {
   lua_newtable(co);
@@ -61,6 +105,7 @@ static void on_done(const char *err, fh_http_res *res, void *data) {
   http_op *op = data;
   fh_async *g = op->g;
   int i = op->index;
+  wire_free(op);
   free(op);
   if (err) { fh_async_fail(g, i, err); return; }
   lua_State *co = fh_async_target(g);
@@ -123,14 +168,23 @@ static void start(lua_State *L, int t, fh_async *g, int index) {
   }
   req.headers = headers;
   req.nheaders = nh;
-  http_op *op = malloc(sizeof(*op));
+  http_op *op = calloc(1, sizeof(*op));
   int rc = FH_ENOMEM;
   if (op) {
     op->g = g;
     op->index = index;
+    lua_getfield(L, t, "on_wire");
+    if (lua_istable(L, -1)) {
+      op->redis = fh_worker_redis(fh_worker_of(L));
+      wire_copy(L, op);
+      req.on_wire = on_wire;
+      req.on_wire_data = op;
+    }
+    lua_pop(L, 1);
     rc = fh_http_request(fh_worker_http(fh_worker_of(L)), &req, on_done, op);
   }
   if (rc) {
+    if (op) wire_free(op);
     free(op);
     fh_async_fail(g, index, fh_strerror(rc));
   }
@@ -160,7 +214,20 @@ static void check_request(lua_State *L, int t, const char *what) {
       lua_pop(L, 1);
     }
   }
-  lua_pop(L, 4);
+  lua_getfield(L, t, "on_wire");
+  if (!lua_isnil(L, -1)) {
+    int n = lua_istable(L, -1) ? (int)lua_objlen(L, -1) : 0;
+    if (n < 1 || n > MAX_WIRE_ARGS)
+      luaL_error(L, "%s: 'on_wire' must be a Redis command table of 1 to %d arguments", what, MAX_WIRE_ARGS);
+    for (int i = 1; i <= n; i++) {
+      lua_rawgeti(L, -1, i);
+      int ty = lua_type(L, -1);
+      if (ty != LUA_TSTRING && ty != LUA_TNUMBER)
+        luaL_error(L, "%s: 'on_wire' argument %d must be a string or number", what, i);
+      lua_pop(L, 1);
+    }
+  }
+  lua_pop(L, 5);
 }
 
 static int l_request(lua_State *L) {

@@ -348,6 +348,12 @@ int fh_redis_command(fh_redis *r, int argc, const char **argv, const size_t *len
   return 0;
 }
 
+void fh_redis_flush(fh_redis *r) {
+  if (!r->ac || !(r->ac->c.flags & REDIS_CONNECTED)) return;
+  uv_events *e = r->ac->ev.data;
+  if (e && e->want_write) redisAsyncHandleWrite(r->ac);
+}
+
 int fh_redis_connected(const fh_redis *r) { return r->connected; }
 
 static void on_handle_closed(uv_handle_t *h) {

@@ -41,6 +41,10 @@ int fh_redis_create(fh_redis **out, uv_loop_t *loop, const char *url, double tim
 int fh_redis_command(fh_redis *r, int argc, const char **argv, const size_t *lens,
                      fh_redis_cb cb, void *data);
 
+/* Writes queued commands to the socket now instead of at the end of the
+ * loop turn (for a journal entry that must leave before something else). */
+void fh_redis_flush(fh_redis *r);
+
 /* 1 while connected. */
 int fh_redis_connected(const fh_redis *r);
 

@@ -6,9 +6,11 @@
 -- time in stream order. For each message: run the turn (the turn itself
 -- is idempotent by the provider's message id), keep its replies in an
 -- outbox keyed by that id, send them through the channel (retrying 429 after
--- the hinted wait, 5xx with backoff), then XACK. A message a crashed host
+-- the hinted wait, 5xx with backoff; each send journaled, see send()), then
+-- XACK. A message a crashed host
 -- left unacknowledged is claimed again after 30 s; one that failed 10 times
--- goes to the tenant's dead-letter stream with its error.
+-- goes to the tenant's dead-letter stream with its error. Acknowledged
+-- entries are trimmed from the stream every few seconds.
 local redis = require "redis"
 local json = require "json"
 local host = require "host"
@@ -53,12 +55,20 @@ local function take_slot(tenant, channel, rate)
   end
 end
 
-local function send(adapter, creds, to, reply, limit)
+-- Exactly-once as far as a vendor without idempotency keys allows: each
+-- attempt carries a journal write, "reply i is being sent", that the HTTP
+-- client sends to Redis at the instant the request goes on the wire (not
+-- before it, while it may still wait for a connection; not after it). A
+-- host killed mid-send leaves the mark; on redelivery that reply counts as
+-- sent ("in doubt", logged), so a kill does not produce a second copy. A
+-- failed attempt clears the mark before it is retried.
+local function send(adapter, creds, to, reply, limit, mark)
   local wait = 0.5
   for attempt = 1, SEND_ATTEMPTS do
     if limit then take_slot(limit.tenant, limit.channel, limit.rate) end
-    local ok, err, retry_after = adapter.send(creds, to, reply)
+    local ok, err, retry_after = adapter.send(creds, to, reply, mark(true))
     if ok then return true, nil, nil, err end      -- err: the provider's message id, if any
+    mark(false)
     if err and err:find("^rejected") then return nil, err, true end      -- permanent: do not retry
     if attempt == SEND_ATTEMPTS then return nil, err end
     time.sleep(retry_after and math.min(retry_after, 60) or wait)
@@ -97,6 +107,16 @@ local function handle(tenant, settings, f)
     box = { replies = replies, sent = 0 }
     redis.call("SET", key, json.encode(box), "EX", OUTBOX_TTL)
   end
+  if box.sending and box.sending == box.sent + 1 then
+    -- the host died while this reply was being sent: it went out (or
+    -- nearly); sending it again is the duplicate the outbox exists to stop
+    log.warn("reply in doubt after a restart: counted as sent", { tenant = tenant, channel = f.channel,
+                                                                   id = f.id, reply = box.sending })
+    box.sent, box.sending = box.sending, nil
+    box.doubt = (box.doubt or 0) + 1
+    host.metric_add("flowhost_replies_in_doubt_total", 'tenant="' .. host.escape_label(tenant) .. '"', 1)
+    redis.call("SET", key, json.encode(box), "EX", OUTBOX_TTL)
+  end
   for i = box.sent + 1, #box.replies do
     -- a human-like pause: "typing…", then a delay that grows with the text
     if creds.typing and adapter.typing then
@@ -104,18 +124,28 @@ local function handle(tenant, settings, f)
       local per = tonumber(creds.delay_per_char) or 0
       if per > 0 then time.sleep(math.min(#(box.replies[i].text or "") * per, tonumber(creds.max_delay) or 3)) end
     end
-    local ok, err, permanent, sent_id = send(adapter, creds, f.conversation, box.replies[i],
-      { tenant = tenant, channel = f.channel, rate = tonumber(creds.rate) or 20 })
-    if sent_id then
-      box.ids = box.ids or {}
-      box.ids[i] = sent_id
-      -- delivery receipts come back by this id (routes/webhooks.lua)
-      redis.call("HSET", "fh:sent:{" .. tenant .. "}", sent_id, json.encode{ status = "accepted", conversation = f.conversation })
+    -- mark(true): the journal command for the request; mark(false): cleared
+    local function mark(on)
+      box.sending = on and i or nil
+      local cmd = { "SET", key, json.encode(box), "EX", OUTBOX_TTL }
+      box.sending = nil
+      if on then return cmd end
+      redis.call(unpack(cmd))
     end
+    local ok, err, permanent, sent_id = send(adapter, creds, f.conversation, box.replies[i],
+      { tenant = tenant, channel = f.channel, rate = tonumber(creds.rate) or 20 }, mark)
     if not ok and not permanent then return nil, err end
     if not ok then log.warn("reply rejected by the channel", { tenant = tenant, channel = f.channel, err = err }) end
-    box.sent = i
-    redis.call("SET", key, json.encode(box), "EX", OUTBOX_TTL)
+    box.sent, box.sending = i, nil
+    local writes = { { "SET", key, json.encode(box), "EX", OUTBOX_TTL } }
+    if sent_id then
+      -- delivery receipts come back by this id (routes/webhooks.lua)
+      box.ids = box.ids or {}
+      box.ids[i] = sent_id
+      writes[1][3] = json.encode(box)
+      writes[2] = { "HSET", "fh:sent:{" .. tenant .. "}", sent_id, json.encode{ status = "accepted", conversation = f.conversation } }
+    end
+    redis.pipeline(writes)
   end
   return true
 end
@@ -165,10 +195,36 @@ local function dead_letters(tenant, stream)
   end
 end
 
+-- entries every consumer has acknowledged are dropped from the stream (it
+-- would otherwise grow for ever): everything older than both the oldest
+-- pending entry and the last one handed out
+function M.trim(stream)
+  local last
+  local groups = redis.call("XINFO", "GROUPS", stream)
+  for _, g in ipairs(type(groups) == "table" and groups or {}) do
+    local f = fields(g)
+    if f.name == GROUP then last = f["last-delivered-id"] end
+  end
+  if not last then return end
+  local pending = redis.call("XPENDING", stream, GROUP)
+  local oldest = type(pending) == "table" and type(pending[2]) == "string" and pending[2] or nil
+  local function older(a, b)
+    local am, as = a:match("^(%d+)-(%d+)$")
+    local bm, bs = b:match("^(%d+)-(%d+)$")
+    if not (am and bm) then return a end
+    if #am ~= #bm then return #am < #bm and a or b end
+    if am ~= bm then return am < bm and a or b end
+    return tonumber(as) <= tonumber(bs) and a or b
+  end
+  local min = oldest and older(oldest, last) or last
+  redis.call("XTRIM", stream, "MINID", "~", min)
+end
+
 -- entries idle past CLAIM_IDLE_MS (their consumer died, or gave up on
 -- them) are taken over, all of them, except those this worker is on
 local function claim(tenant, stream)
   dead_letters(tenant, stream)
+  M.trim(stream)
   local cursor = "0-0"
   repeat
     local r = redis.call("XAUTOCLAIM", stream, GROUP, consumer, CLAIM_IDLE_MS, cursor, "COUNT", 256)

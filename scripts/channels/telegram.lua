@@ -51,8 +51,8 @@ function M.parse(body)
   return {}                                       -- other update kinds: nothing to answer
 end
 
-local function call(creds, method, params)
-  local r, err = http.request{ method = "POST", timeout = 10,
+local function call(creds, method, params, journal)
+  local r, err = http.request{ method = "POST", timeout = 10, on_wire = journal,
     url = ("%s/bot%s/%s"):format(creds.api_url or "https://api.telegram.org", creds.token, method),
     headers = { ["Content-Type"] = "application/json" }, body = json.encode(params) }
   if not r then return nil, err end
@@ -65,12 +65,12 @@ local function call(creds, method, params)
   return nil, "rejected: " .. tostring(body.description or r.status)
 end
 
-function M.send(creds, to, reply)
+function M.send(creds, to, reply, journal)
   if reply.media then                             -- by URL, the text as caption
     local method, field = "sendDocument", "document"
     if (reply.media.kind or "image") == "image" then method, field = "sendPhoto", "photo" end
     local ok, err, retry = call(creds, method, { chat_id = tonumber(to) or to, [field] = reply.media.url,
-                                                 caption = reply.text })
+                                                 caption = reply.text }, journal)
     if ok then return true, ok.message_id and tostring(ok.message_id) end
     return nil, err, retry
   end
@@ -80,7 +80,7 @@ function M.send(creds, to, reply)
     for i, b in ipairs(reply.buttons) do rows[i] = { { text = b.title, callback_data = b.id } } end
     params.reply_markup = { inline_keyboard = rows }
   end
-  local ok, err, retry = call(creds, "sendMessage", params)
+  local ok, err, retry = call(creds, "sendMessage", params, journal)
   if ok then return true end
   return nil, err, retry
 end

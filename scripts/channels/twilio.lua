@@ -77,14 +77,14 @@ end
 
 function M.ack() return 200, '<?xml version="1.0" encoding="UTF-8"?><Response/>', { ["Content-Type"] = "text/xml" } end
 
-function M.send(creds, to, reply)
+function M.send(creds, to, reply, journal)
   local text = reply.text
   if reply.buttons and #reply.buttons > 0 then             -- plain text channel: numbered choices
     local lines = { text }
     for i, b in ipairs(reply.buttons) do lines[#lines + 1] = ("%d. %s"):format(i, b.title) end
     text = table.concat(lines, "\n")
   end
-  local r, err = http.request{ method = "POST", timeout = 10,
+  local r, err = http.request{ method = "POST", timeout = 10, on_wire = journal,
     url = ("%s/2010-04-01/Accounts/%s/Messages.json"):format(creds.api_url or "https://api.twilio.com", creds.account_sid),
     headers = { ["Content-Type"] = "application/x-www-form-urlencoded",
                 Authorization = "Basic " .. crypto.base64(tostring(creds.account_sid) .. ":" .. tostring(creds.auth_token)) },

@@ -15,8 +15,9 @@
 local json = require "json"
 local http = require "http"
 local crypto = require "crypto"
+local cut = require("text.utf8").cut
 
-local M = { name = "wapi" }
+local M = { name = "wapi", window = 24 * 3600 }   -- WhatsApp: free-form only 24 h after the customer wrote
 
 local SIGNATURE_HEADER = "x-wapi-signature"
 local FIELDS = {
@@ -48,14 +49,22 @@ end
 --- The request for one reply: path and JSON body (up to 3 choices as
 --- buttons, more as numbered text).
 function M.request(to, reply)
+  if reply.template then                          -- outside the 24 h window; params become field_1, field_2, …
+    local t = reply.template
+    local body = { phone_number = to, template_name = t.name, template_language = t.language or "en" }
+    for i, v in ipairs(t.params or {}) do body["field_" .. i] = tostring(v) end
+    return "/contact/send-template-message", body
+  end
   if reply.media then
+    -- the seed's send-media-message has no caption field: a text goes
+    -- along as "caption" (ASSUMED, like the inbound format)
     return "/contact/send-media-message", { phone_number = to, media_type = reply.media.kind or "document",
-      media_url = reply.media.url, file_name = reply.media.filename }
+      media_url = reply.media.url, file_name = reply.media.filename, caption = reply.text }
   end
   local b = reply.buttons or {}
   if #b > 0 and #b <= 3 then
     local buttons = {}
-    for i, x in ipairs(b) do buttons[i] = { id = x.id, title = x.title:sub(1, 20) } end
+    for i, x in ipairs(b) do buttons[i] = { id = x.id, title = cut(x.title, 20) } end
     return "/contact/send-interactive-message",
       { phone_number = to, interactive_type = "button", body_text = reply.text, buttons = buttons }
   end
@@ -68,9 +77,9 @@ function M.request(to, reply)
   return "/contact/send-message", { phone_number = to, message_body = text }
 end
 
-function M.send(creds, to, reply)
+function M.send(creds, to, reply, journal)
   local path, body = M.request(to, reply)
-  local r, err = http.request{ method = "POST", timeout = 10, url = (creds.api_url or "") .. path,
+  local r, err = http.request{ method = "POST", timeout = 10, on_wire = journal, url = (creds.api_url or "") .. path,
     headers = { ["Content-Type"] = "application/json", Authorization = "Bearer " .. tostring(creds.token) },
     body = json.encode(body) }
   if not r then return nil, err end

@@ -92,7 +92,7 @@ function M.parse(body)
   return msgs, statuses
 end
 
-local function cut(s, n) return #s <= n and s or s:sub(1, n - 1) .. "…" end
+local cut = require("text.utf8").cut          -- titles count characters, not bytes
 
 local function body_of(to, reply)
   if reply.template then                          -- the only kind allowed outside the 24 h window
@@ -134,8 +134,8 @@ end
 
 local RATE = { [4] = true, [80007] = true, [130429] = true, [131056] = true }
 
-function M.send(creds, to, reply)
-  local r, err = http.request{ method = "POST", timeout = 10,
+function M.send(creds, to, reply, journal)
+  local r, err = http.request{ method = "POST", timeout = 10, on_wire = journal,
     url = ("%s/%s/%s/messages"):format(creds.api_url or "https://graph.facebook.com", creds.version or "v21.0",
                                        creds.phone_number_id),
     headers = { ["Content-Type"] = "application/json", Authorization = "Bearer " .. tostring(creds.token) },

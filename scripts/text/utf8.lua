@@ -5,6 +5,8 @@
 --                             (a malformed byte reads as U+FFFD, one byte long)
 --   utf8.encode(cp)        -> the UTF-8 string of one code point
 --   utf8.len(s)            -> number of code points
+--   utf8.cut(s, n)         -> s if it has at most n code points, else its
+--                             first n - 1 and "…" (never a split character)
 --   utf8.is_word(cp)       -> true for letters and digits: ASCII, Latin-1 and
 --                             Latin Extended, Devanagari and the other Indic
 --                             blocks (U+0900-U+0DFF) except the dandas
@@ -58,6 +60,16 @@ function M.len(s)
     if b < 0x80 or b >= 0xC0 then n = n + 1 end
   end
   return n
+end
+
+function M.cut(s, n)
+  if M.len(s) <= n then return s end
+  local i, k = 1, 0
+  while k < n - 1 do
+    local _, nxt = decode(s, i)
+    i, k = nxt, k + 1
+  end
+  return s:sub(1, i - 1) .. "…"
 end
 
 function M.is_word(cp)

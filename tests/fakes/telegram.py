@@ -110,7 +110,7 @@ from http import HTTPStatus
 from urllib.parse import parse_qs, urlsplit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from upstream import (MAX_HEADER_BYTES, BadRequest, head_bytes, read_request, respond,  # noqa: E402,F401
+from upstream import (control_json, dumps, MAX_HEADER_BYTES, BadRequest, head_bytes, read_request, respond,  # noqa: E402,F401
                       serve_until_stopped, vendor_args, run_vendor)
 
 TOKEN_RE = re.compile(r"\d+:[A-Za-z0-9_-]{10,}")
@@ -187,10 +187,6 @@ def next_update_id(given=None):
 def next_message_id(chat_id):
     MESSAGE_IDS[chat_id] += 1
     return MESSAGE_IDS[chat_id]
-
-
-def dumps(value):
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def u16(s):
@@ -1176,22 +1172,7 @@ async def control(req, writer, keep_alive):
             records = [r for r in records if r["method"].lower() == method.lower()]
         await respond(writer, req, 200, dumps({"sent": records}), keep_alive)
         return keep_alive
-    if req.method != "POST":
-        await respond(writer, req, 404, {"error": "not found"}, keep_alive)
-        return keep_alive
-    try:
-        msg = json.loads(req.body.decode("utf-8")) if req.body.strip() else {}
-    except (UnicodeDecodeError, ValueError):
-        msg = None
-    if not isinstance(msg, dict):
-        await respond(writer, req, 400, {"error": "expected a JSON object"}, keep_alive)
-        return keep_alive
-    try:
-        status, answer = await control_post(req.path, msg)
-    except (TypeError, ValueError) as e:
-        status, answer = 400, {"error": str(e)}
-    await respond(writer, req, status, dumps(answer), keep_alive)
-    return keep_alive
+    return await control_json(req, writer, keep_alive, control_post, (TypeError, ValueError))
 
 
 # ---------------------------------------------------------------- serving

@@ -161,7 +161,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from xml.etree import ElementTree
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from upstream import (MAX_HEADER_BYTES, BadRequest, head_bytes, read_request, respond,  # noqa: E402,F401
+from upstream import (control_json, dumps, MAX_HEADER_BYTES, BadRequest, head_bytes, read_request, respond,  # noqa: E402,F401
                       serve_until_stopped, vendor_args, run_vendor)
 
 API_VERSION = "2010-04-01"
@@ -239,10 +239,6 @@ CONFIG = {}
 def default_config():
     return {"window": "enforce", "status_delay_ms": 100, "statuses": ["sent", "delivered"],
             "auth_tokens": {}}
-
-
-def dumps(value):
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def twilio_json(value):
@@ -1018,22 +1014,7 @@ async def control(req, writer, keep_alive):
     if req.method == "GET" and req.path == "/_control/callbacks":
         await respond(writer, req, 200, dumps({"callbacks": CALLBACKS}), keep_alive)
         return keep_alive
-    if req.method != "POST":
-        await respond(writer, req, 404, {"error": "not found"}, keep_alive)
-        return keep_alive
-    try:
-        msg = json.loads(req.body.decode("utf-8")) if req.body.strip() else {}
-    except (UnicodeDecodeError, ValueError):
-        msg = None
-    if not isinstance(msg, dict):
-        await respond(writer, req, 400, {"error": "expected a JSON object"}, keep_alive)
-        return keep_alive
-    try:
-        status, answer = await control_post(req.path, msg)
-    except (TypeError, ValueError, KeyError, AttributeError) as e:
-        status, answer = 400, {"error": str(e)}
-    await respond(writer, req, status, dumps(answer), keep_alive)
-    return keep_alive
+    return await control_json(req, writer, keep_alive, control_post, (TypeError, ValueError, KeyError, AttributeError))
 
 
 # ---------------------------------------------------------------- serving

@@ -292,6 +292,32 @@ async def serve_connection(reader, writer, active, route):
         writer.close()
 
 
+async def control_json(req, writer, keep_alive, handler, errors=(TypeError, ValueError, KeyError)):
+    """A POST to a fake's /_control/ API: a JSON object in, `await handler(path, msg)`
+    -> (status, answer) out; a bad body or one of `errors` from the handler is a 400."""
+    if req.method != "POST":
+        await respond(writer, req, 404, {"error": "not found"}, keep_alive)
+        return keep_alive
+    try:
+        msg = json.loads(req.body.decode("utf-8")) if req.body.strip() else {}
+    except (UnicodeDecodeError, ValueError):
+        msg = None
+    if not isinstance(msg, dict):
+        await respond(writer, req, 400, {"error": "expected a JSON object"}, keep_alive)
+        return keep_alive
+    try:
+        status, answer = await handler(req.path, msg)
+    except errors as e:
+        status, answer = 400, {"error": str(e)}
+    await respond(writer, req, status, dumps(answer), keep_alive)
+    return keep_alive
+
+
+def dumps(value):
+    """JSON as the vendors send it: UTF-8 as is, no spaces."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
 def vendor_args(doc):
     """The command line every fake vendor server takes (add your own options)."""
     ap = argparse.ArgumentParser(description=doc.splitlines()[0])

@@ -76,7 +76,7 @@ import uuid
 from urllib.parse import urlsplit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from upstream import (MAX_HEADER_BYTES, BadRequest, respond,  # noqa: E402,F401
+from upstream import (control_json, dumps, MAX_HEADER_BYTES, BadRequest, respond,  # noqa: E402,F401
                       vendor_args, run_vendor)
 
 ORG_ID = str(uuid.uuid4())
@@ -92,10 +92,6 @@ SENT = []
 
 class Invalid(ValueError):
     """A malformed control request (-> 400)."""
-
-
-def dumps(value):
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def now_ms():
@@ -450,22 +446,10 @@ async def route(req, writer, keep_alive):
     if req.path == "/_control/sent" and req.method == "GET":
         await respond(writer, req, 200, dumps({"sent": SENT}), keep_alive)
         return keep_alive
-    if not req.path.startswith("/_control/") or req.method != "POST":
+    if not req.path.startswith("/_control/"):
         await respond(writer, req, 404, {"error": "not found"}, keep_alive)
         return keep_alive
-    try:
-        msg = json.loads(req.body.decode("utf-8")) if req.body.strip() else {}
-    except (UnicodeDecodeError, ValueError):
-        msg = None
-    if not isinstance(msg, dict):
-        await respond(writer, req, 400, {"error": "expected a JSON object"}, keep_alive)
-        return keep_alive
-    try:
-        status, answer = await control_post(req.path, msg)
-    except (Invalid, TypeError, ValueError) as e:
-        status, answer = 400, {"error": str(e)}
-    await respond(writer, req, status, dumps(answer), keep_alive)
-    return keep_alive
+    return await control_json(req, writer, keep_alive, control_post, (Invalid, TypeError, ValueError))
 
 
 async def main():

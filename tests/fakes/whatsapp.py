@@ -138,7 +138,7 @@ from collections import defaultdict, deque
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from upstream import (MAX_HEADER_BYTES, BadRequest, head_bytes, read_request, respond,  # noqa: E402,F401
+from upstream import (control_json, dumps, MAX_HEADER_BYTES, BadRequest, head_bytes, read_request, respond,  # noqa: E402,F401
                       serve_until_stopped, vendor_args, run_vendor)
 
 GRAPH_PATH = re.compile(r"/(?:(v\d+\.\d+)/)?([^/]+)/messages/?")
@@ -203,10 +203,6 @@ def default_config():
 def meta_json(value):
     """Compact JSON with non-ASCII as lowercase \\uXXXX, as Meta serialises."""
     return json.dumps(value, ensure_ascii=True, separators=(",", ":")).encode()
-
-
-def dumps(value):
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def sign(secret, body, algo="sha256"):
@@ -1063,22 +1059,7 @@ async def control(req, writer, keep_alive):
             status, answer = 400, {"error": str(e)}
         await respond(writer, req, status, dumps(answer), keep_alive)
         return keep_alive
-    if req.method != "POST":
-        await respond(writer, req, 404, {"error": "not found"}, keep_alive)
-        return keep_alive
-    try:
-        msg = json.loads(req.body.decode("utf-8")) if req.body.strip() else {}
-    except (UnicodeDecodeError, ValueError):
-        msg = None
-    if not isinstance(msg, dict):
-        await respond(writer, req, 400, {"error": "expected a JSON object"}, keep_alive)
-        return keep_alive
-    try:
-        status, answer = await control_post(req.path, msg)
-    except (TypeError, ValueError, KeyError) as e:
-        status, answer = 400, {"error": str(e)}
-    await respond(writer, req, status, dumps(answer), keep_alive)
-    return keep_alive
+    return await control_json(req, writer, keep_alive, control_post, (TypeError, ValueError, KeyError))
 
 
 # ---------------------------------------------------------------- serving

@@ -3,6 +3,8 @@
 --
 --   local fake = vendor.start("whatsapp", "/_control/sent")   -> {url, port, stop = fn}
 --   fake:control(path, body?) -> decoded JSON (GET without body, POST with)
+--   fake:sent(path, keep?) / fake:wait_sent(path, keep, n, secs?) -> the
+--       records of a GET /_control/sent-like path that keep(record) accepts
 --   vendor.wait_for(count_fn, n, secs, what) -> waits until count_fn() >= n
 local proc = require "proc"
 local http = require "http"
@@ -29,6 +31,31 @@ function Fake:control(path, body)
   local r = assert(http.request{ method = body and "POST" or "GET", url = self.url .. path,
     headers = { ["Content-Type"] = "application/json" }, body = body and json.encode(body), timeout = 30 })
   return (json.decode(r.body))
+end
+
+--- The records of GET `path` ({"sent": [...]}) that keep(record) accepts.
+function Fake:sent(path, keep)
+  local out = {}
+  for _, m in ipairs(self:control(path).sent) do
+    if not keep or keep(m) then out[#out + 1] = m end
+  end
+  return out
+end
+
+--- Waits until at least n records of Fake:sent(path, keep) exist (secs,
+--- default 5) and returns them; the error lists every record of path.
+function Fake:wait_sent(path, keep, n, secs)
+  local t0 = time.monotonic()
+  local got = self:sent(path, keep)
+  while #got < n do
+    if time.monotonic() - t0 > (secs or 5) then
+      error(("%d matching records at %s, expected %d: %s"):format(#got, path, n,
+        json.encode(self:control(path).sent)), 2)
+    end
+    time.sleep(0.05)
+    got = self:sent(path, keep)
+  end
+  return got
 end
 
 function Fake:stop()

@@ -162,6 +162,13 @@ describe("wapi adapter (inbound format assumed, see scripts/channels/wapi.lua)",
     path, body = wapi.request("9198", { media = { url = "https://x/y.pdf", kind = "document", filename = "y.pdf" } })
     assert.are.same({ "/contact/send-media-message", "document", "https://x/y.pdf", "y.pdf" },
       { path, body.media_type, body.media_url, body.file_name })
+    path, body = wapi.request("9198", { text = "Your invoice", media = { url = "https://x/y.pdf", kind = "document", filename = "y.pdf" } })
+    assert.are.equal("Your invoice", body.caption)
+    path, body = wapi.request("9198", { template = { name = "reminder", language = "hi", params = { "Rahul", 10 } } })
+    assert.are.same({ "/contact/send-template-message", "reminder", "hi", "Rahul", "10" },
+      { path, body.template_name, body.template_language, body.field_1, body.field_2 })
+    path, body = wapi.request("9198", { text = "?", buttons = { { id = "a", title = "सर्विस बुक करें अभी ही यहाँ" }, { id = "b", title = "B" } } })
+    assert.are.equal(20, require("text.utf8").len(body.buttons[1].title))
   end)
 end)
 
@@ -202,5 +209,33 @@ describe("reminders from a flow", function()
     assert.is_true(timer.cancel(id))
     local plain = context.new({ id = "remind-spec", settings = {}, languages = { "en" } }, { id = "web-1", slots = {}, data = {} }, {})
     assert.are.same({ nil, "this conversation has no channel to send on" }, { plain:remind(time.now() + 60, { text = "x" }) })
+  end)
+end)
+
+describe("inbound stream trimming", function()
+  local redis = require "redis"
+  local consumer = require "channels.consumer"
+  local stream = "fh:in:{trim-spec}"
+
+  it("drops acknowledged entries, keeps pending and unread ones", function()
+    redis.call("DEL", stream)
+    redis.call("XGROUP", "CREATE", stream, "flowhost", "0", "MKSTREAM")
+    local ids = {}
+    for i = 1, 1000 do ids[i] = redis.call("XADD", stream, "*", "n", i) end
+    local got = redis.call("XREADGROUP", "GROUP", "flowhost", "spec", "COUNT", 800, "STREAMS", stream, ">")
+    assert.are.equal(800, #got[1][2])
+    for i = 1, 600 do redis.call("XACK", stream, "flowhost", ids[i]) end
+    consumer.trim(stream)
+    local left = redis.call("XLEN", stream)
+    assert.truthy(left >= 400 and left < 600, left .. " entries left")   -- trimmed by whole nodes ("~")
+    local first = redis.call("XRANGE", stream, "-", "+", "COUNT", 1)[1][1]
+    assert.are.equal(1, #redis.call("XRANGE", stream, ids[601], ids[601]))   -- the oldest pending stays
+    assert.are_not.equal(ids[1], first)
+    -- nothing pending: everything handed out and acknowledged goes
+    for i = 601, 800 do redis.call("XACK", stream, "flowhost", ids[i]) end
+    consumer.trim(stream)
+    assert.truthy(redis.call("XLEN", stream) < 400)
+    assert.are.equal(1, #redis.call("XRANGE", stream, ids[801], ids[801]))     -- never read: kept
+    redis.call("DEL", stream)
   end)
 end)

@@ -253,3 +253,36 @@ describe("http.all", function()
       "http.all: 'url' must be a string")
   end)
 end)
+
+describe("http.request on_wire", function()
+  local redis = require "redis"
+  local host = require "host"
+  local crypto = require "crypto"
+
+  it("writes its Redis command when the request goes out, before the answer", function()
+    local key = "spec:on_wire:" .. crypto.random_hex(6)
+    local seen
+    host.spawn(function()
+      time.sleep(0.3)                                  -- the upstream is still holding the answer
+      seen = redis.call("GET", key)
+    end)
+    local res = assert(http.request{ url = U .. "/delay?ms=800", on_wire = { "SET", key, "sending", "EX", 60 } })
+    assert.are.equal(200, res.status)
+    assert.are.equal("sending", seen)
+    redis.call("DEL", key)
+  end)
+
+  it("writes nothing when no connection is made", function()
+    local key = "spec:on_wire:" .. crypto.random_hex(6)
+    local _, err = http.request{ url = CLOSED_URL, on_wire = { "SET", key, "sending" } }
+    assert.are.equal("connection refused", err)
+    time.sleep(0.05)
+    assert.are.equal(redis.null, redis.call("GET", key))
+  end)
+
+  it("refuses an on_wire that is not a command table", function()
+    assert.has_error(function() http.request{ url = U .. "/echo", on_wire = "SET k v" } end)
+    assert.has_error(function() http.request{ url = U .. "/echo", on_wire = { "SET", {} } } end)
+  end)
+end)
+

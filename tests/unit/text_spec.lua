@@ -550,4 +550,11 @@ describe("text.utf8", function()
     assert.are.equal("₹", utf8.encode(0x20B9))
     assert.are.same({ 0x20B9, 4 }, { utf8.decode("₹", 1) })
   end)
+
+  it("cuts by characters, never inside one", function()
+    assert.are.equal("Confirm", utf8.cut("Confirm", 20))
+    assert.are.equal("नमस्…", utf8.cut("नमस्ते", 5))              -- 4 characters and the ellipsis
+    assert.are.equal("₹₹₹₹₹", utf8.cut("₹₹₹₹₹", 5))
+    assert.are.equal("₹₹…", utf8.cut("₹₹₹₹₹₹", 3))
+  end)
 end)
