@@ -22,8 +22,9 @@ int fh_lua_open_fswatch(lua_State *L);
 
 /* host.park / host.wake, implemented beside time.sleep */
 int fh_time_park(lua_State *L);
-/* Yields the running task from a count hook; it resumes on the next loop turn. */
-void fh_time_preempt(lua_State *L);
+/* Yields the running task from a count hook; it resumes on a later loop
+ * turn, or after `rest` seconds when rest > 0. */
+void fh_time_preempt(lua_State *L, double rest);
 int fh_time_wake(lua_State *L);
 
 /* Wakes task id of sched if it is parked in host.park (on the next loop

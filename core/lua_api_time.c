@@ -62,7 +62,10 @@ static int park(lua_State *L, double secs, int wakeable, const char *what) {
 }
 
 typedef struct {
-  uv_idle_t idle;
+  union {
+    uv_idle_t idle;
+    uv_timer_t timer;
+  } h;
   fh_sched *sched;
   uint64_t task_id;
   double since;        /* when it was preempted (monotonic) */
@@ -76,6 +79,12 @@ typedef struct {
 
 static void on_preempt_closed(uv_handle_t *h) { free(h->data); }
 
+static void preempt_resume(preempted *p) {
+  fh_task *t = fh_task_find(p->sched, p->task_id);
+  uv_close((uv_handle_t *)&p->h, on_preempt_closed);
+  if (t) fh_task_resume(t, 0);
+}
+
 static void on_preempt_idle(uv_idle_t *h) {
   preempted *p = h->data;
   /* a preempted (long) turn runs only when no I/O is waiting: replies and
@@ -84,16 +93,17 @@ static void on_preempt_idle(uv_idle_t *h) {
   if (fh_monotonic() - p->since < p->max_wait && poll(&pfd, 1, 0) > 0)
     return;                                        /* stay queued: next round */
   uv_idle_stop(h);
-  uv_close((uv_handle_t *)h, on_preempt_closed);
-  fh_task *t = fh_task_find(p->sched, p->task_id);
-  if (t) fh_task_resume(t, 0);
+  preempt_resume(p);
 }
 
+static void on_preempt_rested(uv_timer_t *h) { preempt_resume(h->data); }
+
 /* From a count hook: the running task gives the loop a turn (timers, I/O,
- * other tasks) and goes on where it was in a later loop iteration when no
- * I/O is pending, or after its longest wait (LuaJIT can yield from a hook;
- * an idle handle started now runs next time round). */
-void fh_time_preempt(lua_State *L) {
+ * other tasks) and goes on where it was: after `rest` seconds when rest > 0
+ * (a runaway turn held to a share of its worker), else in a later loop
+ * iteration when no I/O is pending, or after its longest wait (LuaJIT can
+ * yield from a hook; a handle started now runs next time round). */
+void fh_time_preempt(lua_State *L, double rest) {
   fh_task *t = fh_task_check_current(L, "preempt");
   preempted *p = calloc(1, sizeof(*p));
   if (!p) return;                                /* no memory: run on */
@@ -102,9 +112,17 @@ void fh_time_preempt(lua_State *L) {
   p->since = fh_monotonic();
   p->max_wait = 2 * fh_task_cpu_used(t);
   if (p->max_wait > LONG_WAIT) p->max_wait = LONG_WAIT;
-  uv_idle_init(fh_worker_loop(fh_worker_of(L)), &p->idle);
-  p->idle.data = p;
-  uv_idle_start(&p->idle, on_preempt_idle);
+  uv_loop_t *loop = fh_worker_loop(fh_worker_of(L));
+  if (rest > 0) {
+    uint64_t ms = (uint64_t)(rest * 1000 + 0.5);
+    uv_timer_init(loop, &p->h.timer);
+    p->h.timer.data = p;
+    uv_timer_start(&p->h.timer, on_preempt_rested, ms ? ms : 1, 0);
+  } else {
+    uv_idle_init(loop, &p->h.idle);
+    p->h.idle.data = p;
+    uv_idle_start(&p->h.idle, on_preempt_idle);
+  }
   lua_yield(L, 0);
 }
 

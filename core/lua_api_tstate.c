@@ -35,6 +35,21 @@
 #define HOOK_EVERY 4096
 #define GRACE 0.02
 #define SLICE 0.0005  /* a turn runs at most this long before I/O gets a look */
+/* A turn past LONG_TURN of Lua is a runaway suspect (a flow's turn takes
+ * about 1 ms): it runs in LONG_SLICE pieces and rests 4 times as long after
+ * each, so it holds at most a fifth of its worker's core until its budget
+ * ends it; everyone else on the worker (and on the machine) keeps theirs. */
+#define LONG_TURN 0.005
+#define LONG_SLICE 0.00025
+#define LONG_REST 4
+/* A tenant whose turn was aborted (CPU or memory) runs its turns like that
+ * from their first instruction for PENALTY seconds. */
+#define PENALTY 60.0
+/* Over the memory cap, the hook collects in steps of GC_STEP_KB (a full
+ * collection there would stall the worker on a big heap): two cycles that
+ * end still over the cap, or HARD_CAP times the cap, mean live data. */
+#define GC_STEP_KB 1024
+#define HARD_CAP 1.5
 
 static const char *TS_KEY = "fh.tstate.self";
 static const char *YIELDABLE_KEY = "fh.tstate.yieldable";  /* pcall, xpcall */
@@ -68,7 +83,8 @@ typedef struct tstate {
   int closing;
   double mem_cap_kb;
   double eval_deadline;  /* thread CPU clock limit of a running eval, or 0 */
-  double last_full_gc;   /* monotonic time of the last full collection */
+  double penalty_until;  /* monotonic: till then every turn runs as a runaway */
+  int over_cycles;       /* GC cycles completed while over the memory cap */
   uv_timer_t closer;     /* closes the state outside any callback of it */
   char name[64];
 } tstate;
@@ -114,21 +130,32 @@ static void hook(lua_State *L, lua_Debug *ar) {
       /* 20 ms more to unwind (release the conversation's lock); past that
        * every check raises again */
       fh_task_set_budget(t, used + GRACE);
+      ts->penalty_until = fh_monotonic() + PENALTY;
       snprintf(msg, sizeof(msg), "cpu budget exceeded: this turn ran %d ms of Lua (the limit is %d ms)",
                (int)(used * 1000), (int)(budget * 1000));
       raise_here(L, msg);
     }
     /* a long turn takes turns with the other requests of the worker */
-    if (t && fh_task_co(t) == L && fh_task_slice(t) > SLICE && can_preempt(L)) {
-      fh_time_preempt(L);
-      return;
+    if (t && fh_task_co(t) == L) {
+      int runaway = fh_task_cpu_used(t) > LONG_TURN ||
+                    (ts->penalty_until > 0 && fh_monotonic() < ts->penalty_until);
+      double slice = fh_task_slice(t);
+      if (slice > (runaway ? LONG_SLICE : SLICE) && can_preempt(L)) {
+        fh_time_preempt(L, runaway ? slice * LONG_REST : 0);
+        return;
+      }
     }
   }
-  /* (no full collection here: on a big heap it would stall the worker) */
-  if (ts->mem_cap_kb > 0 && lua_gc(L, LUA_GCCOUNT, 0) > ts->mem_cap_kb)
-  {
+  if (ts->mem_cap_kb > 0 && lua_gc(L, LUA_GCCOUNT, 0) > ts->mem_cap_kb) {
+    if (lua_gc(L, LUA_GCCOUNT, 0) < ts->mem_cap_kb * HARD_CAP && lua_gc(L, LUA_GCSTEP, GC_STEP_KB))
+      ts->over_cycles++;
+    int kb = lua_gc(L, LUA_GCCOUNT, 0);
+    if (kb <= ts->mem_cap_kb) { ts->over_cycles = 0; return; }   /* it was garbage */
+    if (ts->over_cycles < 2 && kb < ts->mem_cap_kb * HARD_CAP) return;
+    ts->over_cycles = 0;
+    ts->penalty_until = fh_monotonic() + PENALTY;
     snprintf(msg, sizeof(msg), "memory budget exceeded: the tenant's state holds %d MB (the limit is %d MB)",
-             lua_gc(L, LUA_GCCOUNT, 0) / 1024, (int)(ts->mem_cap_kb / 1024));
+             kb / 1024, (int)(ts->mem_cap_kb / 1024));
     raise_here(L, msg);
   }
 }
@@ -299,14 +326,8 @@ static int l_call(lua_State *L) {
   double budget = luaL_optnumber(L, 4, 0.1);
   fh_task *caller = fh_task_check_current(L, "tstate call");
   lua_State *T = ts->L;
-  /* a turn that failed over the memory cap left garbage that would fail
-   * this one too: collect it first (outside any hook; the failed turn's
-   * coroutine is gone by now) */
-  if (ts->mem_cap_kb > 0 && lua_gc(T, LUA_GCCOUNT, 0) > ts->mem_cap_kb * 3 / 4 &&
-      fh_monotonic() - ts->last_full_gc > 1.0) {   /* a stall at most once a second */
-    lua_gc(T, LUA_GCCOLLECT, 0);
-    ts->last_full_gc = fh_monotonic();
-  }
+  /* (the garbage a turn that failed over the memory cap left is collected
+   * in steps by the next turn's hook, not here in one stall) */
   lua_getglobal(T, fn);
   if (!lua_isfunction(T, -1)) {
     lua_pop(T, 1);

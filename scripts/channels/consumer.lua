@@ -19,6 +19,7 @@ local log = require "log"
 local tenants = require "flow.tenants"
 local registry = require "channels.registry"
 local inbound = require "channels.inbound"
+local turns = require "channels.turn"
 
 local M = {}
 
@@ -90,18 +91,12 @@ local function handle(tenant, settings, f)
     if msg.kind == "unsupported" then
       replies = { { text = settings.only_text or "Sorry, I can only read text messages." } }
     else
-      local out, err, _, fallback = tenants.call(tenant, "turn", json.encode{
-        id = f.channel .. ":" .. f.conversation, mid = f.channel .. ":" .. f.id,
-        -- media (with its id), a location or contacts reach the flow as they are
-        msg = { text = msg.text, button = msg.button, kind = msg.kind, media = msg.media,
-                location = msg.location, contacts = msg.contacts } })
-      if err == "flow failed" then
-        replies = { { text = fallback } }
-      else
-        local r = out and json.decode(out)
-        if not (r and r.res) then return nil, tostring(err or (r and r.err) or "turn failed") end
-        replies = r.res.replies
-      end
+      -- media (with its id), a location or contacts reach the flow as they are
+      local res, err = turns.run(tenant, f.channel .. ":" .. f.conversation, {
+        text = msg.text, button = msg.button, kind = msg.kind, media = msg.media,
+        location = msg.location, contacts = msg.contacts }, { mid = f.channel .. ":" .. f.id })
+      if not res then return nil, tostring(err) end
+      replies = res.replies
     end
     if adapter.ack_button then adapter.ack_button(creds, msg.callback) end
     box = { replies = replies, sent = 0 }

@@ -15,7 +15,7 @@ local json = require "json"
 local crypto = require "crypto"
 local redis = require "redis"
 local host = require "host"
-local tenants = require "flow.tenants"
+local turns = require "channels.turn"
 
 local M = { name = "vapi", synchronous = true }
 
@@ -50,18 +50,16 @@ end
 
 -- runs the turn, waiting at most `deadline` seconds
 local function turn(tenant, conv, text, deadline)
-  local me, out, err, fallback, done = host.task_id(), nil, nil, nil, false
+  local me, res, err, done = host.task_id(), nil, nil, false
   host.spawn(function()
-    local o, e, _, f = tenants.call(tenant, "turn", json.encode{ id = conv, msg = { text = text } })
-    out, err, fallback, done = o, e, f, true
+    res, err = turns.run(tenant, conv, { text = text })
+    done = true
     host.wake(me)
   end)
   if not done then host.park(deadline) end
   if not done then return nil, "deadline" end
-  if err == "flow failed" then return { { text = fallback } } end
-  local r = out and json.decode(out)
-  if not (r and r.res) then return nil, err or (r and r.err) end
-  return r.res.replies
+  if not res then return nil, err end
+  return res.replies
 end
 
 local function text_of(args)

@@ -7,13 +7,16 @@
 --             "state": "...", "slots": {...}}
 --   GET  /v1/tenants/{tenant}/conversations/{id}
 --     -> 200 {"state", "slots", "version", "turns", "history", "handoff"} | 404
--- Errors are JSON {"error": "<word>", "message": "<what to do>"}. Each turn
--- runs in the tenant's own Lua state (flow.tenants); a turn that fails
+-- Errors are JSON {"error": "<word>", "message": "<what to do>"}. This is
+-- the JSON adapter of the channel interface: the turn runs through
+-- channels.turn, like every other channel's, in the tenant's own Lua
+-- state; a turn that fails
 -- there (over its CPU or memory budget, a bug) answers 200 with the
 -- tenant's fallback text and "error": "flow failed".
 local router = require "host.router"
 local json = require "json"
 local tenants = require "flow.tenants"
+local turn = require "channels.turn"
 
 local MAX_TEXT = 4096
 
@@ -51,22 +54,14 @@ router.route("POST", "/v1/tenants/{tenant}/conversations/{id}/messages", functio
   if text and #text > MAX_TEXT then return fail(413, "too long", "a message may have at most 4096 bytes") end
   if #p.id > 128 then return fail(400, "bad id", "a conversation id has at most 128 characters") end
   -- "<tenant>.<rep>" talks to a sales rep of the tenant (same state)
-  local base = p.tenant:match("^([^.]+)")
-  local out, err, detail, fallback = tenants.call(base, "turn",
-    json.encode{ tenant = p.tenant, id = p.id, msg = { text = text, button = button } })
-  if err == "flow failed" then
-    return 200, json.encode{ replies = { { text = fallback } }, state = json.null, slots = json.null,
-                             error = "flow failed" }, { ["Content-Type"] = "application/json" }
-  end
-  local r = out and json.decode(out)
-  local res = r and r.res
-  err = err or (r and r.err)
+  local res, err, detail = turn.run(p.tenant, p.id, { text = text, button = button })
   if not res then
     local e = ERRORS[err]
     if e then return fail(e[1], err, e[2], err == "busy" and { ["Retry-After"] = "1" } or nil) end
-    return fail(503, "unavailable", "the host cannot reach its storage (" .. tostring(err or detail) .. "); retry later",
+    return fail(503, "unavailable", "the host cannot reach its storage (" .. tostring(detail or err) .. "); retry later",
       { ["Retry-After"] = "2" })
   end
+  if res.error == "flow failed" then res.state, res.slots = json.null, json.null end
   return 200, encode(res), { ["Content-Type"] = "application/json" }
 end, "/v1/tenants/{tenant}/conversations/{id}/messages")
 

@@ -95,7 +95,6 @@ Control API (JSON in and out; anything else -> 404):
        ({"method": "sendMessage", ...}) is executed (and recorded) for T.
        http:// only.
 """
-import argparse
 import asyncio
 import json
 import os
@@ -110,8 +109,7 @@ from http import HTTPStatus
 from urllib.parse import parse_qs, urlsplit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from upstream import (control_json, dumps, MAX_HEADER_BYTES, BadRequest, head_bytes, read_request, respond,  # noqa: E402,F401
-                      serve_until_stopped, vendor_args, run_vendor)
+from upstream import control_json, deliver_webhook, dumps, respond, run_vendor, vendor_args  # noqa: E402
 
 TOKEN_RE = re.compile(r"\d+:[A-Za-z0-9_-]{10,}")
 SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
@@ -970,94 +968,30 @@ def make_update(msg):
 
 # ---------------------------------------------------------------- delivering webhooks
 
-async def read_chunks(reader):
-    body = bytearray()
-    while True:
-        size = int((await reader.readuntil(b"\r\n")).split(b";")[0].strip(), 16)
-        if size == 0:
-            break
-        body += await reader.readexactly(size)
-        await reader.readexactly(2)
-    while (await reader.readuntil(b"\r\n")) != b"\r\n":  # trailers
-        pass
-    return bytes(body)
-
-
-async def post_json(url, data, headers, timeout):
-    """One HTTP/1.1 POST on a fresh connection -> (status, body bytes)."""
-    parts = urlsplit(url)
-    if parts.scheme.lower() != "http" or not parts.hostname:
-        raise ValueError("only http://host:port/path URLs are supported")
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    host = parts.netloc.rpartition("@")[2]
-
-    async def exchange():
-        reader, writer = await asyncio.open_connection(parts.hostname, parts.port or 80,
-                                                       limit=MAX_HEADER_BYTES)
+async def webhook_answer(token, a):
+    """What Telegram makes of our answer to a webhook of token's: failures set
+    its last_error_*, a 2xx answer that is a method call is executed."""
+    if a.error is not None:
+        e = a.error
+        why = "Read timeout expired" if isinstance(e, asyncio.TimeoutError) else \
+            "Connection refused" if isinstance(e, ConnectionRefusedError) else \
+            f"Connection error: {e.__class__.__name__}"
+        bot(token).last_error = (int(time.time()), why)
+    elif not 200 <= a.status < 300:
         try:
-            lines = [f"POST {target} HTTP/1.1", f"Host: {host}",
-                     "Content-Type: application/json", f"Content-Length: {len(data)}",
-                     "Connection: close", *(f"{k}: {v}" for k, v in headers)]
-            writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + data)
-            await writer.drain()
-            while True:
-                status_line = (await reader.readuntil(b"\r\n")).decode("latin-1").split(" ", 2)
-                status = int(status_line[1])
-                resp = {}
-                while True:
-                    line = (await reader.readuntil(b"\r\n")).decode("latin-1")
-                    if line == "\r\n":
-                        break
-                    k, _, v = line.partition(":")
-                    resp[k.strip().lower()] = v.strip()
-                if not 100 <= status < 200:
-                    break
-            if status in (204, 304):
-                body = b""
-            elif "chunked" in resp.get("transfer-encoding", "").lower():
-                body = await read_chunks(reader)
-            elif "content-length" in resp:
-                body = await reader.readexactly(int(resp["content-length"]))
-            else:
-                body = await reader.read()
-            return status, body
-        finally:
-            writer.close()
-
-    return await asyncio.wait_for(exchange(), timeout)
-
-
-async def deliver_once(url, data, headers, timeout, token):
-    try:
-        status, body = await post_json(url, data, headers, timeout)
-    except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
-            ValueError, IndexError) as e:
-        if token is not None:
-            why = "Read timeout expired" if isinstance(e, asyncio.TimeoutError) else \
-                "Connection refused" if isinstance(e, ConnectionRefusedError) else \
-                f"Connection error: {e.__class__.__name__}"
-            bot(token).last_error = (int(time.time()), why)
-        if isinstance(e, asyncio.TimeoutError):
-            return None, f"error: no answer within {timeout * 1000:.0f} ms"
-        return None, f"error: {e!r}"
-    text = body.decode("utf-8", "replace")
-    if token is not None:
-        if not 200 <= status < 300:
-            try:
-                phrase = HTTPStatus(status).phrase
-            except ValueError:
-                phrase = "Unknown"
-            bot(token).last_error = (int(time.time()), f"Wrong response from the webhook: "
-                                                       f"{status} {phrase}")
-        else:
-            try:
-                answer = json.loads(text)
-            except ValueError:
-                answer = None
-            if isinstance(answer, dict) and isinstance(answer.get("method"), str):
-                params = {k: v for k, v in answer.items() if k != "method"}
-                await bot_call(token, answer["method"], params)  # the result is not observable
-    return status, text
+            phrase = HTTPStatus(a.status).phrase
+        except ValueError:
+            phrase = "Unknown"
+        bot(token).last_error = (int(time.time()), f"Wrong response from the webhook: "
+                                                   f"{a.status} {phrase}")
+    else:
+        try:
+            answer = json.loads(a.body)
+        except ValueError:
+            answer = None
+        if isinstance(answer, dict) and isinstance(answer.get("method"), str):
+            params = {k: v for k, v in answer.items() if k != "method"}
+            await bot_call(token, answer["method"], params)  # the result is not observable
 
 
 async def deliver(msg):
@@ -1070,31 +1004,17 @@ async def deliver(msg):
     update = msg.get("update")
     if not isinstance(update, dict):
         raise ValueError("update (an object) is required")
-    headers = []
-    if secret is not None:
-        secret = str(secret)
-        if any(c in secret for c in "\r\n"):
+
+    def secret_header(_):
+        if secret is None:
+            return []
+        if any(c in str(secret) for c in "\r\n"):
             raise ValueError("secret must not contain CR or LF")
-        headers.append(("X-Telegram-Bot-Api-Secret-Token", secret))
-    for k, v in (msg.get("headers") or {}).items():
-        k, v = str(k), str(v)
-        if not k or ":" in k or any(c in k + v for c in "\r\n"):
-            raise ValueError(f"bad extra header {k!r}")
-        headers.append((k, v))
-    times = max(1, int(msg.get("times", 1)))
-    gap = max(0, float(msg.get("gap_ms", 0))) / 1000
-    timeout = max(1, float(msg.get("timeout_ms", 10000))) / 1000
-    data = dumps(update)
-    if msg.get("parallel"):
-        results = await asyncio.gather(*(deliver_once(url, data, headers, timeout, token)
-                                         for _ in range(times)))
-    else:
-        results = []
-        for i in range(times):
-            if i and gap:
-                await asyncio.sleep(gap)
-            results.append(await deliver_once(url, data, headers, timeout, token))
-    return {"statuses": [r[0] for r in results], "bodies": [r[1] for r in results]}
+        return [("X-Telegram-Bot-Api-Secret-Token", str(secret))]
+
+    return await deliver_webhook(
+        msg, secret_header, url=url, body=dumps(update),
+        answer=None if token is None else lambda a: webhook_answer(token, a))
 
 
 # ---------------------------------------------------------------- control

@@ -161,8 +161,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from xml.etree import ElementTree
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from upstream import (control_json, dumps, MAX_HEADER_BYTES, BadRequest, head_bytes, read_request, respond,  # noqa: E402,F401
-                      serve_until_stopped, vendor_args, run_vendor)
+from upstream import (control_json, deliver_webhook, dumps, respond, run_vendor, try_request,  # noqa: E402
+                      vendor_args)
 
 API_VERSION = "2010-04-01"
 API_PATH = re.compile(r"/2010-04-01/Accounts/([^/]+)/Messages(?:/([^/]+))?\.json")
@@ -541,7 +541,7 @@ async def auto_statuses(sid):
         data = urlencode(params).encode()
         try:
             headers = webhook_headers(signature(token, m["callback"], params))
-            status, body, _ = await deliver_once("POST", m["callback"], data, headers, 15)
+            status, body, _, _ = await try_request("POST", m["callback"], data, headers, 15)
         except (TypeError, ValueError) as e:  # no fake misconfiguration goes unseen
             status, body = None, f"error: {e!r}"
         CALLBACKS.append({"url": m["callback"], "params": [list(kv) for kv in params],
@@ -747,76 +747,6 @@ def make_status(spec):
 
 # ---------------------------------------------------------------- delivering webhooks
 
-async def read_chunks(reader):
-    body = bytearray()
-    while True:
-        size = int((await reader.readuntil(b"\r\n")).split(b";")[0].strip(), 16)
-        if size == 0:
-            break
-        body += await reader.readexactly(size)
-        await reader.readexactly(2)
-    while (await reader.readuntil(b"\r\n")) != b"\r\n":  # trailers
-        pass
-    return bytes(body)
-
-
-async def http_exchange(method, url, data, headers, timeout):
-    """One HTTP/1.1 request on a fresh connection -> (status, headers, body bytes)."""
-    parts = urlsplit(url)
-    if parts.scheme.lower() != "http" or not parts.hostname:
-        raise ValueError("only http://host:port/path URLs are supported")
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    host = parts.netloc.rpartition("@")[2]
-
-    async def exchange():
-        reader, writer = await asyncio.open_connection(parts.hostname, parts.port or 80,
-                                                       limit=MAX_HEADER_BYTES)
-        try:
-            lines = [f"{method} {target} HTTP/1.1", f"Host: {host}",
-                     *(f"{k}: {v}" for k, v in headers)]
-            if data is not None:
-                lines.append(f"Content-Length: {len(data)}")
-            lines.append("Connection: close")
-            writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (data or b""))
-            await writer.drain()
-            while True:
-                status = int((await reader.readuntil(b"\r\n")).decode("latin-1").split(" ", 2)[1])
-                resp = {}
-                while True:
-                    line = (await reader.readuntil(b"\r\n")).decode("latin-1")
-                    if line == "\r\n":
-                        break
-                    k, _, v = line.partition(":")
-                    resp[k.strip().lower()] = v.strip()
-                if not 100 <= status < 200:
-                    break
-            if status in (204, 304) or method == "HEAD":
-                body = b""
-            elif "chunked" in resp.get("transfer-encoding", "").lower():
-                body = await read_chunks(reader)
-            elif "content-length" in resp:
-                body = await reader.readexactly(int(resp["content-length"]))
-            else:
-                body = await reader.read()
-            return status, resp, body
-        finally:
-            writer.close()
-
-    return await asyncio.wait_for(exchange(), timeout)
-
-
-async def deliver_once(method, url, data, headers, timeout):
-    """-> (status, body text, content type); status None when the exchange failed."""
-    try:
-        status, resp, body = await http_exchange(method, url, data, headers, timeout)
-    except asyncio.TimeoutError:
-        return None, f"error: no answer within {timeout * 1000:.0f} ms", None
-    except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError,
-            IndexError) as e:
-        return None, f"error: {e!r}", None
-    return status, body.decode("utf-8", "replace"), resp.get("content-type")
-
-
 def webhook_headers(sig, form=True, token=None):
     headers = [("Content-Type", "application/x-www-form-urlencoded")] if form else []
     if sig is not None:
@@ -869,11 +799,10 @@ def observe(pairs):
     if "MessageStatus" in p:
         if p.get("MessageSid") in MESSAGES and p["MessageStatus"] in STATUSES:
             set_status(p["MessageSid"], p["MessageStatus"], p.get("ErrorCode"))
-        return False
+        return
     frm, to = p.get("From", ""), p.get("To", "")
     if frm.lower().startswith("whatsapp:") and to:
         WINDOWS[(to, frm)] = time.time()
-    return True
 
 
 async def deliver(msg):
@@ -905,30 +834,18 @@ async def deliver(msg):
     sig = None
     if mode != "missing":
         sig = signature(token if mode == "good" else f"not-{token}", sign_url, signed_params)
-    headers = webhook_headers(sig, form=method == "POST")
-    for k, v in (msg.get("headers") or {}).items():
-        k, v = str(k), str(v)
-        if not k or ":" in k or any(c in k + v for c in "\r\n"):
-            raise ValueError(f"bad extra header {k!r}")
-        headers.append((k, v))
-    times = max(1, int(msg.get("times", 1)))
-    gap = max(0, float(msg.get("gap_ms", 0))) / 1000
-    timeout = max(1, float(msg.get("timeout_ms", 15000))) / 1000
-    inbound = observe(pairs)
+    headers = webhook_headers(sig, form=False)  # one idempotency token for every repetition
+    inbound = "MessageStatus" not in dict(pairs)  # else a status callback: no TwiML expected
 
-    if msg.get("parallel"):
-        results = await asyncio.gather(*(deliver_once(method, url, data, headers, timeout)
-                                         for _ in range(times)))
-    else:
-        results = []
-        for i in range(times):
-            if i and gap:
-                await asyncio.sleep(gap)
-            results.append(await deliver_once(method, url, data, headers, timeout))
-    outcomes = [twiml_outcome(s, b, c, inbound) for s, b, c in results]
-    return {"statuses": [r[0] for r in results], "bodies": [r[1] for r in results],
-            "content_types": [r[2] for r in results], "errors": [o[0] for o in outcomes],
-            "replies": [o[1] for o in outcomes], "signature": sig}
+    def outcome(a):
+        error, replies = twiml_outcome(a.status, a.body, a.headers.get("content-type"), inbound)
+        return {"content_types": a.headers.get("content-type"), "errors": error, "replies": replies}
+
+    return await deliver_webhook(
+        msg, lambda _: headers, url=url, body=data, method=method,
+        content_type="application/x-www-form-urlencoded" if method == "POST" else None,
+        timeout_ms=15000, before_send=lambda: observe(pairs), answer=outcome,
+        signature="X-Twilio-Signature")
 
 
 # ---------------------------------------------------------------- control

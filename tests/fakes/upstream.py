@@ -38,15 +38,23 @@ headers only). Keep-alive is the HTTP/1.1 default; "Connection: close"
 (or HTTP/1.0 without "Connection: keep-alive") closes after the response.
 Requests are parsed by hand: request line, headers, Content-Length or chunked
 bodies, "Expect: 100-continue". Malformed requests get 400 and a close.
+
+The fake vendor servers (whatsapp.py, twilio.py, ...) import what they share
+from here: the connection loop (run_vendor), the control API's JSON handling
+(control_json), and the HTTP client they call our host with (http_request,
+try_request) with the generic part of every /_control/deliver
+(deliver_webhook).
 """
 import argparse
 import asyncio
+import inspect
 import json
 import os
 import signal
 import sys
 from http import HTTPStatus
-from urllib.parse import parse_qs
+from typing import NamedTuple
+from urllib.parse import parse_qs, urlsplit
 
 MAX_HEADER_BYTES = 64 * 1024
 MAX_BODY_BYTES = 64 * 1024 * 1024
@@ -333,6 +341,184 @@ async def run_vendor(args, route):
     server = await asyncio.start_server(lambda r, w: serve_connection(r, w, active, route), args.host,
                                         args.port, backlog=1024, limit=MAX_HEADER_BYTES)
     await serve_until_stopped(server, args.port_file, active)
+
+
+# ---------------------------------------------------------------- what the fake vendors send
+
+class Answer(NamedTuple):
+    """One exchange of try_request; a failed one has status None, body "error: ..."
+    and the exception in error."""
+    status: "int | None"
+    body: str                      # decoded as UTF-8 (errors replaced)
+    headers: dict                  # the response's, names lowercased ({} when it failed)
+    error: "BaseException | None"
+
+
+EXCHANGE_ERRORS = (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError,
+                   asyncio.LimitOverrunError, ValueError, IndexError)
+
+
+def http_target(url):
+    """urlsplit(url); ValueError for anything but an http://host[:port]/path URL."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "http" or not parts.hostname:
+        raise ValueError("only http://host:port/path URLs are supported")
+    return parts
+
+
+async def http_request(method, url, data, headers, timeout):
+    """One HTTP/1.1 request on a fresh connection: Host, then headers (name, value
+    pairs) as given, Content-Length unless data is None, Connection: close.
+    -> (status, {lowercased name: value}, body bytes); 1xx answers are skipped.
+    Raises ValueError (a URL other than http://, a malformed answer),
+    asyncio.TimeoutError when the whole exchange takes over timeout seconds, and
+    OSError, asyncio.IncompleteReadError... when the exchange fails."""
+    parts = http_target(url)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    host = parts.netloc.rpartition("@")[2]
+
+    async def exchange():
+        reader, writer = await asyncio.open_connection(parts.hostname, parts.port or 80,
+                                                       limit=MAX_HEADER_BYTES)
+        try:
+            lines = [f"{method} {target} HTTP/1.1", f"Host: {host}",
+                     *(f"{k}: {v}" for k, v in headers)]
+            if data is not None:
+                lines.append(f"Content-Length: {len(data)}")
+            lines.append("Connection: close")
+            writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (data or b""))
+            await writer.drain()
+            while True:
+                status = int((await reader.readuntil(b"\r\n")).decode("latin-1").split(" ", 2)[1])
+                resp = {}
+                while True:
+                    line = (await reader.readuntil(b"\r\n")).decode("latin-1")
+                    if line == "\r\n":
+                        break
+                    k, _, v = line.partition(":")
+                    resp[k.strip().lower()] = v.strip()
+                if not 100 <= status < 200:
+                    break
+            if status in (204, 304) or method == "HEAD":
+                body = b""
+            elif "chunked" in resp.get("transfer-encoding", "").lower():
+                try:
+                    body = await read_chunked(reader)
+                except BadRequest as e:
+                    raise ValueError(f"bad chunked answer: {e}") from None
+            elif "content-length" in resp:
+                body = await reader.readexactly(int(resp["content-length"]))
+            else:
+                body = await reader.read()
+            return status, resp, body
+        finally:
+            writer.close()
+
+    return await asyncio.wait_for(exchange(), timeout)
+
+
+async def try_request(method, url, data, headers, timeout):
+    """http_request that answers a failed exchange (EXCHANGE_ERRORS) instead of
+    raising it -> an Answer; the body of a timed-out one is "error: no answer
+    within N ms", of any other "error: <repr of the exception>"."""
+    try:
+        status, resp, body = await http_request(method, url, data, headers, timeout)
+    except EXCHANGE_ERRORS as e:
+        if isinstance(e, asyncio.TimeoutError):
+            return Answer(None, f"error: no answer within {timeout * 1000:.0f} ms", {}, e)
+        return Answer(None, f"error: {e!r}", {}, e)
+    return Answer(status, body.decode("utf-8", "replace"), resp, None)
+
+
+_PAYLOAD = object()
+
+
+async def deliver_webhook(msg, sign, *, url=None, body=_PAYLOAD, encode=dumps, method="POST",
+                          content_type="application/json", timeout_ms=10000, retries=False,
+                          before_send=None, answer=None, signature=None):
+    """The generic part of a fake's POST /_control/deliver {"url", "payload",
+    "headers"?, "times": 1, "gap_ms": 0, "parallel": false, "timeout_ms"
+    (default timeout_ms)[, "retries": 0, "retry_base_ms": 200]}: sends the
+    webhook `times` times (all at once when parallel, else gap_ms apart) and
+    -> {"statuses": [...], "bodies": [...]} of every attempt (status null, body
+    "error: ..." for a failed exchange). What is the vendor's:
+
+      sign(body bytes or None) -> [(name, value), ...]  the vendor's headers
+          (signature and the like); sent after Content-Type (content_type,
+          None for none), before msg's extra "headers". Raises ValueError for
+          a request it cannot sign.
+      url / body    the URL and the bytes to send (None: no body) when the
+          vendor works them out itself; by default msg's "url" (required) and
+          "payload": a string as its UTF-8 bytes, an object or list through
+          encode (default: compact UTF-8 JSON).
+      retries       True: msg's "retries" and "retry_base_ms" apply: an attempt
+          with a failed exchange or a non-2xx answer is repeated after
+          retry_base_ms, then twice that, and so on (each attempt is reported).
+      before_send() called once everything is checked, before the first attempt.
+      answer(Answer) called after each attempt (may be a coroutine function);
+          a dict it returns adds one list per key to the result, an entry per
+          attempt, after "statuses" and "bodies".
+      signature     the name of a header of sign's: its value (or null) is
+          the result's "signature".
+    Validation errors (ValueError and the like) propagate, for a 400."""
+    if url is None:
+        url = msg.get("url")
+        if not isinstance(url, str) or not url:
+            raise ValueError("url is required")
+    if body is _PAYLOAD:
+        payload = msg.get("payload")
+        if isinstance(payload, str):
+            body = payload.encode("utf-8")
+        elif isinstance(payload, (dict, list)):
+            body = encode(payload)
+        else:
+            raise ValueError("payload (an object, or the raw body text) is required")
+    signed = list(sign(body))
+    headers = ([("Content-Type", content_type)] if content_type else []) + signed
+    for k, v in (msg.get("headers") or {}).items():
+        k, v = str(k), str(v)
+        if not k or ":" in k or any(c in k + v for c in "\r\n"):
+            raise ValueError(f"bad extra header {k!r}")
+        headers.append((k, v))
+    times = max(1, int(msg.get("times", 1)))
+    gap = max(0, float(msg.get("gap_ms", 0))) / 1000
+    timeout = max(1, float(msg.get("timeout_ms", timeout_ms))) / 1000
+    tries, base = 1, 0
+    if retries:
+        tries = 1 + max(0, int(msg.get("retries", 0)))
+        base = max(0, float(msg.get("retry_base_ms", 200))) / 1000
+    if before_send is not None:
+        before_send()
+
+    async def delivery():
+        attempts = []
+        for n in range(tries):
+            if n:
+                await asyncio.sleep(base * 2 ** (n - 1))
+            a = await try_request(method, url, body, headers, timeout)
+            extra = answer(a) if answer is not None else None
+            if inspect.isawaitable(extra):
+                extra = await extra
+            attempts.append((a, extra or {}))
+            if a.status is not None and 200 <= a.status < 300:
+                break
+        return attempts
+
+    if msg.get("parallel"):
+        runs = await asyncio.gather(*(delivery() for _ in range(times)))
+    else:
+        runs = []
+        for i in range(times):
+            if i and gap:
+                await asyncio.sleep(gap)
+            runs.append(await delivery())
+    attempts = [one for run in runs for one in run]
+    result = {"statuses": [a.status for a, _ in attempts], "bodies": [a.body for a, _ in attempts]}
+    for key in attempts[0][1]:
+        result[key] = [extra.get(key) for _, extra in attempts]
+    if signature is not None:
+        result["signature"] = dict(signed).get(signature)
+    return result
 
 
 async def serve_until_stopped(server, port_file, active):

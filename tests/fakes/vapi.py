@@ -73,11 +73,9 @@ import os
 import sys
 import time
 import uuid
-from urllib.parse import urlsplit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from upstream import (control_json, dumps, MAX_HEADER_BYTES, BadRequest, respond,  # noqa: E402,F401
-                      vendor_args, run_vendor)
+from upstream import control_json, dumps, http_target, respond, run_vendor, try_request, vendor_args  # noqa: E402
 
 ORG_ID = str(uuid.uuid4())
 ASSISTANT_ID = str(uuid.uuid4())
@@ -103,64 +101,6 @@ def iso(ts):
 
 
 # ---------------------------------------------------------------- outgoing HTTP
-
-async def read_chunks(reader):
-    body = bytearray()
-    while True:
-        size = int((await reader.readuntil(b"\r\n")).split(b";")[0].strip(), 16)
-        if size == 0:
-            break
-        body += await reader.readexactly(size)
-        await reader.readexactly(2)
-    while (await reader.readuntil(b"\r\n")) != b"\r\n":  # trailers
-        pass
-    return bytes(body)
-
-
-async def post_json(url, data, headers, timeout):
-    """One HTTP/1.1 POST on a fresh connection -> (status, body bytes).
-    Raises asyncio.TimeoutError when the whole exchange exceeds timeout."""
-    parts = urlsplit(url)
-    if parts.scheme.lower() != "http" or not parts.hostname:
-        raise Invalid("only http://host:port/path URLs are supported")
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    host = parts.netloc.rpartition("@")[2]
-
-    async def exchange():
-        reader, writer = await asyncio.open_connection(parts.hostname, parts.port or 80,
-                                                       limit=MAX_HEADER_BYTES)
-        try:
-            lines = [f"POST {target} HTTP/1.1", f"Host: {host}",
-                     "Content-Type: application/json", f"Content-Length: {len(data)}",
-                     "Connection: close", *(f"{k}: {v}" for k, v in headers)]
-            writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + data)
-            await writer.drain()
-            while True:
-                status_line = (await reader.readuntil(b"\r\n")).decode("latin-1").split(" ", 2)
-                status = int(status_line[1])
-                resp = {}
-                while True:
-                    line = (await reader.readuntil(b"\r\n")).decode("latin-1")
-                    if line == "\r\n":
-                        break
-                    k, _, v = line.partition(":")
-                    resp[k.strip().lower()] = v.strip()
-                if not 100 <= status < 200:
-                    break
-            if status in (204, 304):
-                body = b""
-            elif "chunked" in resp.get("transfer-encoding", "").lower():
-                body = await read_chunks(reader)
-            elif "content-length" in resp:
-                body = await reader.readexactly(int(resp["content-length"]))
-            else:
-                body = await reader.read()
-            return status, body
-        finally:
-            writer.close()
-
-    return await asyncio.wait_for(exchange(), timeout)
-
 
 def auth_headers(auth):
     if auth is None:
@@ -199,9 +139,7 @@ async def send(kind, msg, payload):
     url = msg.get("url")
     if not isinstance(url, str) or not url:
         raise Invalid("url is required")
-    parts = urlsplit(url)
-    if parts.scheme.lower() != "http" or not parts.hostname:
-        raise Invalid("only http://host:port/path URLs are supported")
+    http_target(url)
     headers = request_headers(msg)
     timeout_ms = msg.get("timeout_ms", DEFAULT_TIMEOUT_MS)
     if isinstance(timeout_ms, bool) or not isinstance(timeout_ms, (int, float)) or timeout_ms <= 0:
@@ -210,18 +148,14 @@ async def send(kind, msg, payload):
               "status": None, "body": None, "elapsed_ms": None, "at": time.time(), "failure": None}
     SENT.append(record)
     start = time.monotonic()
-    try:
-        status, body = await post_json(url, dumps(payload), headers, timeout_ms / 1000)
-        record["status"], record["body"] = status, body.decode("utf-8", "replace")
-    except asyncio.TimeoutError:
+    a = await try_request("POST", url, dumps(payload), [("Content-Type", "application/json"), *headers],
+                          timeout_ms / 1000)
+    record["status"], record["body"] = a.status, a.body
+    if isinstance(a.error, asyncio.TimeoutError):
         record["failure"] = "timeout"
         record["body"] = f"error: no answer within {timeout_ms:.0f} ms"
-    except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
-            ValueError, IndexError) as e:
-        if isinstance(e, Invalid):
-            raise
-        record["failure"] = f"connection error: {e!r}"
-        record["body"] = f"error: {e!r}"
+    elif a.error is not None:
+        record["failure"] = f"connection error: {a.error!r}"
     record["elapsed_ms"] = round((time.monotonic() - start) * 1000, 1)
     return record
 

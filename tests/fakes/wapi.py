@@ -96,7 +96,7 @@ from collections import deque
 from urllib.parse import urlsplit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from upstream import control_json, dumps, respond, vendor_args, run_vendor  # noqa: E402
+from upstream import control_json, deliver_webhook, dumps, http_target, respond, run_vendor, vendor_args  # noqa: E402
 
 API_PATH = re.compile(r"(/.*)?/contact/(send-message|send-interactive-message|send-template-message"
                       r"|send-media-message)/?")
@@ -281,68 +281,24 @@ def make_message(spec):
     return {FIELDS["contact"]: contact, FIELDS["message"]: m}
 
 
-def post_once(url, data, headers, timeout):
-    """One POST on a fresh connection (blocking; run in a thread) -> (status, body)."""
-    parts = urlsplit(url)
-    if parts.scheme.lower() != "http" or not parts.hostname:
-        raise ValueError("only http://host:port/path URLs are supported")
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    conn = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=timeout)
-    try:
-        conn.request("POST", target, body=data, headers=dict(headers))
-        r = conn.getresponse()
-        return r.status, r.read().decode("utf-8", "replace")
-    except OSError as e:
-        return None, f"error: {e!r}"
-    except http.client.HTTPException as e:
-        return None, f"error: {e!r}"
-    finally:
-        conn.close()
-
-
 async def deliver(msg):
-    url = msg.get("url")
-    if not isinstance(url, str) or not url:
-        raise ValueError("url is required")
-    payload = msg.get("payload")
-    if isinstance(payload, str):
-        data = payload.encode("utf-8")
-    elif isinstance(payload, (dict, list)):
-        data = dumps(payload)
-    else:
-        raise ValueError("payload (an object, or the raw body text) is required")
     mode = msg.get("signature", "good")
-    if mode not in ("good", "bad", "missing"):
-        raise ValueError('signature must be "good", "bad" or "missing"')
     secret = msg.get("secret", CONFIG["secret"])
-    headers = [("Content-Type", "application/json"), ("User-Agent", "wapi-fake")]
-    sig = None
-    if mode != "missing":
-        if secret is None:
-            raise ValueError("secret is required to sign (or start the fake with --secret)")
-        sig = sign(str(secret) if mode == "good" else f"not-{secret}", data)
-        headers.append((SIGNATURE_HEADER, sig))
-    for k, v in (msg.get("headers") or {}).items():
-        k, v = str(k), str(v)
-        if not k or ":" in k or any(c in k + v for c in "\r\n"):
-            raise ValueError(f"bad extra header {k!r}")
-        headers.append((k, v))
-    times = max(1, int(msg.get("times", 1)))
-    gap = max(0, float(msg.get("gap_ms", 0))) / 1000
-    timeout = max(1, float(msg.get("timeout_ms", 10000))) / 1000
 
-    def once():
-        return asyncio.to_thread(post_once, url, data, headers, timeout)
+    def sign_headers(data):
+        if mode not in ("good", "bad", "missing"):
+            raise ValueError('signature must be "good", "bad" or "missing"')
+        headers = [("User-Agent", "wapi-fake")]
+        if mode != "missing":
+            if secret is None:
+                raise ValueError("secret is required to sign (or start the fake with --secret)")
+            headers.append((SIGNATURE_HEADER, sign(str(secret) if mode == "good" else f"not-{secret}", data)))
+        return headers
 
-    if msg.get("parallel"):
-        results = await asyncio.gather(*(once() for _ in range(times)))
-    else:
-        results = []
-        for i in range(times):
-            if i and gap:
-                await asyncio.sleep(gap)
-            results.append(await once())
-    return {"statuses": [r[0] for r in results], "bodies": [r[1] for r in results], "signature": sig}
+    def check_url():  # a URL that is no http://host[:port] is a 400 here, not a failed exchange
+        http_target(msg["url"]).port
+
+    return await deliver_webhook(msg, sign_headers, signature=SIGNATURE_HEADER, before_send=check_url)
 
 
 # ---------------------------------------------------------------- control

@@ -123,7 +123,6 @@ Control API (JSON in and out):
        (hub.mode, hub.verify_token, hub.challenge; C defaults to a random
        number) -> {"status", "body", "challenge"}.
 """
-import argparse
 import asyncio
 import base64
 import hashlib
@@ -138,8 +137,8 @@ from collections import defaultdict, deque
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from upstream import (control_json, dumps, MAX_HEADER_BYTES, BadRequest, head_bytes, read_request, respond,  # noqa: E402,F401
-                      serve_until_stopped, vendor_args, run_vendor)
+from upstream import (control_json, deliver_webhook, dumps, http_request, respond, run_vendor,  # noqa: E402
+                      try_request, vendor_args)
 
 GRAPH_PATH = re.compile(r"/(?:(v\d+\.\d+)/)?([^/]+)/messages/?")
 TOKEN_RE = re.compile(r"[A-Za-z0-9._|-]+")
@@ -156,6 +155,7 @@ INTERACTIVE_TYPES = {"button", "list", "cta_url", "flow", "product", "product_li
 MEDIA_MIME = {"image": "image/jpeg", "audio": "audio/ogg; codecs=opus", "video": "video/mp4",
               "document": "application/pdf", "sticker": "image/webp"}
 GRAPH_JSON = "application/json; charset=UTF-8"
+META_HEADERS = [("User-Agent", "facebookexternalua"), ("Accept", "*/*")]  # on every webhook and GET
 ERROR_HREF = "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/"
 ERRORS = {  # code -> (message, details); titles in webhooks drop the "(#N) " prefix
     1: ("An unknown error has occurred.", None),
@@ -593,8 +593,9 @@ async def auto_statuses(wamid):
         if not url or wamid not in OUTBOUND:
             return
         data = meta_json(make_status({"message_id": wamid, "status": kind}))
-        headers = signature_headers(secret, data, "good" if secret else "missing")
-        await deliver_once(url, data, headers, 10)
+        headers = [("Content-Type", "application/json"),
+                   *webhook_headers(secret, data, "good" if secret else "missing")]
+        await try_request("POST", url, data, headers, 10)
 
 
 def take_step(phone_id):
@@ -804,87 +805,18 @@ def make_status(spec):
 
 # ---------------------------------------------------------------- delivering webhooks
 
-async def read_chunks(reader):
-    body = bytearray()
-    while True:
-        size = int((await reader.readuntil(b"\r\n")).split(b";")[0].strip(), 16)
-        if size == 0:
-            break
-        body += await reader.readexactly(size)
-        await reader.readexactly(2)
-    while (await reader.readuntil(b"\r\n")) != b"\r\n":  # trailers
-        pass
-    return bytes(body)
-
-
-async def http_exchange(method, url, data, headers, timeout):
-    """One HTTP/1.1 request on a fresh connection -> (status, body bytes)."""
-    parts = urlsplit(url)
-    if parts.scheme.lower() != "http" or not parts.hostname:
-        raise ValueError("only http://host:port/path URLs are supported")
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    host = parts.netloc.rpartition("@")[2]
-
-    async def exchange():
-        reader, writer = await asyncio.open_connection(parts.hostname, parts.port or 80,
-                                                       limit=MAX_HEADER_BYTES)
-        try:
-            lines = [f"{method} {target} HTTP/1.1", f"Host: {host}",
-                     "User-Agent: facebookexternalua", "Accept: */*",
-                     *(f"{k}: {v}" for k, v in headers)]
-            if data is not None:
-                lines.append(f"Content-Length: {len(data)}")
-            lines.append("Connection: close")
-            writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (data or b""))
-            await writer.drain()
-            while True:
-                status = int((await reader.readuntil(b"\r\n")).decode("latin-1").split(" ", 2)[1])
-                resp = {}
-                while True:
-                    line = (await reader.readuntil(b"\r\n")).decode("latin-1")
-                    if line == "\r\n":
-                        break
-                    k, _, v = line.partition(":")
-                    resp[k.strip().lower()] = v.strip()
-                if not 100 <= status < 200:
-                    break
-            if status in (204, 304) or method == "HEAD":
-                body = b""
-            elif "chunked" in resp.get("transfer-encoding", "").lower():
-                body = await read_chunks(reader)
-            elif "content-length" in resp:
-                body = await reader.readexactly(int(resp["content-length"]))
-            else:
-                body = await reader.read()
-            return status, body
-        finally:
-            writer.close()
-
-    return await asyncio.wait_for(exchange(), timeout)
-
-
-async def deliver_once(url, data, headers, timeout):
-    try:
-        status, body = await http_exchange("POST", url, data, headers, timeout)
-    except asyncio.TimeoutError:
-        return None, f"error: no answer within {timeout * 1000:.0f} ms"
-    except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError,
-            IndexError) as e:
-        return None, f"error: {e!r}"
-    return status, body.decode("utf-8", "replace")
-
-
-def signature_headers(secret, data, mode):
-    headers = [("Content-Type", "application/json")]
+def webhook_headers(secret, data, mode):
+    """Meta's headers on a webhook: X-Hub-Signature(-256) HMACs of the body with
+    the app secret ("bad": wrong HMACs, "missing": neither header)."""
     if mode == "missing":
-        return headers
+        return list(META_HEADERS)
     if mode not in ("good", "bad"):
         raise ValueError('signature must be "good", "bad" or "missing"')
     if secret is None:
         raise ValueError("app_secret is required (or start the fake with --app-secret)")
     key = secret if mode == "good" else f"not-{secret}"
-    return headers + [("X-Hub-Signature", sign(key, data, "sha1")),
-                      ("X-Hub-Signature-256", sign(key, data))]
+    return META_HEADERS + [("X-Hub-Signature", sign(key, data, "sha1")),
+                           ("X-Hub-Signature-256", sign(key, data))]
 
 
 def open_windows(payload):
@@ -914,52 +846,13 @@ def open_windows(payload):
 
 
 async def deliver(msg):
-    url = msg.get("url")
-    if not isinstance(url, str) or not url:
-        raise ValueError("url is required")
-    payload = msg.get("payload")
-    if isinstance(payload, str):
-        data = payload.encode("utf-8")
-    elif isinstance(payload, (dict, list)):
-        data = meta_json(payload)
-    else:
-        raise ValueError("payload (an object, or the raw body text) is required")
     secret = msg.get("app_secret", CONFIG["app_secret"])
     mode = msg.get("signature", "good")
-    headers = signature_headers(None if secret is None else str(secret), data, mode)
-    for k, v in (msg.get("headers") or {}).items():
-        k, v = str(k), str(v)
-        if not k or ":" in k or any(c in k + v for c in "\r\n"):
-            raise ValueError(f"bad extra header {k!r}")
-        headers.append((k, v))
-    times = max(1, int(msg.get("times", 1)))
-    gap = max(0, float(msg.get("gap_ms", 0))) / 1000
-    timeout = max(1, float(msg.get("timeout_ms", 10000))) / 1000
-    retries = max(0, int(msg.get("retries", 0)))
-    base = max(0, float(msg.get("retry_base_ms", 200))) / 1000
-    open_windows(payload)  # the user wrote, whether or not our receiver takes it
-
-    async def with_retries():
-        attempts = []
-        for n in range(retries + 1):
-            if n:
-                await asyncio.sleep(base * 2 ** (n - 1))
-            attempts.append(await deliver_once(url, data, headers, timeout))
-            if attempts[-1][0] is not None and 200 <= attempts[-1][0] < 300:
-                break
-        return attempts
-
-    if msg.get("parallel"):
-        runs = await asyncio.gather(*(with_retries() for _ in range(times)))
-    else:
-        runs = []
-        for i in range(times):
-            if i and gap:
-                await asyncio.sleep(gap)
-            runs.append(await with_retries())
-    results = [r for run in runs for r in run]
-    return {"statuses": [r[0] for r in results], "bodies": [r[1] for r in results],
-            "signature": dict(headers).get("X-Hub-Signature-256")}
+    return await deliver_webhook(
+        msg, lambda data: webhook_headers(None if secret is None else str(secret), data, mode),
+        encode=meta_json, retries=True, signature="X-Hub-Signature-256",
+        # the user wrote, whether or not our receiver takes it
+        before_send=lambda: open_windows(msg.get("payload")))
 
 
 async def verify(msg):
@@ -973,7 +866,7 @@ async def verify(msg):
     full = f"{url}{'&' if urlsplit(url).query else '?'}{query}"
     timeout = max(1, float(msg.get("timeout_ms", 10000))) / 1000
     try:
-        status, body = await http_exchange("GET", full, None, [], timeout)
+        status, _, body = await http_request("GET", full, None, META_HEADERS, timeout)
         body = body.decode("utf-8", "replace")
     except asyncio.TimeoutError:
         status, body = None, f"error: no answer within {timeout * 1000:.0f} ms"
