@@ -41,14 +41,14 @@
  * ends it; everyone else on the worker (and on the machine) keeps theirs. */
 #define LONG_TURN 0.005
 #define LONG_SLICE 0.00025
-#define LONG_REST 4
+#define LONG_REST 9
 /* A tenant whose turn was aborted (CPU or memory) runs its turns like that
  * from their first instruction for PENALTY seconds. */
 #define PENALTY 60.0
 /* Over the memory cap, the hook collects in steps of GC_STEP_KB (a full
  * collection there would stall the worker on a big heap): two cycles that
  * end still over the cap, or HARD_CAP times the cap, mean live data. */
-#define GC_STEP_KB 1024
+#define GC_STEP_KB 256
 #define HARD_CAP 1.5
 
 static const char *TS_KEY = "fh.tstate.self";

@@ -61,7 +61,10 @@ router.route("POST", "/v1/tenants/{tenant}/conversations/{id}/messages", functio
     return fail(503, "unavailable", "the host cannot reach its storage (" .. tostring(detail or err) .. "); retry later",
       { ["Retry-After"] = "2" })
   end
-  if res.error == "flow failed" then res.state, res.slots = json.null, json.null end
+  if res.error == "flow failed" then
+    return 200, json.encode{ replies = res.replies, state = json.null, slots = json.null, error = res.error },
+      { ["Content-Type"] = "application/json" }
+  end
   return 200, encode(res), { ["Content-Type"] = "application/json" }
 end, "/v1/tenants/{tenant}/conversations/{id}/messages")
 

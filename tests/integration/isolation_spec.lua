@@ -2,10 +2,13 @@
 -- bound and one that tries every escape, next to a good tenant. The bad
 -- turns are aborted with the tenant's fallback text and an error naming
 -- the tenant, file and line; the escapes are blocked; the good tenant's
--- p99 stays within 1.2x (+15 ms) of a run without the bad ones. On 2 cores
--- shared with this load driver the measured ratio is 1.7-3x (6-7 ms), most
--- of it the hog's full collections; without preemption of long turns it
--- was 15x (45 ms).
+-- p99 stays within 1.2x (+0.5 ms for timer granularity) of a run without
+-- the bad ones. A turn past 5 ms of Lua, and every turn of a tenant
+-- aborted in the last minute, runs in 0.25 ms slices at a tenth of a core
+-- (core/lua_api_tstate.c). Measured 1.1-1.2x (2.5 -> 2.9 ms) once the bad
+-- tenants have been aborted (the first test does that); a round that
+-- holds their first offence measures 1.3-2.3x. Before throttling it was
+-- 1.7-4x, before preemption 15x.
 local proc = require "proc"
 local http = require "http"
 local json = require "json"
@@ -110,16 +113,17 @@ describe("tenant isolation", function()
         :format(base_p99 * 1000, base_n, p99 * 1000, n, p99 / base_p99))
       assert.are.equal(0, base_err)
       assert.are.equal(0, err)
-      return p99 <= base_p99 * 1.2 + 0.015, p99, base_p99
+      return p99 <= base_p99 * 1.2 + 0.0005, p99, base_p99
     end
     -- this machine's 2 cores are shared with the load driver: a round can
-    -- catch a burst of other work, so up to 3 rounds, one must hold
+    -- catch a burst of other work, so up to 4 rounds (the first holds the
+    -- bad tenants' first offence), one must hold
     local ok, p99, base
-    for _ = 1, 3 do
+    for _ = 1, 4 do
       ok, p99, base = round()
       if ok then break end
     end
     io.stderr:write("\n")
-    assert.truthy(ok, ("p99 %.1f ms vs %.1f ms alone, in 3 rounds"):format(p99 * 1000, base * 1000))
+    assert.truthy(ok, ("p99 %.1f ms vs %.1f ms alone, in 4 rounds"):format(p99 * 1000, base * 1000))
   end)
 end)
