@@ -19,8 +19,10 @@ typedef struct fh_config {
   char *routes;           /* comma-separated route modules under scripts/routes */
   char *lua_path;         /* extra package.path entries, searched first */
   char *log_level;
+  int lua_gc_pause;       /* % of live data the heap reaches before a GC cycle */
   double max_body;        /* bytes; larger bodies get 413 */
   int max_connections;    /* more get 503 */
+  int connection_memory;  /* bytes per connection: headers and IO buffer */
   double request_deadline;/* seconds to receive a whole request */
   double idle_timeout;    /* seconds a keep-alive connection may idle */
   double shutdown_grace;  /* seconds in-flight requests get on SIGTERM */

@@ -317,7 +317,9 @@ int fh_http_request(fh_http_client *c, const fh_http_req *req, fh_http_cb cb, vo
   curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, req->on_wire ? on_prereq : NULL);
   curl_easy_setopt(e, CURLOPT_PREREQDATA, t);
   curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-  curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 4096L);
+  /* the receive buffer lives as long as the transfer: with thousands of
+   * turns waiting on an LLM, 1 KB instead of 4 KB is 15 MB less at 5,000 */
+  curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 1024L);
   curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, 16384L);
   double tmo = req->timeout > 0 ? req->timeout : c->timeout;
   double ctmo = req->connect_timeout > 0 ? req->connect_timeout : c->connect_timeout;

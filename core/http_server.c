@@ -357,7 +357,9 @@ static int start_daemon(fh_server *s, listener *l) {
       MHD_OPTION_LISTEN_SOCKET, l->listen_fd,
       MHD_OPTION_CONNECTION_LIMIT, limit,
       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(cfg->idle_timeout > 0 ? cfg->idle_timeout : 60),
-      MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(8 * 1024), /* cleared per request: keep it small */
+      /* per connection, cleared per request: every waiting turn holds one,
+       * so it is small; headers up to about 7/8 of it fit (431 above) */
+      MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(cfg->connection_memory >= 2048 ? cfg->connection_memory : 2048),
       MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
       MHD_OPTION_NOTIFY_CONNECTION, on_connection, l,
       MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,

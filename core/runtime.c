@@ -53,6 +53,9 @@ void fh_runtime_open(lua_State *L, const fh_config *cfg) {
 int fh_runtime_boot(lua_State *L, const fh_config *cfg, const char *mode,
                     int worker_index, int *handler_ref, char *err, size_t errsz) {
   fh_runtime_open(L, cfg);
+  /* a worker holds a coroutine and its data per waiting request: collect
+   * when the heap has grown by half (LuaJIT's default waits for double) */
+  if (cfg->lua_gc_pause > 0) lua_gc(L, LUA_GCSETPAUSE, cfg->lua_gc_pause);
   char boot[1024];
   snprintf(boot, sizeof(boot), "%s/host/boot.lua", cfg->scripts_dir);
   if (luaL_loadfile(L, boot)) goto fail;

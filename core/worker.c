@@ -13,6 +13,7 @@
 #include "runtime.h"
 
 #include <lauxlib.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -312,6 +313,15 @@ static void on_sweep(uv_timer_t *h) {
     answer_error(w, r, 504, "handler timeout");
   }
   fh_metrics_set("flowhost_coroutines_in_flight", w->label, fh_sched_count(w->sched));
+  /* memory: this worker's Lua heap (tenant states not included), and the
+   * C heap of the whole process (worker 0 reads it for everyone) */
+  fh_metrics_set("flowhost_lua_heap_bytes", w->label,
+                 (double)lua_gc(w->L, LUA_GCCOUNT, 0) * 1024 + lua_gc(w->L, LUA_GCCOUNTB, 0));
+  if (w->index == 0) {
+    struct mallinfo2 mi = mallinfo2();
+    fh_metrics_set("flowhost_malloc_bytes", "kind=\"in_use\"", (double)(mi.uordblks + mi.hblkhd));
+    fh_metrics_set("flowhost_malloc_bytes", "kind=\"held\"", (double)(mi.arena + mi.hblkhd));
+  }
 }
 
 void fh_worker_submit(fh_worker *w, fh_request *req) {
