@@ -4,10 +4,14 @@
 --   outbound.window_open(tenant, channel, to) -> true | false
 --       channels with a service window (WhatsApp: 24 h after the customer's
 --       last message) are open only then; the others always
---   outbound.send(tenant, channel, to, message, settings) -> true, id | nil, err
+--   outbound.send(tenant, channel, to, message, settings, journal?) -> true, id | nil, err
 --       message = {text, buttons?} or {template = {name, language, params}}
 --       err: "template required" (the window is closed and this is no
 --       template), "channel not enabled", or the adapter's error
+--       journal: a Redis key; the send is marked there as it goes on the
+--       wire (see channels/consumer.lua), and a key already marked means
+--       the message went out (or was going out when a host died): it is
+--       not sent again, and the answer is true, "in doubt"
 --   outbound.later(due, tenant, channel, to, message, id?) -> timer id
 --       a durable timer (survives restarts, fires once) that sends it then;
 --       a closed window at that time without a template is logged, not retried
@@ -23,13 +27,28 @@ function M.window_open(tenant, channel, to)
   return redis.call("EXISTS", inbound.window_key(tenant, channel, to)) == 1
 end
 
-function M.send(tenant, channel, to, message, settings)
+local JOURNAL_TTL = 7 * 24 * 3600
+
+function M.send(tenant, channel, to, message, settings, journal)
   local adapter = registry.adapter(channel)
   if not adapter or adapter.synchronous then return nil, "channel not enabled" end
   local creds, why = registry.creds(settings, channel)
   if not creds then return nil, why end
   if not message.template and not M.window_open(tenant, channel, to) then return nil, "template required" end
-  local ok, id = adapter.send(creds, to, message)
+  if journal then
+    local mark = redis.call("GET", journal)
+    if type(mark) == "string" then
+      if mark == "sending" then
+        require("log").warn("scheduled message in doubt after a restart: counted as sent", { tenant = tenant, key = journal })
+      end
+      return true, "in doubt"
+    end
+  end
+  local ok, id = adapter.send(creds, to, message, journal and { "SET", journal, "sending", "EX", JOURNAL_TTL })
+  if journal then
+    if ok then redis.call("SET", journal, "sent", "EX", JOURNAL_TTL)
+    else redis.call("DEL", journal) end             -- not sent: a retry may send it
+  end
   if not ok then return nil, id end
   if id then redis.call("HSET", "fh:sent:{" .. tenant .. "}", id, require("json").encode{ status = "accepted", conversation = to }) end
   return true, id
@@ -43,11 +62,14 @@ function M.later(due, tenant, channel, to, message, id)
 end
 
 --- The handler of "outbound" timers (registered in every worker's main state).
-function M.fire(p)
+--- Each firing is journaled by its timer id: a host killed mid-send does not
+--- send it a second time when the timer fires again.
+function M.fire(p, info)
   local tenants = require "flow.tenants"
   local st = tenants.status(p.tenant)
   if not st then return end                           -- the tenant is gone: nothing to send
-  local ok, err = M.send(p.tenant, p.channel, p.to, p.message, st.settings)
+  local journal = info and info.id and ("fh:outj:{%s}:%s"):format(p.tenant, info.id) or nil
+  local ok, err = M.send(p.tenant, p.channel, p.to, p.message, st.settings, journal)
   if ok or err == "template required" or err == "channel not enabled" then
     if not ok then require("log").warn("scheduled message not sent", { tenant = p.tenant, err = err }) end
     return

@@ -239,3 +239,39 @@ describe("inbound stream trimming", function()
     redis.call("DEL", stream)
   end)
 end)
+
+describe("scheduled sends journaled by timer id", function()
+  local outbound = require "channels.outbound"
+  local redis = require "redis"
+  local http = require "http"
+  local json = require "json"
+  local crypto = require "crypto"
+  local U = assert(os.getenv("UPSTREAM_URL"))
+  -- WAPI against the fake upstream: its /echo answers 200 to any POST
+  local settings = { channels = { wapi = { api_url = U .. "/echo?to=", token_env = "HOME" } } }
+  local function requests() return json.decode(http.request{ url = U .. "/count" }.body).requests end
+
+  it("sends once, and never again for a key already marked", function()
+    local tenant = "oj-" .. crypto.random_hex(4)
+    local journal = "fh:outj:{" .. tenant .. "}:t1"
+    local template = { template = { name = "reminder", params = { "Rahul" } } }
+    local before = requests()
+    assert.is_true((outbound.send(tenant, "wapi", "919800000001", template, settings, journal)))
+    assert.are.equal("sent", redis.call("GET", journal))
+    local after = requests()
+    assert.is_true(after >= before + 1)
+    -- the timer fires again (a host died after sending): nothing goes out
+    assert.are.same({ true, "in doubt" }, { outbound.send(tenant, "wapi", "919800000001", template, settings, journal) })
+    -- a mark left by a host that died while the request was on the wire
+    local doubt = journal .. "b"
+    redis.call("SET", doubt, "sending")
+    assert.are.same({ true, "in doubt" }, { outbound.send(tenant, "wapi", "919800000001", template, settings, doubt) })
+    -- a failed send leaves no mark: the timer's retry may send it
+    local failed = journal .. "c"
+    local bad = { channels = { wapi = { api_url = U .. "/status?code=500&to=", token_env = "HOME" } } }
+    local ok, err = outbound.send(tenant, "wapi", "919800000001", template, bad, failed)
+    assert.is_nil(ok); assert.are.equal("unavailable", err)
+    assert.are.equal(redis.null, redis.call("GET", failed))
+    redis.call("DEL", journal, doubt)
+  end)
+end)
