@@ -54,7 +54,10 @@ return {
     wapi = { token_env = "CARWASH_WAPI_TOKEN", secret_env = "CARWASH_WAPI_SECRET",
              api_url = env("WAPI_API_URL", "https://wapi.in.net/api/v1") },
     vapi = { secret_env = "CARWASH_VAPI_SECRET", deadline = tonumber(env("CARWASH_VAPI_DEADLINE", "8")),
-             transfer = "Let me transfer you to a colleague at Sparkle Car Care." },
+             transfer = "Let me transfer you to a colleague at Sparkle Car Care.",
+             -- who takes a call to a number without an assistant (assistant-request)
+             assistant_id = env("CARWASH_VAPI_ASSISTANT_ID", ""),
+             transfer_number = env("CARWASH_VAPI_TRANSFER_NUMBER", "") },
   },
   only_text = "Sorry, I can only read text messages. Please type your answer.",
 

@@ -7,6 +7,10 @@
 --           call, single-line text; a turn that cannot finish within the
 --           deadline (creds.deadline, default 8 s; Vapi waits 20 s) answers
 --           the tenant's transfer text instead, never a timeout
+--       assistant-request (a call to a number without an assistant; Vapi
+--           waits 7.5 s): {"assistantId": creds.assistant_id}, else
+--           {"destination": {"type": "number", "phoneNumber":
+--           creds.transfer_number}}, else {"error": ...}; at once, no turn
 --       end-of-call-report: stored with the conversation (30 days)
 --       anything else: {}
 --   The conversation is "vapi:<call id>"; what the caller said is the tool's
@@ -94,6 +98,17 @@ function M.answer(tenant, body, creds)
       end
     end
     return 200, { results = json.array(results) }
+  end
+  if m.type == "assistant-request" then
+    -- an inbound call to a number without an assistant (Vapi waits 7.5 s):
+    -- answered from the tenant's settings at once, no turn involved
+    if creds.assistant_id and creds.assistant_id ~= "" then return 200, { assistantId = creds.assistant_id } end
+    if creds.transfer_number and creds.transfer_number ~= "" then
+      return 200, { destination = { type = "number", phoneNumber = creds.transfer_number } }
+    end
+    require("log").warn("Vapi asked which assistant takes a call: set channels.vapi.assistant_id or transfer_number",
+                        { tenant = tenant })
+    return 200, { error = "This number has no assistant configured." }
   end
   if m.type == "end-of-call-report" then
     redis.call("SET", "fh:conv:{" .. tenant .. ":" .. conv .. "}:report", json.encode{

@@ -63,6 +63,14 @@ Control API (JSON in and out; anything else -> 404):
        transcript: "role" (user|assistant, default user), "transcriptType"
            (partial|final, default final), "transcript" (default "Hello").
        Any other field given is copied into the message as is.
+  POST /_control/assistant_request {...} POSTs {"message": {"type":
+       "assistant-request", "timestamp", "call"}} (an inbound call to a
+       number without an assistant) with Vapi's 7.5 s limit (timeout_ms
+       default 7500) and checks OUR answer: HTTP 200 and a JSON object with
+       exactly one of "assistantId" (a non-empty string), "assistant" (an
+       object), "destination" ({"type": "number", "phoneNumber": "+..."})
+       or "error" (a string: Vapi ends the call with it) ->
+       {"status", "body", "elapsed_ms", "valid", "problems", "answer"}.
   GET  /_control/sent   {"sent": [{"kind", "url", "headers", "payload",
        "status", "body", "elapsed_ms", "at"}, ...]} every webhook sent so far
   POST /_control/reset  forgets the records
@@ -353,6 +361,35 @@ def check_tool_answer(record, ids):
     return problems, results, kinds
 
 
+def check_assistant_answer(record):
+    """Vapi's reading of OUR answer to assistant-request -> (problems, answer)."""
+    if record["failure"]:
+        return [record["failure"]], None
+    if record["status"] != 200:
+        return [f"HTTP status {record['status']}: the call fails"], None
+    try:
+        answer = json.loads(record["body"])
+    except ValueError:
+        return ["body is not JSON"], None
+    if not isinstance(answer, dict):
+        return ["body is not a JSON object"], None
+    given = [k for k in ("assistantId", "assistant", "destination", "error") if k in answer]
+    if len(given) != 1:
+        return [f"expected exactly one of assistantId, assistant, destination, error; got {given}"], answer
+    k = given[0]
+    v = answer[k]
+    if k == "assistantId" and not (isinstance(v, str) and v):
+        return ["assistantId must be a non-empty string"], answer
+    if k == "assistant" and not isinstance(v, dict):
+        return ["assistant must be an object"], answer
+    if k == "destination" and not (isinstance(v, dict) and v.get("type") == "number"
+                                   and isinstance(v.get("phoneNumber"), str) and v["phoneNumber"].startswith("+")):
+        return ['destination must be {"type": "number", "phoneNumber": "+..."}'], answer
+    if k == "error" and not isinstance(v, str):
+        return ["error must be a string"], answer
+    return [], answer
+
+
 # ---------------------------------------------------------------- control
 
 async def control_post(path, msg):
@@ -365,6 +402,14 @@ async def control_post(path, msg):
         return 200, {"status": record["status"], "body": record["body"],
                      "elapsed_ms": record["elapsed_ms"], "valid": not problems,
                      "problems": problems, "results": results, "kinds": kinds}
+    if path == "/_control/assistant_request":
+        msg = dict(msg)
+        msg.setdefault("timeout_ms", 7500)
+        payload = {"message": {"type": "assistant-request", "timestamp": now_ms(), "call": call_object(msg)}}
+        record = await send("assistant-request", msg, payload)
+        problems, answer = check_assistant_answer(record)
+        return 200, {"status": record["status"], "body": record["body"], "elapsed_ms": record["elapsed_ms"],
+                     "valid": not problems, "problems": problems, "answer": answer}
     if path == "/_control/event":
         payload = event_payload(msg)
         record = await send(payload["message"]["type"], msg, payload)

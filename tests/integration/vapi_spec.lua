@@ -18,7 +18,7 @@ describe("vapi channel", function()
   setup(function()
     fake = vendor.start("vapi", "/_control/sent")
     s = proc.start{ config = "config/flowhost.lua", env = { FLOWHOST_WORKERS = 2, CARWASH_VAPI_SECRET = SECRET,
-      CARWASH_VAPI_DEADLINE = 1 } }
+      CARWASH_VAPI_DEADLINE = 1, CARWASH_VAPI_ASSISTANT_ID = "asst-carwash-1" } }
   end)
   teardown(function()
     if s then proc.stop(s) end
@@ -41,6 +41,14 @@ describe("vapi channel", function()
                      { id = "toolu_3", name = "booking_assistant", arguments = { text = "9876543210" } } })
     assert.is_true(r.valid, json.encode(r.problems))
     assert.truthy(r.results.toolu_3:find("car", 1, true), r.results.toolu_3)
+  end)
+
+  it("answers an assistant-request at once with the tenant's assistant", function()
+    local r = fake:control("/_control/assistant_request", { url = s.url .. "/webhooks/carwash/vapi",
+      auth = { mode = "bearer", secret = SECRET } })
+    assert.is_true(r.valid, json.encode(r.problems))
+    assert.are.equal("asst-carwash-1", r.answer.assistantId)
+    assert.truthy(r.elapsed_ms < 1000, r.elapsed_ms)              -- Vapi waits 7.5 s
   end)
 
   it("accepts Bearer and X-Vapi-Secret, refuses missing and wrong secrets", function()

@@ -275,3 +275,17 @@ describe("scheduled sends journaled by timer id", function()
     redis.call("DEL", journal, doubt)
   end)
 end)
+
+describe("vapi assistant-request", function()
+  local vapi = require "channels.vapi"
+  local json = require "json"
+  local body = json.encode{ message = { type = "assistant-request", call = { id = "c1" } } }
+  it("names the assistant, else the transfer number, else refuses the call with a reason", function()
+    assert.are.same({ 200, { assistantId = "a1" } }, { vapi.answer("t", body, { assistant_id = "a1" }) })
+    assert.are.same({ 200, { destination = { type = "number", phoneNumber = "+34600000000" } } },
+      { vapi.answer("t", body, { transfer_number = "+34600000000" }) })
+    local status, answer = vapi.answer("t", body, {})
+    assert.are.equal(200, status)
+    assert.are.equal("string", type(answer.error))
+  end)
+end)
