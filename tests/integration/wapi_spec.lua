@@ -5,12 +5,11 @@
 -- forgeries, duplicates, a rate limit and a server error on the way out.
 local proc = require "proc"
 local vendor = require "vendor"
+local http = require "http"
+local json = require "json"
 local time = require "time"
 local crypto = require "crypto"
 local redis = require "redis"
-
-local http = require "http"
-local json = require "json"
 
 local TOKEN = "wapi_" .. crypto.random_hex(16)
 local ADMIN = "adm-" .. crypto.random_hex(4)
