@@ -49,6 +49,11 @@ struct fh_worker {
   uv_thread_t owner;           /* the thread running the loop */
   fh_request *live_head, *live_tail; /* requests being handled, oldest first */
   char label[32];             /* worker="N" */
+  /* the metric labels of the last answer, reused while route and status
+   * repeat (they nearly always do): no escaping and formatting per request */
+  char last_route[100];
+  int last_status;
+  char labels_rs[160], labels_r[128];
 };
 
 static const char *WORKER_KEY = "fh.worker";
@@ -108,12 +113,17 @@ static void add_header(fh_request *r, const char *name, const char *value) {
 }
 
 static void answer(fh_worker *w, fh_request *r) {
-  char labels[160], route[100];
-  fh_metrics_escape(r->route[0] ? r->route : "unmatched", route, sizeof(route));
-  snprintf(labels, sizeof(labels), "route=\"%s\",status=\"%d\"", route, r->status);
-  fh_metrics_add("flowhost_http_requests_total", labels, 1);
-  snprintf(labels, sizeof(labels), "route=\"%s\"", route);
-  fh_metrics_observe("flowhost_handler_seconds", labels, fh_monotonic() - r->t_start);
+  const char *name = r->route[0] ? r->route : "unmatched";
+  if (r->status != w->last_status || strcmp(name, w->last_route) != 0) {
+    char route[100];
+    fh_metrics_escape(name, route, sizeof(route));
+    snprintf(w->labels_rs, sizeof(w->labels_rs), "route=\"%s\",status=\"%d\"", route, r->status);
+    snprintf(w->labels_r, sizeof(w->labels_r), "route=\"%s\"", route);
+    snprintf(w->last_route, sizeof(w->last_route), "%s", name);
+    w->last_status = r->status;
+  }
+  fh_metrics_add("flowhost_http_requests_total", w->labels_rs, 1);
+  fh_metrics_observe("flowhost_handler_seconds", w->labels_r, fh_monotonic() - r->t_start);
   live_remove(w, r);
   r->answered = 1;
   fh_server_respond(r);
