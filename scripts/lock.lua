@@ -27,16 +27,6 @@ local lockq = require "lockq"
 
 local M = {}
 
--- A token only has to be unique among holders: a random prefix per state
--- (64 bits) and a counter, instead of 16 fresh random bytes per acquisition
--- (OpenSSL's generator and its fork check cost ~2 % of a short turn).
-local TOKEN_PREFIX = crypto.random_hex(8) .. "-"
-local token_seq = 0
-local function new_token()
-  token_seq = token_seq + 1
-  return TOKEN_PREFIX .. token_seq
-end
-
 local ACQUIRE = rscript.new([[
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   return redis.call('INCR', KEYS[2])
@@ -78,7 +68,7 @@ function M.acquire(key, lease, opts)
   check(key, lease)
   local wait = opts and opts.wait or 10
   local fencing = opts and opts.fence
-  local token = new_token()
+  local token = crypto.random_hex(16)
   local deadline = time.monotonic() + wait
   local head = lockq.enter(key)
   local backoff = 0.002

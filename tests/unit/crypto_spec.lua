@@ -190,3 +190,21 @@ describe("crypto.equal", function()
     assert.is_false(crypto.equal("secret", "secret!"))
   end)
 end)
+
+describe("crypto.random from the per-thread block", function()
+  local crypto = require "crypto"
+  it("hands out distinct values across block refills, and large requests directly", function()
+    local seen, n = {}, 0
+    for _ = 1, 1000 do                       -- 16 KB: four refills of the 4 KB block
+      local t = crypto.random_hex(16)
+      assert.are.equal(32, #t)
+      assert.is_nil(seen[t])
+      seen[t] = true
+      n = n + 1
+    end
+    assert.are.equal(1000, n)
+    local big = crypto.random(5000)
+    assert.are.equal(5000, #big)
+    assert.are_not.equal(big:sub(1, 16), crypto.random(5000):sub(1, 16))
+  end)
+end)
