@@ -85,8 +85,10 @@ describe("flowhost serve", function()
   it("takes headers up to about 3.5 KB in its 4 KB per connection, answers 431 above", function()
     local r = assert(http.request{ url = s.url .. "/healthz", headers = { ["X-Big"] = string.rep("a", 3000) } })
     assert.are.equal(200, r.status)
-    r = assert(http.request{ url = s.url .. "/healthz", headers = { ["X-Big"] = string.rep("a", 6000) } })
-    assert.are.equal(431, r.status)
+    -- libmicrohttpd answers 431 and closes: the client sees the 431, or the close
+    local err
+    r, err = http.request{ url = s.url .. "/healthz", headers = { ["X-Big"] = string.rep("a", 6000) } }
+    assert.is_true((r and r.status == 431) or err == "closed", tostring(r and r.status or err))
     r = assert(http.request{ url = s.url .. "/healthz" })
     assert.are.equal(200, r.status)
   end)
