@@ -5,7 +5,7 @@
 -- p99 stays within 1.2x (+0.5 ms for timer granularity) of a run without
 -- the bad ones. A turn past 5 ms of Lua, and every turn of a tenant
 -- aborted in the last minute, runs in 0.25 ms slices at a tenth of a core
--- (core/lua_api_tstate.c). Measured 1.1-1.2x (2.5 -> 2.9 ms) once the bad
+-- (core/lua_api_tstate.c). Measured 0.93-1.27x (2.3-2.9 -> 2.7-3.1 ms) once the bad
 -- tenants have been aborted (the first test does that); a round that
 -- holds their first offence measures 1.3-2.3x. Before throttling it was
 -- 1.7-4x, before preemption 15x.
