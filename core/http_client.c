@@ -22,7 +22,7 @@
 /* (64 shards cut CPU per LLM call ~10 % at 5,000 waiting, but a burst of
  * 256 new client connections then saw connect errors: not understood yet,
  * see bench/README.md) */
-enum { NSHARDS = 16, SHARD_BUSY = 64, SPARE_EASY = 256 };
+enum { NSHARDS = 64, SHARD_BUSY = 64, SPARE_EASY = 256 };
 
 typedef struct shard {
   struct fh_http_client *c;
@@ -235,27 +235,26 @@ int fh_http_client_create(fh_http_client **out, uv_loop_t *loop, double timeout,
   c->timeout = timeout;
   c->connect_timeout = connect_timeout;
   c->max_response = max_response;
-  for (int i = 0; i < NSHARDS; i++) {
-    shard *sh = &c->shards[i];
-    sh->c = c;
-    sh->multi = curl_multi_init();
-    if (!sh->multi) {
-      while (i-- > 0) curl_multi_cleanup(c->shards[i].multi);
-      free(c);
-      return FH_ENOMEM;
-    }
-    curl_multi_setopt(sh->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
-    curl_multi_setopt(sh->multi, CURLMOPT_SOCKETDATA, sh);
-    curl_multi_setopt(sh->multi, CURLMOPT_TIMERFUNCTION, on_timer_change);
-    curl_multi_setopt(sh->multi, CURLMOPT_TIMERDATA, sh);
-    curl_multi_setopt(sh->multi, CURLMOPT_MAXCONNECTS, 1024L);
-  }
-  for (int i = 0; i < NSHARDS; i++) {
-    uv_timer_init(loop, &c->shards[i].timer);
-    c->shards[i].timer.data = &c->shards[i];
-  }
-  c->timers_open = NSHARDS;
+  for (int i = 0; i < NSHARDS; i++) c->shards[i].c = c;
   *out = c;
+  return 0;
+}
+
+/* A shard's multi and timer are made on its first transfer: each multi
+ * holds a socketpair, and a host that calls out little should not keep
+ * 2 x NSHARDS descriptors (they are inherited by every child it starts). */
+static int shard_open(shard *sh) {
+  if (sh->multi) return 0;
+  sh->multi = curl_multi_init();
+  if (!sh->multi) return FH_ENOMEM;
+  curl_multi_setopt(sh->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+  curl_multi_setopt(sh->multi, CURLMOPT_SOCKETDATA, sh);
+  curl_multi_setopt(sh->multi, CURLMOPT_TIMERFUNCTION, on_timer_change);
+  curl_multi_setopt(sh->multi, CURLMOPT_TIMERDATA, sh);
+  curl_multi_setopt(sh->multi, CURLMOPT_MAXCONNECTS, 1024L);
+  uv_timer_init(sh->c->loop, &sh->timer);
+  sh->timer.data = sh;
+  sh->c->timers_open++;
   return 0;
 }
 
@@ -304,6 +303,7 @@ int fh_http_request(fh_http_client *c, const fh_http_req *req, fh_http_cb cb, vo
   t->max_response = req->max_response ? req->max_response : c->max_response;
   host_of(req->url, t->host, sizeof(t->host));
   t->sh = pick_shard(c, t->host);
+  if (shard_open(t->sh)) { free(t); return FH_ENOMEM; }
   CURL *e = t->easy = c->nspare ? c->spare[--c->nspare] : curl_easy_init();
   if (!e) goto fail;
   const char *method = req->method ? req->method : "GET";
@@ -383,7 +383,9 @@ void fh_http_client_destroy(fh_http_client *c) {
     transfer_free(t);
   }
   while (c->nspare > 0) curl_easy_cleanup(c->spare[--c->nspare]);
+  if (c->timers_open == 0) { free(c); return; }
   for (int i = 0; i < NSHARDS; i++) {
+    if (!c->shards[i].multi) continue;
     uv_timer_stop(&c->shards[i].timer);
     uv_close((uv_handle_t *)&c->shards[i].timer, on_timer_closed);
   }
