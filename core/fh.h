@@ -30,6 +30,26 @@ enum {
 #undef X
 };
 
+/* Copies src into dst (size n > 0), cut to fit and always terminated: the
+ * request path's replacement for snprintf(dst, n, "%s", src). */
+static inline void fh_copy(char *dst, size_t n, const char *src) {
+  size_t i = 0;
+  for (; i + 1 < n && src[i]; i++) dst[i] = src[i];
+  dst[i] = '\0';
+}
+
+/* Writes v in decimal into out (at least 21 bytes); returns the length. */
+static inline size_t fh_itoa(long long v, char *out) {
+  char tmp[24];
+  size_t n = 0, len = 0;
+  unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+  do { tmp[n++] = (char)('0' + u % 10); u /= 10; } while (u);
+  if (v < 0) out[len++] = '-';
+  while (n) out[len++] = tmp[--n];
+  out[len] = '\0';
+  return len;
+}
+
 /* Text of a return code; never NULL, static storage. */
 const char *fh_strerror(int rc);
 

@@ -202,6 +202,17 @@ static void dispatch(listener *l, fh_request *r, struct MHD_Connection *conn) {
   fh_worker_submit(s->workers[l->index], r);
 }
 
+/* "<8 hex prefix><8 hex counter>", as snprintf("%s%08lx") gave, without it */
+static void request_id(char *out, size_t n, const char *prefix, unsigned long counter) {
+  static const char hex[] = "0123456789abcdef";
+  char buf[32];
+  size_t len = 0;
+  for (; prefix[len] && len < 16; len++) buf[len] = prefix[len];
+  for (int shift = 28; shift >= 0; shift -= 4) buf[len++] = hex[(counter >> shift) & 0xf];
+  buf[len] = '\0';
+  fh_copy(out, n, buf);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_size,
@@ -220,10 +231,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (!r) return MHD_NO;
     r->conn = conn;
     r->server = s;
-    snprintf(r->method, sizeof(r->method), "%s", method);
+    fh_copy(r->method, sizeof(r->method), method);
     r->path = strdup(url);
-    snprintf(r->id, sizeof(r->id), "%s%08lx", s->id_prefix,
-             atomic_fetch_add(&s->next_id, 1) & 0xffffffffUL);
+    request_id(r->id, sizeof(r->id), s->id_prefix, atomic_fetch_add(&s->next_id, 1));
     *con_cls = r;
     return MHD_YES;
   }

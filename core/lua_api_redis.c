@@ -74,7 +74,7 @@ static void send_command(lua_State *L, fh_redis *r, fh_async *g, int index,
       lua_Number n = lua_tonumber(L, first + i);
       char tmp[64];
       if (n == (lua_Number)(long long)n && n > -9.2e18 && n < 9.2e18)
-        snprintf(tmp, sizeof(tmp), "%lld", (long long)n);
+        fh_itoa((long long)n, tmp);
       else
         snprintf(tmp, sizeof(tmp), "%.17g", n);
       lua_pushstring(L, tmp);

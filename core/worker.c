@@ -177,7 +177,7 @@ static void on_request_done(fh_task *t, int ok, lua_State *co, int nres, void *d
     }
   }
   const char *route = lua_tostring(co, base + 4);
-  if (route) snprintf(r->route, sizeof(r->route), "%s", route);
+  if (route) fh_copy(r->route, sizeof(r->route), route);
   answer(w, r);
 }
 
@@ -214,7 +214,7 @@ static void start_request(fh_worker *w, fh_request *r) {
   live_add(w, r);
   fh_task_ctx ctx;
   memset(&ctx, 0, sizeof(ctx));
-  snprintf(ctx.request_id, sizeof(ctx.request_id), "%s", r->id);
+  fh_copy(ctx.request_id, sizeof(ctx.request_id), r->id);
   uint64_t id = fh_task_spawn(w->sched, L, 1, on_request_done, r, &ctx);
   if (id == 0) { answer_error(w, r, 503, "overloaded"); return; }
   if (!r->answered) r->task_id = id;
