@@ -38,6 +38,7 @@ static const setting settings[] = {
     S("routes", "FLOWHOST_ROUTES", T_STR, routes, "ops", "route modules under scripts/routes, comma-separated"),
     S("lua_path", "FLOWHOST_LUA_PATH", T_STR, lua_path, "", "extra Lua search path entries (e.g. tests/support/?.lua), searched first"),
     S("lua_gc_pause", "FLOWHOST_LUA_GC_PAUSE", T_INT, lua_gc_pause, "150", "workers' Lua collector: start a cycle when the heap reaches this % of the live data (LuaJIT default 200)"),
+    S("lua_gc_floor", "FLOWHOST_LUA_GC_FLOOR", T_INT, lua_gc_floor, "4096", "workers' Lua collector: KB a heap may always grow past its live data before a cycle (0: none)"),
     S("log_level", "FLOWHOST_LOG_LEVEL", T_STR, log_level, "info", "debug, info, warn or error"),
     S("max_body", "FLOWHOST_MAX_BODY", T_NUM, max_body, "1048576", "request body cap in bytes (413 above)"),
     S("max_connections", "FLOWHOST_MAX_CONNECTIONS", T_INT, max_connections, "8192", "open connections before 503"),

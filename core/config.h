@@ -20,6 +20,7 @@ typedef struct fh_config {
   char *lua_path;         /* extra package.path entries, searched first */
   char *log_level;
   int lua_gc_pause;       /* % of live data the heap reaches before a GC cycle */
+  int lua_gc_floor;       /* KB a heap may always grow past live data first */
   double max_body;        /* bytes; larger bodies get 413 */
   int max_connections;    /* more get 503 */
   int connection_memory;  /* bytes per connection: headers and IO buffer */

@@ -11,6 +11,7 @@
  * may be strings or numbers. Commands sent by concurrent tasks on one worker
  * share its connection and are pipelined. */
 #include "fh.h"
+#include "freelist.h"
 #include "lua_api.h"
 #include "lua_async.h"
 #include "worker.h"
@@ -25,6 +26,9 @@ typedef struct {
   fh_async *g;
   int index;
 } redis_op;
+
+/* one per worker thread: a record per command sent */
+static __thread fh_freelist ops = FH_FREELIST(redis_op, 4096);
 
 static void push_reply(lua_State *co, redisReply *r, int depth) {
   switch (r->type) {
@@ -53,7 +57,7 @@ static void on_reply(redisReply *reply, const char *err, void *data) {
   redis_op *op = data;
   fh_async *g = op->g;
   int i = op->index;
-  free(op);
+  fh_freelist_put(&ops, op);
   if (!reply) { fh_async_fail(g, i, err); return; }
   if (reply->type == REDIS_REPLY_ERROR) { fh_async_fail(g, i, reply->str); return; }
   lua_State *co = fh_async_target(g);
@@ -82,13 +86,13 @@ static void send_command(lua_State *L, fh_redis *r, fh_async *g, int index,
     }
     argv[i] = lua_tolstring(L, first + i, &lens[i]);
   }
-  redis_op *op = malloc(sizeof(*op));
+  redis_op *op = fh_freelist_get(&ops);
   if (!op) { fh_async_fail(g, index, "out of memory"); return; }
   op->g = g;
   op->index = index;
   int rc = fh_redis_command(r, argc, argv, lens, on_reply, op);
   if (rc) {
-    free(op);
+    fh_freelist_put(&ops, op);
     fh_async_fail(g, index, fh_strerror(rc));
   }
 }

@@ -1,6 +1,7 @@
 /* lua_async.c: result collection for operations a task waits on. */
 #include "lua_async.h"
 
+#include "freelist.h"
 #include "worker.h"
 
 #include <lauxlib.h>
@@ -11,29 +12,49 @@ struct fh_async {
   fh_sched *sched;
   uint64_t task_id;
   lua_State *L;        /* main state, for the registry */
-  int results_ref;     /* table of results in the registry */
+  int results_ref;     /* table of results in the registry; a single
+                          operation that ends after the task yielded hands
+                          its value over on the stack and makes none */
   int remaining;       /* operations outstanding, +1 until fh_async_wait */
   int single;
   int yielded;
   char *err;           /* single mode: failure word */
 };
 
+/* one per worker thread: made and dropped by every Redis command */
+static __thread fh_freelist pool = FH_FREELIST(fh_async, 1024);
+
 fh_async *fh_async_new(lua_State *L, fh_task *t, int n, int single) {
-  fh_async *g = calloc(1, sizeof(*g));
+  fh_async *g = fh_freelist_get(&pool);
   if (!g) luaL_error(L, "out of memory");
+  memset(g, 0, sizeof(*g));
   g->sched = fh_task_sched(t);
   g->task_id = fh_task_id(t);
   g->L = L;
   g->single = single;
   g->remaining = n + 1;
-  lua_createtable(L, n, 0);
-  g->results_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  g->results_ref = LUA_NOREF;
+  if (!single) {
+    lua_createtable(L, n, 0);
+    g->results_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  }
   return g;
 }
 
 lua_State *fh_async_target(fh_async *g) {
   fh_task *t = fh_task_find(g->sched, g->task_id);
   return t ? fh_task_co(t) : NULL;
+}
+
+/* The results table, made on first use. */
+static void push_table(lua_State *co, fh_async *g) {
+  if (g->results_ref == LUA_NOREF) {
+    lua_createtable(co, 1, 0);
+    lua_pushvalue(co, -1);
+    g->results_ref = luaL_ref(co, LUA_REGISTRYINDEX);
+    return;
+  }
+  lua_rawgeti(co, LUA_REGISTRYINDEX, g->results_ref);
 }
 
 /* Pushes what the task receives; returns the count. */
@@ -43,7 +64,7 @@ static int push_results(lua_State *co, fh_async *g) {
     lua_pushstring(co, g->err);
     return 2;
   }
-  lua_rawgeti(co, LUA_REGISTRYINDEX, g->results_ref);
+  push_table(co, g);
   if (!g->single) return 1;
   lua_rawgeti(co, -1, 1);
   lua_remove(co, -2);
@@ -51,9 +72,9 @@ static int push_results(lua_State *co, fh_async *g) {
 }
 
 static void release(fh_async *g, lua_State *any) {
-  luaL_unref(any, LUA_REGISTRYINDEX, g->results_ref);
+  if (g->results_ref != LUA_NOREF) luaL_unref(any, LUA_REGISTRYINDEX, g->results_ref);
   free(g->err);
-  free(g);
+  fh_freelist_put(&pool, g);
 }
 
 static void one_done(fh_async *g) {
@@ -67,9 +88,16 @@ static void one_done(fh_async *g) {
 }
 
 void fh_async_set(fh_async *g, int i) {
-  lua_State *co = fh_async_target(g);
+  fh_task *t = fh_task_find(g->sched, g->task_id);
+  lua_State *co = t ? fh_task_co(t) : NULL;
+  if (co && g->single && g->yielded && g->remaining == 1 && !g->err) {
+    /* the one value the waiting task gets: it is already on its stack */
+    release(g, co);
+    fh_task_resume(t, 1);
+    return;
+  }
   if (co) {
-    lua_rawgeti(co, LUA_REGISTRYINDEX, g->results_ref);
+    push_table(co, g);
     lua_insert(co, -2);
     lua_rawseti(co, -2, i);
     lua_pop(co, 1);

@@ -2,7 +2,9 @@
 #define _POSIX_C_SOURCE 200809L
 #include "redis.h"
 
+#include "buf.h"
 #include "fh.h"
+#include "freelist.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -23,6 +25,8 @@ struct fh_redis {
   uv_timer_t retry;
   uv_timer_t watchdog;
   int handles_open;
+  fh_buf resp;          /* the command being formatted */
+  fh_freelist cmds;     /* recycled pending_cmd records */
 };
 
 typedef struct {
@@ -249,7 +253,8 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata) {
     if (!rep) fh_metrics_add("flowhost_redis_errors_total", "kind=\"unavailable\"", 1);
     pc->cb(rep, rep ? NULL : "redis unavailable", pc->data);
   }
-  free(pc);
+  if (r->closing) free(pc);
+  else fh_freelist_put(&r->cmds, pc);
 }
 
 /* Sends AUTH/SELECT first when the URL asks for them; their replies only
@@ -322,6 +327,8 @@ int fh_redis_create(fh_redis **out, uv_loop_t *loop, const char *url, double tim
   r->loop = loop;
   r->timeout = timeout > 0 ? timeout : 5;
   r->backoff = 0.05;
+  fh_freelist init = FH_FREELIST(pending_cmd, 4096);
+  r->cmds = init;
   uv_timer_init(loop, &r->retry);
   uv_timer_init(loop, &r->watchdog);
   r->retry.data = r->watchdog.data = r;
@@ -332,16 +339,36 @@ int fh_redis_create(fh_redis **out, uv_loop_t *loop, const char *url, double tim
   return 0;
 }
 
+/* RESP: *argc, then $len and the bytes of each argument */
+static void format_command(fh_buf *b, int argc, const char **argv, const size_t *lens) {
+  char num[24];
+  b->len = 0;
+  fh_buf_append(b, "*", 1);
+  fh_buf_append(b, num, fh_itoa(argc, num));
+  fh_buf_append(b, "\r\n", 2);
+  for (int i = 0; i < argc; i++) {
+    fh_buf_append(b, "$", 1);
+    fh_buf_append(b, num, fh_itoa((long long)lens[i], num));
+    fh_buf_append(b, "\r\n", 2);
+    fh_buf_append(b, argv[i], lens[i]);
+    fh_buf_append(b, "\r\n", 2);
+  }
+}
+
 int fh_redis_command(fh_redis *r, int argc, const char **argv, const size_t *lens,
                      fh_redis_cb cb, void *data) {
   /* while a connect is in progress hiredis buffers the command and sends
    * it once connected (or fails it if the connect fails) */
   if (!r->ac) return FH_EUNAVAIL;
-  pending_cmd *pc = malloc(sizeof(*pc));
+  format_command(&r->resp, argc, argv, lens);
+  if (r->resp.failed) { fh_buf_free(&r->resp); return FH_ENOMEM; }
+  pending_cmd *pc = fh_freelist_get(&r->cmds);
   if (!pc) return FH_ENOMEM;
   pc->r = r; pc->cb = cb; pc->data = data;
-  if (redisAsyncCommandArgv(r->ac, on_reply, pc, argc, argv, lens) != REDIS_OK) {
-    free(pc);
+  /* formatted here into a reused buffer: hiredis' own formatting makes
+   * three allocations per command */
+  if (redisAsyncFormattedCommand(r->ac, on_reply, pc, r->resp.data, r->resp.len) != REDIS_OK) {
+    fh_freelist_put(&r->cmds, pc);
     return FH_EUNAVAIL;
   }
   if (r->pending++ == 0) r->progress_at = fh_monotonic();
@@ -360,6 +387,8 @@ static void on_handle_closed(uv_handle_t *h) {
   fh_redis *r = h->data;
   if (--r->handles_open == 0) {
     fh_redis_url_free(&r->url);
+    fh_buf_free(&r->resp);
+    fh_freelist_drain(&r->cmds);
     free(r);
   }
 }

@@ -50,12 +50,59 @@ void fh_runtime_open(lua_State *L, const fh_config *cfg) {
   lua_pop(L, 2);
 }
 
+/* ---- collector pacing -------------------------------------------------------
+ * LuaJIT starts a cycle when the heap reaches pause % of what the last cycle
+ * left alive. A worker's live data is small (~300 KB of code and modules)
+ * while each turn allocates a few KB, so at 150 % it would mark everything
+ * every few dozen turns. A sentinel userdata, dropped at once and finalized
+ * once per cycle, sets the next pause so that the heap may also always grow
+ * by the floor: max(pause, (live + floor) / live). With thousands of
+ * waiting turns alive the configured pause decides again. */
+
+#define GC_SENTINEL "fh.gc_sentinel"
+#define GC_PAUSE_MAX 1000
+
+static void gc_sentinel_drop(lua_State *L);
+
+static int gc_sentinel_finalized(lua_State *L) {
+  int pause = (int)lua_tointeger(L, lua_upvalueindex(1));
+  int floor_kb = (int)lua_tointeger(L, lua_upvalueindex(2));
+  int live_kb = lua_gc(L, LUA_GCCOUNT, 0);
+  if (live_kb < 1) live_kb = 1;
+  long want = 100L * (live_kb + floor_kb) / live_kb;
+  if (want < pause) want = pause;
+  if (want > GC_PAUSE_MAX) want = GC_PAUSE_MAX;
+  lua_gc(L, LUA_GCSETPAUSE, (int)want);
+  gc_sentinel_drop(L);
+  return 0;
+}
+
+static void gc_sentinel_drop(lua_State *L) {
+  lua_newuserdata(L, 1);
+  luaL_getmetatable(L, GC_SENTINEL);
+  lua_setmetatable(L, -2);
+  lua_pop(L, 1);
+}
+
+static void gc_pace(lua_State *L, const fh_config *cfg) {
+  if (cfg->lua_gc_pause > 0) lua_gc(L, LUA_GCSETPAUSE, cfg->lua_gc_pause);
+  if (cfg->lua_gc_floor <= 0) return;
+  luaL_newmetatable(L, GC_SENTINEL);
+  lua_pushinteger(L, cfg->lua_gc_pause > 0 ? cfg->lua_gc_pause : 200);
+  lua_pushinteger(L, cfg->lua_gc_floor);
+  lua_pushcclosure(L, gc_sentinel_finalized, 2);
+  lua_setfield(L, -2, "__gc");
+  lua_pop(L, 1);
+  gc_sentinel_drop(L);
+}
+
 int fh_runtime_boot(lua_State *L, const fh_config *cfg, const char *mode,
                     int worker_index, int *handler_ref, char *err, size_t errsz) {
   fh_runtime_open(L, cfg);
   /* a worker holds a coroutine and its data per waiting request: collect
-   * when the heap has grown by half (LuaJIT's default waits for double) */
-  if (cfg->lua_gc_pause > 0) lua_gc(L, LUA_GCSETPAUSE, cfg->lua_gc_pause);
+   * when the heap has grown by half (LuaJIT's default waits for double),
+   * but never less than lua_gc_floor KB (see gc_pace) */
+  gc_pace(L, cfg);
   char boot[1024];
   snprintf(boot, sizeof(boot), "%s/host/boot.lua", cfg->scripts_dir);
   if (luaL_loadfile(L, boot)) goto fail;

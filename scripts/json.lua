@@ -17,15 +17,22 @@ local M = { null = cjson.null }
 -- and encode turns the quoted string back into []
 local EMPTY = "\1fh-empty-array\1"
 local EMPTY_JSON = cjson.encode(EMPTY)
+-- looked for without its opening quote: a backslash is rare in JSON text,
+-- a quote is everywhere, and each candidate costs a compare
+local EMPTY_PROBE = EMPTY_JSON:sub(2)
+local marked = false  -- no encode needs the search before M.array made one
 
 function M.array(t)
-  if type(t) == "table" and next(t) == nil then return EMPTY end
+  if type(t) == "table" and next(t) == nil then
+    marked = true
+    return EMPTY
+  end
   return t
 end
 
 function M.encode(value)
   local s = cjson.encode(value)
-  if s:find(EMPTY_JSON, 1, true) then
+  if marked and s:find(EMPTY_PROBE, 1, true) then
     s = s:gsub(EMPTY_JSON:gsub("%p", "%%%0"), "[]")
   end
   return s

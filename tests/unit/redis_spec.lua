@@ -60,6 +60,33 @@ describe("redis", function()
       assert.are.equal(raw, v)
     end)
 
+    it("keeps an empty argument and a 200 KB one, command after command", function()
+      local k = key("sizes")
+      local big = string.rep("0123456789", 20000)
+      for round = 1, 3 do
+        redis.call("SET", k, "")
+        assert.are.equal("", redis.call("GET", k))
+        redis.call("SET", k, big .. round)
+        assert.are.equal(big .. round, redis.call("GET", k))
+      end
+      assert.are.equal("ok", redis.call("ECHO", "ok"))
+    end)
+
+    it("answers each of many concurrent calls with its own reply", function()
+      local host, time = require "host", require "time"
+      local got, n = {}, 0
+      for i = 1, 300 do
+        host.spawn(function()
+          got[i] = redis.call("ECHO", "v" .. i)
+          n = n + 1
+        end)
+      end
+      local deadline = time.monotonic() + 5
+      while n < 300 and time.monotonic() < deadline do host.park(0.01) end
+      assert.are.equal(300, n)
+      for i = 1, 300 do assert.are.equal("v" .. i, got[i]) end
+    end)
+
     it("returns an integer reply as a Lua number", function()
       local k = key("counter")
       assert.are.equal(1, redis.call("INCR", k))
