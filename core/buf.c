@@ -27,6 +27,11 @@ void fh_buf_append(fh_buf *b, const char *s, size_t n) {
   b->data[b->len] = '\0';
 }
 
+char *fh_buf_reserve(fh_buf *b, size_t n) {
+  if (grow(b, n)) return NULL;
+  return b->data + b->len;
+}
+
 void fh_buf_puts(fh_buf *b, const char *s) { fh_buf_append(b, s, strlen(s)); }
 
 void fh_buf_printf(fh_buf *b, const char *fmt, ...) {

@@ -18,6 +18,9 @@ typedef struct {
 void fh_buf_init(fh_buf *b);
 void fh_buf_append(fh_buf *b, const char *s, size_t n);
 void fh_buf_puts(fh_buf *b, const char *s);
+/* Room for n more bytes: returns where they go (then add what was written
+ * to b->len), or NULL when out of memory. */
+char *fh_buf_reserve(fh_buf *b, size_t n);
 void fh_buf_printf(fh_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Appends s as a JSON string literal, quotes included. */

