@@ -2,6 +2,7 @@
 #include "task.h"
 
 #include "fh.h"
+#include "freelist.h"
 #include "log.h"
 
 #include <lauxlib.h>
@@ -27,6 +28,11 @@ struct fh_task {
 /* Open-addressing map from task id to task. `running` is the task whose
  * coroutine is executing (tasks resume others only through spawn, which
  * saves and restores it), which makes fh_task_current O(1). */
+/* Coroutines of tasks that returned normally are kept for the next tasks
+ * of the same main state: a new one per request is a lua_State and a
+ * stack to allocate and later to collect. */
+#define SPARE_COS 128
+
 struct fh_sched {
   lua_State *L;
   fh_task **slots;
@@ -34,6 +40,10 @@ struct fh_sched {
   size_t count;
   uint64_t next_id;
   fh_task *running;
+  lua_State *spare_co[SPARE_COS];  /* finished coroutines of L */
+  int spare_ref[SPARE_COS];        /* their registry anchors */
+  int nspare;
+  fh_freelist tasks;               /* recycled fh_task records */
 };
 
 static const char *CO_KEY = "fh.sched";
@@ -60,6 +70,8 @@ int fh_sched_create(fh_sched **out, lua_State *L) {
   s->slots = calloc(s->cap, sizeof(*s->slots));
   if (!s->slots) { free(s); return FH_ENOMEM; }
   s->next_id = 1;
+  fh_freelist tasks = FH_FREELIST(fh_task, 1024);
+  s->tasks = tasks;
   fh_sched_adopt(s, L);
   *out = s;
   return 0;
@@ -119,17 +131,26 @@ static void map_del(fh_sched *s, uint64_t id) {
   }
 }
 
-static void task_free(fh_task *t) {
+/* reusable: the task returned normally (the coroutine's status is 0 and
+ * lua_resume may start a new function on it) in the sched's own state */
+static void task_free(fh_task *t, int reusable) {
   fh_sched *s = t->sched;
-  luaL_unref(t->home, LUA_REGISTRYINDEX, t->ref);
+  if (reusable && t->home == s->L && s->nspare < SPARE_COS) {
+    lua_settop(t->co, 0);
+    s->spare_co[s->nspare] = t->co;
+    s->spare_ref[s->nspare++] = t->ref;
+  } else {
+    luaL_unref(t->home, LUA_REGISTRYINDEX, t->ref);
+  }
   map_del(s, t->id);
-  free(t);
+  fh_freelist_put(&s->tasks, t);
 }
 
 uint64_t fh_task_spawn(fh_sched *s, lua_State *from, int nargs, fh_task_done_cb done,
                        void *data, const fh_task_ctx *ctx) {
-  fh_task *t = calloc(1, sizeof(*t));
+  fh_task *t = fh_freelist_get(&s->tasks);
   if (!t) { lua_pop(from, nargs + 1); return 0; }
+  memset(t, 0, sizeof(*t));
   t->id = s->next_id++;
   t->sched = s;
   t->done = done;
@@ -140,11 +161,17 @@ uint64_t fh_task_spawn(fh_sched *s, lua_State *from, int nargs, fh_task_done_cb 
   t->home = lua_touserdata(from, -1);
   lua_pop(from, 1);
   if (!t->home) t->home = s->L;
-  t->co = lua_newthread(from);
-  t->ref = luaL_ref(from, LUA_REGISTRYINDEX); /* pops the thread */
+  if (t->home == s->L && s->nspare > 0) {
+    s->nspare--;
+    t->co = s->spare_co[s->nspare];
+    t->ref = s->spare_ref[s->nspare];
+  } else {
+    t->co = lua_newthread(from);
+    t->ref = luaL_ref(from, LUA_REGISTRYINDEX); /* pops the thread */
+  }
   if (map_put(s, t)) {
     luaL_unref(from, LUA_REGISTRYINDEX, t->ref);
-    free(t);
+    fh_freelist_put(&s->tasks, t);
     lua_pop(from, nargs + 1);
     return 0;
   }
@@ -223,12 +250,13 @@ void fh_task_resume(fh_task *t, int nargs) {
              "tenant", t->ctx.tenant[0] ? t->ctx.tenant : NULL, NULL);
     }
   }
-  task_free(t);
+  task_free(t, rc == 0);
 }
 
 void fh_sched_destroy(fh_sched *s) {
   if (!s) return;
   for (size_t i = 0; i < s->cap; i++) free(s->slots[i]);
+  fh_freelist_drain(&s->tasks);
   free(s->slots);
   free(s);
 }
