@@ -5,6 +5,10 @@
  *   redis.connected()           -> boolean
  *   redis.null                  the value of a missing key (same as json.null)
  *
+ * Commands that would take over or block the worker's shared connection
+ * (SUBSCRIBE and the other pub/sub modes, MONITOR, BLPOP and the other
+ * blocking pops, WAIT, XREAD/XREADGROUP with BLOCK) raise.
+ *
  * Replies: status and bulk strings become strings, integers numbers, arrays
  * tables, nil bulk replies redis.null. An error reply or an unreachable
  * Redis gives nil, err ("redis unavailable" when disconnected). Arguments
@@ -16,6 +20,7 @@
 #include "lua_async.h"
 #include "worker.h"
 
+#include <ctype.h>
 #include <lauxlib.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,6 +102,42 @@ static void send_command(lua_State *L, fh_redis *r, fh_async *g, int index,
   }
 }
 
+/* Commands that would leave the shared connection unusable for the other
+ * tasks of the worker: a pub/sub or monitor mode, or a wait on the server. */
+static const char *const held_connection[] = {
+    "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE",
+    "MONITOR", "BLPOP", "BRPOP", "BRPOPLPUSH", "BLMOVE", "BLMPOP", "BZPOPMIN", "BZPOPMAX",
+    "BZMPOP", "WAIT", "WAITAOF", NULL,
+};
+
+static int name_is(const char *s, size_t n, const char *upper) {
+  size_t i = 0;
+  for (; i < n && upper[i]; i++)
+    if (toupper((unsigned char)s[i]) != upper[i]) return 0;
+  return i == n && !upper[i];
+}
+
+static void check_shareable(lua_State *L, int first, int last, const char *what) {
+  size_t n;
+  if (lua_type(L, first) != LUA_TSTRING) return; /* (lua_tolstring would turn a number into text) */
+  const char *cmd = lua_tolstring(L, first, &n);
+  for (int i = 0; held_connection[i]; i++)
+    if (name_is(cmd, n, held_connection[i]))
+      luaL_error(L, "%s: %s would hold the worker's shared Redis connection; "
+                    "poll instead (e.g. LPOP, or XREADGROUP without BLOCK, from a timer)",
+                 what, held_connection[i]);
+  if (name_is(cmd, n, "XREAD") || name_is(cmd, n, "XREADGROUP")) {
+    for (int i = first + 1; i <= last; i++) {
+      if (lua_type(L, i) != LUA_TSTRING) continue;
+      const char *a = lua_tolstring(L, i, &n);
+      if (name_is(a, n, "STREAMS")) break;
+      if (name_is(a, n, "BLOCK"))
+        luaL_error(L, "%s: XREAD with BLOCK would hold the worker's shared Redis "
+                      "connection; leave BLOCK out and poll from a timer", what);
+    }
+  }
+}
+
 static void check_args(lua_State *L, int first, int last, const char *what) {
   if (last < first) luaL_error(L, "%s: a command name is required", what);
   if (last - first + 1 > MAX_ARGS) luaL_error(L, "%s: more than %d arguments", what, MAX_ARGS);
@@ -106,6 +147,7 @@ static void check_args(lua_State *L, int first, int last, const char *what) {
       luaL_error(L, "%s: argument %d must be a string or number, got %s", what,
                  i - first + 1, lua_typename(L, t));
   }
+  check_shareable(L, first, last, what);
 }
 
 static int l_call(lua_State *L) {

@@ -25,12 +25,18 @@ struct fh_async {
 static __thread fh_freelist pool = FH_FREELIST(fh_async, 1024);
 
 fh_async *fh_async_new(lua_State *L, fh_task *t, int n, int single) {
+  /* checked before anything is sent: a wait that cannot yield would leave
+   * its operations running for a task that has moved on */
+  if (!lua_isyieldable(L))
+    luaL_error(L, "cannot wait for Redis or HTTP inside a function called from C "
+                  "(a table.sort comparator, a string.gsub replacement function): "
+                  "call it before or after");
   fh_async *g = fh_freelist_get(&pool);
   if (!g) luaL_error(L, "out of memory");
   memset(g, 0, sizeof(*g));
   g->sched = fh_task_sched(t);
   g->task_id = fh_task_id(t);
-  g->L = L;
+  g->L = fh_task_home(t); /* outlives the coroutine, which may be collected first */
   g->single = single;
   g->remaining = n + 1;
   g->results_ref = LUA_NOREF;

@@ -339,6 +339,8 @@ int fh_redis_create(fh_redis **out, uv_loop_t *loop, const char *url, double tim
   return 0;
 }
 
+#define RESP_KEEP 65536 /* bytes of command buffer kept between commands */
+
 /* RESP: *argc, then $len and the bytes of each argument. Returns 0 or
  * FH_ENOMEM. */
 static int format_command(fh_buf *b, int argc, const char **argv, const size_t *lens) {
@@ -358,6 +360,7 @@ static int format_command(fh_buf *b, int argc, const char **argv, const size_t *
     p += lens[i];
     *p++ = '\r'; *p++ = '\n';
   }
+  *p = '\0'; /* hiredis parses the arguments back (SUBSCRIBE) as a C string */
   b->len = (size_t)(p - b->data);
   return 0;
 }
@@ -373,7 +376,10 @@ int fh_redis_command(fh_redis *r, int argc, const char **argv, const size_t *len
   pc->r = r; pc->cb = cb; pc->data = data;
   /* formatted here into a reused buffer: hiredis' own formatting makes
    * three allocations per command */
-  if (redisAsyncFormattedCommand(r->ac, on_reply, pc, r->resp.data, r->resp.len) != REDIS_OK) {
+  int rc = redisAsyncFormattedCommand(r->ac, on_reply, pc, r->resp.data, r->resp.len);
+  /* hiredis copied it: a worker does not keep its largest command ever */
+  if (r->resp.cap > RESP_KEEP) fh_buf_free(&r->resp);
+  if (rc != REDIS_OK) {
     fh_freelist_put(&r->cmds, pc);
     return FH_EUNAVAIL;
   }

@@ -60,6 +60,7 @@ void fh_runtime_open(lua_State *L, const fh_config *cfg) {
  * waiting turns alive the configured pause decides again. */
 
 #define GC_SENTINEL "fh.gc_sentinel"
+#define GC_CLOSING "fh.closing"
 #define GC_PAUSE_MAX 1000
 
 static void gc_sentinel_drop(lua_State *L);
@@ -73,7 +74,11 @@ static int gc_sentinel_finalized(lua_State *L) {
   if (want < pause) want = pause;
   if (want > GC_PAUSE_MAX) want = GC_PAUSE_MAX;
   lua_gc(L, LUA_GCSETPAUSE, (int)want);
-  gc_sentinel_drop(L);
+  /* lua_close finalizes until no finalizable object is left: stop there */
+  lua_getfield(L, LUA_REGISTRYINDEX, GC_CLOSING);
+  int closing = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  if (!closing) gc_sentinel_drop(L);
   return 0;
 }
 
@@ -94,6 +99,13 @@ static void gc_pace(lua_State *L, const fh_config *cfg) {
   lua_setfield(L, -2, "__gc");
   lua_pop(L, 1);
   gc_sentinel_drop(L);
+}
+
+void fh_runtime_close(lua_State *L) {
+  if (!L) return;
+  lua_pushboolean(L, 1);
+  lua_setfield(L, LUA_REGISTRYINDEX, GC_CLOSING);
+  lua_close(L);
 }
 
 int fh_runtime_boot(lua_State *L, const fh_config *cfg, const char *mode,

@@ -13,6 +13,9 @@ void fh_runtime_open(lua_State *L, const fh_config *cfg);
 
 /* On success stores a registry reference to the handler in *handler_ref.
  * On failure writes "file:line: problem" into err and returns FH_ELUA. */
+/* Closes a state made by fh_runtime_boot (its finalizers run once). */
+void fh_runtime_close(lua_State *L);
+
 int fh_runtime_boot(lua_State *L, const fh_config *cfg, const char *mode,
                     int worker_index, int *handler_ref, char *err, size_t errsz);
 

@@ -199,6 +199,7 @@ fh_task *fh_task_check_current(lua_State *L, const char *what) {
 
 uint64_t fh_task_id(const fh_task *t) { return t->id; }
 lua_State *fh_task_co(fh_task *t) { return t->co; }
+lua_State *fh_task_home(fh_task *t) { return t->home; }
 fh_task_ctx *fh_task_context(fh_task *t) { return &t->ctx; }
 fh_sched *fh_task_sched(fh_task *t) { return t->sched; }
 void fh_task_detach(fh_task *t) { t->done = NULL; t->data = NULL; }

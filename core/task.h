@@ -47,6 +47,8 @@ fh_task *fh_task_check_current(lua_State *L, const char *what);
 
 uint64_t fh_task_id(const fh_task *t);
 lua_State *fh_task_co(fh_task *t);
+/* The main state whose registry anchors the task's coroutine. */
+lua_State *fh_task_home(fh_task *t);
 fh_task_ctx *fh_task_context(fh_task *t);
 fh_sched *fh_task_sched(fh_task *t);
 

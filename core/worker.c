@@ -466,7 +466,7 @@ void fh_worker_destroy(fh_worker *w) {
   free(w->wakes);
   fh_redis_destroy(w->redis);
   fh_http_client_destroy(w->http);
-  if (w->L) lua_close(w->L);
+  fh_runtime_close(w->L);
   fh_sched_destroy(w->sched);
   uv_walk(&w->loop, close_walk, NULL);
   uv_run(&w->loop, UV_RUN_DEFAULT);

@@ -194,6 +194,38 @@ describe("redis", function()
       assert.is_truthy(tostring(err):find("must be called from a request, timer or spawned task", 1, true))
     end)
 
+    it("refuses commands that would hold the shared connection, with what to do instead", function()
+      for _, cmd in ipairs({ { "SUBSCRIBE", "ch" }, { "psubscribe", "c*" }, { "MONITOR" },
+                             { "BLPOP", "q", 1 }, { "bzpopmin", "z", 0 }, { "WAIT", 1, 0 } }) do
+        local ok, err = pcall(redis.call, unpack(cmd))
+        assert.is_false(ok, cmd[1])
+        assert.truthy(tostring(err):find(cmd[1]:upper() .. " would hold the worker's shared Redis connection", 1, true), err)
+      end
+      local ok, err = pcall(redis.call, "XREADGROUP", "GROUP", "g", "c", "BLOCK", 100, "STREAMS", "s", ">")
+      assert.is_false(ok)
+      assert.truthy(tostring(err):find("leave BLOCK out", 1, true), err)
+      ok, err = pcall(redis.pipeline, { { "PING" }, { "subscribe", "x" } })
+      assert.is_false(ok)
+      assert.truthy(tostring(err):find("SUBSCRIBE would hold", 1, true), err)
+      -- a stream named "block" after STREAMS is fine, and the connection still works
+      local res = redis.call("XREAD", "COUNT", 1, "STREAMS", key("block"), "0")
+      assert.are.equal(redis.null, res)
+      assert.are.equal("PONG", redis.call("PING"))
+    end)
+
+    it("still sends a large integer argument exactly after the command checks", function()
+      local k = key("bigint")
+      redis.call("SET", k, 123456789012345678)
+      assert.are.equal("123456789012345680", redis.call("GET", k))
+    end)
+
+    it("raises a clear error when asked to wait inside a function called from C", function()
+      local ok, err = pcall(string.gsub, "ab", "%w", function() return redis.call("PING") end)
+      assert.is_false(ok)
+      assert.truthy(tostring(err):find("cannot wait for Redis or HTTP inside a function called from C", 1, true), err)
+      assert.are.equal("PONG", redis.call("PING")) -- and the task goes on normally
+    end)
+
     it("uses the same value for redis.null and json.null", function()
       assert.are.equal(json.null, redis.null)
     end)
