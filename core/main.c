@@ -176,6 +176,7 @@ int main(int argc, char **argv) {
   cfg.argc = nrest;
   curl_global_init(CURL_GLOBAL_ALL);
   fh_metrics_init();
+  fh_metric_families_declare();
   raise_fd_limit();
   code = strcmp(cmd, "serve") == 0 ? serve(&cfg) : run_command(&cfg, cmd);
   fh_config_free(&cfg);

@@ -34,6 +34,9 @@ int fh_metrics_init(void);
 int fh_metrics_declare(const char *name, fh_metric_type type, const char *help,
                        const double *buckets, int nbuckets);
 
+/* Declares the host's own families (core/metric_families.c). */
+void fh_metric_families_declare(void);
+
 /* Counter or gauge += v; the registry owns the series it may create. */
 void fh_metrics_add(const char *name, const char *labels, double v);
 

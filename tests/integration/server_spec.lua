@@ -162,6 +162,27 @@ describe("flowhost serve", function()
   end)
 end)
 
+describe("flowhost serve, just started", function()
+  it("lists every metric family with HELP and TYPE before it has samples", function()
+    local s = proc.start{}
+    local r = assert(http.request{ url = s.url .. "/metrics" })
+    proc.stop(s)
+    assert.are.equal(200, r.status)
+    for _, f in ipairs({
+      { "flowhost_http_requests_total", "counter" }, { "flowhost_handler_seconds", "histogram" },
+      { "flowhost_upstream_requests_total", "counter" }, { "flowhost_redis_errors_total", "counter" },
+      { "flowhost_lua_errors_total", "counter" }, { "flowhost_timers_fired_total", "counter" },
+      { "flowhost_timers_late_total", "counter" }, { "flowhost_timer_lateness_seconds", "histogram" },
+      { "flowhost_coroutines_in_flight", "gauge" }, { "flowhost_llm_calls_total", "counter" },
+      { "flowhost_replies_in_doubt_total", "counter" },
+    }) do
+      assert.truthy(r.body:find("\n# HELP " .. f[1] .. " ", 1, true) or r.body:find("^# HELP " .. f[1] .. " "), f[1])
+      assert.truthy(r.body:find("# TYPE " .. f[1] .. " " .. f[2] .. "\n", 1, true), f[1])
+    end
+    assert.truthy(r.body:find("\nflowhost_lua_errors_total 0\n", 1, true), "lua errors start at 0")
+  end)
+end)
+
 describe("flowhost serve with a small connection limit", function()
   it("answers 503 when there are too many connections", function()
     local s = proc.start{ env = { FLOWHOST_MAX_CONNECTIONS = 5 } }
