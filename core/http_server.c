@@ -27,9 +27,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 enum { PHASE_RECEIVING, PHASE_DISPATCHED, PHASE_DONE, PHASE_REJECTED };
+
+/* body bytes still taken (and dropped) after a 413 written mid-upload */
+#define LINGER_BYTES (256 * 1024)
 
 /* One open connection, tracked for the total receive deadline. */
 typedef struct conn_track {
@@ -145,6 +149,33 @@ static enum MHD_Result send_simple(struct MHD_Connection *conn, int status,
   return r;
 }
 
+/* A body that outgrows max_body while it arrives (chunked, or longer than
+ * its Content-Length said): libmicrohttpd 0.9.75 takes no response in the
+ * middle of an upload, so the 413 is written on the socket directly; the
+ * connection is closed right after. */
+static void reject_midbody(struct MHD_Connection *conn) {
+  static const char body[] = "{\"error\":\"request body too large\"}";
+  char head[160];
+  size_t n = 0;
+  const char *lines = "HTTP/1.1 413 Payload Too Large\r\nContent-Type: application/json\r\n"
+                      "Connection: close\r\nContent-Length: ";
+  fh_copy(head, sizeof(head), lines);
+  n = strlen(head);
+  n += fh_itoa((long long)(sizeof(body) - 1), head + n);
+  fh_copy(head + n, sizeof(head) - n, "\r\n\r\n");
+  n = strlen(head);
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+  if (ci) {
+    struct iovec iov[2] = {{head, n}, {(void *)body, sizeof(body) - 1}};
+    struct msghdr msg = {0};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = 2;
+    (void)sendmsg(ci->connect_fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+  }
+  fh_metrics_add("flowhost_http_requests_total", "route=\"limits\",status=\"413\"", 1);
+}
+
 static enum MHD_Result collect(void *cls, enum MHD_ValueKind kind, const char *key,
                                const char *value) {
   fh_request *r = cls;
@@ -242,7 +273,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
       if (r->body.len + *upload_size > s->cfg->max_body) {
         r->phase = PHASE_REJECTED;
         *upload_size = 0;
-        return send_simple(conn, 413, "{\"error\":\"request body too large\"}", 1);
+        reject_midbody(conn);
+        return MHD_YES;
       }
       fh_buf_append(&r->body, upload_data, *upload_size);
       *upload_size = 0;
@@ -252,7 +284,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return MHD_YES;
   }
   if (r->phase == PHASE_DONE) return send_response(r);
-  if (r->phase == PHASE_REJECTED) { *upload_size = 0; return MHD_YES; }
+  if (r->phase == PHASE_REJECTED) {
+    /* the 413 is out: take what the client still had in flight for a
+     * little while so that it reads the answer instead of a reset, then
+     * close (also once the body is complete) */
+    if (!*upload_size) return MHD_NO;
+    r->discarded += *upload_size;
+    *upload_size = 0;
+    return r->discarded > LINGER_BYTES ? MHD_NO : MHD_YES;
+  }
   return MHD_YES;
 }
 

@@ -21,6 +21,7 @@ struct fh_request {
   fh_buf kv;                 /* "name\0value\0" pairs: headers, then query */
   int nheaders, nquery;
   fh_buf body;
+  size_t discarded;          /* body bytes dropped after a 413 mid-upload */
   double t_start;            /* monotonic, when the request was complete */
   int phase;                 /* server-side state, see http_server.c */
   /* response, set by the worker */

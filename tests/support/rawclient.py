@@ -4,6 +4,9 @@
                                     prints seconds until the server closed
   rawclient.py hold PORT N          hold N idle connections, then send one
                                     request on a new one; prints its status
+  rawclient.py chunked PORT KB      send a chunked body 4 KB at a time (10 ms
+                                    apart) up to KB; prints the status the
+                                    server answered, or "closed"
 """
 import socket
 import sys
@@ -44,8 +47,44 @@ def hold(port, n):
         h.close()
 
 
+def chunked(port, kb):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"POST /test/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+    chunk = b"1000\r\n" + b"y" * 4096 + b"\r\n"
+    s.setblocking(False)
+    data = b""
+    for _ in range(kb // 4):
+        try:
+            data += s.recv(4096)
+        except BlockingIOError:
+            pass
+        except OSError:
+            break
+        if data:
+            break  # answered before the end of the body
+        try:
+            s.sendall(chunk)
+        except OSError:
+            break
+        time.sleep(0.01)
+    s.setblocking(True)
+    s.settimeout(5)
+    try:
+        while b"\r\n\r\n" not in data:
+            more = s.recv(4096)
+            if not more:
+                break
+            data += more
+    except OSError:
+        pass
+    text = data.decode(errors="replace")
+    print(text.split(" ")[1] if text.startswith("HTTP/") else "closed")
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "slow":
         slow(int(sys.argv[2]), float(sys.argv[3]))
+    elif sys.argv[1] == "chunked":
+        chunked(int(sys.argv[2]), int(sys.argv[3]))
     else:
         hold(int(sys.argv[2]), int(sys.argv[3]))
