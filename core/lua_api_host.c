@@ -9,6 +9,8 @@
  *   host.escape_label(s)         -> s escaped for a label value
  *   host.tasks()                 -> tasks alive on this worker
  *   host.task_id()               -> id of the calling task
+ *   host.set_route(name)         names the calling request task's route (its
+ *                                metrics keep it even when the handler raises)
  *   host.park(s)                 -> true if woken by host.wake, false after s
  *   host.wake(id)                -> true if task id was parked (resumes later)
  *   host.call_on(i, fn, payload) -> ok, result   run global fn(payload) in
@@ -92,6 +94,13 @@ static int l_worker(lua_State *L) {
   return 1;
 }
 
+static int l_set_route(lua_State *L) {
+  const char *name = luaL_checkstring(L, 1);
+  fh_task *t = fh_task_current(L); /* outside a task (a spec calling the router): nothing to name */
+  if (t) fh_copy(fh_task_context(t)->route, sizeof(fh_task_context(t)->route), name);
+  return 0;
+}
+
 static int l_task_id(lua_State *L) {
   fh_task *t = fh_task_check_current(L, "host.task_id");
   lua_pushnumber(L, (lua_Number)fh_task_id(t));
@@ -160,6 +169,7 @@ static const luaL_Reg funcs[] = {
     {"reload_generation", l_reload_generation},
     {"spawn", l_spawn},
     {"task_id", l_task_id},
+    {"set_route", l_set_route},
     {"park", fh_time_park},
     {"wake", fh_time_wake},
     {"exit", l_exit},

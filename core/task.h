@@ -23,6 +23,7 @@ typedef struct {
   char request_id[24];
   char tenant[64];
   char conversation[128];
+  char route[64];       /* the request's route, for its metrics if the handler raises */
   double cpu_budget;    /* CPU seconds each task spawned with it may use (0: no limit) */
 } fh_task_ctx;
 

@@ -146,8 +146,9 @@ static void answer_error(fh_worker *w, fh_request *r, int status, const char *wo
 static void on_request_done(fh_task *t, int ok, lua_State *co, int nres, void *data) {
   fh_request *r = data;
   fh_worker *w = fh_worker_of(co);
-  (void)t;
   if (!ok) {
+    const char *route = fh_task_context(t)->route;
+    if (route[0]) fh_copy(r->route, sizeof(r->route), route);
     fh_metrics_add("flowhost_lua_errors_total", NULL, 1);
     fh_log(FH_LOG_ERROR, "handler failed", "request_id", r->id, "path", r->path,
            "error", lua_tostring(co, -1), NULL);

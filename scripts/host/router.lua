@@ -8,6 +8,7 @@
 -- Unknown paths get 404, a known path with another method 405. A handler
 -- that raises gets 500 from the core (with the request id, traceback logged).
 local json = require "json"
+local set_route = require("host").set_route
 
 local M = {}
 
@@ -76,6 +77,7 @@ function M.handle(req)
     local s, b, h = M.json(405, { error = "method not allowed" })
     return s, b, h, "unmatched"
   end
+  set_route(r.name) -- kept by the core for the metrics if fn raises
   local status, body, headers = r.fn(req, params or {})
   return status, body, headers, r.name
 end

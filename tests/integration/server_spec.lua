@@ -143,6 +143,10 @@ describe("flowhost serve", function()
     assert.is_true(found == true, "no log line with the request id and traceback")
     local again = assert(http.request{ url = s.url .. "/healthz" })
     assert.are.equal(200, again.status)
+    -- counted under its own route, not "unmatched"
+    local m = assert(http.request{ url = s.url .. "/metrics" })
+    assert.truthy(m.body:find('flowhost_http_requests_total{route="/test/error",status="500"} 1', 1, true), m.body)
+    assert.falsy(m.body:find('route="unmatched",status="500"', 1, true))
   end)
 
   it("cuts a client that trickles its request past the total deadline", function()
