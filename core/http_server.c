@@ -32,8 +32,13 @@
 
 enum { PHASE_RECEIVING, PHASE_DISPATCHED, PHASE_DONE, PHASE_REJECTED };
 
-/* body bytes still taken (and dropped) after a 413 written mid-upload */
-#define LINGER_BYTES (256 * 1024)
+/* After a 413 written mid-upload, what the client still sends is taken and
+ * dropped for a while: closing a socket with unread bytes resets it, and a
+ * reset can reach the client before it has read the 413. Clients stop
+ * sending when they see the answer; one that does not is cut at either
+ * bound. */
+#define LINGER_BYTES (16 * 1024 * 1024)
+#define LINGER_SECONDS 2.0
 
 /* One open connection, tracked for the total receive deadline. */
 typedef struct conn_track {
@@ -272,6 +277,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (*upload_size) {
       if (r->body.len + *upload_size > s->cfg->max_body) {
         r->phase = PHASE_REJECTED;
+        r->t_start = fh_monotonic(); /* the linger starts */
         *upload_size = 0;
         reject_midbody(conn);
         return MHD_YES;
@@ -291,7 +297,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (!*upload_size) return MHD_NO;
     r->discarded += *upload_size;
     *upload_size = 0;
-    return r->discarded > LINGER_BYTES ? MHD_NO : MHD_YES;
+    if (r->discarded > LINGER_BYTES || fh_monotonic() - r->t_start > LINGER_SECONDS) return MHD_NO;
+    return MHD_YES;
   }
   return MHD_YES;
 }

@@ -17,14 +17,26 @@ for name in opts.routes:gmatch("[^,%s]+") do
 end
 
 if opts.mode == "serve" then
+  local tenants = (package.loaded["routes.chat"] or package.loaded["routes.admin"]) and require("flow.tenants")
+  local channels = package.loaded["routes.webhooks"] and {
+    outbound = require("channels.outbound"), consumer = require("channels.consumer"),
+    poller = require("channels.poller"),
+  }
+  -- the Redis scripts of every module loaded so far, sent before any task
+  -- below uses one (this worker's commands reach Redis in order); later, a
+  -- Redis that restarted gets each again on first use (NOSCRIPT, then EVAL)
+  require("host").spawn(function()
+    local ok, err = require("rscript").load_all()
+    if not ok then
+      require("log").info("redis scripts not loaded at start; they load on first use", { error = err })
+    end
+  end)
   timer.start{ interval = opts.timer_poll, lease = opts.timer_lease }
-  if package.loaded["routes.chat"] or package.loaded["routes.admin"] then
-    require("flow.tenants").start()            -- tenant states, hot reload
-  end
-  if package.loaded["routes.webhooks"] then
-    timer.handle("outbound", require("channels.outbound").fire)   -- scheduled messages
-    require("channels.consumer").start()         -- answers the inbound streams
-    require("channels.poller").start()           -- Telegram by getUpdates where asked
+  if tenants then tenants.start() end          -- tenant states, hot reload
+  if channels then
+    timer.handle("outbound", channels.outbound.fire)   -- scheduled messages
+    channels.consumer.start()                    -- answers the inbound streams
+    channels.poller.start()                      -- Telegram by getUpdates where asked
   end
 elseif opts.mode == "test" then
   require("host").spawn(require("host.test_runner").run, opts.argv or {})

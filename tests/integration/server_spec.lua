@@ -191,6 +191,23 @@ describe("flowhost serve, just started", function()
     end
     assert.truthy(r.body:find("\nflowhost_lua_errors_total 0\n", 1, true), "lua errors start at 0")
   end)
+
+  it("loads the runtime library's Redis scripts at start (SCRIPT LOAD), before any request", function()
+    require "lock"                       -- the same scripts as the host's
+    local shas = require("rscript").digests()
+    assert.is_true(#shas >= 3, #shas .. " scripts")
+    redis.call("SCRIPT", "FLUSH")
+    local s = proc.start{}
+    local loaded = proc.wait_until(function()
+      local res = redis.call("SCRIPT", "EXISTS", unpack(shas))
+      for _, v in ipairs(res) do if v ~= 1 then return nil end end
+      return true
+    end, 5)
+    local m = assert(http.request{ url = s.url .. "/metrics" })
+    proc.stop(s)
+    assert.is_true(loaded == true, "scripts not in Redis after start")
+    assert.falsy(m.body:find('flowhost_redis_errors_total{kind="reply"}', 1, true), "NOSCRIPT replies at start")
+  end)
 end)
 
 describe("flowhost serve with a small connection limit", function()
