@@ -7,6 +7,7 @@
 
 #include "fh.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <lauxlib.h>
 #include <lua.h>
@@ -86,6 +87,38 @@ static int set_value(fh_config *cfg, const setting *s, const char *text,
   return FH_ECONFIG;
 }
 
+/* The line where the config file sets key (`key =` or `["key"] =`), or 0:
+ * errors found after the file ran still point at a line. */
+static int key_line(const char *path, const char *key) {
+  FILE *f = fopen(path, "r");
+  if (!f) return 0;
+  char line[4096];
+  size_t n = strlen(key);
+  int no = 0, found = 0;
+  while (!found && fgets(line, sizeof(line), f)) {
+    no++;
+    char *comment = strstr(line, "--"); /* (a "--" inside a string cuts too early: rare) */
+    if (comment) *comment = '\0';
+    for (const char *p = strstr(line, key); p && !found; p = strstr(p + 1, key)) {
+      char before = p > line ? p[-1] : ' ';
+      if (isalnum((unsigned char)before) || before == '_') continue;
+      const char *q = p + n;
+      if (isalnum((unsigned char)*q) || *q == '_') continue;
+      while (*q == '"' || *q == '\'' || *q == ']' || *q == ' ' || *q == '\t') q++;
+      if (q[0] == '=' && q[1] != '=') found = no;
+    }
+  }
+  fclose(f);
+  return found;
+}
+
+/* "path:line" for key, or "path" */
+static void where_of(char *out, size_t n, const char *path, const char *key) {
+  int line = key_line(path, key);
+  if (line) snprintf(out, n, "%s:%d", path, line);
+  else snprintf(out, n, "%s", path);
+}
+
 static int read_file(fh_config *cfg, const char *path, char *err, size_t errsz) {
   int rc = FH_ECONFIG;
   lua_State *L = luaL_newstate();
@@ -103,19 +136,22 @@ static int read_file(fh_config *cfg, const char *path, char *err, size_t errsz) 
   lua_pushnil(L);
   while (lua_next(L, -2)) {
     const setting *s = NULL;
+    char where[1100];
     if (lua_type(L, -2) == LUA_TSTRING) {
       const char *key = lua_tostring(L, -2);
       for (size_t i = 0; i < NSETTINGS; i++)
         if (strcmp(settings[i].key, key) == 0) s = &settings[i];
       if (!s && strncmp(key, "x_", 2) != 0 && strcmp(key, "app") != 0) {
-        snprintf(err, errsz, "%s: unknown setting '%s' (settings: see flowhost --help; app-specific ones go under 'app')", path, key);
+        where_of(where, sizeof(where), path, key);
+        snprintf(err, errsz, "%s: unknown setting '%s' (settings: see flowhost --help; app-specific ones go under 'app')", where, key);
         goto fail;
       }
     }
     if (s) {
       int t = lua_type(L, -1);
+      where_of(where, sizeof(where), path, s->key);
       if (t != LUA_TSTRING && t != LUA_TNUMBER) {
-        snprintf(err, errsz, "%s: setting '%s' must be a %s, got a %s", path,
+        snprintf(err, errsz, "%s: setting '%s' must be a %s, got a %s", where,
                  s->key, s->type == T_STR ? "string" : "number",
                  lua_typename(L, t));
         goto fail;
@@ -123,7 +159,7 @@ static int read_file(fh_config *cfg, const char *path, char *err, size_t errsz) 
       if (s->type != T_STR && t == LUA_TSTRING && !lua_tonumber(L, -1) &&
           strcmp(lua_tostring(L, -1), "0") != 0) {
         snprintf(err, errsz, "%s: setting '%s' must be a number, got \"%s\"",
-                 path, s->key, lua_tostring(L, -1));
+                 where, s->key, lua_tostring(L, -1));
         goto fail;
       }
       char tmp[64];
@@ -132,7 +168,7 @@ static int read_file(fh_config *cfg, const char *path, char *err, size_t errsz) 
         snprintf(tmp, sizeof(tmp), "%.17g", lua_tonumber(L, -1));
         text = tmp;
       }
-      if (set_value(cfg, s, text, path, err, errsz)) goto fail;
+      if (set_value(cfg, s, text, where, err, errsz)) goto fail;
     }
     lua_pop(L, 1);
   }
