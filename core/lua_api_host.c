@@ -9,6 +9,7 @@
  *   host.escape_label(s)         -> s escaped for a label value
  *   host.tasks()                 -> tasks alive on this worker
  *   host.task_id()               -> id of the calling task
+ *   host.scripts_dir()           -> the runtime library folder (setting `scripts`)
  *   host.set_route(name)         names the calling request task's route (its
  *                                metrics keep it even when the handler raises)
  *   host.park(s)                 -> true if woken by host.wake, false after s
@@ -22,6 +23,7 @@
  *                                | nil, err (local disk only: flows and config)
  *   host.version                 the flowhost version
  */
+#include "config.h"
 #include "fh.h"
 #include "lua_api.h"
 #include "metrics.h"
@@ -91,6 +93,11 @@ static int l_tasks(lua_State *L) {
 /* host.worker() -> index of the worker thread running this state (0-based) */
 static int l_worker(lua_State *L) {
   lua_pushinteger(L, fh_worker_index(fh_worker_of(L)));
+  return 1;
+}
+
+static int l_scripts_dir(lua_State *L) {
+  lua_pushstring(L, fh_worker_config(fh_worker_of(L))->scripts_dir);
   return 1;
 }
 
@@ -170,6 +177,7 @@ static const luaL_Reg funcs[] = {
     {"spawn", l_spawn},
     {"task_id", l_task_id},
     {"set_route", l_set_route},
+    {"scripts_dir", l_scripts_dir},
     {"park", fh_time_park},
     {"wake", fh_time_wake},
     {"exit", l_exit},

@@ -34,7 +34,15 @@ static void usage(FILE *out) {
           "  flowhost --help | --version\n\n"
           "Exit codes: 0 ok, 1 failure (or failing specs), 2 bad configuration.\n\n",
           FH_VERSION);
-  if (out == stdout) fh_config_print_help();
+  if (out == stdout) {
+    fh_config_print_help();
+    fprintf(out,
+            "\nRead by the runtime library (environment only):\n"
+            "  FLOWHOST_TENANTS_DIR           config/tenants  tenants' config files\n"
+            "  FLOWHOST_FLOWS_DIR             flows           tenants' flow folders\n"
+            "  FLOWHOST_ADMIN_TOKEN           (none)          Bearer token that opens the whole admin API\n"
+            "  FLOWHOST_STREAM_CLAIM_IDLE_MS  30000           inbound messages pending this long are taken over\n");
+  }
 }
 
 static void raise_fd_limit(void) {

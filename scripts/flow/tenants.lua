@@ -65,7 +65,9 @@ local function hash(files)
   return crypto.hex(crypto.sha256(table.concat(parts, "\0")))
 end
 
-local function scripts_dir() return os.getenv("FLOWHOST_SCRIPTS_DIR") or "scripts" end
+-- the runtime library folder (setting `scripts`, FLOWHOST_SCRIPTS): a change
+-- there reloads every tenant
+local function scripts_dir() return require("host").scripts_dir() end
 M.scripts_dir = scripts_dir
 
 --- Hashes the runtime library (part of every version).

@@ -22,6 +22,16 @@ describe("flowhost command line", function()
     for _, var in ipairs{ "FLOWHOST_LISTEN", "FLOWHOST_WORKERS", "REDIS_URL", "FLOWHOST_MAX_BODY" } do
       assert.truthy(out:find(var, 1, true), var .. " missing from --help")
     end
+    -- and every variable the runtime library reads
+    local p = io.popen([[grep -rhoE 'getenv\("FLOWHOST_[A-Z_]+"\)' scripts | sort -u]])
+    local n = 0
+    for line in p:lines() do
+      local var = line:match('"(FLOWHOST_[A-Z_]+)"')
+      n = n + 1
+      assert.truthy(out:find(var, 1, true), var .. " (read in scripts/) missing from --help")
+    end
+    p:close()
+    assert.is_true(n >= 4, n .. " variables found in scripts/")
   end)
 
   it("prints its version with --version", function()
