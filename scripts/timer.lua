@@ -15,8 +15,9 @@
 -- Fired at least once: a timer is claimed atomically (one host only) with
 -- a lease; its handler's success removes it and remembers the id as fired
 -- for 7 days; a handler that raises is retried with backoff (up to 10
--- attempts, then kept in the dead set); a host that dies mid-handler loses
--- its lease and another host fires the timer again. Due times are compared
+-- attempts, then kept in the dead set); a running handler's lease is
+-- extended every third of it; a host that dies mid-handler loses its lease
+-- and another host fires the timer again. Due times are compared
 -- with Redis' clock, so hosts with skewed clocks agree.
 local rscript = require "rscript"
 local json = require "json"
@@ -48,6 +49,14 @@ local CANCEL = rscript.new([[
 local n = redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
 return n]])
+
+-- pushes back the lease of a timer whose handler is still running (if it
+-- is still in flight)
+local EXTEND = rscript.new([[
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+return redis.call('ZADD', KEYS[1], 'XX', 'CH', now + tonumber(ARGV[2]), ARGV[1])]])
 
 -- moves due timers (and timers whose lease ran out) to in-flight
 local CLAIM = rscript.new([[
@@ -132,8 +141,19 @@ local function fire(rec, now_ms)
   rec.attempt = (rec.attempt or 0) + 1
   local ok, err
   if fn then
+    -- a handler that outlives its lease keeps it: extended every third of
+    -- it, so that no other host claims the timer while it runs
+    local running, lease = true, lease_s
+    local extender = host.spawn(function()
+      while running do
+        host.park(lease / 3)
+        if running then EXTEND:run({ K.inflight }, { rec.id, math.floor(lease * 1000) }) end
+      end
+    end)
     ok, err = pcall(fn, rec.payload, { id = rec.id, kind = rec.kind, due = rec.due,
                                        late = late, attempt = rec.attempt })
+    running = false
+    host.wake(extender)
   else
     ok, err = false, "no handler registered for timer kind '" .. tostring(rec.kind) .. "'"
   end

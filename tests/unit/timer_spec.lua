@@ -94,6 +94,27 @@ describe("timer", function()
     assert.are.equal(1, fired)
   end)
 
+  it("keeps the lease of a handler that runs longer than it: no second firing", function()
+    timer.set_lease(0.3)
+    local started, finished = 0, 0
+    timer.handle("spec.long", function()
+      started = started + 1
+      time.sleep(1.2) -- four leases
+      finished = finished + 1
+    end)
+    assert(timer.at(time.now() - 1, "spec.long"))
+    assert.are.equal(1, poll_and_wait())
+    for _ = 1, 10 do -- another host polling all along
+      assert.are.equal(0, assert(timer.poll()))
+      time.sleep(0.1)
+    end
+    time.sleep(0.3)
+    timer.set_lease(60)
+    assert.are.equal(1, started)
+    assert.are.equal(1, finished)
+    assert.are.equal(0, redis.call("ZCARD", "fh:timers:inflight"))
+  end)
+
   it("raises on a due that is not a number or a missing kind", function()
     assert.has_error(function() timer.at("tomorrow", "k") end)
     assert.has_error(function() timer.at(1, "") end)
