@@ -40,34 +40,27 @@ describe("flowhost command line", function()
     assert.truthy(out:match("^flowhost %d+%.%d+%.%d+"))
   end)
 
-  it("stops with exit code 2 naming file and line on a syntax error", function()
-    os.execute("mkdir -p var/test")
-    write("var/test/bad_syntax.lua", "return {\n  workers = 2,\n  listen = = 'x',\n}\n")
-    local out, code = run(BIN .. " serve --config var/test/bad_syntax.lua")
-    assert.are.equal(2, code)
-    assert.truthy(out:find("var/test/bad_syntax.lua:3:", 1, true), out)
-  end)
-
-  it("stops with exit code 2 naming an unknown setting and its line", function()
-    write("var/test/bad_key.lua", "return {\n  listen = '127.0.0.1:0',\n  wrokers = 2,\n}\n")
-    local out, code = run(BIN .. " serve --config var/test/bad_key.lua")
-    assert.are.equal(2, code)
-    assert.truthy(out:find("var/test/bad_key.lua:3: unknown setting 'wrokers'", 1, true), out)
-  end)
-
-  it("stops with exit code 2 when a number setting gets text, naming its line", function()
-    write("var/test/bad_type.lua", "return {\n  -- workers = 2 would do\n  log_level = 'info',\n  [\"workers\"] = 'many',\n}\n")
-    local out, code = run(BIN .. " serve --config var/test/bad_type.lua")
-    assert.are.equal(2, code)
-    assert.truthy(out:find("var/test/bad_type.lua:4: setting 'workers' must be a number", 1, true), out)
-  end)
-
-  it("stops with exit code 2 on an out-of-range value, naming its line", function()
-    write("var/test/bad_range.lua", "return {\n\n  max_body = -5,\n}\n")
-    local out, code = run(BIN .. " serve --config var/test/bad_range.lua")
-    assert.are.equal(2, code)
-    assert.truthy(out:find("var/test/bad_range.lua:3: setting 'max_body' must be a non-negative number", 1, true), out)
-  end)
+  -- a bad config file: exit code 2 and "file:line: problem"
+  for _, case in ipairs({
+    { "a syntax error", "bad_syntax", "return {\n  workers = 2,\n  listen = = 'x',\n}\n", ":3:" },
+    { "an unknown setting", "bad_key", "return {\n  listen = '127.0.0.1:0',\n  wrokers = 2,\n}\n",
+      ":3: unknown setting 'wrokers'" },
+    { "text for a number setting (a commented-out line does not count)", "bad_type",
+      "return {\n  -- workers = 2 would do\n  log_level = 'info',\n  [\"workers\"] = 'many',\n}\n",
+      ":4: setting 'workers' must be a number" },
+    { "an out-of-range value", "bad_range", "return {\n\n  max_body = -5,\n}\n",
+      ":3: setting 'max_body' must be a non-negative number" },
+  }) do
+    local what, name, text, want = case[1], case[2], case[3], case[4]
+    it("stops with exit code 2 naming file and line on " .. what, function()
+      os.execute("mkdir -p var/test")
+      local path = "var/test/" .. name .. ".lua"
+      write(path, text)
+      local out, code = run(BIN .. " serve --config " .. path)
+      assert.are.equal(2, code)
+      assert.truthy(out:find(path .. want, 1, true), out)
+    end)
+  end
 
   it("stops with exit code 2 on a REDIS_URL it cannot use", function()
     local out, code = run("REDIS_URL=http://nope " .. BIN .. " serve --config tests/support/config.lua")
