@@ -31,6 +31,12 @@ int fh_time_wake(lua_State *L);
  * turn); returns 1 if it was. On sched's worker thread only. */
 int fh_time_wake_task(fh_sched *sched, uint64_t id);
 
+/* Budget check for long C work done on behalf of tenant code (the pattern
+ * matcher calls it every few thousand steps): raises "cpu budget exceeded"
+ * (or the memory/time error) when L is a tenant state whose running turn
+ * or load is over its budget; returns at once in any other state. */
+void fh_tstate_check(lua_State *L);
+
 /* Pushes nil and a stable error word; returns 2 (for `return nil, err`). */
 int fh_lua_fail(lua_State *L, const char *word);
 

@@ -113,6 +113,20 @@ static void raise_here(lua_State *L, const char *msg) {
   lua_error(L);
 }
 
+void fh_tstate_check(lua_State *L) {
+  lua_getfield(L, LUA_REGISTRYINDEX, TS_KEY);
+  tstate *ts = lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  if (!ts) return;
+  if (ts->eval_deadline > 0) {
+    if (fh_thread_cpu() > ts->eval_deadline) raise_here(L, "cpu budget exceeded while loading");
+    return;
+  }
+  fh_task *t = fh_sched_running(fh_worker_sched(ts->w));
+  if (t && fh_task_cpu_budget(t) > 0 && fh_task_cpu_used(t) > fh_task_cpu_budget(t))
+    raise_here(L, "cpu budget exceeded");
+}
+
 static void hook(lua_State *L, lua_Debug *ar) {
   char msg[160];
   (void)ar;
