@@ -43,6 +43,7 @@ static const setting settings[] = {
     S("log_level", "FLOWHOST_LOG_LEVEL", T_STR, log_level, "info", "debug, info, warn or error"),
     S("max_body", "FLOWHOST_MAX_BODY", T_NUM, max_body, "1048576", "request body cap in bytes (413 above)"),
     S("max_connections", "FLOWHOST_MAX_CONNECTIONS", T_INT, max_connections, "8192", "open connections before 503"),
+    S("max_connections_per_ip", "FLOWHOST_MAX_CONNECTIONS_PER_IP", T_INT, max_connections_per_ip, "256", "open connections one client address (IPv6: one /64) may hold; more are closed at accept (0: no limit, behind a proxy)"),
     S("connection_memory", "FLOWHOST_CONNECTION_MEMORY", T_INT, connection_memory, "4096", "bytes per connection for request headers and IO (larger headers get 431)"),
     S("request_deadline", "FLOWHOST_REQUEST_DEADLINE", T_NUM, request_deadline, "10", "seconds to receive a whole request"),
     S("idle_timeout", "FLOWHOST_IDLE_TIMEOUT", T_NUM, idle_timeout, "60", "seconds an idle keep-alive connection is kept"),
@@ -226,7 +227,7 @@ fail:
 void fh_config_print_help(void) {
   printf("Settings (config file key, environment variable, default):\n");
   for (size_t i = 0; i < NSETTINGS; i++)
-    printf("  %-20s %-30s %-24s %s\n", settings[i].key, settings[i].env,
+    printf("  %-22s %-31s %-24s %s\n", settings[i].key, settings[i].env,
            settings[i].def, settings[i].help);
 }
 

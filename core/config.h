@@ -23,6 +23,7 @@ typedef struct fh_config {
   int lua_gc_floor;       /* KB a heap may always grow past live data first */
   double max_body;        /* bytes; larger bodies get 413 */
   int max_connections;    /* more get 503 */
+  int max_connections_per_ip; /* open connections one client address (IPv6: one /64) may hold; 0: no limit */
   int connection_memory;  /* bytes per connection: headers and IO buffer */
   double request_deadline;/* seconds to receive a whole request */
   double idle_timeout;    /* seconds a keep-alive connection may idle */

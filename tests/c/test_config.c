@@ -23,7 +23,8 @@ static int str_eq(const char *a, const char *b) {
 static const char *const env_vars[] = {
   "FLOWHOST_LISTEN", "FLOWHOST_WORKERS", "FLOWHOST_HTTP_THREADS", "REDIS_URL",
   "FLOWHOST_SCRIPTS", "FLOWHOST_ROUTES", "FLOWHOST_LUA_PATH", "FLOWHOST_LOG_LEVEL",
-  "FLOWHOST_MAX_BODY", "FLOWHOST_MAX_CONNECTIONS", "FLOWHOST_REQUEST_DEADLINE",
+  "FLOWHOST_MAX_BODY", "FLOWHOST_MAX_CONNECTIONS", "FLOWHOST_MAX_CONNECTIONS_PER_IP",
+  "FLOWHOST_REQUEST_DEADLINE",
   "FLOWHOST_IDLE_TIMEOUT", "FLOWHOST_SHUTDOWN_GRACE", "FLOWHOST_HANDLER_TIMEOUT",
   "FLOWHOST_HTTP_TIMEOUT", "FLOWHOST_HTTP_CONNECT_TIMEOUT", "FLOWHOST_HTTP_MAX_RESPONSE",
   "FLOWHOST_REDIS_TIMEOUT", "FLOWHOST_TIMER_POLL", "FLOWHOST_TIMER_LEASE",
@@ -149,6 +150,7 @@ static void test_defaults(void) {
   CHECK(str_eq(c.log_level, "info"));
   CHECK(c.max_body == 1048576);
   CHECK(c.max_connections == 8192);
+  CHECK(c.max_connections_per_ip == 256);
   CHECK(c.request_deadline == 10);
   CHECK(c.idle_timeout == 60);
   CHECK(c.shutdown_grace == 10);
@@ -179,6 +181,7 @@ static void test_file(void) {
       "  log_level = \"debug\",\n"
       "  max_body = 2 * mb,\n"
       "  max_connections = 100,\n"
+      "  max_connections_per_ip = 0,\n"
       "  request_deadline = 2.5,\n"
       "  idle_timeout = 7,\n"
       "  shutdown_grace = 0,\n"
@@ -217,6 +220,7 @@ static void test_file(void) {
   CHECK(str_eq(c.log_level, "debug"));
   CHECK(c.max_body == 2097152);
   CHECK(c.max_connections == 100);
+  CHECK(c.max_connections_per_ip == 0);  /* 0: no limit (behind a proxy) */
   CHECK(c.request_deadline == 2.5);
   CHECK(c.idle_timeout == 7);
   CHECK(c.shutdown_grace == 0);
@@ -299,6 +303,7 @@ static void test_env(void) {
   setenv("REDIS_URL", "redis://:s3cret@env-redis:6390/4", 1);
   setenv("FLOWHOST_MAX_BODY", "2048", 1);
   setenv("FLOWHOST_TIMER_POLL", "0.5", 1);
+  setenv("FLOWHOST_MAX_CONNECTIONS_PER_IP", "16", 1);
   setenv("FLOWHOST_ROUTES", "", 1);  /* empty: ignored */
   CHECK(fh_config_load(&c, path, err, sizeof(err)) == 0);
   CHECK(c.workers == 7);
@@ -308,6 +313,7 @@ static void test_env(void) {
   CHECK(str_eq(c.redis_url, "redis://:s3cret@env-redis:6390/4"));
   CHECK(c.max_body == 2048);
   CHECK(c.timer_poll == 0.5);
+  CHECK(c.max_connections_per_ip == 16);
   CHECK(str_eq(c.routes, "fromfile"));
   fh_config_free(&c);
   clear_env();
@@ -345,6 +351,14 @@ static void test_env(void) {
   setenv("FLOWHOST_MAX_BODY", "-5", 1);
   CHECK(fh_config_load(&c, NULL, err, sizeof(err)) == FH_ECONFIG);
   CHECK(strstr(err, "max_body") != NULL);
+  CHECK(cfg_empty(&c));
+  clear_env();
+
+  strcpy(err, "");
+  setenv("FLOWHOST_MAX_CONNECTIONS_PER_IP", "-1", 1);
+  CHECK(fh_config_load(&c, NULL, err, sizeof(err)) == FH_ECONFIG);
+  CHECK(strstr(err, "FLOWHOST_MAX_CONNECTIONS_PER_IP") != NULL);
+  CHECK(strstr(err, "max_connections_per_ip") != NULL);
   CHECK(cfg_empty(&c));
   clear_env();
 
@@ -418,6 +432,8 @@ static void test_errors(void) {
   CHECK_LOAD_FAILS("return { workers = 2.5 }\n", "workers");
   CHECK_LOAD_FAILS("return { max_body = \"big\" }\n", "max_body");
   CHECK_LOAD_FAILS("return { timer_poll = -0.5 }\n", "timer_poll");
+  CHECK_LOAD_FAILS("return { max_connections_per_ip = 2.5 }\n", "max_connections_per_ip");
+  CHECK_LOAD_FAILS("return { max_connections_per_ip = \"all\" }\n", "max_connections_per_ip", "all");
   /* NaN is not a non-negative number. */
   CHECK_LOAD_FAILS("return { max_body = 0/0 }\n", "max_body");
   CHECK_LOAD_FAILS("return { request_deadline = \"nan\" }\n", "request_deadline");
