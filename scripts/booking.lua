@@ -21,12 +21,20 @@
 -- Lookups:
 --   engine:get(id); engine:by_customer(phone_or_email); engine:by_resource_day(res, "YYYY-MM-DD");
 --   engine:by_day("YYYY-MM-DD")
+-- A customer's view (what a flow gets; see scripts/booking/customer.lua):
+--   engine:for_customer(who) -> view   who = flow.identity.of(conversation)
+--
+-- The engine is a read-only object: its tenant, Redis prefix and model live
+-- in closures, so nothing that holds it can point it at another tenant's
+-- keys. Operators' code (the admin API) uses it whole; flows get only a
+-- customer's view of it.
 --
 -- Times are UTC seconds; records carry start/end as seconds, ISO 8601 in
 -- the tenant zone (start_local) and the local date.
 local model = require "booking.model"
 local availability = require "booking.availability"
 local store = require "booking.store"
+local customer = require "booking.customer"
 local redis = require "redis"
 local crypto = require "crypto"
 local time = require "time"
@@ -39,13 +47,21 @@ Engine.__index = Engine
 local MAXSPAN = 2 * 86400          -- no booking blocks more than two days
 local ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
+-- what code holding the engine may call (everything else is internal)
+local PUBLIC = { "slots", "next_free", "order", "reserve", "get", "confirm", "cancel", "complete",
+                 "no_show", "reschedule", "by_customer", "by_resource_day", "by_day", "for_customer" }
+
+--- booking.new{tenant, model, busy?, now?} -> engine | nil, err
+--- The engine's state stays in this closure; the object returned is a
+--- read-only proxy of bound methods (writing to it raises).
 function M.new(opts)
   assert(type(opts) == "table" and type(opts.tenant) == "string" and opts.tenant ~= "",
          "booking.new{tenant = ..., model = ...}")
   local m, err = model.compile(opts.model)
   if not m then return nil, "booking (" .. opts.tenant .. "): " .. err end
-  return setmetatable({ tenant = opts.tenant, m = m, busy_fn = opts.busy, now = opts.now or time.now,
-                        prefix = "bk:" .. opts.tenant .. ":" }, Engine)
+  local self = setmetatable({ tenant = opts.tenant, m = m, busy_fn = opts.busy, now = opts.now or time.now,
+                              prefix = "bk:" .. opts.tenant .. ":" }, Engine)
+  return customer.locked(self, Engine, PUBLIC)
 end
 
 function Engine:new_id()
@@ -166,17 +182,21 @@ local function customer_keys(self, c)
   return out
 end
 
-function Engine:reserve(q)
+-- guard (customer views only): {owner, conversation, channel} of the
+-- verified customer; the owner is recorded, idempotency keys are the
+-- owner's own, and the tenant's customer limits apply
+function Engine:reserve(q, guard)
   local svc = check_service(self, q, "booking.reserve")
   if type(q.start) ~= "number" then error("booking.reserve: start must be a time", 2) end
   local m, now = self.m, self.now()
   local cust = customer_key(q.customer)
   local idem = q.idempotency_key or (cust and (cust .. "|" .. svc.id .. "|" .. q.start))
+  if guard then idem = "o:" .. guard.owner .. "|" .. (idem or (svc.id .. "|" .. q.start)) end
   if idem then                                      -- a retry returns what the first call made
     local id = redis.call("GET", store.keys(self.prefix).idem(idem))
     if type(id) == "string" then
       local b = store.get(self.prefix, id)
-      if b then return expire_view(b, now), "dup" end
+      if b and (not guard or b.owner == guard.owner) then return expire_view(b, now), "dup" end
     end
   end
   local slots, err = self:slots{ service = q.service, from = q.start, to = q.start, area = q.area,
@@ -198,18 +218,21 @@ function Engine:reserve(q)
       start = q.start, ["end"] = q.start + dur, blocked_start = q.start - svc.before,
       blocked_end = q.start + dur + svc.after, date = date, start_local = tz.format_iso(q.start, m.zone),
       timezone = m.zone.name, status = q.hold and "held" or "confirmed",
-      hold_until = q.hold and now + m.hold or nil, customer = q.customer, channel = q.channel,
-      conversation = q.conversation, refs = q.refs, area = q.area, price = svc.price,
+      hold_until = q.hold and now + m.hold or nil, customer = q.customer,
+      channel = guard and guard.channel or q.channel, conversation = guard and guard.conversation or q.conversation,
+      owner = guard and guard.owner or nil, refs = q.refs, area = q.area, price = svc.price,
     }
     local booking, how
     for _ = 1, 3 do                                 -- an id collision draws a new id
       booking, how = store.reserve(self.prefix, b, {
         cap = m.resources[rid].capacity, now = now, travel = m.travel, maxspan = MAXSPAN,
-        idem = idem and store.keys(self.prefix).idem(idem), cust_keys = customer_keys(self, q.customer) })
+        idem = idem and store.keys(self.prefix).idem(idem), cust_keys = customer_keys(self, q.customer),
+        limits = guard and { max_holds = m.max_holds, per_minute = m.rate } })
       if how ~= "collision" then break end
       b.id = self:new_id()
     end
     if booking then
+      if guard and how == "dup" and booking.owner ~= guard.owner then return nil, "slot taken" end
       if m.policy == "round_robin" and how == "ok" then
         redis.call("SET", store.keys(self.prefix).rr(svc.id), rid)
       end
@@ -274,5 +297,25 @@ end
 
 function Engine:by_resource_day(res, date) return list(self, store.keys(self.prefix).rday(res, date)) end
 function Engine:by_day(date) return list(self, store.keys(self.prefix).day(date)) end
+
+--- Bookings a verified identity made that have not ended, soonest first
+--- (any status; the customer view keeps the live ones).
+function Engine:by_owner(owner)
+  local key = store.keys(self.prefix).own(owner)
+  local ids, err = redis.call("ZRANGEBYSCORE", key, self.now() - MAXSPAN, "+inf")
+  if not ids then return nil, err end
+  local recs
+  recs, err = store.records(self.prefix, ids)
+  if not recs then return nil, err end
+  local now, out = self.now(), {}
+  for _, b in ipairs(recs) do
+    if b["end"] > now then out[#out + 1] = expire_view(b, now) end
+  end
+  return out
+end
+
+--- engine:for_customer(who) -> view: the bookings of one verified customer
+--- identity only (see booking.customer). who = flow.identity.of(conversation).
+function Engine:for_customer(who) return customer.view(self, who) end
 
 return M

@@ -11,7 +11,12 @@
 --   rules     = { granularity = 15, min_notice = 60, horizon_days = 14,
 --                 max_per_day = nil, travel_minutes = 0, hold_minutes = 10,
 --                 assignment = "least_loaded" | "round_robin" | "preferred",
---                 preferred = { "anna", "ben" } }
+--                 preferred = { "anna", "ben" },
+--                 holds_per_customer = 1,      live holds one customer (and one
+--                                              conversation) may have; a new hold
+--                                              replaces the oldest; 0 = no limit
+--                 bookings_per_minute = 30 }   reservations customers may make in
+--                                              the whole tenant per minute; 0 = no limit
 --   holidays  = { "2026-12-25", ... }                            (tenant-wide)
 --   services  = { wash = { duration = 30, buffer_before = 0, buffer_after = 10,
 --                          skill = "wash", price = 499, addons = { wax = { price = 99, duration = 10 } } } }
@@ -37,6 +42,13 @@ local function minutes(v, path, default, allow_zero)
                          or "must be a positive number of minutes")
   end
   return v * 60
+end
+
+-- a whole number, 0 or more (0 switches a limit off)
+local function count(v, path, default)
+  if v == nil then return default end
+  if type(v) ~= "number" or v < 0 or v % 1 ~= 0 then fail(path, "must be a whole number, 0 or more (0: no limit)") end
+  return v
 end
 
 local function date_list(list, path)
@@ -130,6 +142,8 @@ local function compile(decl)
     fail("rules.assignment", "must be least_loaded, round_robin or preferred (got " .. tostring(m.policy) .. ")")
   end
   m.preferred = r.preferred or {}
+  m.max_holds = count(r.holds_per_customer, "rules.holds_per_customer", 1)
+  m.rate = count(r.bookings_per_minute, "rules.bookings_per_minute", 30)
   m.holidays = date_list(decl.holidays, "holidays")
   if type(decl.services) ~= "table" or next(decl.services) == nil then fail("services", "must declare at least one service") end
   for name, s in pairs(decl.services) do

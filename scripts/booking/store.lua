@@ -11,10 +11,17 @@
 --   day:<YYYY-MM-DD>     sorted set of ids by start (local date)
 --   rday:<res>:<date>    the same per resource
 --   rr:<service>         round robin: the resource assigned last
+--   own:<identity>       sorted set of ids by start: the bookings a verified
+--                        customer identity made (booking.customer); permanent
+--                        booking data, like cust:
+--   held:o:<identity>    sorted set of the identity's live holds by hold end,
+--   held:c:<conversation> and of the conversation's; they expire with the
+--                        last hold in them
+--   rate:<minute>        reservations customers made in that minute (2 min)
 --
 -- Every function yields (Redis) and returns value | nil, err; errors are
--- "slot taken", "not found", "not held", "hold expired", "cancelled" or a
--- Redis error word.
+-- "slot taken", "not found", "not held", "hold expired", "cancelled",
+-- "rate limited" or a Redis error word.
 local rscript = require "rscript"
 local redis = require "redis"
 local json = require "json"
@@ -62,16 +69,23 @@ local function history(b, now, action, extra)
 end
 ]]
 
--- KEYS: occ, idem, cust, day, rday, cust2   ARGV: prefix, record JSON, cap, now, travel, maxspan, idem ttl
+-- KEYS: occ, idem, cust, day, rday, cust2, own, held by owner, held by conversation, rate
+-- ARGV: prefix, record JSON, cap, now, travel, maxspan, idem ttl, max holds, max per minute
+-- The last four keys are '' for reservations no customer makes (operators,
+-- the engine's own callers): no limits then.
 local RESERVE = rscript.new(OVERLAP .. [[
 local prefix, b = ARGV[1], cjson.decode(ARGV[2])
 local cap, now, travel, maxspan = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local max_holds, per_minute = tonumber(ARGV[8]), tonumber(ARGV[9])
 if KEYS[2] ~= '' then
   local old = redis.call('GET', KEYS[2])
   if old then
     local rec = redis.call('GET', prefix .. 'b:' .. old)
     if rec then return { 'dup', rec } end
   end
+end
+if KEYS[10] ~= '' and per_minute > 0 and tonumber(redis.call('GET', KEYS[10]) or 0) >= per_minute then
+  return { 'rate limited' }
 end
 if blocked(KEYS[1], b.blocked_start, b.blocked_end, cap, now, b.area or '', travel, maxspan, nil) then
   return { 'taken' }
@@ -85,8 +99,39 @@ redis.call('ZADD', KEYS[1], b.blocked_start, member(b))
 if KEYS[2] ~= '' then redis.call('SET', KEYS[2], b.id, 'EX', ARGV[7]) end
 if KEYS[3] ~= '' then redis.call('ZADD', KEYS[3], b.start, b.id) end
 if KEYS[6] ~= '' then redis.call('ZADD', KEYS[6], b.start, b.id) end
+if KEYS[7] ~= '' then redis.call('ZADD', KEYS[7], b.start, b.id) end
 redis.call('ZADD', KEYS[4], b.start, b.id)
 redis.call('ZADD', KEYS[5], b.start, b.id)
+if KEYS[10] ~= '' and per_minute > 0 then
+  redis.call('INCR', KEYS[10])
+  redis.call('EXPIRE', KEYS[10], 120)
+end
+-- at most max_holds live holds per owner and per conversation: the oldest go
+if b.status == 'held' and max_holds > 0 then
+  for k = 8, 9 do
+    local key = KEYS[k]
+    if key ~= '' then
+      local live = {}
+      for _, id in ipairs(redis.call('ZRANGE', key, 0, -1)) do       -- oldest first
+        local raw = redis.call('GET', prefix .. 'b:' .. id)
+        local h = raw and cjson.decode(raw)
+        if h and h.status == 'held' and h.hold_until > now then live[#live + 1] = h
+        else redis.call('ZREM', key, id) end
+      end
+      for i = 1, #live - max_holds + 1 do
+        local h = live[i]
+        redis.call('ZREM', prefix .. 'occ:' .. h.resource, member(h))
+        if h.idempotency_key then redis.call('DEL', h.idempotency_key) end
+        h.status, h.cancel_reason = 'cancelled', 'replaced by a newer hold'
+        history(h, now, 'cancelled', { reason = h.cancel_reason })
+        redis.call('SET', prefix .. 'b:' .. h.id, cjson.encode(h))
+        redis.call('ZREM', key, h.id)
+      end
+      redis.call('ZADD', key, b.hold_until, b.id)
+      redis.call('EXPIRE', key, b.hold_until - now + 60)
+    end
+  end
+end
 return { 'ok', rec }
 ]])
 
@@ -126,7 +171,7 @@ redis.call('SET', KEYS[1], raw)
 return { 'ok', raw }
 ]])
 
--- KEYS: record, old occ, new occ, old day, old rday, new day, new rday, cust, cust2
+-- KEYS: record, old occ, new occ, old day, old rday, new day, new rday, cust, cust2, own
 -- ARGV: new start, new end, blocked start, blocked end, resource, cap, now, travel, maxspan, date
 local MOVE = rscript.new(OVERLAP .. [[
 local raw = redis.call('GET', KEYS[1])
@@ -151,6 +196,7 @@ redis.call('ZADD', KEYS[6], b.start, b.id)
 redis.call('ZADD', KEYS[7], b.start, b.id)
 if KEYS[8] ~= '' then redis.call('ZADD', KEYS[8], b.start, b.id) end
 if KEYS[9] ~= '' then redis.call('ZADD', KEYS[9], b.start, b.id) end
+if KEYS[10] ~= '' then redis.call('ZADD', KEYS[10], b.start, b.id) end
 raw = cjson.encode(b)
 redis.call('SET', KEYS[1], raw)
 return { 'ok', raw }
@@ -177,20 +223,33 @@ function M.keys(prefix)
   function k.day(date) return prefix .. "day:" .. date end
   function k.rday(res, date) return prefix .. "rday:" .. res .. ":" .. date end
   function k.rr(svc) return prefix .. "rr:" .. svc end
+  function k.own(who) return prefix .. "own:" .. who end
+  function k.held(kind, who) return prefix .. "held:" .. kind .. ":" .. who end
+  function k.rate(now) return prefix .. "rate:" .. math.floor(now / 60) end
   return k
 end
 
 --- store.reserve(prefix, b, opts) -> booking, "ok"|"dup" | nil, err
 --- b: the record to write (id, resource, start, end, blocked_start,
---- blocked_end, status "held"|"confirmed", hold_until, date, customer...).
---- opts: {cap, now, travel, maxspan, idem (full key or nil), cust_keys (phone and email keys)}
+--- blocked_end, status "held"|"confirmed", hold_until, date, customer,
+--- owner?, conversation?...).
+--- opts: {cap, now, travel, maxspan, idem (full key or nil), cust_keys (phone and email keys),
+---        limits?} where limits = {max_holds, per_minute} applies the
+--- customer limits to a booking with an owner: err "rate limited" when the
+--- tenant took per_minute reservations this minute; the owner's (and the
+--- conversation's) oldest live holds are released past max_holds.
 function M.reserve(prefix, b, o)
   local k = M.keys(prefix)
   if o.idem then b.idempotency_key = o.idem end
+  local lim = b.owner and o.limits
   local r, err = RESERVE:run(
     { k.occ(b.resource), o.idem or "", o.cust_keys[1] or "", k.day(b.date), k.rday(b.resource, b.date),
-      o.cust_keys[2] or "" },
-    { prefix, json.encode(b), o.cap, o.now, o.travel, o.maxspan, IDEM_TTL })
+      o.cust_keys[2] or "", b.owner and k.own(b.owner) or "",
+      lim and k.held("o", b.owner) or "",
+      lim and b.conversation and b.conversation ~= b.owner and k.held("c", b.conversation) or "",
+      lim and k.rate(o.now) or "" },
+    { prefix, json.encode(b), o.cap, o.now, o.travel, o.maxspan, IDEM_TTL,
+      lim and lim.max_holds or 0, lim and lim.per_minute or 0 })
   return result(r, err)
 end
 
@@ -212,7 +271,8 @@ function M.move(prefix, b, to, o)
   local k = M.keys(prefix)
   local r, err = MOVE:run(
     { k.record(b.id), k.occ(b.resource), k.occ(to.resource), k.day(b.date), k.rday(b.resource, b.date),
-      k.day(to.date), k.rday(to.resource, to.date), o.cust_keys[1] or "", o.cust_keys[2] or "" },
+      k.day(to.date), k.rday(to.resource, to.date), o.cust_keys[1] or "", o.cust_keys[2] or "",
+      b.owner and k.own(b.owner) or "" },
     { to.start, to["end"], to.blocked_start, to.blocked_end, to.resource, o.cap, o.now, o.travel,
       o.maxspan, to.date })
   return result(r, err)

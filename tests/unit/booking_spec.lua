@@ -38,9 +38,11 @@ local function decl(over)
   return d
 end
 
-local function engine(over, now)
+-- now: a time, or a function giving the time (a clock the spec moves)
+local function engine(over, now, busy)
+  local clock = type(now) == "function" and now or function() return now or MONDAY - 86400 end
   local e = assert(booking.new{ tenant = "spec-" .. crypto.random_hex(6), model = decl(over),
-                                now = function() return now or MONDAY - 86400 end })
+                                now = clock, busy = busy })
   return e
 end
 
@@ -89,12 +91,11 @@ describe("booking availability", function()
 
   it("removes booked time with buffers, counts capacity, and external busy time", function()
     local busy_calls = 0
-    local e = engine()
-    e.busy_fn = function(rid, from, to)
+    local e = engine(nil, nil, function(rid, from, to)
       busy_calls = busy_calls + 1
       if rid == "bay1" then return { { s = at(0, "15:00"), e = at(0, "16:00") } } end
       return {}
-    end
+    end)
     assert(e:reserve{ service = "wash", start = at(0, "09:00"), resource = "bay1", customer = { phone = "+911" } })
     local s = assert(e:slots{ service = "wash", from = MONDAY, to = MONDAY + 86400, resource = "bay1" })
     -- 09:00 booked to 10:30 with the buffer; 15:00-16:00 busy in the calendar
@@ -214,8 +215,7 @@ describe("booking reservations", function()
 
   it("holds a slot until confirmed, and an expired hold frees it", function()
     local now = MONDAY - 86400
-    local e = engine{ rules = { hold_minutes = 5 } }
-    e.now = function() return now end
+    local e = engine({ rules = { hold_minutes = 5 } }, function() return now end)
     local h = assert(e:reserve{ service = "detail", start = at(0, "09:00"), hold = true, customer = { phone = "+1" } })
     assert.are.equal("held", h.status)
     assert.are.same({ nil, "slot taken" }, { e:reserve{ service = "detail", start = at(0, "09:00"), customer = { phone = "+2" } } })
@@ -270,13 +270,12 @@ describe("booking reservations", function()
   end)
 
   it("looks bookings up by id, customer (upcoming first), resource and day", function()
-    local now = at(1, "12:00")
-    local e = engine(nil, now)
-    e.now = function() return MONDAY - 86400 end
+    local now = MONDAY - 86400
+    local e = engine(nil, function() return now end)
     local past = assert(e:reserve{ service = "wash", start = at(0, "09:00"), resource = "bay1", customer = { phone = "+10", email = "a@x" } })
     local later = assert(e:reserve{ service = "wash", start = at(2 + 1, "09:00"), resource = "bay1", customer = { phone = "+10" } })
     local soon = assert(e:reserve{ service = "wash", start = at(1, "15:00"), resource = "bay1", customer = { phone = "+10" } })
-    e.now = function() return now end
+    now = at(1, "12:00")
     local list = assert(e:by_customer("+10"))
     assert.are.same({ soon.id, later.id, past.id }, { list[1].id, list[2].id, list[3].id })
     assert.are.equal(past.id, assert(e:by_customer("a@x"))[1].id)
@@ -285,5 +284,177 @@ describe("booking reservations", function()
     local rec = assert(e:get(past.id))
     assert.are.equal("2030-01-07T09:00:00+05:30", rec.start_local)
     assert.are.equal("Asia/Kolkata", rec.timezone)
+  end)
+end)
+
+describe("booking: a customer's view", function()
+  local function who(channel, address, conversation)
+    return { channel = channel, verified = channel .. ":" .. address,
+             conversation = conversation or (channel .. ":" .. address),
+             phone = address:match("^%d+$") and address or nil }
+  end
+  local ALICE, BOB = who("whatsapp", "919123456780"), who("whatsapp", "919000000001")
+  local function wash(e, hh, extra)
+    local q = { service = "wash", start = at(0, hh), customer = { name = "Alice", phone = "9123456780" } }
+    for k, v in pairs(extra or {}) do q[k] = v end
+    return e:reserve(q)
+  end
+
+  it("gives another identity exactly the answers a missing booking gets", function()
+    local e = engine()
+    local alice, bob = e:for_customer(ALICE), e:for_customer(BOB)
+    local b = assert(wash(alice, "09:00"))
+    local missing = { bob:get("SR-NOPE0000") }
+    assert.are.same({ nil, "not found" }, missing)
+    assert.are.same(missing, { bob:get(b.id) })
+    assert.are.same(missing, { bob:cancel(b.id, "not mine") })
+    assert.are.same(missing, { bob:confirm(b.id) })
+    assert.are.same(missing, { bob:reschedule(b.id, at(0, "14:00")) })
+    assert.are.same({}, bob:by_customer("9123456780"))
+    assert.are.same({}, bob:mine())
+    assert.are.equal("confirmed", assert(e:get(b.id)).status)      -- untouched
+    assert.are.equal(at(0, "09:00"), assert(e:get(b.id)).start)
+  end)
+
+  it("lets the owner find, reschedule and cancel its own bookings", function()
+    local e = engine()
+    local alice = e:for_customer(ALICE)
+    local b = assert(wash(alice, "09:00"))
+    assert.are.equal(b.id, assert(alice:get(b.id)).id)
+    assert.are.equal(b.id, assert(alice:by_customer("9123456780"))[1].id)
+    assert.are.equal(b.id, assert(alice:mine())[1].id)
+    assert.are.equal(at(0, "14:00"), assert(alice:reschedule(b.id, at(0, "14:00"))).start)
+    assert.are.equal("cancelled", assert(alice:cancel(b.id, "changed plans")).status)
+    assert.are.same({}, alice:mine())
+  end)
+
+  it("records the verified owner and conversation, whatever the flow passes", function()
+    local e = engine()
+    local b = assert(wash(e:for_customer(ALICE), "09:00",
+                          { owner = BOB.verified, conversation = BOB.conversation, channel = "chat" }))
+    local rec = assert(e:get(b.id))
+    assert.are.equal(ALICE.verified, rec.owner)
+    assert.are.equal(ALICE.conversation, rec.conversation)
+    assert.are.equal("whatsapp", rec.channel)
+  end)
+
+  it("keeps idempotency keys per identity: another's key makes a booking of one's own", function()
+    local e = engine()
+    local a = assert(wash(e:for_customer(ALICE), "09:00", { idempotency_key = "k1", resource = "bay2" }))
+    local b, how = wash(e:for_customer(BOB), "09:00", { idempotency_key = "k1", resource = "bay2" })
+    assert.are.equal("ok", how)
+    assert.are_not.equal(a.id, b.id)
+    assert.are.equal(BOB.verified, b.owner)
+  end)
+
+  it("cannot be written: a field assignment raises, getmetatable gives nothing", function()
+    local e = engine()
+    local view = e:for_customer(ALICE)
+    for _, obj in ipairs{ view, e } do
+      local ok, err = pcall(function() obj.prefix = "bk:other:" end)
+      assert.is_false(ok)
+      assert.matches("this object is read-only", err, 1, true)
+      ok = pcall(function() obj.get = function() end end)
+      assert.is_false(ok)
+      assert.is_false(getmetatable(obj))
+      assert.is_nil(rawget(obj, "get"))
+    end
+  end)
+
+  it("is not changed by rawset: the prefix and the identity live where no one can reach", function()
+    local a, b = engine(), engine()
+    local theirs = assert(wash(b, "09:00"))                -- another tenant's booking
+    rawset(a, "prefix", "bk:" .. theirs.tenant .. ":")
+    rawset(a, "tenant", theirs.tenant)
+    assert.are.same({ nil, "not found" }, { a:get(theirs.id) })
+    assert.are.same({ nil, "not found" }, { a:cancel(theirs.id) })
+    assert.are.same({}, a:by_day("2030-01-07"))
+    local view = b:for_customer(BOB)
+    rawset(view, "owner", ALICE.verified)
+    rawset(view, "verified", theirs.owner)
+    assert.are.same({ nil, "not found" }, { view:get(theirs.id) })
+    assert.are.equal("confirmed", assert(b:get(theirs.id)).status)
+  end)
+
+  it("offers no operator calls and cannot make a view for someone else", function()
+    local view = engine():for_customer(ALICE)
+    for _, name in ipairs{ "by_day", "by_resource_day", "complete", "no_show", "for_customer", "by_owner",
+                           "prefix", "tenant", "m" } do
+      assert.is_nil(view[name], name)
+    end
+    assert.has_error(function() engine():for_customer{ conversation = "chat:x" } end)
+  end)
+
+  it("counts a booking without owner as the customer's when its channel conversation is theirs", function()
+    local e = engine()
+    local old = assert(wash(e, "09:00", { conversation = ALICE.conversation, channel = "whatsapp" }))
+    assert.are.equal(old.id, assert(e:for_customer(ALICE):get(old.id)).id)
+    assert.are.same({ nil, "not found" }, { e:for_customer(BOB):get(old.id) })
+    local chat = { channel = "chat", verified = "chat:c1", conversation = "chat:c1" }
+    local o2 = assert(wash(e, "14:00", { conversation = "chat:c1" }))
+    assert.are.same({ nil, "not found" }, { e:for_customer(chat):get(o2.id) })
+  end)
+end)
+
+describe("booking: customer limits", function()
+  it("replaces an identity's live hold with its newer one, freeing the first slot", function()
+    local e = engine()
+    local v = e:for_customer{ channel = "telegram", verified = "telegram:42", conversation = "telegram:42" }
+    local first = assert(v:reserve{ service = "detail", start = at(0, "09:00"), hold = true })
+    local second = assert(v:reserve{ service = "detail", start = at(0, "14:00"), hold = true })
+    assert.are.equal("cancelled", assert(e:get(first.id)).status)
+    assert.are.equal("replaced by a newer hold", assert(e:get(first.id)).cancel_reason)
+    assert.are.equal("held", assert(e:get(second.id)).status)
+    local live = v:mine()
+    assert.are.equal(1, #live)
+    assert.are.equal(second.id, live[1].id)
+    -- the first slot is free again for anyone
+    assert(e:reserve{ service = "detail", start = at(0, "09:00"), customer = { phone = "+77" } })
+  end)
+
+  it("limits holds per conversation too, across identities in it", function()
+    local e = engine()
+    local u1 = e:for_customer{ channel = "telegram", verified = "telegram:1", conversation = "telegram:group" }
+    local u2 = e:for_customer{ channel = "telegram", verified = "telegram:2", conversation = "telegram:group" }
+    local a = assert(u1:reserve{ service = "detail", start = at(0, "09:00"), hold = true })
+    assert(u2:reserve{ service = "detail", start = at(0, "14:00"), hold = true })
+    assert.are.equal("cancelled", assert(e:get(a.id)).status)
+  end)
+
+  it("keeps holds_per_customer live holds when the tenant allows more, and confirmed bookings are not holds", function()
+    local now = MONDAY - 86400
+    local e = engine({ rules = { granularity = 30, horizon_days = 30, holds_per_customer = 2 } },
+                     function() return now end)
+    local v = e:for_customer{ channel = "chat", verified = "chat:two", conversation = "chat:two" }
+    local function hold(hh)
+      now = now + 1                                   -- the oldest is the one taken first
+      return assert(v:reserve{ service = "wash", start = at(0, hh), hold = true })
+    end
+    local a, b = hold("09:00"), hold("10:00")
+    assert(v:confirm(b.id))
+    local c = hold("11:00")
+    assert.are.equal("held", assert(e:get(a.id)).status)
+    local d = hold("14:00")
+    assert.are.equal("cancelled", assert(e:get(a.id)).status)
+    assert.are.equal("held", assert(e:get(c.id)).status)
+    assert.are.equal("held", assert(e:get(d.id)).status)
+    assert.are.equal("confirmed", assert(e:get(b.id)).status)
+  end)
+
+  it("refuses reservations over bookings_per_minute with 'rate limited' until the next minute", function()
+    local now = MONDAY - 86400
+    local e = engine({ rules = { granularity = 30, horizon_days = 30, bookings_per_minute = 3 } },
+                     function() return now end)
+    local got = {}
+    for i, hh in ipairs{ "09:00", "09:00", "10:30", "10:30", "14:00" } do  -- bay2 takes two at a time
+      local v = e:for_customer{ channel = "chat", verified = "chat:r" .. i, conversation = "chat:r" .. i }
+      got[i] = select(2, v:reserve{ service = "wash", start = at(0, hh), resource = "bay2" })
+    end
+    assert.are.same({ "ok", "ok", "ok", "rate limited", "rate limited" }, got)
+    -- operators are not limited
+    assert(e:reserve{ service = "wash", start = at(0, "14:00"), resource = "bay2" })
+    now = now + 60
+    local v = e:for_customer{ channel = "chat", verified = "chat:later", conversation = "chat:later" }
+    assert(v:reserve{ service = "wash", start = at(0, "14:00"), resource = "bay2" })
   end)
 end)
