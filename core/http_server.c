@@ -26,6 +26,9 @@
 #include <string.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -40,11 +43,29 @@ enum { PHASE_RECEIVING, PHASE_DISPATCHED, PHASE_DONE, PHASE_REJECTED };
 #define LINGER_BYTES (16 * 1024 * 1024)
 #define LINGER_SECONDS 2.0
 
+/* Room left in the process's file limit for what is not a client
+ * connection: listening and epoll fds, Redis, upstream calls, files. */
+#define FD_RESERVE 512
+
+/* Open connections per client address live in a small hash table shared
+ * by every worker's daemon. */
+#define ADDR_BUCKETS 4096
+#define ADDR_KEY 9 /* family byte + 4 (IPv4) or 8 (an IPv6 /64) address bytes */
+
+typedef struct addr_count {
+  unsigned char key[ADDR_KEY];
+  unsigned char len;
+  int count;
+  struct addr_count *next;
+} addr_count;
+
 /* One open connection, tracked for the total receive deadline. */
 typedef struct conn_track {
   int fd;
   double since;      /* when the current request started arriving */
   int receiving;     /* 1 until the request is complete */
+  unsigned char key[ADDR_KEY]; /* its client address, counted while open */
+  unsigned char keylen;        /* 0: not counted */
   struct conn_track *prev, *next;
 } conn_track;
 
@@ -69,7 +90,101 @@ struct fh_server {
   char id_prefix[9];
   pthread_mutex_t mu;   /* guards the tracks list */
   conn_track *tracks;
+  pthread_mutex_t addr_mu; /* guards addrs */
+  addr_count *addrs[ADDR_BUCKETS];
+  atomic_ulong refused_per_ip;  /* connections closed at accept */
+  unsigned long refused_reported;
 };
+
+/* Answers a request whose path failed path_ok; never a request object. */
+static char bad_path_mark;
+#define BAD_PATH ((void *)&bad_path_mark)
+
+/* ---- connections per client address -------------------------------------- */
+
+/* The counting key of a client address: IPv4 (also IPv4-mapped IPv6) by
+ * its address, IPv6 by its /64, the block one subscriber usually holds.
+ * Returns the key length, 0 for another family. */
+static int addr_key(const struct sockaddr *sa, unsigned char key[ADDR_KEY]) {
+  if (!sa) return 0;
+  if (sa->sa_family == AF_INET) {
+    key[0] = 4;
+    memcpy(key + 1, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+    return 5;
+  }
+  if (sa->sa_family == AF_INET6) {
+    const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+    if (IN6_IS_ADDR_V4MAPPED(a)) {
+      key[0] = 4;
+      memcpy(key + 1, a->s6_addr + 12, 4);
+      return 5;
+    }
+    key[0] = 6;
+    memcpy(key + 1, a->s6_addr, 8);
+    return 9;
+  }
+  return 0;
+}
+
+static addr_count **addr_slot(fh_server *s, const unsigned char *key, int len) {
+  uint32_t h = 2166136261u;
+  for (int i = 0; i < len; i++) h = (h ^ key[i]) * 16777619u;
+  addr_count **p = &s->addrs[h % ADDR_BUCKETS];
+  while (*p && ((*p)->len != len || memcmp((*p)->key, key, (size_t)len) != 0)) p = &(*p)->next;
+  return p;
+}
+
+/* Open connections from key's address. */
+static int addr_open(fh_server *s, const unsigned char *key, int len) {
+  pthread_mutex_lock(&s->addr_mu);
+  addr_count *e = *addr_slot(s, key, len);
+  int n = e ? e->count : 0;
+  pthread_mutex_unlock(&s->addr_mu);
+  return n;
+}
+
+/* Counts a connection from key's address opening (+1) or closing (-1);
+ * an address with none left is forgotten. Returns -1 if out of memory. */
+static int addr_add(fh_server *s, const unsigned char *key, int len, int delta) {
+  int rc = 0;
+  pthread_mutex_lock(&s->addr_mu);
+  addr_count **p = addr_slot(s, key, len);
+  if (!*p && delta > 0) {
+    addr_count *e = calloc(1, sizeof(*e));
+    if (e) {
+      memcpy(e->key, key, (size_t)len);
+      e->len = (unsigned char)len;
+      *p = e;
+    } else {
+      rc = -1;
+    }
+  }
+  if (*p) {
+    (*p)->count += delta;
+    if ((*p)->count <= 0) {
+      addr_count *dead = *p;
+      *p = dead->next;
+      free(dead);
+    }
+  }
+  pthread_mutex_unlock(&s->addr_mu);
+  return rc;
+}
+
+/* Accept policy: a client address already holding max_connections_per_ip
+ * connections has the new one closed before anything is allocated for it.
+ * (The count rises when the connection starts, so workers accepting at the
+ * same instant may pass the limit by at most one each.) */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen) {
+  fh_server *s = ((listener *)cls)->s;
+  unsigned char key[ADDR_KEY];
+  int len;
+  (void)addrlen;
+  if (s->cfg->max_connections_per_ip <= 0 || !(len = addr_key(addr, key))) return MHD_YES;
+  if (addr_open(s, key, len) < s->cfg->max_connections_per_ip) return MHD_YES;
+  atomic_fetch_add(&s->refused_per_ip, 1);
+  return MHD_NO;
+}
 
 /* ---- connection tracking -------------------------------------------------- */
 
@@ -84,6 +199,11 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
     t->fd = ci ? ci->connect_fd : -1;
     t->since = fh_monotonic();
     t->receiving = 1;
+    if (s->cfg->max_connections_per_ip > 0) {
+      ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+      int len = addr_key(ci ? ci->client_addr : NULL, t->key);
+      if (len && addr_add(s, t->key, len, 1) == 0) t->keylen = (unsigned char)len;
+    }
     pthread_mutex_lock(&s->mu);
     t->next = s->tracks;
     if (s->tracks) s->tracks->prev = t;
@@ -98,6 +218,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
     if (t->prev) t->prev->next = t->next; else s->tracks = t->next;
     if (t->next) t->next->prev = t->prev;
     pthread_mutex_unlock(&s->mu);
+    if (t->keylen) addr_add(s, t->key, t->keylen, -1);
     free(t);
     *socket_ctx = NULL;
     atomic_fetch_sub(&s->connections, 1);
@@ -133,6 +254,18 @@ void fh_server_sweep(fh_server *s) {
   if (cut) {
     fh_metrics_add("flowhost_http_slow_clients_cut_total", NULL, cut);
     fh_log(FH_LOG_WARN, "cut connections that were too slow to send their request", NULL);
+  }
+  /* counted at accept without a lock or a log line each; reported here */
+  unsigned long refused = atomic_load(&s->refused_per_ip);
+  if (refused != s->refused_reported) {
+    char n[24], limit[24];
+    snprintf(n, sizeof(n), "%lu", refused - s->refused_reported);
+    snprintf(limit, sizeof(limit), "%d", s->cfg->max_connections_per_ip);
+    fh_metrics_add("flowhost_http_connections_refused_total", "reason=\"per_ip\"",
+                   (double)(refused - s->refused_reported));
+    fh_log(FH_LOG_WARN, "closed connections from addresses over max_connections_per_ip",
+           "connections", n, "max_connections_per_ip", limit, NULL);
+    s->refused_reported = refused;
   }
   fh_metrics_set("flowhost_http_connections", NULL, atomic_load(&s->connections));
 }
@@ -179,6 +312,38 @@ static void reject_midbody(struct MHD_Connection *conn) {
     (void)sendmsg(ci->connect_fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
   }
   fh_metrics_add("flowhost_http_requests_total", "route=\"limits\",status=\"413\"", 1);
+}
+
+static int hexval(unsigned char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  c = (unsigned char)(c | 0x20);
+  return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* 1 if the raw request target's path (up to '?') has no control character,
+ * raw or %-escaped, and every '%' starts a two-digit hex escape. The router
+ * sees the decoded path: a %00 there would end it early (and reach another
+ * route), other control characters would reach handlers and logs. */
+static int path_ok(const char *uri) {
+  for (const unsigned char *p = (const unsigned char *)uri; *p && *p != '?'; p++) {
+    int c = *p;
+    if (c == '%') {
+      int hi = hexval(p[1]), lo = hi < 0 ? -1 : hexval(p[2]);
+      if (lo < 0) return 0;
+      c = hi * 16 + lo;
+      p += 2;
+    }
+    if (c < 0x20 || c == 0x7f) return 0;
+  }
+  return 1;
+}
+
+/* Called by libmicrohttpd with the raw request target before it decodes
+ * it; what it returns is the request's first *con_cls. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
+  (void)cls;
+  (void)conn;
+  return path_ok(uri) ? NULL : BAD_PATH;
 }
 
 static enum MHD_Result collect(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -257,6 +422,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
   fh_server *s = l->s;
   fh_request *r = *con_cls;
   (void)version;
+  if (r == BAD_PATH) {
+    *con_cls = NULL;
+    return send_simple(conn, 400, "{\"error\":\"bad path\",\"message\":\"the path holds a "
+                       "control character or a broken %-escape\"}", 1);
+  }
   if (!r) {
     if (atomic_load(&s->connections) > s->cfg->max_connections)
       return send_simple(conn, 503, "{\"error\":\"too many connections\"}", 1);
@@ -313,6 +483,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   fh_server *s = ((listener *)cls)->s;
   fh_request *r = *con_cls;
   (void)code;
+  if (r == BAD_PATH) *con_cls = r = NULL; /* answered by libmicrohttpd (431, ...) */
   if (!r) return;
   if (r->phase == PHASE_DISPATCHED) {
     /* the daemon is stopping while a worker still holds the request: leak
@@ -402,15 +573,29 @@ fail:
   return FH_EIO;
 }
 
-static int start_daemon(fh_server *s, listener *l) {
+/* Connections one daemon may hold: max_connections + 256 (room to write
+ * the 503), cut so that all daemons together stay inside the process's
+ * file limit with FD_RESERVE to spare: past it, accept fails and Redis,
+ * upstream calls and file reads would fail with it. */
+static unsigned daemon_connection_limit(const fh_config *cfg, int nworkers) {
+  unsigned limit = (unsigned)cfg->max_connections + 256;
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+    long budget = ((long)rl.rlim_cur - FD_RESERVE) / (nworkers > 0 ? nworkers : 1);
+    if (budget < 16) budget = 16;
+    if ((unsigned long)budget < limit) limit = (unsigned)budget;
+  }
+  return limit;
+}
+
+static int start_daemon(fh_server *s, listener *l, unsigned limit) {
   const fh_config *cfg = s->cfg;
   /* external epoll: the worker's loop polls MHD's epoll fd and calls
    * MHD_run; suspend/resume wakes that fd through MHD's own eventfd */
   unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
                    (cfg->listen_host[0] && strchr(cfg->listen_host, ':') ? MHD_USE_IPv6 : 0);
-  unsigned limit = (unsigned)cfg->max_connections + 256;
   l->daemon = MHD_start_daemon(
-      flags, (uint16_t)s->port, NULL, NULL, on_request, l,
+      flags, (uint16_t)s->port, on_accept, l, on_request, l,
       MHD_OPTION_LISTEN_SOCKET, l->listen_fd,
       MHD_OPTION_CONNECTION_LIMIT, limit,
       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(cfg->idle_timeout > 0 ? cfg->idle_timeout : 60),
@@ -419,6 +604,7 @@ static int start_daemon(fh_server *s, listener *l) {
       MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(cfg->connection_memory >= 2048 ? cfg->connection_memory : 2048),
       MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
       MHD_OPTION_NOTIFY_CONNECTION, on_connection, l,
+      MHD_OPTION_URI_LOG_CALLBACK, on_uri, l,
       MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
       MHD_OPTION_END);
   return l->daemon ? 0 : FH_EIO;
@@ -433,6 +619,7 @@ int fh_server_start(fh_server **out, const fh_config *cfg, fh_worker **workers,
   s->nworkers = nworkers;
   s->listeners = calloc((size_t)nworkers, sizeof(*s->listeners));
   pthread_mutex_init(&s->mu, NULL);
+  pthread_mutex_init(&s->addr_mu, NULL);
   if (!s->listeners) { fh_server_stop(s); return FH_ENOMEM; }
   for (int i = 0; i < nworkers; i++) {
     s->listeners[i].s = s;
@@ -444,9 +631,19 @@ int fh_server_start(fh_server **out, const fh_config *cfg, fh_worker **workers,
   if (f) { if (fread(rnd, 1, 4, f) != 4) memset(rnd, 0, 4); fclose(f); }
   snprintf(s->id_prefix, sizeof(s->id_prefix), "%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3]);
 
+  fh_metrics_declare("flowhost_http_connections_refused_total", FH_METRIC_COUNTER,
+                     "Connections closed at accept (reason=\"per_ip\": the client address "
+                     "already held max_connections_per_ip)", NULL, 0);
+  unsigned limit = daemon_connection_limit(cfg, nworkers);
+  if (limit < (unsigned)cfg->max_connections / (unsigned)nworkers) {
+    char per[24];
+    snprintf(per, sizeof(per), "%u", limit);
+    fh_log(FH_LOG_WARN, "the open file limit caps connections below max_connections",
+           "per_worker", per, NULL);
+  }
   int rc = open_sockets(s, err, errsz);
   for (int i = 0; !rc && i < nworkers; i++) {
-    if (start_daemon(s, &s->listeners[i])) {
+    if (start_daemon(s, &s->listeners[i], limit)) {
       snprintf(err, errsz, "listen: libmicrohttpd could not start on %s", cfg->listen);
       rc = FH_EIO;
     }
@@ -496,6 +693,11 @@ void fh_server_stop(fh_server *s) {
   while (t) { conn_track *n = t->next; free(t); t = n; }
   pthread_mutex_unlock(&s->mu);
   pthread_mutex_destroy(&s->mu);
+  for (int i = 0; i < ADDR_BUCKETS; i++) {
+    addr_count *e = s->addrs[i];
+    while (e) { addr_count *n = e->next; free(e); e = n; }
+  }
+  pthread_mutex_destroy(&s->addr_mu);
   free(s->listeners);
   free(s);
 }

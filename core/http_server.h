@@ -4,9 +4,16 @@
  * its event loop; the daemons share the port with SO_REUSEPORT. A complete
  * request is handed to the same worker and its connection suspended until
  * the worker answers. Limits
- * answered here, before any Lua runs: 413 for a body over max_body (without
- * reading the rest), 503 above max_connections, and a connection that has
- * not delivered a whole request within request_deadline is cut. */
+ * answered here, before any Lua runs:
+ *   - a client address (IPv6: a /64) already holding max_connections_per_ip
+ *     open connections has the next one closed at accept (0: no limit);
+ *   - 503 above max_connections; each daemon holds at most
+ *     max_connections + 256, less if the open file limit needs it;
+ *   - 400 for a path with a control character (raw or %-escaped, %00
+ *     included) or a broken %-escape, before the path is decoded;
+ *   - 413 for a body over max_body (without reading the rest);
+ *   - a connection that has not delivered a whole request within
+ *     request_deadline is cut, an idle one after idle_timeout. */
 #ifndef FH_HTTP_SERVER_H
 #define FH_HTTP_SERVER_H
 
