@@ -6,20 +6,33 @@
  *       runs the chunk `code` with `arg` (a string) synchronously; it may not
  *       yield. cpu_seconds (default 2) bounds it. result: the chunk's string
  *       result, or the error message.
- *   ts:call(fn, arg, cpu_seconds?)    -> ok, result            (yields)
+ *   ts:call(fn, arg, cpu_seconds?)    -> ok, result, over      (yields)
  *       runs global fn(arg) of the tenant state as a task of this worker
  *       (it may yield on I/O) and waits for it; its CPU use over all its
- *       resumes is bounded by cpu_seconds (default 0.1).
+ *       resumes is bounded by cpu_seconds (default 0.1). over: nil, or
+ *       "cpu" | "memory" | "wall" when the turn was stopped for a budget.
  *   ts:memory()  -> KB in use;   ts:tasks() -> tasks running in it
  *   ts:close()   the state is closed once its last task has ended
  *
  * Tenant states run with the JIT compiler off, so that the count hook that
  * enforces the budgets fires in every loop (LuaJIT hooks do not fire in
- * compiled code). An over-budget turn raises "cpu budget exceeded" or
- * "memory budget exceeded" inside the tenant's code: its task ends with
- * that error and nothing else on the worker waits for it. Arguments and
- * results cross between states as strings (JSON in practice): no table is
- * ever shared between two tenants' states. */
+ * compiled code). Budgets, and how they hold:
+ *  - CPU: a turn over its budget is over for good. At the next hook where
+ *    the turn can yield it is stopped there (it yields and is never
+ *    resumed: no pcall in tenant code can catch a yield); where it cannot
+ *    (inside a sort comparator, a gsub callback) the hook raises, and the
+ *    state's pcall/xpcall re-raise for an over turn, so the error climbs to
+ *    where it can be stopped. Long C work on its behalf (the pattern
+ *    matcher) checks the budget with fh_tstate_check.
+ *  - Wall clock: a turn that has been running or runnable (I/O waits do
+ *    not count) for WALL_FACTOR times its CPU budget is stopped the same
+ *    way; ts:call reports "wall", and the manager rebuilds the state.
+ *  - Memory: the state's allocator refuses any growth past the cap, so no
+ *    single C function (string.rep, gsub, table.concat, format, ..) can
+ *    pass it; the refusal raises "not enough memory" in that turn, marks it
+ *    over, and ts:call reports "memory".
+ * Arguments and results cross between states as strings (JSON in
+ * practice): no table is ever shared between two tenants' states. */
 #include "fh.h"
 #include "lua_api.h"
 #include "runtime.h"
@@ -49,32 +62,13 @@
  * collection there would stall the worker on a big heap): two cycles that
  * end still over the cap, or HARD_CAP times the cap, mean live data. */
 #define GC_STEP_KB 256
-#define HARD_CAP 1.5
+/* from SOFT_CAP of the cap on, the hook collects in steps, so that garbage
+ * is gone before the allocator's hard cap refuses live work */
+#define SOFT_CAP 0.75
+/* a turn running or runnable this many times its CPU budget is stopped */
+#define WALL_FACTOR 10
 
 static const char *TS_KEY = "fh.tstate.self";
-static const char *YIELDABLE_KEY = "fh.tstate.yieldable";  /* pcall, xpcall */
-
-/* true when no C function other than pcall/xpcall is between the task's
- * coroutine and the running code (a yield there would fail: a string.gsub
- * callback, a table.sort comparator, require) */
-static int can_preempt(lua_State *L) {
-  lua_Debug ar;
-  for (int level = 0; lua_getstack(L, level, &ar); level++) {
-    lua_getinfo(L, "Sf", &ar);
-    if (ar.what[0] == 'C') {
-      lua_getfield(L, LUA_REGISTRYINDEX, YIELDABLE_KEY);
-      lua_pushvalue(L, -2);
-      lua_rawget(L, -2);
-      int ok = lua_toboolean(L, -1);
-      lua_pop(L, 3);
-      if (!ok) return 0;
-    } else {
-      lua_pop(L, 1);
-    }
-  }
-  return 1;
-}
-
 typedef struct tstate {
   lua_State *L;          /* the tenant's main state; NULL once closed */
   size_t bytes;          /* what its allocator has handed out */
@@ -84,7 +78,8 @@ typedef struct tstate {
   double mem_cap_kb;
   double eval_deadline;  /* thread CPU clock limit of a running eval, or 0 */
   double penalty_until;  /* monotonic: till then every turn runs as a runaway */
-  int over_cycles;       /* GC cycles completed while over the memory cap */
+  size_t cap_bytes;      /* the allocator refuses growth past this (0: none) */
+  int in_eval;           /* a chunk of the state runs in ts:eval */
   uv_timer_t closer;     /* closes the state outside any callback of it */
   char name[64];
 } tstate;
@@ -94,91 +89,125 @@ typedef struct {
   fh_sched *sched;
   uint64_t caller;
   int yielded, done, ok;
+  const char *over;      /* NULL, "cpu", "memory" or "wall" */
   char *result;
   size_t rlen;
 } call_ctx;
 
-/* raises msg at the tenant code that is running ("file:line: msg"); in a
- * hook luaL_error would name the caller's line instead */
-static void raise_here(lua_State *L, const char *msg) {
+/* "file:line: msg" at the innermost Lua code that is running (in a hook
+ * luaL_error would name the caller's line instead); a few levels only, as
+ * lua_getstack walks the whole stack for each */
+static void locate(lua_State *L, const char *msg, char *out, size_t n) {
   lua_Debug ar;
-  for (int level = 0; lua_getstack(L, level, &ar); level++) {
+  for (int level = 0; level < 8 && lua_getstack(L, level, &ar); level++) {
     lua_getinfo(L, "Sl", &ar);
     if (ar.currentline > 0) {
-      lua_pushfstring(L, "%s:%d: %s", ar.short_src, ar.currentline, msg);
-      lua_error(L);
+      snprintf(out, n, "%s:%d: %s", ar.short_src, ar.currentline, msg);
+      return;
     }
   }
-  lua_pushstring(L, msg);
+  snprintf(out, n, "%s", msg);
+}
+
+static void raise_here(lua_State *L, const char *msg) {
+  char where[320];
+  locate(L, msg, where, sizeof(where));
+  lua_pushstring(L, where);
   lua_error(L);
 }
 
-void fh_tstate_check(lua_State *L) {
+static tstate *ts_of(lua_State *L) {
   lua_getfield(L, LUA_REGISTRYINDEX, TS_KEY);
   tstate *ts = lua_touserdata(L, -1);
   lua_pop(L, 1);
+  return ts;
+}
+
+/* the task of this state that is running now, or NULL */
+static fh_task *running_task(tstate *ts) {
+  fh_task *t = fh_sched_running(fh_worker_sched(ts->w));
+  return t && fh_task_home(t) == ts->L ? t : NULL;
+}
+
+/* marks t over when it has passed a budget; -> its over message or NULL */
+static const char *check_over(lua_State *L, tstate *ts, fh_task *t) {
+  const char *over = fh_task_over(t);
+  double budget = fh_task_cpu_budget(t);
+  if (over || budget <= 0) return over;
+  char msg[200], where[320];
+  double used = fh_task_cpu_used(t), wall = fh_task_wall_used(t);
+  if (used > budget) {
+    snprintf(msg, sizeof(msg), "cpu budget exceeded: this turn ran %d ms of Lua (the limit is %d ms)",
+             (int)(used * 1000), (int)(budget * 1000));
+  } else if (wall > WALL_FACTOR * budget) {
+    snprintf(msg, sizeof(msg), "cpu budget exceeded: this turn was still running after %d ms "
+             "(the limit is %d ms, %d times its CPU budget)",
+             (int)(wall * 1000), (int)(WALL_FACTOR * budget * 1000), WALL_FACTOR);
+  } else {
+    return NULL;
+  }
+  locate(L, msg, where, sizeof(where));
+  fh_task_set_over(t, where);
+  ts->penalty_until = fh_monotonic() + PENALTY;
+  return fh_task_over(t);
+}
+
+void fh_tstate_check(lua_State *L) {
+  tstate *ts = ts_of(L);
   if (!ts) return;
   if (ts->eval_deadline > 0) {
     if (fh_thread_cpu() > ts->eval_deadline) raise_here(L, "cpu budget exceeded while loading");
     return;
   }
-  fh_task *t = fh_sched_running(fh_worker_sched(ts->w));
-  if (t && fh_task_cpu_budget(t) > 0 && fh_task_cpu_used(t) > fh_task_cpu_budget(t))
-    raise_here(L, "cpu budget exceeded");
+  fh_task *t = running_task(ts);
+  const char *over = t ? check_over(L, ts, t) : NULL;
+  if (over) {
+    lua_pushstring(L, over);
+    lua_error(L);
+  }
 }
 
 static void hook(lua_State *L, lua_Debug *ar) {
-  char msg[160];
   (void)ar;
-  lua_getfield(L, LUA_REGISTRYINDEX, TS_KEY);
-  tstate *ts = lua_touserdata(L, -1);
-  lua_pop(L, 1);
+  tstate *ts = ts_of(L);
   if (!ts) return;
   if (ts->eval_deadline > 0) {
     if (fh_thread_cpu() > ts->eval_deadline)
       raise_here(L, "cpu budget exceeded while loading (a loop that never ends at the top of a file?)");
-  } else {
-    fh_task *t = fh_sched_running(fh_worker_sched(ts->w));
-    if (t && fh_task_cpu_budget(t) > 0 && fh_task_cpu_used(t) > fh_task_cpu_budget(t)) {
-      double budget = fh_task_cpu_budget(t), used = fh_task_cpu_used(t);
-      /* 20 ms more to unwind (release the conversation's lock); past that
-       * every check raises again */
-      fh_task_set_budget(t, used + GRACE);
-      ts->penalty_until = fh_monotonic() + PENALTY;
-      snprintf(msg, sizeof(msg), "cpu budget exceeded: this turn ran %d ms of Lua (the limit is %d ms)",
-               (int)(used * 1000), (int)(budget * 1000));
-      raise_here(L, msg);
+    return;
+  }
+  fh_task *t = running_task(ts);
+  if (!t) return;
+  const char *over = check_over(L, ts, t);
+  if (over) {
+    if (fh_task_co(t) == L && lua_isyieldable(L)) {
+      fh_task_abort_at_yield(t);          /* ends here; never resumed */
+      lua_yield(L, 0);
+      return;
     }
-    /* a long turn takes turns with the other requests of the worker */
-    if (t && fh_task_co(t) == L) {
-      int runaway = fh_task_cpu_used(t) > LONG_TURN ||
-                    (ts->penalty_until > 0 && fh_monotonic() < ts->penalty_until);
-      double slice = fh_task_slice(t);
-      if (slice > (runaway ? LONG_SLICE : SLICE) && can_preempt(L)) {
-        fh_time_preempt(L, runaway ? slice * LONG_REST : 0);
-        return;
-      }
+    lua_pushstring(L, over);              /* inside a C call: climb out */
+    lua_error(L);
+  }
+  /* a long turn takes turns with the other requests of the worker */
+  if (fh_task_co(t) == L) {
+    int runaway = fh_task_cpu_used(t) > LONG_TURN ||
+                  (ts->penalty_until > 0 && fh_monotonic() < ts->penalty_until);
+    double slice = fh_task_slice(t);
+    if (slice > (runaway ? LONG_SLICE : SLICE) && lua_isyieldable(L)) {
+      fh_time_preempt(L, runaway ? slice * LONG_REST : 0);
+      return;
     }
   }
-  if (ts->mem_cap_kb > 0 && lua_gc(L, LUA_GCCOUNT, 0) > ts->mem_cap_kb) {
-    if (lua_gc(L, LUA_GCCOUNT, 0) < ts->mem_cap_kb * HARD_CAP && lua_gc(L, LUA_GCSTEP, GC_STEP_KB))
-      ts->over_cycles++;
-    int kb = lua_gc(L, LUA_GCCOUNT, 0);
-    if (kb <= ts->mem_cap_kb) { ts->over_cycles = 0; return; }   /* it was garbage */
-    if (ts->over_cycles < 2 && kb < ts->mem_cap_kb * HARD_CAP) return;
-    ts->over_cycles = 0;
-    ts->penalty_until = fh_monotonic() + PENALTY;
-    snprintf(msg, sizeof(msg), "memory budget exceeded: the tenant's state holds %d MB (the limit is %d MB)",
-             kb / 1024, (int)(ts->mem_cap_kb / 1024));
-    raise_here(L, msg);
-  }
+  /* garbage goes before the allocator's cap refuses live data */
+  if (ts->cap_bytes > 0 && ts->bytes > ts->cap_bytes * SOFT_CAP) lua_gc(L, LUA_GCSTEP, GC_STEP_KB);
 }
 
 /* The state's allocator: the C heap (shared arenas, no per-state segments:
- * ~860 KB a tenant instead of ~1 MB) with a count. No hard cap here: an
- * allocation refused outside a protected call makes LuaJIT panic and end
- * the process; the hook enforces the cap, and the C-side limits of
- * host/tenant_guard.lua bound what one C call can grow. */
+ * ~860 KB a tenant instead of ~1 MB) with a count and a hard cap. Growth
+ * past the cap is refused (LuaJIT raises "not enough memory" where it
+ * asked; tenant code always runs in a protected call); frees and shrinks
+ * always succeed, so the collector and lua_close never fail. A refusal
+ * marks the running turn over its budget for good. */
 static void *ts_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   tstate *ts = ud;
   if (nsize == 0) {
@@ -187,8 +216,25 @@ static void *ts_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     return NULL;
   }
   size_t old = ptr ? osize : 0;
+  if (nsize > old && ts->cap_bytes > 0 && ts->bytes - old + nsize > ts->cap_bytes) {
+    /* enforced while the state's own code runs (a turn, or a load in
+     * ts:eval), both in protected calls; the manager's few pushes into the
+     * state between them are not refused: LuaJIT would panic there */
+    fh_task *t = ts->L ? running_task(ts) : NULL;
+    if (!t && !ts->in_eval) goto grant;
+    if (t) {
+      char msg[160];
+      snprintf(msg, sizeof(msg), "memory budget exceeded: the tenant's state reached its limit of %d MB",
+               (int)(ts->cap_bytes >> 20));
+      fh_task_set_over(t, msg);
+      ts->penalty_until = fh_monotonic() + PENALTY;
+    }
+    return NULL;
+  }
+grant:;
   void *p = realloc(ptr, nsize);
   if (p) ts->bytes = ts->bytes - old + nsize;
+  else if (nsize <= old) return ptr;     /* a shrink that could not move */
   return p;
 }
 
@@ -204,6 +250,39 @@ static void on_close_timer(uv_timer_t *h) {
 static void maybe_close(tstate *ts) {
   if (ts->closing && ts->live == 0 && ts->L && !uv_is_active((uv_handle_t *)&ts->closer))
     uv_timer_start(&ts->closer, on_close_timer, 0, 0);
+}
+
+/* over() -> the running turn's over-budget message, or nil */
+static int l_over(lua_State *L) {
+  tstate *ts = ts_of(L);
+  fh_task *t = ts ? running_task(ts) : NULL;
+  const char *over = t ? fh_task_over(t) : NULL;
+  if (over) lua_pushstring(L, over);
+  else lua_pushnil(L);
+  return 1;
+}
+
+/* pcall and xpcall of a tenant state re-raise once the running turn is
+ * over its budget: no protected call can keep an over-budget turn alive.
+ * (Lua wrappers around the fast functions, so yields still cross them.) */
+static const char WRAP_PCALL[] =
+    "local over, pcall, xpcall, error = ...\n"
+    "local function pass(ok, ...)\n"
+    "  local o = over()\n"
+    "  if o then error(o, 0) end\n"
+    "  return ok, ...\n"
+    "end\n"
+    "_G.pcall = function(f, ...) return pass(pcall(f, ...)) end\n"
+    "_G.xpcall = function(f, h, ...) return pass(xpcall(f, h, ...)) end\n";
+
+static int wrap_pcall(lua_State *T) {
+  if (luaL_loadbuffer(T, WRAP_PCALL, sizeof(WRAP_PCALL) - 1, "=budget") != 0) return -1;
+  lua_pushcfunction(T, l_over);
+  lua_getglobal(T, "pcall");
+  lua_getglobal(T, "xpcall");
+  lua_getglobal(T, "error");
+  if (lua_pcall(T, 4, 0, 0) != 0) { lua_pop(T, 1); return -1; }
+  return 0;
 }
 
 static tstate *check_ts(lua_State *L) {
@@ -223,10 +302,12 @@ static int l_new(lua_State *L) {
   tstate *ts = calloc(1, sizeof(*ts));
   if (!ts) return luaL_error(L, "out of memory");
   ts->L = lua_newstate(ts_alloc, ts);
-  if (!ts->L) ts->L = luaL_newstate();          /* a LuaJIT that wants its own allocator */
-  if (!ts->L) { free(ts); return luaL_error(L, "tstate.new: cannot create a Lua state"); }
+  if (!ts->L) {   /* a LuaJIT without custom allocators could not cap memory */
+    free(ts);
+    return luaL_error(L, "tstate.new: this LuaJIT does not accept an allocator (a 64-bit build needs GC64)");
+  }
   ts->w = w;
-  ts->mem_cap_kb = mem_mb * 1024;
+  ts->cap_bytes = mem_mb > 0 ? (size_t)(mem_mb * 1024 * 1024) : 0;
   snprintf(ts->name, sizeof(ts->name), "%s", name);
   uv_timer_init(fh_worker_loop(w), &ts->closer);
   ts->closer.data = ts;
@@ -242,14 +323,11 @@ static int l_new(lua_State *L) {
   lua_pushnil(ts->L);
   lua_setfield(ts->L, -2, "fswatch");
   lua_pop(ts->L, 2);
-  lua_newtable(ts->L);                           /* C functions a yield may cross */
-  lua_getglobal(ts->L, "pcall");
-  lua_pushboolean(ts->L, 1);
-  lua_rawset(ts->L, -3);
-  lua_getglobal(ts->L, "xpcall");
-  lua_pushboolean(ts->L, 1);
-  lua_rawset(ts->L, -3);
-  lua_setfield(ts->L, LUA_REGISTRYINDEX, YIELDABLE_KEY);
+  if (wrap_pcall(ts->L) != 0) {
+    lua_close(ts->L);
+    uv_close((uv_handle_t *)&ts->closer, on_closer_closed);
+    return luaL_error(L, "tstate.new: cannot set up the state");
+  }
   luaJIT_setmode(ts->L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_OFF);
   lua_sethook(ts->L, hook, LUA_MASKCOUNT, HOOK_EVERY);
   tstate **box = lua_newuserdata(L, sizeof(*box));
@@ -285,12 +363,14 @@ static int l_eval(lua_State *L) {
   lua_getglobal(T, "debug");
   lua_getfield(T, -1, "traceback");
   lua_remove(T, -2);
-  if (ts->mem_cap_kb > 0 && lua_gc(T, LUA_GCCOUNT, 0) > ts->mem_cap_kb / 2) lua_gc(T, LUA_GCCOLLECT, 0);
+  if (ts->cap_bytes > 0 && ts->bytes > ts->cap_bytes / 2) lua_gc(T, LUA_GCCOLLECT, 0);
   int ok = luaL_loadbuffer(T, code, clen, "=tenant-eval") == 0;
   if (ok) {
     lua_pushlstring(T, arg, alen);
     ts->eval_deadline = fh_thread_cpu() + budget;
+    ts->in_eval = 1;
     ok = lua_pcall(T, 1, 1, base + 1) == 0;
+    ts->in_eval = 0;
     ts->eval_deadline = 0;
   }
   char *res;
@@ -307,13 +387,28 @@ static void push_call_result(lua_State *co, call_ctx *cc) {
   lua_pushboolean(co, cc->ok);
   if (cc->result) lua_pushlstring(co, cc->result, cc->rlen);
   else lua_pushstring(co, "out of memory");
+  if (cc->over) lua_pushstring(co, cc->over);
+  else lua_pushnil(co);
+}
+
+/* which budget stopped a turn, from its over message (check_over, ts_alloc) */
+static const char *over_kind(const char *over) {
+  if (!over) return NULL;
+  if (strstr(over, "memory budget exceeded")) return "memory";
+  if (strstr(over, "still running after")) return "wall";
+  return "cpu";
 }
 
 static void on_call_done(fh_task *t, int ok, lua_State *co, int nres, void *data) {
-  (void)t;
   call_ctx *cc = data;
   cc->ok = ok;
   cc->done = 1;
+  cc->over = ok ? NULL : over_kind(fh_task_over(t));
+  if (cc->over && !strstr(lua_tostring(co, -1) ? lua_tostring(co, -1) : "", fh_task_over(t))) {
+    /* a refused allocation raised "not enough memory": say which budget */
+    lua_pushfstring(co, "%s\n%s", fh_task_over(t), lua_tostring(co, -1) ? lua_tostring(co, -1) : "");
+    nres = lua_gettop(co);
+  }
   take_result(co, ok, nres, &cc->result, &cc->rlen);
 
   cc->ts->live--;
@@ -325,7 +420,7 @@ static void on_call_done(fh_task *t, int ok, lua_State *co, int nres, void *data
     push_call_result(cco, cc);
     free(cc->result);
     free(cc);
-    fh_task_resume(caller, 2);
+    fh_task_resume(caller, 3);
     return;
   }
   free(cc->result);
@@ -340,8 +435,10 @@ static int l_call(lua_State *L) {
   double budget = luaL_optnumber(L, 4, 0.1);
   fh_task *caller = fh_task_check_current(L, "tstate call");
   lua_State *T = ts->L;
-  /* (the garbage a turn that failed over the memory cap left is collected
-   * in steps by the next turn's hook, not here in one stall) */
+  /* what a turn stopped over the memory cap left is garbage now: collect
+   * it at once, or this turn would meet the cap at its first allocation
+   * (in normal running the hook collects in steps from SOFT_CAP on) */
+  if (ts->cap_bytes > 0 && ts->bytes > ts->cap_bytes * SOFT_CAP) lua_gc(T, LUA_GCCOLLECT, 0);
   lua_getglobal(T, fn);
   if (!lua_isfunction(T, -1)) {
     lua_pop(T, 1);
@@ -367,7 +464,7 @@ static int l_call(lua_State *L) {
     push_call_result(L, cc);
     free(cc->result);
     free(cc);
-    return 2;
+    return 3;
   }
   cc->yielded = 1;
   return lua_yield(L, 0);

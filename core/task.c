@@ -18,6 +18,10 @@ struct fh_task {
   double cpu_budget;    /* seconds of CPU the task may use, 0: no limit */
   double cpu_used;      /* CPU seconds used in earlier resumes */
   double resumed_at;    /* thread CPU clock at the current resume */
+  double wall_used;     /* running or runnable wall seconds, earlier resumes */
+  double wall_at;       /* monotonic clock at the current resume, 0 outside */
+  int abort_at_yield;
+  char *over;           /* why it is over budget (owned), NULL within */
   fh_task_done_cb done;
   void *data;
   fh_sched *sched;
@@ -131,6 +135,13 @@ static void map_del(fh_sched *s, uint64_t id) {
   }
 }
 
+/* Drops the registry anchor of a task's coroutine (once). */
+static void unanchor(fh_task *t) {
+  if (t->ref == LUA_NOREF) return;
+  luaL_unref(t->home, LUA_REGISTRYINDEX, t->ref);
+  t->ref = LUA_NOREF;
+}
+
 /* reusable: the task returned normally (the coroutine's status is 0 and
  * lua_resume may start a new function on it) in the sched's own state */
 static void task_free(fh_task *t, int reusable) {
@@ -140,9 +151,11 @@ static void task_free(fh_task *t, int reusable) {
     s->spare_co[s->nspare] = t->co;
     s->spare_ref[s->nspare++] = t->ref;
   } else {
-    luaL_unref(t->home, LUA_REGISTRYINDEX, t->ref);
+    unanchor(t);
   }
   map_del(s, t->id);
+  free(t->over);
+  t->over = NULL;
   fh_freelist_put(&s->tasks, t);
 }
 
@@ -221,18 +234,47 @@ double fh_task_slice(const fh_task *t) {
 
 fh_task *fh_sched_running(fh_sched *s) { return s->running; }
 
+double fh_task_wall_used(const fh_task *t) {
+  return t->wall_used + (t->wall_at > 0 ? fh_monotonic() - t->wall_at : 0);
+}
+
+void fh_task_add_wall(fh_task *t, double seconds) { t->wall_used += seconds; }
+
+void fh_task_set_over(fh_task *t, const char *msg) {
+  if (t->over) return;                    /* the first reason stands */
+  t->over = strdup(msg);
+}
+
+const char *fh_task_over(const fh_task *t) { return t->over; }
+
+void fh_task_abort_at_yield(fh_task *t) { t->abort_at_yield = 1; }
+
 void fh_task_resume(fh_task *t, int nargs) {
   lua_State *co = t->co;
   fh_sched *s = t->sched;
   fh_task *prev = s->running;
   s->running = t;
-  if (t->cpu_budget > 0) t->resumed_at = fh_thread_cpu();
+  if (t->cpu_budget > 0) {
+    t->resumed_at = fh_thread_cpu();
+    t->wall_at = fh_monotonic();
+  }
   int rc = lua_resume(co, nargs);
   if (t->cpu_budget > 0) {
     t->cpu_used += fh_thread_cpu() - t->resumed_at;
+    t->wall_used += fh_monotonic() - t->wall_at;
     t->resumed_at = 0;
+    t->wall_at = 0;
   }
   s->running = prev;
+  if (rc == LUA_YIELD && t->abort_at_yield) {
+    /* stopped from its hook: it ends here, never to run again */
+    lua_settop(co, 0);
+    lua_pushstring(co, t->over ? t->over : "the turn was stopped");
+    if (t->home != s->L) unanchor(t);  /* see below */
+    if (t->done) t->done(t, 0, co, 1, t->data);
+    task_free(t, 0);
+    return;
+  }
   if (rc == LUA_YIELD) {
     lua_settop(co, 0); /* values yielded by plain coroutine.yield are ignored */
     return;
@@ -243,6 +285,11 @@ void fh_task_resume(fh_task *t, int nargs) {
     const char *msg = lua_tostring(co, -1);
     if (!msg) msg = lua_isnil(co, -1) ? "error (nil)" : "error object is not a string";
     luaL_traceback(co, co, msg, 0);
+    /* a failed coroutine of a tenant state keeps its whole stack: let it
+     * go before done, which resumes the caller in the main state and may
+     * run on for a while, calling into the tenant state again (ts:call's
+     * done copies what it needs from co before anything can collect it) */
+    if (t->home != s->L) unanchor(t);
     if (t->done) {
       t->done(t, 0, co, 1, t->data);
     } else {
@@ -256,7 +303,10 @@ void fh_task_resume(fh_task *t, int nargs) {
 
 void fh_sched_destroy(fh_sched *s) {
   if (!s) return;
-  for (size_t i = 0; i < s->cap; i++) free(s->slots[i]);
+  for (size_t i = 0; i < s->cap; i++) {
+    if (s->slots[i]) free(s->slots[i]->over);
+    free(s->slots[i]);
+  }
   fh_freelist_drain(&s->tasks);
   free(s->slots);
   free(s);

@@ -81,6 +81,22 @@ double fh_task_cpu_used(const fh_task *t);
 /* CPU seconds since the current resume (budgeted tasks only, else 0). */
 double fh_task_slice(const fh_task *t);
 
+/* Wall-clock seconds the task has spent running or runnable: the sum of
+ * its resumes plus the rests a runaway turn is held to (waits for I/O do
+ * not count). Budgeted tasks only, else 0. */
+double fh_task_wall_used(const fh_task *t);
+void fh_task_add_wall(fh_task *t, double seconds);
+
+/* Over budget: once set (CPU, memory or wall clock), the task stays over
+ * for good; msg is copied ("file:line: cpu budget exceeded: ..."). */
+void fh_task_set_over(fh_task *t, const char *msg);
+const char *fh_task_over(const fh_task *t);  /* NULL while within budget */
+
+/* The task ends at its next yield instead of being suspended: its done
+ * callback gets ok = 0 with the task's over message, and it is never
+ * resumed. Used from a count hook, which then yields. */
+void fh_task_abort_at_yield(fh_task *t);
+
 /* CPU seconds this thread has used (CLOCK_THREAD_CPUTIME_ID). */
 double fh_thread_cpu(void);
 

@@ -44,3 +44,58 @@ describe("preemption", function()
     assert.is_true(ok2, r2)
   end)
 end)
+
+-- Budgets that tenant code cannot escape (issue 13): each escape ends its
+-- own turn, names the budget it broke, and leaves the state serving.
+describe("budgets hold against escapes", function()
+  local ESCAPES = {
+    { "pcall around a spin", "while true do pcall(function() while true do end end) end", "cpu" },
+    { "xpcall with a spinning handler",
+      "while true do xpcall(function() error('x') end, function(e) while true do end end) end", "cpu" },
+    { "pcall inside a sort comparator",
+      "local t = {} for i = 1, 100 do t[i] = i end while true do pcall(table.sort, t, function(a, b) while true do pcall(function() while true do end end) end end) end",
+      "cpu" },
+    { "pcall inside a gsub callback",
+      "local s = ('a'):rep(60000) while true do pcall(string.gsub, s, '.', function() pcall(function() while true do end end) end) end",
+      "cpu" },
+    { "deep recursion in pcall", "local function r(n) return 1 + r(n + 1) end while true do pcall(r, 1) end", "cpu" },
+    { "one gsub result past the cap", "return #(('x'):rep(65536):gsub('x', ('y'):rep(4 * 1024 * 1024 - 16)))", "memory" },
+    { "table.concat past the cap",
+      "local t, b = {}, ('z'):rep(4 * 1024 * 1024) for i = 1, 500 do t[i] = b end return #table.concat(t)", "memory" },
+    { "string.format past the cap",
+      "local b = ('z'):rep(1024 * 1024) local s = b for i = 1, 200 do s = string.format('%s%s', s, b) end", "memory" },
+    { ".. past the cap", "local b = ('z'):rep(1024 * 1024) local s = b for i = 1, 200 do s = s .. b end", "memory" },
+    { "memory bombs inside pcall",
+      "while true do pcall(function() local t = {} for i = 1, 1e9 do t[i] = i end end) end", "memory" },
+  }
+  for _, case in ipairs(ESCAPES) do
+    it(("stops %s (%s)"):format(case[1], case[3]), function()
+      local ts = tstate.new{ name = "escape" }
+      assert(ts:eval("function escape() " .. case[2] .. " end function hello(x) return 'hello ' .. x end", ""))
+      local t0 = time.monotonic()
+      local ok, res, over = ts:call("escape", "", 0.1)
+      local took = time.monotonic() - t0
+      assert.is_false(ok)
+      assert.are.equal(case[3], over, res)
+      assert.truthy(res:find(case[3] .. " budget exceeded", 1, true), res)
+      -- a runaway runs at a tenth of a core: 100 ms of CPU is ~1 s of clock
+      assert.truthy(took < 3, took)
+      assert.is_true(ts:memory() < 64 * 1024)
+      local ok2, res2 = ts:call("hello", "again")
+      assert.is_true(ok2, res2); assert.are.equal("hello again", res2)
+      ts:close()
+    end)
+  end
+
+  it("stops a turn that has run 10x its CPU budget on the clock", function()
+    local ts = tstate.new{ name = "wall" }
+    -- blocked in C for 1.2 s (no CPU used), then a little Lua: the first
+    -- hook finds 12x the 100 ms budget gone on the clock
+    assert(ts:eval("function stall() os.execute('sleep 1.2') local x = 0 for i = 1, 1e5 do x = x + i end return 'finished' end", ""))
+    local ok, res, over = ts:call("stall", "", 0.1)
+    assert.is_false(ok)
+    assert.are.equal("wall", over, res)
+    assert.truthy(res:find("still running after", 1, true), res)
+    ts:close()
+  end)
+end)
