@@ -1,11 +1,17 @@
 --- The route table: adding an endpoint is one call in a file under
 --- scripts/routes/, no C.
 --
---   router.route(method, path, fn, name?)   path may hold {params}
+--   router.route(method, path, fn, name?, opts?)   path may hold {params}
 --   fn(req, params) -> status, body, headers
 --   req = {id, method, path, headers (lowercased), query, body}
+--   opts.reps = true: {tenant} may also be "<tenant>.<rep>" (a sales rep)
 --
--- Unknown paths get 404, a known path with another method 405. A handler
+-- Unknown paths get 404, a known path with another method 405. A path with
+-- a control character gets 400 (the core already refuses %00 and broken
+-- %-escapes before decoding; this holds for any caller). A {param} with a
+-- rule below that its value breaks gets the rule's answer before any
+-- handler runs: a {tenant} that is not a tenant id is 404 "unknown tenant"
+-- on every route, so `..`, `.x` or `_platform` never reach one. A handler
 -- that raises gets 500 from the core (with the request id, traceback logged).
 local json = require "json"
 local set_route = require("host").set_route
@@ -20,6 +26,25 @@ function M.json(status, value)
   return status, json.encode(value), { ["Content-Type"] = "application/json" }
 end
 
+-- A tenant id is also a file name (config/tenants/<id>.lua, flows/<id>/) and
+-- part of Redis keys: lowercase letters, digits, '_' and '-' (those two
+-- never first, so no '.', '..', '_platform' or '-x').
+local TENANT_ID = "^[a-z0-9][a-z0-9_%-]*$"
+local REP_ID = "^[%w_%-]+$"                    -- as flow.tenant checks reps
+
+-- Rules for {params} by name: ok(value, route) -> truthy when the value may
+-- reach the handler; else the answer {status, error word, message}.
+local PARAMS = {
+  tenant = {
+    ok = function(v, r)
+      if v:match(TENANT_ID) then return true end
+      local base, rep = v:match("^([^.]+)%.([^.]+)$")
+      return r.reps and base and base:match(TENANT_ID) and rep:match(REP_ID)
+    end,
+    answer = { 404, "unknown tenant", "there is no such tenant (check the tenant id in the URL)" },
+  },
+}
+
 local function compile(path)
   local names = {}
   local pattern = "^" .. path:gsub("[%.%-%+%*%?%[%]%^%$%%]", "%%%0"):gsub("{(%w+)}", function(n)
@@ -29,11 +54,14 @@ local function compile(path)
   return pattern, names
 end
 
---- Registers fn for method and path. Raises on a duplicate route.
-function M.route(method, path, fn, name)
+--- Registers fn for method and path; name (default: path) labels its
+--- metrics; opts.reps lets {tenant} name a rep ("<tenant>.<rep>"). Raises
+--- on a duplicate route.
+function M.route(method, path, fn, name, opts)
   assert(type(method) == "string" and type(path) == "string", "router.route(method, path, fn)")
   assert(type(fn) == "function", "router.route: fn must be a function")
-  local r = { fn = fn, name = name or path }
+  assert(opts == nil or type(opts) == "table", "router.route: opts must be a table")
+  local r = { fn = fn, name = name or path, reps = opts ~= nil and opts.reps == true }
   method = method:upper()
   if not path:find("{", 1, true) then
     exact[path] = exact[path] or {}
@@ -65,14 +93,35 @@ local function find(path)
   end
 end
 
+local function refuse(status, word, message)
+  local s, b, h = M.json(status, { error = word, message = message })
+  return s, b, h, "unmatched"
+end
+
+-- the answer for the first param its rule refuses, or nil
+local function check_params(params, r)
+  for name, value in pairs(params) do
+    local rule = PARAMS[name]
+    if rule and not rule.ok(value, r) then return refuse(unpack(rule.answer)) end
+  end
+end
+
 --- Called by the core for every request: status, body, headers, route name.
 function M.handle(req)
+  if type(req.path) ~= "string" or req.path:find("[%z\1-\31\127]") then
+    return refuse(400, "bad path", "the path holds a control character")
+  end
   local methods, params = find(req.path)
   if not methods then
     local s, b, h = M.json(404, { error = "not found" })
     return s, b, h, "unmatched"
   end
   local r = methods[req.method] or (req.method == "HEAD" and methods.GET)
+  if params then
+    -- one rule for every route: a rep only where the route takes reps
+    local s, b, h, n = check_params(params, r or { reps = false })
+    if s then return s, b, h, n end
+  end
   if not r then
     local s, b, h = M.json(405, { error = "method not allowed" })
     return s, b, h, "unmatched"

@@ -28,6 +28,8 @@ describe("router", function()
     router.route("GET", BASE .. "/v1.0/{id}", echo_handler("dotted"))
     router.route("GET", BASE .. "/both", echo_handler("both-get"))
     router.route("HEAD", BASE .. "/both", echo_handler("both-head"))
+    router.route("GET", BASE .. "/t/{tenant}/x/{id}", echo_handler("tenant"))
+    router.route("GET", BASE .. "/r/{tenant}/x/{id}", echo_handler("rep"), nil, { reps = true })
   end)
 
   describe("router.handle", function()
@@ -153,7 +155,73 @@ describe("router", function()
     end)
   end)
 
+  describe("router.handle with a {tenant} param", function()
+    it("passes well-formed tenant ids to the handler", function()
+      for _, id in ipairs{ "carwash", "car-wash_2", "9lives", "a" } do
+        local status, body = router.handle(req("GET", "/t/" .. id .. "/x/1"))
+        assert.are.equal(200, status, id)
+        assert.are.equal(id, json.decode(body).params.tenant)
+      end
+    end)
+
+    it("answers 404 'unknown tenant' in the routes' JSON error shape for ids that are no tenant id", function()
+      for _, id in ipairs{ "..", ".", ".x", "x.", "_platform", "-x", "Carwash", "car wash", "a;b",
+                           "car%2e", "a.b", "a..b", "\xff" } do
+        local status, body, headers, name = router.handle(req("GET", "/t/" .. id .. "/x/1"))
+        assert.are.equal(404, status, id)
+        assert.are.equal("unknown tenant", json.decode(body).error, id)
+        assert.is_string(json.decode(body).message)
+        assert.are.equal("application/json", headers["Content-Type"])
+        assert.are.equal("unmatched", name)                 -- the handler (200) never ran
+      end
+    end)
+
+    it("refuses an odd tenant id whatever the method", function()
+      assert.are.equal(404, (router.handle(req("POST", "/t/../x/1"))))
+      assert.are.equal(405, (router.handle(req("POST", "/t/carwash/x/1"))))
+    end)
+
+    it("takes '<tenant>.<rep>' only on a route registered with reps", function()
+      local status, body = router.handle(req("GET", "/r/salesco.anna/x/1"))
+      assert.are.equal(200, status)
+      assert.are.equal("salesco.anna", json.decode(body).params.tenant)
+      assert.are.equal(200, (router.handle(req("GET", "/r/salesco/x/1"))))
+      assert.are.equal(404, (router.handle(req("GET", "/t/salesco.anna/x/1"))))
+      for _, id in ipairs{ "_platform.anna", "salesco.", ".anna", "salesco.anna.b", "..", "Salesco.anna" } do
+        assert.are.equal(404, (router.handle(req("GET", "/r/" .. id .. "/x/1"))), id)
+      end
+    end)
+
+    it("leaves params without a rule to the handler", function()
+      local status, body = router.handle(req("GET", "/t/carwash/x/.."))
+      assert.are.equal(200, status)
+      assert.are.equal("..", json.decode(body).params.id)
+    end)
+  end)
+
+  describe("router.handle with a control character in the path", function()
+    it("answers 400 'bad path' and calls no handler", function()
+      for _, c in ipairs{ "\0", "\1", "\n", "\r", "\31", "\127" } do
+        local status, body, _, name = router.handle(req("GET", "/exact" .. c))
+        assert.are.equal(400, status, c:byte())
+        assert.are.equal("bad path", json.decode(body).error)
+        assert.are.equal("unmatched", name)
+        assert.are.equal(400, (router.handle(req("GET", "/items/a" .. c .. "b"))))
+      end
+    end)
+
+    it("takes printable and UTF-8 paths as before", function()
+      local status, body = router.handle(req("GET", "/items/caf\195\169~!"))
+      assert.are.equal(200, status)
+      assert.are.equal("caf\195\169~!", json.decode(body).params.id)
+    end)
+  end)
+
   describe("router.route", function()
+    it("raises when opts is not a table", function()
+      assert.has_error(function() router.route("GET", BASE .. "/opts", function() end, nil, "reps") end)
+    end)
+
     it("raises on a duplicate exact route", function()
       assert.has_error(function()
         router.route("GET", BASE .. "/exact", echo_handler("again"))
