@@ -14,7 +14,9 @@
 --
 -- handle = {key, token, fence, lease}. The fence grows by one on every
 -- acquisition of a key: pass it to writes that must reject a holder whose
--- lease ran out. Waiters of this process (all workers) queue in arrival
+-- lease ran out. Its counter (lock:fence:<key>) expires a day (or 10
+-- leases, if longer) after the key's last acquisition and then starts
+-- again above every token it gave before (see ACQUIRE below). Waiters of this process (all workers) queue in arrival
 -- order (core/lockq.c): only the first in line tries Redis, and a release
 -- anywhere in the process hands over to it at once. A lock held by another
 -- host is polled by the first in line with a short backoff (2 ms doubling
@@ -27,11 +29,34 @@ local lockq = require "lockq"
 
 local M = {}
 
+local FENCE_TTL = 24 * 3600     -- seconds a fence counter outlives its key's last acquisition
+
+-- The fence counter lives FENCE_TTL (far beyond any lease) after the last
+-- acquisition, so a conversation's counter does not outlive it for ever.
+-- When it has expired (or never existed) it starts again from Redis' clock
+-- in microseconds, not from 1. Every token handed out before was at most
+-- the clock of its day: the counter starts at the clock and gains one per
+-- acquisition, and an acquisition (a script run, then a release) takes
+-- Redis more than a microsecond, so the counter never runs ahead of the
+-- clock; and the key expires only after FENCE_TTL without one. So a
+-- restarted counter is above every earlier token, even with Redis' clock
+-- stepped back by up to FENCE_TTL: a holder whose lease ran out before
+-- the expiry can never present a token that beats the new holder's. (A
+-- counter that restarted at 1 could, and the fenced store would refuse the
+-- new holder.) Needs Redis 5 or later (TIME before writes in a script).
 local ACQUIRE = rscript.new([[
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  return redis.call('INCR', KEYS[2])
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end
+local fence
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  fence = redis.call('INCR', KEYS[2])
+else
+  local t = redis.call('TIME')
+  local us = t[1] .. string.format('%06d', tonumber(t[2]))
+  redis.call('SET', KEYS[2], us)
+  fence = tonumber(us)
 end
-return false]])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return fence]])
 
 local redis = require "redis"
 
@@ -59,7 +84,8 @@ local function try(key, token, lease, fence)
     if ok == nil then return nil, err end
     return ok == "OK"
   end
-  local fence, err = ACQUIRE:run(keys_of(key), { token, math.floor(lease * 1000) })
+  local fence, err = ACQUIRE:run(keys_of(key), { token, math.floor(lease * 1000),
+                                               math.floor(math.max(FENCE_TTL, lease * 10) * 1000) })
   if fence == nil then return nil, err end
   return fence ~= redis.null and fence  -- redis.null (taken) is truthy: map it to false
 end

@@ -142,6 +142,42 @@ describe("lock", function()
     assert.are.equal(0, require("lockq").keys())
   end)
 
+  it("gives the fence counter a life far beyond the lease, renewed on every acquisition", function()
+    local k = key()
+    local a = assert(lock.acquire(k, 5))
+    local day = 24 * 3600 * 1000
+    local ttl = redis.call("PTTL", "lock:fence:" .. k)
+    assert.is_true(ttl > day - 60000 and ttl <= day, "fence TTL " .. ttl)
+    redis.call("PEXPIRE", "lock:fence:" .. k, 1000)                -- as if a day had passed
+    lock.release(a)
+    local b = assert(lock.acquire(k, 5000))                        -- a long lease: ten of them
+    assert.are.equal(a.fence + 1, b.fence)
+    assert.is_true(redis.call("PTTL", "lock:fence:" .. k) > 5000 * 10 * 1000 - 60000)
+    lock.release(b)
+    redis.call("DEL", "lock:fence:" .. k)
+  end)
+
+  it("restarts an expired fence counter above every token it gave before", function()
+    local k = key()
+    local stale = assert(lock.acquire(k, 0.05))                    -- its holder stalls past its lease
+    time.sleep(0.1)
+    for _ = 1, 50 do lock.release(assert(lock.acquire(k, 5))) end
+    local last = assert(lock.acquire(k, 5))
+    lock.release(last)
+    redis.call("DEL", "lock:fence:" .. k)                          -- the counter's TTL ran out
+    local fresh = assert(lock.acquire(k, 5))
+    assert.is_true(fresh.fence > last.fence and fresh.fence > stale.fence,
+      ("restarted at %.0f after %.0f"):format(fresh.fence, last.fence))
+    lock.release(fresh)
+    -- a counter from before fences expired (no TTL, small) carries on and gets one
+    redis.call("SET", "lock:fence:" .. k, "41")
+    local old = assert(lock.acquire(k, 5))
+    assert.are.equal(42, old.fence)
+    assert.is_true(redis.call("PTTL", "lock:fence:" .. k) > 0)
+    lock.release(old)
+    redis.call("DEL", "lock:fence:" .. k)
+  end)
+
   it("can skip the fencing counter", function()
     local k = key()
     local h = assert(lock.acquire(k, 5, { fence = false }))
