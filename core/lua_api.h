@@ -19,6 +19,7 @@ int fh_lua_open_host(lua_State *L);
 int fh_lua_open_lockq(lua_State *L);
 int fh_lua_open_tstate(lua_State *L);
 int fh_lua_open_fswatch(lua_State *L);
+int fh_lua_open_pattern(lua_State *L);
 
 /* host.park / host.wake, implemented beside time.sleep */
 int fh_time_park(lua_State *L);

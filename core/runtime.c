@@ -22,6 +22,7 @@ static const luaL_Reg preloads[] = {
     {"lockq", fh_lua_open_lockq},
     {"tstate", fh_lua_open_tstate},
     {"fswatch", fh_lua_open_fswatch},
+    {"pattern", fh_lua_open_pattern},
     {"cjson", luaopen_cjson},
     {"cjson.safe", luaopen_cjson_safe},
     {NULL, NULL},
