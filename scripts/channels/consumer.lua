@@ -9,8 +9,10 @@
 -- the hinted wait, 5xx with backoff; each send journaled, see send()), then
 -- XACK. A message a crashed host
 -- left unacknowledged is claimed again after 30 s; one that failed 10 times
--- goes to the tenant's dead-letter stream with its error. Acknowledged
--- entries are trimmed from the stream every few seconds.
+-- goes to the tenant's dead-letter stream with its error, and one it can
+-- never use (fields missing or odd, see usable()) goes there at once, with
+-- the reason: neither is retried for ever, nor holds up its conversation.
+-- Acknowledged entries are trimmed from the stream every few seconds.
 local redis = require "redis"
 local json = require "json"
 local host = require "host"
@@ -20,6 +22,8 @@ local tenants = require "flow.tenants"
 local registry = require "channels.registry"
 local inbound = require "channels.inbound"
 local turns = require "channels.turn"
+local receipts = require "channels.receipts"
+local S = require "channels.shape"
 
 local M = {}
 
@@ -36,8 +40,32 @@ local inflight = {}
 
 local function fields(list)
   local f = {}
-  for i = 1, #list, 2 do f[list[i]] = list[i + 1] end
+  if type(list) ~= "table" then return f end       -- an entry deleted meanwhile: nil
+  for i = 1, #list - 1, 2 do
+    if type(list[i]) == "string" then f[list[i]] = list[i + 1] end
+  end
   return f
+end
+
+-- an entry as handle() reads it (channels.inbound writes it so; anything
+-- else, e.g. written by an older version or by hand, is dead-lettered at
+-- once instead of failing its ten deliveries)
+local ENTRY = S.object{ channel = S.string(), id = S.id(), conversation = S.id(100), msg = S.string(),
+                        name = S.opt(S.string()) }
+local MSG = S.object{ text = S.opt(S.string()), button = S.opt(S.either(S.string(), S.integer())),
+                      kind = S.opt(S.string()), callback = S.opt(S.id()), media = S.opt(S.object{}),
+                      location = S.opt(S.object{}), contacts = S.opt(S.list(S.any())) }
+
+-- -> msg | nil, word, detail
+local function usable(f)
+  local ok, word, detail = S.check(f, ENTRY)
+  if not ok then return nil, word, detail end
+  if not registry.adapter(f.channel) then return S.fail("bad value", "channel: no channel '" .. f.channel .. "'") end
+  local msg, jerr = json.decode(f.msg)
+  if msg == nil then return S.fail("bad json", "msg: " .. tostring(jerr)) end
+  ok, word, detail = S.check(msg, MSG, "msg")
+  if not ok then return nil, word, detail end
+  return msg
 end
 
 local function outbox_key(tenant, f) return ("fh:out:{%s}:%s:%s"):format(tenant, f.channel, f.id) end
@@ -77,8 +105,11 @@ local function send(adapter, creds, to, reply, limit, mark)
   end
 end
 
--- one message; true when it is done (acknowledge it), else nil, err
+-- one message; true when it is done (acknowledge it), false, word, detail
+-- when it can never be (dead-letter it now), else nil, err (retried)
 local function handle(tenant, settings, f)
+  local msg, word, detail = usable(f)
+  if not msg then return false, word, detail end
   local adapter = registry.adapter(f.channel)
   local creds = adapter and registry.creds(settings, f.channel)
   if not creds then return nil, "channel " .. tostring(f.channel) .. " not enabled" end
@@ -86,7 +117,6 @@ local function handle(tenant, settings, f)
   local box = redis.call("GET", key)
   box = type(box) == "string" and json.decode(box) or nil
   if not box then
-    local msg = json.decode(f.msg) or {}
     local replies
     if msg.kind == "unsupported" then
       replies = { { text = settings.only_text or "Sorry, I can only read text messages." } }
@@ -138,19 +168,32 @@ local function handle(tenant, settings, f)
       box.ids = box.ids or {}
       box.ids[i] = sent_id
       writes[1][3] = json.encode(box)
-      writes[2] = { "HSET", "fh:sent:{" .. tenant .. "}", sent_id, json.encode{ status = "accepted", conversation = f.conversation } }
     end
     redis.pipeline(writes)
+    if sent_id then receipts.record(tenant, sent_id, { status = "accepted", conversation = f.conversation }) end
   end
   return true
+end
+
+-- the original fields of entry e, after ours
+local function with_entry(e, list)
+  for _, v in ipairs(type(e[2]) == "table" and e[2] or {}) do list[#list + 1] = v end
+  return list
 end
 
 local function process(tenant, stream, entries)
   local settings = (tenants.status(tenant) or {}).settings or {}
   for i, e in ipairs(entries) do
-    local f = fields(e[2] or {})
-    local ok, done, why = pcall(handle, tenant, settings, f)
-    if ok and done == true then
+    local f = fields(e[2])
+    local ok, done, why, detail = pcall(handle, tenant, settings, f)
+    if ok and done == false then
+      log.warn("inbound entry the host cannot use: moved to the dead-letter stream",
+               { tenant = tenant, entry = e[1], reason = why, detail = detail })
+      local dead = inbound.dead_letter(tenant, why, with_entry(e, { "source", "stream", "entry", e[1],
+                                       "error", why .. ": " .. tostring(detail) }))
+      if dead then redis.call("XACK", stream, GROUP, e[1]) end   -- else the claim brings it back
+      inflight[e[1]] = nil
+    elseif ok and done == true then
       redis.call("XACK", stream, GROUP, e[1])
       inflight[e[1]] = nil
     else
@@ -167,7 +210,7 @@ local function dispatch(tenant, stream, entries)
   local by_conv, order = {}, {}
   for _, e in ipairs(entries) do
     inflight[e[1]] = true
-    local c = fields(e[2] or {}).conversation or "?"
+    local c = fields(e[2]).conversation or "?"
     if not by_conv[c] then by_conv[c] = {}; order[#order + 1] = c end
     table.insert(by_conv[c], e)
   end
@@ -180,11 +223,10 @@ local function dead_letters(tenant, stream)
   for _, p in ipairs(pending) do
     if p[4] and p[4] >= MAX_DELIVERIES then
       local got = redis.call("XRANGE", stream, p[1], p[1])
-      local f = type(got) == "table" and got[1] and got[1][2] or {}
-      local args = { "XADD", inbound.dead(tenant), "*", "entry", p[1], "deliveries", p[4], "error", "not answered after retries" }
-      for _, v in ipairs(f) do args[#args + 1] = v end
-      redis.call(unpack(args))
-      redis.call("XACK", stream, GROUP, p[1])
+      local e = type(got) == "table" and got[1] or {}
+      local dead = inbound.dead_letter(tenant, "not answered", with_entry(e, { "source", "stream", "entry", p[1],
+                                       "deliveries", p[4], "error", "not answered after retries" }))
+      if dead then redis.call("XACK", stream, GROUP, p[1]) end
       log.error("inbound message moved to the dead-letter stream", { tenant = tenant, entry = p[1] })
     end
   end

@@ -1,20 +1,39 @@
---- channels.inbound: the durable inbound queue of asynchronous channels.
+--- channels.inbound: the durable inbound queue of asynchronous channels,
+--- and its dead-letter stream.
 --
 --   inbound.accept(tenant, channel, msg) -> "queued" | "duplicate" | nil, err
---       drops a message the provider delivered before (by its message id,
---       for 7 days), else appends it to the tenant's stream
+--       (yields) drops a message the provider delivered before (by its
+--       message id, for 7 days), else appends it to the tenant's stream;
+--       msg comes from an adapter's parse (ids checked there)
+--   inbound.unusable(tenant, channel, word, detail, what, source?) -> id | nil, err
+--       (yields) a verified payload, or one message of it, that the host
+--       cannot use: appended to the dead-letter stream with its reason,
+--       counted in flowhost_webhook_unusable_total{tenant,channel,reason}
+--       and logged. word: channels.shape's stable word; detail: where and
+--       what; what: the raw body or the item (a table, kept as JSON);
+--       source: "webhook" (default) or "poller"
+--   inbound.dead_letter(tenant, reason, fields) -> id | nil, err
+--       (yields) appends an entry {reason, at, fields...} (fields: a list of
+--       name, value, name, value, ...) to the tenant's dead-letter stream and
+--       counts it in flowhost_inbound_dead_letters_total{tenant,reason}
 --   inbound.stream(tenant) / inbound.dead(tenant) -> stream keys
 --
 -- Stream entries: channel, id (the provider's message id), conversation,
 -- msg (JSON {text | button}), name. A worker of the tenant's process reads
--- them with a consumer group (channels.consumer).
+-- them with a consumer group (channels.consumer). The dead-letter stream
+-- keeps the newest DEAD_MAX entries (XADD MAXLEN ~): an operator reads it
+-- with XRANGE; it is a record, nothing re-reads it.
 local redis = require "redis"
 local json = require "json"
+local host = require "host"
+local log = require "log"
 
 local M = {}
 
 local DEDUPE_TTL = 7 * 24 * 3600
 local WINDOW = 24 * 3600
+local DEAD_MAX = 10000            -- entries kept per tenant
+local KEEP_BYTES = 8192           -- of an unusable body (its length is kept too)
 
 --- The key that exists while the customer's last message is under 24 h old.
 function M.window_key(tenant, channel, conversation)
@@ -41,6 +60,40 @@ function M.accept(tenant, channel, msg)
   -- the customer wrote: the channel's service window (WhatsApp: 24 h) is open
   redis.call("SET", M.window_key(tenant, channel, msg.conversation), math.floor(require("time").now()), "EX", WINDOW)
   return "queued"
+end
+
+local function label(s) return host.escape_label(tostring(s)) end
+
+function M.dead_letter(tenant, reason, fields)
+  local args = { "XADD", M.dead(tenant), "MAXLEN", "~", DEAD_MAX, "*",
+                 "reason", reason, "at", math.floor(require("time").now()) }
+  for _, v in ipairs(fields) do args[#args + 1] = v end
+  local id, err = redis.call(unpack(args))
+  if not id then return nil, err end
+  host.metric_add("flowhost_inbound_dead_letters_total", ('tenant="%s",reason="%s"'):format(label(tenant), label(reason)), 1)
+  return id
+end
+
+-- the payload as kept: a table as JSON, a body cut to KEEP_BYTES
+local function kept(what)
+  if type(what) == "table" then
+    local ok, s = pcall(json.encode, what)
+    what = ok and s or "(not encodable)"
+  end
+  what = tostring(what or "")
+  return what:sub(1, KEEP_BYTES), #what
+end
+
+function M.unusable(tenant, channel, word, detail, what, source)
+  local body, bytes = kept(what)
+  local id, err = M.dead_letter(tenant, word, { "source", source or "webhook", "channel", channel,
+    "error", word .. ": " .. tostring(detail), "body", body, "bytes", bytes })
+  if not id then return nil, err end
+  host.metric_add("flowhost_webhook_unusable_total", ('tenant="%s",channel="%s",reason="%s"'):format(
+    label(tenant), label(channel), label(word)), 1)
+  log.warn("signed payload the host cannot use: kept in the dead-letter stream",
+           { tenant = tenant, channel = channel, reason = word, detail = detail, entry = id })
+  return id
 end
 
 return M

@@ -50,7 +50,7 @@ function M.send(tenant, channel, to, message, settings, journal)
     else redis.call("DEL", journal) end             -- not sent: a retry may send it
   end
   if not ok then return nil, id end
-  if id then redis.call("HSET", "fh:sent:{" .. tenant .. "}", id, require("json").encode{ status = "accepted", conversation = to }) end
+  if id then require("channels.receipts").record(tenant, id, { status = "accepted", conversation = to }) end
   return true, id
 end
 

@@ -3,7 +3,8 @@
 --- with getUpdates (long polling, 25 s) on the worker they are pinned to, and
 --- feed them to the same inbound stream as webhooks. The offset is kept in
 --- Redis so a restart neither loses nor repeats updates (repeats would be
---- dropped anyway by the update_id dedupe).
+--- dropped anyway by the update_id dedupe). An update the host cannot use
+--- is kept in the dead-letter stream, like a webhook's (channels.inbound).
 local redis = require "redis"
 local json = require "json"
 local http = require "http"
@@ -32,16 +33,20 @@ local function poll(tenant)
       headers = { ["Content-Type"] = "application/json" },
       body = json.encode{ offset = offset, timeout = POLL_SECONDS, limit = 100 } }
     local body = r and json.decode(r.body)
-    if not (body and body.ok) then
-      log.warn("telegram getUpdates failed", { tenant = tenant, err = err or (body and body.description) or (r and r.status) })
+    if not (type(body) == "table" and body.ok) then
+      log.warn("telegram getUpdates failed", { tenant = tenant, err = err or (type(body) == "table" and body.description) or (r and r.status) })
       time.sleep(backoff)
       backoff = math.min(backoff * 2, 30)
     else
       backoff = 1
-      for _, u in ipairs(body.result or {}) do
-        local msgs = telegram.parse(json.encode(u)) or {}
-        for _, m in ipairs(msgs) do inbound.accept(tenant, "telegram", m) end
-        redis.call("SET", key, ("%.0f"):format(u.update_id + 1))
+      for _, u in ipairs(type(body.result) == "table" and body.result or {}) do
+        local raw = json.encode(u)
+        local msgs, word, detail = telegram.parse(raw)
+        if not msgs then inbound.unusable(tenant, "telegram", word, detail, raw, "poller") end
+        for _, m in ipairs(msgs or {}) do inbound.accept(tenant, "telegram", m) end
+        -- past this update even when it is unusable (else it comes back for ever)
+        local id = type(u) == "table" and tonumber(u.update_id)
+        if id then redis.call("SET", key, ("%.0f"):format(math.max(offset, id + 1))) end
       end
     end
   end
@@ -57,7 +62,11 @@ function M.start()
         local c = st and st.settings and st.settings.channels and st.settings.channels.telegram
         if type(c) == "table" and c.polling and not running[id] then
           running[id] = true
-          host.spawn(function() poll(id); running[id] = nil end)
+          host.spawn(function()
+            local ok, err = pcall(poll, id)             -- a failure restarts it here, 2 s later
+            if not ok then log.error("telegram polling failed", { tenant = id, err = tostring(err) }) end
+            running[id] = nil
+          end)
         end
       end
       time.sleep(2)

@@ -2,9 +2,12 @@
 --
 --   verify(req, creds) -> true | nil, status, why   the secret-token header,
 --                                                   compared in constant time
---   parse(body) -> list of inbound messages | nil, "bad payload"
---       {id = update_id, conversation = chat id, name, text? | button?,
---        kind = "text" | "button" | "unsupported", callback = id?}
+--   parse(body) -> messages, {} | nil, word, detail
+--       messages: {{id = update_id, conversation = chat id, name, text? |
+--        button?, kind = "text" | "button" | "media" | "location" |
+--        "contacts" | "unsupported", callback = id?}} (none for update kinds
+--        with nothing to answer); nil, word, detail: an update the host
+--        cannot use (channels.shape's words), e.g. a message without chat.id
 --   send(creds, to, reply) -> true | nil, err, retry_after
 --       reply = {text, buttons = {{id, title}}}: buttons as an inline keyboard
 --   typing(creds, to)     "typing…" before a reply (creds.typing = true)
@@ -12,6 +15,7 @@
 local json = require "json"
 local http = require "http"
 local crypto = require "crypto"
+local S = require "channels.shape"
 
 local M = { name = "telegram" }
 
@@ -23,32 +27,51 @@ function M.verify(req, creds)
   return true
 end
 
+-- the update as the parser reads it (other update kinds: nothing to answer)
+local FILE = S.object{ file_id = S.id(), mime_type = S.opt(S.string()), file_name = S.opt(S.string()) }
+local USER = S.object{ id = S.opt(S.integer()), first_name = S.opt(S.string()) }
+local CHAT = S.object{ id = S.integer() }
+local MESSAGE = S.object{
+  chat = CHAT, from = S.opt(USER), text = S.opt(S.string()), caption = S.opt(S.string()),
+  location = S.opt(S.object{ latitude = S.number(), longitude = S.number() }),
+  contact = S.opt(S.object{ phone_number = S.string(), first_name = S.opt(S.string()) }),
+  photo = S.opt(S.list(FILE, 1)), document = S.opt(FILE), voice = S.opt(FILE), video = S.opt(FILE), audio = S.opt(FILE),
+}
+local UPDATE = S.object{
+  update_id = S.integer(), message = S.opt(MESSAGE), edited_message = S.opt(MESSAGE),
+  callback_query = S.opt(S.object{ id = S.id(), from = S.opt(USER), data = S.opt(S.string()),
+                                   message = S.opt(S.object{ chat = CHAT }) }),
+}
+
 function M.parse(body)
-  local u = json.decode(body or "")
-  if type(u) ~= "table" or type(u.update_id) ~= "number" then return nil, "bad payload" end
-  local id = ("%.0f"):format(u.update_id)
+  local u, jerr = json.decode(body or "")
+  if u == nil then return S.fail("bad json", jerr) end
+  local ok, word, detail = S.check(u, UPDATE)
+  if not ok then return nil, word, detail end
+  local id = S.text(u.update_id)
   local m, cb = u.message or u.edited_message, u.callback_query
   if cb then
-    local chat = cb.message and cb.message.chat or cb.from
-    return { { id = id, conversation = ("%.0f"):format(chat.id), name = cb.from and cb.from.first_name,
-               button = cb.data, kind = "button", callback = cb.id } }
+    -- a tap on a button: its chat, else (an inline message) the user's own chat
+    local chat = cb.message and cb.message.chat or cb.from and cb.from.id and cb.from
+    if not chat then return S.fail("missing field", "callback_query: neither message.chat nor from") end
+    local msg = { id = id, conversation = S.text(chat.id), name = cb.from and cb.from.first_name,
+                  button = cb.data, kind = cb.data and "button" or "unsupported", callback = cb.id }
+    return { msg }, {}
   end
-  if type(m) == "table" and m.chat then
-    local msg = { id = id, conversation = ("%.0f"):format(m.chat.id), name = m.from and m.from.first_name }
-    if type(m.text) == "string" then msg.text, msg.kind = m.text, "text"
-    elseif type(m.location) == "table" then
-      msg.kind, msg.location = "location", { latitude = m.location.latitude, longitude = m.location.longitude }
-    elseif type(m.contact) == "table" then
-      msg.kind, msg.contacts = "contacts", { { name = m.contact.first_name, phones = { m.contact.phone_number } } }
-    elseif m.photo or m.document or m.voice or m.video or m.audio then
-      local kind = m.photo and "image" or m.document and "document" or m.voice and "audio" or m.video and "video" or "audio"
-      local x = m.photo and m.photo[#m.photo] or m.document or m.voice or m.video or m.audio
-      msg.kind, msg.text = "media", m.caption
-      msg.media = { id = x.file_id, type = kind, mime = x.mime_type, caption = m.caption, filename = x.file_name }
-    else msg.kind = "unsupported" end
-    return { msg }
-  end
-  return {}                                       -- other update kinds: nothing to answer
+  if not m then return {}, {} end                 -- other update kinds: nothing to answer
+  local msg = { id = id, conversation = S.text(m.chat.id), name = m.from and m.from.first_name }
+  if m.text then msg.text, msg.kind = m.text, "text"
+  elseif m.location then
+    msg.kind, msg.location = "location", { latitude = m.location.latitude, longitude = m.location.longitude }
+  elseif m.contact then
+    msg.kind, msg.contacts = "contacts", { { name = m.contact.first_name, phones = { m.contact.phone_number } } }
+  elseif m.photo or m.document or m.voice or m.video or m.audio then
+    local kind = m.photo and "image" or m.document and "document" or m.voice and "audio" or m.video and "video" or "audio"
+    local x = m.photo and m.photo[#m.photo] or m.document or m.voice or m.video or m.audio
+    msg.kind, msg.text = "media", m.caption
+    msg.media = { id = S.text(x.file_id), type = kind, mime = x.mime_type, caption = m.caption, filename = x.file_name }
+  else msg.kind = "unsupported" end
+  return { msg }, {}
 end
 
 local function call(creds, method, params, journal)

@@ -5,7 +5,9 @@
 --                        repeated names: sorted values)); the URL is the one
 --                        configured in Twilio (creds.webhook_url), accepted with
 --                        and without the default port
---   parse(body) -> messages, statuses
+--   parse(body) -> messages, statuses | nil, word, detail   (a message
+--       without From or Body, a form without MessageSid: channels.shape's
+--       words)
 --   ack() -> 200, "<Response/>" (TwiML: we answer through the REST API)
 --   send(creds, to, reply) -> true, sid | nil, err, retry_after
 --   creds = {account_sid, auth_token, from, webhook_url, api_url}
@@ -13,6 +15,7 @@ local json = require "json"
 local http = require "http"
 local crypto = require "crypto"
 local form = require "channels.form"
+local S = require "channels.shape"
 
 local M = { name = "twilio" }
 
@@ -57,21 +60,32 @@ function M.verify(req, creds)
   return nil, 403, "wrong signature"
 end
 
-local function one(params, name) return params[name] and params[name][1] end
+-- the form's first values as the parser reads them
+local FORM = S.object{ MessageSid = S.opt(S.id()), SmsSid = S.opt(S.id()), MessageStatus = S.opt(S.string()),
+                       From = S.opt(S.id(100)), To = S.opt(S.string()), Body = S.opt(S.string()),
+                       ProfileName = S.opt(S.string()), ButtonPayload = S.opt(S.string(200)),
+                       NumMedia = S.opt(S.string()), MediaUrl0 = S.opt(S.string()), ErrorCode = S.opt(S.string()) }
 
 function M.parse(body)
-  local p = form.decode(body)
-  local sid = one(p, "MessageSid") or one(p, "SmsSid")
-  if not sid then return nil, "bad payload" end
-  local status = one(p, "MessageStatus")
-  if status and not one(p, "Body") then
-    return {}, { { id = sid, status = status, error = one(p, "ErrorCode"), recipient = one(p, "To") } }
+  local params = form.decode(body)
+  local p = {}
+  for name, values in pairs(params) do
+    if values[1] ~= "" then p[name] = values[1] end       -- an empty field counts as missing
   end
-  local m = { id = sid, conversation = one(p, "From"), name = one(p, "ProfileName") }
-  local button = one(p, "ButtonPayload")
-  if button and button ~= "" then m.button, m.kind = button, "button"
-  elseif (tonumber(one(p, "NumMedia") or "0") or 0) > 0 then m.kind, m.media = "unsupported", one(p, "MediaUrl0")
-  else m.text, m.kind = one(p, "Body") or "", "text" end
+  if p.Body == nil and params.Body then p.Body = "" end   -- an empty message is still a message
+  local ok, word, detail = S.check(p, FORM)
+  if not ok then return nil, word, detail end
+  local sid = p.MessageSid or p.SmsSid
+  if not sid then return S.fail("missing field", "MessageSid: missing") end
+  if p.MessageStatus and not p.Body then
+    return {}, { { id = sid, status = p.MessageStatus, error = p.ErrorCode, recipient = p.To } }
+  end
+  if not p.From then return S.fail("missing field", "From: missing") end
+  local m = { id = sid, conversation = p.From, name = p.ProfileName }
+  if p.ButtonPayload then m.button, m.kind = p.ButtonPayload, "button"
+  elseif (tonumber(p.NumMedia or "0") or 0) > 0 then m.kind, m.media = "unsupported", p.MediaUrl0
+  elseif p.Body then m.text, m.kind = p.Body, "text"
+  else return S.fail("missing field", "Body: missing") end
   return { m }, {}
 end
 

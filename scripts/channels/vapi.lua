@@ -2,7 +2,13 @@
 --- tool call runs the turn inline and its replies are the tool's result.
 --
 --   verify(req, creds)  `Authorization: Bearer <secret>` or `X-Vapi-Secret: <secret>`
---   answer(tenant, body, creds) -> status, json body
+--   answer(tenant, body, creds) -> status, json body, unusable
+--       unusable: {{word, detail, item}}: the payload, or tool calls of it,
+--       that the host cannot use (channels.shape's words; the caller keeps
+--       them in the dead-letter stream); the answer is still 200: a tool
+--       call with an id but odd content gets the transfer text, one without
+--       an id no result; a tool call or report without message.call.id
+--       (whose call?) is not run or stored
 --       tool-calls: {"results": [{"toolCallId", "name", "result"}]} — one per
 --           call, single-line text; a turn that cannot finish within the
 --           deadline (creds.deadline, default 8 s; Vapi waits 20 s) answers
@@ -20,6 +26,7 @@ local crypto = require "crypto"
 local redis = require "redis"
 local host = require "host"
 local turns = require "channels.turn"
+local S = require "channels.shape"
 
 local M = { name = "vapi", synchronous = true }
 
@@ -80,24 +87,45 @@ local function text_of(args)
   return table.concat(parts, ", ")
 end
 
-function M.answer(tenant, body, creds)
-  local p = json.decode(body or "")
-  local m = type(p) == "table" and p.message
-  if type(m) ~= "table" then return 400, { error = "bad payload: expected {\"message\": {...}}" } end
-  local call_id = type(m.call) == "table" and m.call.id or "unknown"
-  local conv = "vapi:" .. tostring(call_id)
-  if m.type == "tool-calls" then
-    local results = {}
-    for _, c in ipairs(m.toolCallList or m.toolCalls or {}) do
+-- the payload as answer() reads it; a tool call is checked on its own
+local MESSAGE = S.object{ message = S.object{ type = S.string(), call = S.opt(S.object{ id = S.opt(S.id(100)) }),
+                                              toolCallList = S.opt(S.list(S.any())), toolCalls = S.opt(S.list(S.any())) } }
+local TOOL_CALL = S.object{ id = S.id(), ["function"] = S.opt(S.object{ name = S.opt(S.string()), arguments = S.opt(S.any()) }) }
+local CALL_ID = S.object{ call = S.object{ id = S.id(100) } }      -- for what belongs to one call
+
+local function tool_calls(tenant, m, creds, unusable)
+  local transfer = one_line(creds.transfer or TRANSFER)
+  local ok, word, detail = S.check(m, CALL_ID, "message")
+  if not ok then unusable[#unusable + 1] = { word = word, detail = detail, item = m } end
+  local conv = ok and "vapi:" .. S.text(m.call.id)   -- without it, whose call? nothing runs
+  local results = {}
+  for i, c in ipairs(m.toolCallList or m.toolCalls or {}) do
+    local cok, cword, cdetail = S.check(c, TOOL_CALL, ("message.toolCallList[%d]"):format(i))
+    if not cok then unusable[#unusable + 1] = { word = cword, detail = cdetail, item = c } end
+    if cok and conv then
       local fn = c["function"] or {}
-      local replies, err = turn(tenant, conv, text_of(fn.arguments or c.parameters), tonumber(creds.deadline) or 8)
-      if replies then
-        results[#results + 1] = { toolCallId = c.id, name = fn.name, result = speak(replies) }
-      else
-        results[#results + 1] = { toolCallId = c.id, name = fn.name, result = one_line(creds.transfer or TRANSFER) }
-      end
+      local replies = turn(tenant, conv, text_of(fn.arguments or c.parameters), tonumber(creds.deadline) or 8)
+      results[#results + 1] = { toolCallId = S.text(c.id), name = fn.name, result = replies and speak(replies) or transfer }
+    elseif type(c) == "table" and S.ok(c.id, S.id()) then
+      results[#results + 1] = { toolCallId = S.text(c.id), result = transfer }   -- Vapi still gets its answer
     end
-    return 200, { results = json.array(results) }
+  end
+  return 200, { results = json.array(results) }
+end
+
+function M.answer(tenant, body, creds)
+  local unusable = {}
+  local p, jerr = json.decode(body or "")
+  local ok, word, detail = S.check(p, MESSAGE)
+  if p == nil then word, detail = "bad json", jerr end
+  if not ok then
+    unusable[1] = { word = word, detail = detail, item = body }
+    return 200, {}, unusable
+  end
+  local m = p.message
+  if m.type == "tool-calls" then
+    local status, answer = tool_calls(tenant, m, creds, unusable)
+    return status, answer, unusable
   end
   if m.type == "assistant-request" then
     -- an inbound call to a number without an assistant (Vapi waits 7.5 s):
@@ -111,10 +139,15 @@ function M.answer(tenant, body, creds)
     return 200, { error = "This number has no assistant configured." }
   end
   if m.type == "end-of-call-report" then
-    redis.call("SET", "fh:conv:{" .. tenant .. ":" .. conv .. "}:report", json.encode{
+    local cok, cword, cdetail = S.check(m, CALL_ID, "message")
+    if not cok then                               -- whose call? kept in the dead-letter stream instead
+      unusable[1] = { word = cword, detail = cdetail, item = m }
+      return 200, {}, unusable
+    end
+    redis.call("SET", "fh:conv:{" .. tenant .. ":vapi:" .. S.text(m.call.id) .. "}:report", json.encode{
       endedReason = m.endedReason, summary = m.summary, artifact = m.artifact, at = m.timestamp }, "EX", 30 * 24 * 3600)
   end
-  return 200, {}
+  return 200, {}, unusable
 end
 
 return M

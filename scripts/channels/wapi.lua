@@ -12,10 +12,14 @@
 -- with the webhook secret>`. Every field name is in FIELDS below and the
 -- header in SIGNATURE_HEADER: when WAPI's real format is known, correct
 -- them there (and the specs in tests/unit/channels_spec.lua).
+--
+--   parse(body) -> {message}, {} | nil, word, detail   (channels.shape's
+--       words: a message without contact.phone_number cannot be answered)
 local json = require "json"
 local http = require "http"
 local crypto = require "crypto"
 local cut = require("text.utf8").cut
+local S = require "channels.shape"
 
 local M = { name = "wapi", window = 24 * 3600 }   -- WhatsApp: free-form only 24 h after the customer wrote
 
@@ -34,13 +38,21 @@ function M.verify(req, creds)
   return true
 end
 
+local PAYLOAD = S.object{
+  [FIELDS.contact] = S.object{ [FIELDS.phone] = S.id(100), [FIELDS.name] = S.opt(S.string()) },
+  [FIELDS.message] = S.object{ [FIELDS.id] = S.id(), [FIELDS.type] = S.opt(S.string()),
+                               [FIELDS.text] = S.opt(S.string()), [FIELDS.button] = S.opt(S.either(S.string(200), S.integer())) },
+}
+
 function M.parse(body)
-  local p = json.decode(body or "")
-  local c, m = type(p) == "table" and p[FIELDS.contact], type(p) == "table" and p[FIELDS.message]
-  if type(c) ~= "table" or type(m) ~= "table" or m[FIELDS.id] == nil then return nil, "bad payload" end
-  local out = { id = tostring(m[FIELDS.id]), conversation = tostring(c[FIELDS.phone]), name = c[FIELDS.name] }
-  if m[FIELDS.button] then out.button, out.kind = tostring(m[FIELDS.button]), "button"
-  elseif type(m[FIELDS.text]) == "string" and (m[FIELDS.type] == nil or m[FIELDS.type] == "text") then
+  local p, jerr = json.decode(body or "")
+  if p == nil then return S.fail("bad json", jerr) end
+  local ok, word, detail = S.check(p, PAYLOAD)
+  if not ok then return nil, word, detail end
+  local c, m = p[FIELDS.contact], p[FIELDS.message]
+  local out = { id = S.text(m[FIELDS.id]), conversation = S.text(c[FIELDS.phone]), name = c[FIELDS.name] }
+  if m[FIELDS.button] then out.button, out.kind = S.text(m[FIELDS.button]), "button"
+  elseif m[FIELDS.text] and (m[FIELDS.type] == nil or m[FIELDS.type] == "text") then
     out.text, out.kind = m[FIELDS.text], "text"
   else out.kind = "unsupported" end
   return { out }, {}

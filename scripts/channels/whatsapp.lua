@@ -4,7 +4,10 @@
 --   verify(req, creds)      X-Hub-Signature-256 = HMAC-SHA256(app secret, raw
 --                           body), compared in constant time
 --   challenge(query, creds) the subscription GET: -> 200, hub.challenge | 403
---   parse(body) -> messages, statuses | nil, "bad payload"
+--   parse(body) -> messages, statuses, unusable | nil, word, detail
+--       unusable: {{word, detail, item}} for each message or status the host
+--       cannot use (the others go on); nil, word, detail: the whole payload
+--       (channels.shape's words)
 --   send(creds, to, reply) -> true, message id | nil, err, retry_after
 --       buttons: up to 3 as reply buttons, up to 10 as a list, more as
 --       numbered text; reply.media = {url, kind, filename?} sends media by
@@ -15,6 +18,7 @@
 local json = require "json"
 local http = require "http"
 local crypto = require "crypto"
+local S = require "channels.shape"
 
 local M = { name = "whatsapp", window = 24 * 3600 }
 
@@ -36,32 +40,61 @@ function M.challenge(query, creds)
   return 403, "verification failed"
 end
 
-local MEDIA = { image = true, audio = true, video = true, document = true, sticker = true }
+-- the payload as the parser reads it: the envelope, then each message
+-- (common fields, then those of its type) and each status on its own, so
+-- that one odd message does not cost the others
+local ENVELOPE = S.object{ object = S.string(), entry = S.list(S.object{
+  changes = S.opt(S.list(S.object{ value = S.opt(S.object{
+    contacts = S.opt(S.any()), messages = S.opt(S.list(S.any())), statuses = S.opt(S.list(S.any())) }) })) }) }
+local CONTACT = S.object{ wa_id = S.id(100), profile = S.opt(S.object{ name = S.opt(S.string()) }) }
+local MESSAGE = S.object{ id = S.id(), from = S.id(100), type = S.string() }
+local MEDIA = S.object{ id = S.opt(S.id()), mime_type = S.opt(S.string()), caption = S.opt(S.string()),
+                        filename = S.opt(S.string()) }
+local REPLY = S.object{ id = S.string(200), title = S.opt(S.string()) }
+local BY_TYPE = {
+  text = S.object{ text = S.object{ body = S.string() } },
+  interactive = S.object{ interactive = S.object{ button_reply = S.opt(REPLY), list_reply = S.opt(REPLY) } },
+  button = S.object{ button = S.object{ payload = S.string(200), text = S.opt(S.string()) } },
+  location = S.object{ location = S.object{ latitude = S.number(), longitude = S.number(),
+                                            name = S.opt(S.string()), address = S.opt(S.string()) } },
+  contacts = S.object{ contacts = S.list(S.object{
+    name = S.opt(S.object{ formatted_name = S.opt(S.string()) }),
+    phones = S.opt(S.list(S.object{ phone = S.opt(S.string()), wa_id = S.opt(S.string()) })) }) },
+  image = S.object{ image = MEDIA }, audio = S.object{ audio = MEDIA }, video = S.object{ video = MEDIA },
+  document = S.object{ document = MEDIA }, sticker = S.object{ sticker = MEDIA },
+}
+local STATUS = S.object{ id = S.id(), status = S.string(), timestamp = S.opt(S.id()),
+                         recipient_id = S.opt(S.id(100)), errors = S.opt(S.list(S.any())) }
 
-local function inbound(m, names)
-  local out = { id = m.id, conversation = m.from, name = names[m.from] }
-  if m.type == "text" and m.text then
+-- one message checked -> inbound message | nil, word, detail
+local function inbound(m, names, where)
+  local ok, word, detail = S.check(m, MESSAGE, where)
+  if ok and BY_TYPE[m.type] then ok, word, detail = S.check(m, BY_TYPE[m.type], where) end
+  if not ok then return nil, word, detail end
+  local from = S.text(m.from)
+  local out = { id = S.text(m.id), conversation = from, name = names[from] }
+  if m.type == "text" then
     out.text, out.kind = m.text.body, "text"
-  elseif m.type == "interactive" and m.interactive then
+  elseif m.type == "interactive" then
     local r = m.interactive.button_reply or m.interactive.list_reply
-    out.button, out.kind = r and r.id, "button"
-  elseif m.type == "button" and m.button then
+    out.button, out.kind = r and r.id, r and "button" or "unsupported"
+  elseif m.type == "button" then
     out.button, out.kind = m.button.payload, "button"
-  elseif m.type == "location" and type(m.location) == "table" then
+  elseif m.type == "location" then
     out.kind = "location"
     out.location = { latitude = m.location.latitude, longitude = m.location.longitude,
                      name = m.location.name, address = m.location.address }
-  elseif m.type == "contacts" and type(m.contacts) == "table" then
+  elseif m.type == "contacts" then
     out.kind, out.contacts = "contacts", {}
     for i, c in ipairs(m.contacts) do
       local phones = {}
-      for j, ph in ipairs(type(c.phones) == "table" and c.phones or {}) do phones[j] = ph.phone or ph.wa_id end
+      for _, ph in ipairs(c.phones or {}) do phones[#phones + 1] = ph.phone or ph.wa_id end
       out.contacts[i] = { name = c.name and c.name.formatted_name, phones = phones }
     end
-  elseif MEDIA[m.type] and type(m[m.type]) == "table" then
+  elseif BY_TYPE[m.type] then                     -- media
     local x = m[m.type]
     out.kind = "media"
-    out.media = { id = x.id, type = m.type, mime = x.mime_type, caption = x.caption, filename = x.filename }
+    out.media = { id = x.id and S.text(x.id), type = m.type, mime = x.mime_type, caption = x.caption, filename = x.filename }
     out.text = x.caption
   else
     out.kind = "unsupported"
@@ -70,26 +103,39 @@ local function inbound(m, names)
 end
 
 function M.parse(body)
-  local p = json.decode(body or "")
-  if type(p) ~= "table" or p.object ~= "whatsapp_business_account" or type(p.entry) ~= "table" then
-    return nil, "bad payload"
-  end
-  local msgs, statuses = {}, {}
-  for _, e in ipairs(p.entry) do
-    for _, ch in ipairs(type(e.changes) == "table" and e.changes or {}) do
-      local v = type(ch.value) == "table" and ch.value or {}
+  local p, jerr = json.decode(body or "")
+  if p == nil then return S.fail("bad json", jerr) end
+  local ok, word, detail = S.check(p, ENVELOPE)
+  if not ok then return nil, word, detail end
+  if p.object ~= "whatsapp_business_account" then return S.fail("bad value", "object: " .. p.object) end
+  local msgs, statuses, unusable = {}, {}, {}
+  for i, e in ipairs(p.entry) do
+    for j, ch in ipairs(e.changes or {}) do
+      local v = ch.value or {}
+      local where = ("entry[%d].changes[%d].value"):format(i, j)
       local names = {}
-      for _, c in ipairs(type(v.contacts) == "table" and v.contacts or {}) do
-        names[c.wa_id] = c.profile and c.profile.name
+      if type(v.contacts) == "table" then           -- display names only: an odd one is left out
+        for _, c in ipairs(v.contacts) do
+          if S.ok(c, CONTACT) and c.profile and c.profile.name then names[S.text(c.wa_id)] = c.profile.name end
+        end
       end
-      for _, m in ipairs(type(v.messages) == "table" and v.messages or {}) do msgs[#msgs + 1] = inbound(m, names) end
-      for _, s in ipairs(type(v.statuses) == "table" and v.statuses or {}) do
-        statuses[#statuses + 1] = { id = s.id, status = s.status, at = tonumber(s.timestamp),
-                                    recipient = s.recipient_id, errors = s.errors }
+      for k, m in ipairs(v.messages or {}) do
+        local out, mword, mdetail = inbound(m, names, ("%s.messages[%d]"):format(where, k))
+        if out then msgs[#msgs + 1] = out
+        else unusable[#unusable + 1] = { word = mword, detail = mdetail, item = m } end
+      end
+      for k, s in ipairs(v.statuses or {}) do
+        local sok, sword, sdetail = S.check(s, STATUS, ("%s.statuses[%d]"):format(where, k))
+        if sok then
+          local at = tonumber(s.timestamp)
+          if at and not (at > 0 and at < 2 ^ 53) then at = nil end          -- "1e400", "nan"
+          statuses[#statuses + 1] = { id = S.text(s.id), status = s.status, at = at,
+                                      recipient = s.recipient_id and S.text(s.recipient_id), errors = s.errors }
+        else unusable[#unusable + 1] = { word = sword, detail = sdetail, item = s } end
       end
     end
   end
-  return msgs, statuses
+  return msgs, statuses, unusable
 end
 
 local cut = require("text.utf8").cut          -- titles count characters, not bytes

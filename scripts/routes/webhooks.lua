@@ -4,12 +4,17 @@
 -- 401/403 and nothing is stored. Then every message is dropped if the
 -- provider delivered it before, else appended to the tenant's stream, and
 -- the provider gets 200 at once; channels.consumer answers from the stream.
+-- A verified payload (or a message of it) the host cannot use, missing
+-- fields or odd types, is acknowledged too: it goes to the tenant's
+-- dead-letter stream with the reason and is counted in
+-- flowhost_webhook_unusable_total{tenant,channel,reason}; a vendor retries
+-- a 5xx for days, so only Redis being unable to keep it gives one (503).
 local router = require "host.router"
 local tenants = require "flow.tenants"
 local registry = require "channels.registry"
 local inbound = require "channels.inbound"
 local log = require "log"
-local redis = require "redis"
+local receipts = require "channels.receipts"
 local json = require "json"
 
 local function fail(status, word, message)
@@ -18,6 +23,10 @@ end
 
 -- the adapter and the tenant's credentials for it, or an error answer
 local function channel(p)
+  -- a tenant id is a config file's name: letters, digits, _ and -, not first
+  if not p.tenant:match("^[%w][%w_%-]*$") or #p.tenant > 64 then
+    return nil, { fail(404, "unknown tenant", "no such tenant") }
+  end
   local adapter = registry.adapter(p.channel)
   if not adapter then return nil, { fail(404, "unknown channel", "channels: telegram, whatsapp, twilio, wapi, vapi") } end
   local st = tenants.status(p.tenant)
@@ -36,6 +45,30 @@ router.route("GET", "/webhooks/{tenant}/{channel}", function(req, p)
   return status, body, { ["Content-Type"] = "text/plain" }
 end, "/webhooks/{tenant}/{channel}")
 
+-- the payload (or the items of it) a verified sender sent that the host
+-- cannot use: kept in the dead-letter stream; nil, err when Redis cannot
+local function keep_unusable(p, unusable, body)
+  for _, u in ipairs(unusable or {}) do
+    local item = u.item
+    if type(item) == "table" then                  -- as JSON, else the whole body
+      local ok, text = pcall(json.encode, item)
+      item = ok and text or body
+    end
+    local id, err = inbound.unusable(p.tenant, p.channel, u.word or "parser failed", u.detail, item)
+    if not id then return nil, err end
+  end
+  return true
+end
+
+-- adapter.parse / adapter.answer under pcall: a parser bug is logged and
+-- the payload dead-lettered, never a 500 that the vendor retries for ever
+local function guarded(p, fn, ...)
+  local res = { pcall(fn, ...) }
+  if res[1] then return unpack(res, 2, table.maxn(res)) end
+  log.error("channel parser failed", { tenant = p.tenant, channel = p.channel, err = tostring(res[2]) })
+  return nil, "parser failed", tostring(res[2]):sub(1, 300)
+end
+
 router.route("POST", "/webhooks/{tenant}/{channel}", function(req, p)
   local adapter, creds = channel(p)
   if not adapter then return unpack(creds) end
@@ -44,16 +77,25 @@ router.route("POST", "/webhooks/{tenant}/{channel}", function(req, p)
     log.warn("webhook rejected", { tenant = p.tenant, channel = p.channel, reason = reason })
     return fail(status, status == 401 and "unauthorized" or "forbidden", reason)
   end
+  -- the sender is verified: from here any body gets 2xx (503 only while
+  -- Redis cannot keep it), what the host cannot use goes to the dead letters
   if adapter.synchronous then                      -- Vapi: the turn runs inline
-    local status, body = adapter.answer(p.tenant, req.body, creds)
-    return router.json(status, body)
+    local answer_status, body, unusable = guarded(p, adapter.answer, p.tenant, req.body, creds)
+    if not answer_status then
+      answer_status, body, unusable = 200, {}, { { word = body, detail = unusable, item = req.body } }
+    end
+    local kept, kerr = keep_unusable(p, unusable, req.body)
+    if not kept then log.error("could not keep an unusable payload", { tenant = p.tenant, channel = p.channel, err = kerr }) end
+    return router.json(answer_status, body)
   end
-  local msgs, statuses = adapter.parse(req.body)
-  if not msgs then return fail(400, "bad payload", statuses) end
+  local msgs, statuses, unusable = guarded(p, adapter.parse, req.body)
+  if not msgs then
+    msgs, statuses, unusable = {}, {}, { { word = statuses, detail = unusable, item = req.body } }
+  end
+  local kept, kerr = keep_unusable(p, unusable, req.body)
+  if not kept then return fail(503, "unavailable", "cannot keep the message (" .. tostring(kerr) .. "); retry") end
   -- delivery receipts (delivered / read / failed) recorded on the outbound message
-  for _, s in ipairs(type(statuses) == "table" and statuses or {}) do
-    redis.call("HSET", "fh:sent:{" .. p.tenant .. "}", s.id, json.encode(s))
-  end
+  for _, s in ipairs(statuses or {}) do receipts.record(p.tenant, s.id, s) end
   for _, m in ipairs(msgs) do
     local done, qerr = inbound.accept(p.tenant, p.channel, m)
     if not done then return fail(503, "unavailable", "cannot queue the message (" .. tostring(qerr) .. "); retry") end

@@ -289,3 +289,244 @@ describe("vapi assistant-request", function()
     assert.are.equal("string", type(answer.error))
   end)
 end)
+
+describe("channels.shape (the check every channel parser runs)", function()
+  local S = require "channels.shape"
+  local json = require "json"
+  local CHAT = S.object{ chat = S.object{ id = S.integer() }, text = S.opt(S.string()),
+                         photo = S.opt(S.list(S.object{ file_id = S.id() }, 1)) }
+
+  it("accepts a value of the declared shape, optional fields missing or null", function()
+    assert.is_true(S.check({ chat = { id = 7 }, text = "hi" }, CHAT))
+    local v = json.decode('{"chat":{"id":-1001234567890},"text":null}')
+    assert.is_true(S.check(v, CHAT))
+    assert.is_nil(v.text)                                  -- null read as absent
+  end)
+
+  it("names the missing field and its path", function()
+    assert.are.same({ nil, "missing field", "message.chat.id: missing" },
+      { S.check({ chat = {} }, CHAT, "message") })
+    assert.are.same({ nil, "missing field", "chat.id: null" }, { S.check(json.decode('{"chat":{"id":null}}'), CHAT) })
+  end)
+
+  it("names a wrong type with what was expected and what came", function()
+    assert.are.same({ nil, "wrong type", "chat.id: expected integer, got string" }, { S.check({ chat = { id = "7" } }, CHAT) })
+    assert.are.same({ nil, "wrong type", "chat.id: expected integer, got number" }, { S.check({ chat = { id = 7.5 } }, CHAT) })
+    assert.are.same({ nil, "wrong type", "expected object, got array" }, { S.check({ 1, 2 }, CHAT) })
+    assert.are.same({ nil, "wrong type", "photo: expected array, got string" }, { S.check({ chat = { id = 1 }, photo = "x" }, CHAT) })
+    assert.are.same({ nil, "wrong type", "photo[2].file_id: expected id (string or integer), got object" },
+      { S.check({ chat = { id = 1 }, photo = { { file_id = "a" }, { file_id = { x = 1 } } } }, CHAT) })
+    assert.are.same({ nil, "wrong type", "n: expected number, got number" },
+      { S.check({ n = 1 / 0 }, S.object{ n = S.number() }) })   -- not finite
+  end)
+
+  it("refuses an empty list where items are required", function()
+    assert.are.same({ nil, "empty list", "photo: 0 items, at least 1 expected" }, { S.check({ chat = { id = 1 }, photo = {} }, CHAT) })
+  end)
+
+  it("keeps ids safe inside a Redis key: printable, no braces, bounded", function()
+    local ID = S.object{ id = S.id(10) }
+    assert.is_true(S.check({ id = "wamid.A=" }, ID))
+    assert.is_true(S.check({ id = 12345678901234 }, ID))
+    assert.are.equal("bad value", select(2, S.check({ id = "a}b" }, ID)))
+    assert.are.equal("bad value", select(2, S.check({ id = "a\nb" }, ID)))
+    assert.are.equal("too long", select(2, S.check({ id = ("x"):rep(11) }, ID)))
+    assert.are.equal("missing field", select(2, S.check({ id = "" }, ID)))
+    assert.are.equal("12345678901234", S.text(12345678901234))
+  end)
+
+  it("accepts either of two shapes", function()
+    local B = S.object{ b = S.either(S.string(5), S.integer()) }
+    assert.is_true(S.check({ b = "yes" }, B))
+    assert.is_true(S.check({ b = 3 }, B))
+    assert.are.equal("wrong type", select(2, S.check({ b = true }, B)))
+  end)
+end)
+
+describe("channel parsers under odd input", function()
+  local json = require "json"
+  local WORDS = { ["missing field"] = true, ["wrong type"] = true, ["empty list"] = true, ["too long"] = true,
+                  ["bad value"] = true, ["bad json"] = true }
+
+  -- every message a parser returns is one the inbound stream can take
+  local function usable(m, where)
+    assert.are.equal("string", type(m.id), where)
+    assert.truthy(m.id ~= "" and not m.id:find("[{}%c]"), where)
+    assert.are.equal("string", type(m.conversation), where)
+    assert.truthy(#m.conversation >= 1 and #m.conversation <= 100 and not m.conversation:find("[{}%c]"), where)
+    assert.truthy(m.name == nil or type(m.name) == "string", where)
+    assert.are.equal("string", type(m.kind), where)
+    assert.truthy(m.text == nil or type(m.text) == "string", where)
+    json.encode{ text = m.text, button = m.button, media = m.media, location = m.location, contacts = m.contacts }
+  end
+
+  -- parse -> messages checked, or a refusal with a stable word; never a raise
+  local function outcome(parse, body)
+    local ok, msgs, b, c = pcall(parse, body)
+    assert.is_true(ok, "raised on " .. body .. ": " .. tostring(msgs))
+    if msgs == nil then
+      assert.truthy(WORDS[b], body .. " -> " .. tostring(b))
+      assert.are.equal("string", type(c), body)
+      return "refused"
+    end
+    for _, m in ipairs(msgs) do usable(m, body) end
+    for _, s in ipairs(type(b) == "table" and b or {}) do
+      assert.truthy(type(s.id) == "string" and s.id ~= "", body)
+      json.encode(s)
+    end
+    for _, u in ipairs(type(c) == "table" and c or {}) do assert.truthy(WORDS[u.word], body) end
+    return "parsed"
+  end
+
+  local function copy(v)
+    if type(v) ~= "table" then return v end
+    local c = {}
+    for k, x in pairs(v) do c[k] = copy(x) end
+    return c
+  end
+
+  -- every path to a value in v
+  local function paths(v, prefix, out)
+    for k, x in pairs(v) do
+      local p = { unpack(prefix) }
+      p[#p + 1] = k
+      out[#out + 1] = p
+      if type(x) == "table" then paths(x, p, out) end
+    end
+    return out
+  end
+
+  local ODD = { false, json.null, "", "x{y}", 0, -1.5, 2 ^ 60, true, {}, { 1, 2 }, { a = 1 }, ("x"):rep(300) }
+
+  -- each field of a valid payload replaced by each odd value, or removed
+  local function each_variant(sample, fn)
+    local n = 0
+    for _, path in ipairs(paths(sample, {}, {})) do
+      for i = 0, #ODD do
+        local v = copy(sample)
+        local t = v
+        for j = 1, #path - 1 do t = t[path[j]] end
+        if i == 0 then t[path[#path]] = nil else t[path[#path]] = copy(ODD[i]) end
+        fn(json.encode(v))
+        n = n + 1
+      end
+    end
+    return n
+  end
+
+  local SAMPLES = {
+    telegram = {
+      { update_id = 7, message = { message_id = 1, chat = { id = 5, type = "private" }, from = { id = 5, first_name = "Ana" }, text = "hi" } },
+      { update_id = 8, callback_query = { id = "cb", from = { id = 5, first_name = "Ana" }, data = "confirm",
+                                          message = { message_id = 2, chat = { id = 5 } } } },
+      { update_id = 9, message = { chat = { id = 5 }, photo = { { file_id = "s" }, { file_id = "b", mime_type = "image/jpeg" } },
+                                   caption = "car", location = { latitude = 1, longitude = 2 } } },
+    },
+    whatsapp = {
+      { object = "whatsapp_business_account", entry = { { id = "1", changes = { { field = "messages", value = {
+        contacts = { { wa_id = "9198", profile = { name = "Ana" } } },
+        messages = { { from = "9198", id = "wamid.A", type = "text", text = { body = "hi" } },
+                     { from = "9198", id = "wamid.B", type = "interactive",
+                       interactive = { type = "button_reply", button_reply = { id = "confirm", title = "Confirm" } } },
+                     { from = "9198", id = "wamid.C", type = "image", image = { id = "m1", mime_type = "image/jpeg" } },
+                     { from = "9198", id = "wamid.D", type = "contacts",
+                       contacts = { { name = { formatted_name = "Bo" }, phones = { { phone = "+34" } } } } } },
+        statuses = { { id = "wamid.OUT", status = "read", timestamp = "1750857384", recipient_id = "9198" } } } } } } } },
+    },
+    wapi = {
+      { contact = { phone_number = "919876543210", name = "Rahul" }, message = { id = "m1", type = "text", body = "hi" } },
+      { contact = { phone_number = 919876543210 }, message = { id = 5, type = "button", button_id = "confirm" } },
+    },
+  }
+
+  for channel, samples in pairs(SAMPLES) do
+    it(("never raises on %s payloads with any field missing or odd, and refuses with a stable word"):format(channel), function()
+      local parse = require("channels." .. channel).parse
+      local seen = { parsed = 0, refused = 0 }
+      for _, sample in ipairs(samples) do
+        assert.are.equal("parsed", outcome(parse, json.encode(sample)))
+        each_variant(sample, function(body) local o = outcome(parse, body); seen[o] = seen[o] + 1 end)
+      end
+      assert.truthy(seen.parsed > 0 and seen.refused > 0, json.encode(seen))
+    end)
+  end
+
+  it("refuses the issue's examples with the reason", function()
+    local telegram, whatsapp, wapi = require "channels.telegram", require "channels.whatsapp", require "channels.wapi"
+    assert.are.same({ nil, "missing field", "message.chat.id: missing" },
+      { telegram.parse('{"update_id":7,"message":{"chat":{},"text":"x"}}') })
+    assert.are.equal("missing field", select(2, telegram.parse('{"update_id":7,"callback_query":{"id":"c","data":"x"}}')))
+    assert.are.equal("empty list", select(2, telegram.parse('{"update_id":7,"message":{"chat":{"id":1},"photo":[]}}')))
+    -- an inline message's button: no chat, the user's own chat answers
+    local b = telegram.parse('{"update_id":7,"callback_query":{"id":"c","from":{"id":42},"data":"x"}}')
+    assert.are.same({ "42", "x" }, { b[1].conversation, b[1].button })
+    local wa = '{"object":"whatsapp_business_account","entry":[{"changes":[{"value":{"messages":[%s],"statuses":[%s]}}]}]}'
+    local msgs, statuses, unusable = whatsapp.parse(wa:format('{"from":"1","type":"text","text":{"body":"a"}},'
+      .. '{"id":"w2","type":"text","text":{"body":"b"}},{"id":"w3","from":"1","type":"text","text":{"body":"c"}}',
+      '{"id":{"x":1},"status":"read"},{"id":"s2","status":"read"}'))
+    assert.are.same({ "w3" }, { msgs[1].id, msgs[2] })
+    assert.are.same({ "s2" }, { statuses[1].id, statuses[2] })
+    assert.are.equal(3, #unusable)
+    assert.truthy(unusable[1].detail:find("messages[1].id", 1, true))
+    assert.truthy(unusable[2].detail:find("messages[2].from", 1, true))
+    assert.truthy(unusable[3].detail:find("statuses[1].id: expected id", 1, true))
+    assert.are.same({ nil, "missing field", "contact.phone_number: missing" },
+      { wapi.parse('{"contact":{"name":"R"},"message":{"id":"m1","body":"hi"}}') })
+  end)
+
+  it("refuses Twilio forms without From, Body or MessageSid; keeps empty bodies and statuses", function()
+    local twilio = require "channels.twilio"
+    assert.are.same({ nil, "missing field", "From: missing" }, { twilio.parse("MessageSid=SM1&Body=hi") })
+    assert.are.same({ nil, "missing field", "Body: missing" }, { twilio.parse("MessageSid=SM1&From=whatsapp%3A%2B1") })
+    assert.are.same({ nil, "missing field", "MessageSid: missing" }, { twilio.parse("From=whatsapp%3A%2B1&Body=hi") })
+    assert.are.equal("bad value", select(2, twilio.parse("MessageSid=SM%7B1&From=x&Body=hi")))
+    assert.are.equal("", twilio.parse("MessageSid=SM1&From=whatsapp%3A%2B1&Body=")[1].text)
+    local _, st = twilio.parse("MessageSid=SM3&MessageStatus=read&To=x")
+    assert.are.equal("read", st[1].status)
+    for _, body in ipairs{ "", "&&&", "=", "%zz=%", "MessageSid", "MessageSid=&From=&Body=", ("a=b&"):rep(1000) } do
+      assert.is_true((pcall(twilio.parse, body)), body)
+    end
+  end)
+
+  it("answers Vapi payloads it cannot use with 200 and the reasons, never running a call without its id", function()
+    local vapi = require "channels.vapi"
+    local creds = { deadline = 1, transfer = "Transferring." }
+    local status, answer, unusable = vapi.answer("odd-spec", json.encode{ message = { type = "tool-calls",
+      call = { id = "c1" }, toolCallList = "x" } }, creds)
+    assert.are.same({ 200, "wrong type" }, { status, unusable[1].word })
+    status, answer, unusable = vapi.answer("odd-spec", json.encode{ message = { type = "tool-calls",
+      toolCallList = { { id = "t1", ["function"] = { name = "f", arguments = { text = "hi" } } }, 7 } } }, creds)
+    assert.are.equal(200, status)
+    assert.are.same({ { toolCallId = "t1", result = "Transferring." } }, answer.results)
+    assert.are.same({ "missing field", "wrong type" }, { unusable[1].word, unusable[2].word })
+    for _, body in ipairs{ "", "null", "[]", '{"message":[]}', '{"message":{"type":7}}', '{"message":{"type":"end-of-call-report"}}' } do
+      local ok, st, _, un = pcall(vapi.answer, "odd-spec", body, creds)
+      assert.is_true(ok, body .. ": " .. tostring(st))
+      assert.are.equal(200, st, body)
+      assert.truthy(#un >= 1, body)
+    end
+  end)
+end)
+
+describe("delivery receipts", function()
+  local receipts = require "channels.receipts"
+  local redis = require "redis"
+  local json = require "json"
+  local crypto = require "crypto"
+
+  it("are kept by provider id, expire with the tenant's silence, and drop ids older than 30 days", function()
+    local tenant = "rc-" .. crypto.random_hex(4)
+    local key = receipts.key(tenant)
+    assert.is_true(receipts.record(tenant, "wamid.1", { status = "accepted" }))
+    assert.is_true(receipts.record(tenant, 12345678901234, { status = "read" }))
+    assert.are.equal("read", json.decode(redis.call("HGET", key, "12345678901234")).status)
+    assert.is_true(redis.call("TTL", key) > 29 * 24 * 3600)
+    assert.is_true(redis.call("TTL", key .. ":at") > 29 * 24 * 3600)
+    redis.call("ZADD", key .. ":at", 1, "wamid.1")                   -- as if written in 1970
+    assert.is_true(receipts.record(tenant, "wamid.2", { status = "accepted" }))
+    assert.are.equal(redis.null, redis.call("HGET", key, "wamid.1"))
+    assert.are.same({ nil, "bad id" }, { receipts.record(tenant, { 1 }, { status = "x" }) })
+    assert.are.same({ nil, "not encodable" }, { receipts.record(tenant, "w", { at = 1 / 0 }) })
+    redis.call("DEL", key, key .. ":at")
+  end)
+end)
