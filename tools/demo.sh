@@ -23,15 +23,21 @@ listen=${FLOWHOST_LISTEN:-127.0.0.1:8080}
 export CARWASH_TELEGRAM_TOKEN=${CARWASH_TELEGRAM_TOKEN:-123456:DEV-ONLY-not-a-real-token}
 export CARWASH_TELEGRAM_SECRET=${CARWASH_TELEGRAM_SECRET:-dev-only-secret}
 export CARWASH_ADMIN_TOKEN=${CARWASH_ADMIN_TOKEN:-dev-only-carwash-admin}
+export CARWASH_API_KEY=${CARWASH_API_KEY:-dev-only-carwash-api-key}
 export FLOWHOST_ADMIN_TOKEN=${FLOWHOST_ADMIN_TOKEN:-dev-only-admin}
 cat <<EOT
 flowhost is starting on http://$listen (Redis: $REDIS_URL). Try:
   curl -s http://$listen/healthz
   curl -s http://$listen/readyz
   curl -s http://$listen/metrics
-Talk to the car-service assistant (tenant "carwash"):
-  curl -s -X POST http://$listen/v1/tenants/carwash/conversations/demo-1/messages \
+Talk to the car-service assistant (tenant "carwash"): create a conversation, then write in it
+  id=\$(curl -s -X POST http://$listen/v1/tenants/carwash/conversations | sed 's/.*"id":"\([0-9a-f]*\)".*/\1/')
+  curl -s -X POST http://$listen/v1/tenants/carwash/conversations/\$id/messages \
        -H 'Content-Type: application/json' -d '{"text": "hi"}'
+  curl -s http://$listen/v1/tenants/carwash/conversations/\$id
+or name your own conversation with the tenant's API key (development key):
+  curl -s -X POST http://$listen/v1/tenants/carwash/conversations/demo-1/messages \
+       -H 'Authorization: Bearer $CARWASH_API_KEY' -H 'Content-Type: application/json' -d '{"text": "hi"}'
   REDIS_URL=$REDIS_URL build/flowhost chat carwash      (in another terminal)
 Admin API (development token): curl -s -H 'Authorization: Bearer dev-only-admin' http://$listen/admin/tenants
 Telegram webhook: POST http://$listen/webhooks/carwash/telegram with header

@@ -31,6 +31,7 @@ return {
   sentiment = { anger = 7, boredom = 8 },
   support_phone = "1800-123-4567",
   admin_token_env = "CARWASH_ADMIN_TOKEN",   -- this tenant's own admin API token
+  api_key_env = "CARWASH_API_KEY",           -- JSON chat API key: lets a backend name its own conversation ids
   limits = { cpu_ms = 100 },                 -- Lua CPU per turn (memory: 64 MB per state)
 
   -- channels; credentials by reference (development values: see README)
@@ -101,7 +102,10 @@ return {
   booking = {
     id = { prefix = "SR-", length = 8 },
     rules = { granularity = 30, min_notice = 60, horizon_days = 14, hold_minutes = 10,
-              assignment = "least_loaded" },
+              assignment = "least_loaded",
+              holds_per_customer = 1,    -- a customer's new hold replaces their earlier one
+              -- bookings and holds customers may make across the business per minute (0: no limit)
+              bookings_per_minute = tonumber(env("CARWASH_BOOKINGS_PER_MINUTE", "30")) },
     services = {
       basic_wash     = with_addons{ duration = 30,  buffer_after = 10, skill = "wash", price = 499 },
       foam_wash      = with_addons{ duration = 45,  buffer_after = 10, skill = "wash", price = 799 },

@@ -4,7 +4,7 @@
 -- plate, service, add-ons, date) -> pick a free time -> summary ->
 -- confirmed. At the summary the customer can confirm, change anything or
 -- cancel. Any time they can ask for prices, a person, help, start over,
--- cancel, or reschedule/cancel an existing booking (by SR- id or phone).
+-- cancel, or reschedule/cancel one of their own bookings (see manage.lua).
 local extract = require "text.extract"
 local tz = require "tz"
 local times = use("times")
@@ -36,6 +36,13 @@ end
 
 local function customer(c) return { name = c.slots.name, phone = c.slots.phone } end
 
+-- a key for one reservation: the same turn run again (after a crash) gets
+-- its booking back instead of making a second one; a later turn books anew
+local function request_key(c)
+  c.data.attempt = (c.data.attempt or 0) + 1
+  return c.conv.id .. ":" .. tostring(c.conv.turns) .. ":" .. c.data.attempt
+end
+
 -- "2026-12-03 10:00 AM", the earliest free time from now
 local function next_free(c)
   local nf = c.booking:next_free{ service = c.slots.service, addons = c.slots.addons }
@@ -54,6 +61,18 @@ local function offer_times(c)
   times.offer(c, starts, "pick_time")
 end
 
+-- what to say when a time could not be had: busy (too many bookings
+-- across the business this minute), gone, or we could not reach storage
+local function not_reserved(c, err)
+  if err == "rate limited" then return c:say("busy_now") end
+  if err ~= "slot taken" and err ~= "not available" then return c:say("try_again") end
+  local starts = times.free(c, c.slots.date, c.slots.service, c.slots.addons)
+  if #starts > 0 then return times.offer(c, starts, "slot_taken") end
+  c:say("day_full", { next = next_free(c) })
+  c:clear("date")
+  return c:go("collect")
+end
+
 local function take_time(c)
   local start, why = times.pick(c)
   if not start then
@@ -63,18 +82,9 @@ local function take_time(c)
     end
     return false                                   -- not a time: maybe a correction
   end
-  c.data.attempt = (c.data.attempt or 0) + 1
   local b, err = c.booking:reserve{ service = c.slots.service, addons = c.slots.addons, start = start,
-    customer = customer(c), channel = "chat", conversation = c.conv.id, hold = true,
-    idempotency_key = c.conv.id .. ":" .. c.data.attempt }
-  if not b then
-    if err ~= "slot taken" and err ~= "not available" then return c:say("try_again") end
-    local starts = times.free(c, c.slots.date, c.slots.service, c.slots.addons)
-    if #starts > 0 then return times.offer(c, starts, "slot_taken") end
-    c:say("day_full", { next = next_free(c) })
-    c:clear("date")
-    return c:go("collect")
-  end
+    customer = customer(c), hold = true, idempotency_key = request_key(c) }
+  if not b then return not_reserved(c, err) end
   c.data.hold, c.data.hold_for, c.data.start = b.id, hold_key(c), start
   c:go("summary")
 end
@@ -82,15 +92,13 @@ end
 -- book the held time for the customer as they are now (they may have
 -- changed their name or number after the hold was taken)
 local function book(c)
-  c.data.attempt = (c.data.attempt or 0) + 1
   return c.booking:reserve{ service = c.slots.service, addons = c.slots.addons, start = c.data.start,
-    customer = customer(c), channel = "chat", conversation = c.conv.id,
-    idempotency_key = c.conv.id .. ":" .. c.data.attempt }
+    customer = customer(c), idempotency_key = request_key(c) }
 end
 
 local function confirm(c)
   local held = c.data.hold and c.booking:get(c.data.hold)
-  local b
+  local b, err
   if held and held.status == "held" and held.customer and held.customer.phone == c.slots.phone
      and held.customer.name == c.slots.name then
     b = c.booking:confirm(c.data.hold)
@@ -98,7 +106,8 @@ local function confirm(c)
   if not b then
     -- the hold ran out, or the details changed: book anew, then let the
     -- hold go (or let it go first when it is the last free place)
-    b = book(c)
+    b, err = book(c)
+    if err == "rate limited" then return c:say("busy_now") end   -- they can confirm again in a minute
     if held then c.booking:cancel(held.id, "replaced in chat") end
     if not b and held then b = book(c) end
     if not b then

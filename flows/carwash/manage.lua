@@ -1,5 +1,9 @@
--- Existing bookings: find one (by its SR- id or the customer's phone),
--- then reschedule or cancel it.
+-- Existing bookings: find one, then reschedule or cancel it.
+--
+-- A customer only ever finds their own bookings: c.booking shows the
+-- bookings of the person the channel vouches for (their WhatsApp number,
+-- their Telegram account, or this web chat). Someone else's booking id or
+-- number gets the same "couldn't find" answer as one that does not exist.
 local extract = require "text.extract"
 
 local manage = {}
@@ -11,20 +15,26 @@ local function id_in(text)
   return code and ("SR-" .. code)
 end
 
--- the booking this conversation is about, from the message or the phone
+-- the first booking of a list that is still on and still ahead
+local function upcoming(c, list)
+  for _, b in ipairs(list or {}) do
+    if LIVE[b.status] and b.start > c:now() then return b end
+  end
+end
+
+-- the booking the customer means: the SR- id or mobile number in their
+-- message, else their own next booking; if there is none, ask once
 function manage.find(c)
-  local text = c.msg.text
-  local id = id_in(text)
+  local text = c.msg.text or ""
+  local id, phone = id_in(text), extract.phone_in(text)
   local b
   if id then
     b = c.booking:get(id)
+  elseif phone then
+    b = upcoming(c, c.booking:by_customer(phone))
   else
-    local phone = extract.phone_in(text or "") or c.slots.phone
-    if phone then
-      for _, x in ipairs(c.booking:by_customer(phone) or {}) do
-        if LIVE[x.status] and x.start > c:now() then b = x; break end
-      end
-    elseif not c.data.asked_ref then
+    b = upcoming(c, c.booking:mine())
+    if not b and not c.data.asked_ref then
       c.data.asked_ref = true
       return c:say("ask_booking_ref")
     end

@@ -24,6 +24,7 @@ return {
     no_times_day = "Sorry, we're fully booked on that day. The earliest free time is {next}. Which day would you like?",
     day_full = "Sorry, that day just filled up. The earliest free time is {next}. Which day would you like?",
     try_again = "Sorry, I couldn't reserve that just now. Please pick the time again.",
+    busy_now = "Sorry, we're taking a lot of bookings right now and couldn't hold that time. Please try again in a minute.",
     summary = "Here is your booking:\n- Name: {name}\n- Phone: {phone}\n- Car: {brand} {model} ({plate})\n- Service: {service}\n- Add-ons: {addons}\n- When: {date}, {time}\n- Total: Rs. {total}\nShall I confirm it?",
     btn_confirm = "Confirm",
     btn_edit = "Change something",

@@ -128,7 +128,7 @@ if b.status == 'held' and max_holds > 0 then
         redis.call('ZREM', key, h.id)
       end
       redis.call('ZADD', key, b.hold_until, b.id)
-      redis.call('EXPIRE', key, b.hold_until - now + 60)
+      redis.call('EXPIRE', key, math.ceil(b.hold_until - now) + 60)
     end
   end
 end

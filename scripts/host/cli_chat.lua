@@ -3,6 +3,9 @@
 --   type a message and Enter; a number like #2 taps the second button
 --   /state  /slots  show the conversation;  /buttons  list the buttons again
 --   /new    start a new conversation;       /quit (or end of input) leaves
+-- The conversation is a JSON-chat one ("chat:cli-<128 random bits>"): as on
+-- the chat API, the customer is that conversation, and sees only the
+-- bookings made in it.
 local host = require "host"
 local json = require "json"
 local crypto = require "crypto"
@@ -10,6 +13,8 @@ local turn = require "flow.turn"
 local tenant = require "flow.tenant"
 
 local M = {}
+
+local function new_conversation() return "chat:cli-" .. crypto.random_hex(16) end
 
 local function out(...) io.stdout:write(...); io.stdout:flush() end
 
@@ -25,7 +30,7 @@ function M.run(argv)
     for _, p in ipairs(problems or {}) do io.stderr:write("  ", p, "\n") end
     return host.exit(1)
   end
-  local conv = "cli-" .. crypto.random_hex(6)
+  local conv = new_conversation()
   local last = { replies = {}, state = "-", slots = {} }
   out(("talking to %s (%s), conversation %s. /quit to leave, #N taps button N, /state, /slots.\n")
     :format(t.name, id, conv))
@@ -35,7 +40,7 @@ function M.run(argv)
     if not line or line == "/quit" then break end
     if line == "/state" then out("state: ", tostring(last.state), "\n")
     elseif line == "/slots" then out("slots: ", json.encode(last.slots or {}), "\n")
-    elseif line == "/new" then conv = "cli-" .. crypto.random_hex(6); out("new conversation ", conv, "\n")
+    elseif line == "/new" then conv = new_conversation(); out("new conversation ", conv, "\n")
     elseif line:find("%S") then
       local msg = { text = line }
       local n = tonumber(line:match("^#(%d+)$"))

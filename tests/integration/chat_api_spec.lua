@@ -3,9 +3,6 @@
 local proc = require "proc"
 local http = require "http"
 local json = require "json"
-local crypto = require "crypto"
-
-local RUN = crypto.random_hex(4)          -- conversations of this run only
 
 local function post(url, path, body, headers)
   local h = { ["Content-Type"] = "application/json" }
@@ -15,11 +12,29 @@ local function post(url, path, body, headers)
 end
 
 describe("JSON chat API", function()
-  local host
-  setup(function() host = proc.start{ config = "config/flowhost.lua", env = { FLOWHOST_WORKERS = 2 } } end)
+  local host, id, path
+
+  -- a conversation the host issues (what a web widget does first)
+  local function new_conversation()
+    local status, res = post(host.url, "/v1/tenants/carwash/conversations", "")
+    assert.are.equal(201, status)
+    return res.id
+  end
+
+  setup(function()
+    host = proc.start{ config = "config/flowhost.lua", env = { FLOWHOST_WORKERS = 2 } }
+    id = new_conversation()
+    path = "/v1/tenants/carwash/conversations/" .. id .. "/messages"
+  end)
   teardown(function() if host then proc.stop(host) end end)
 
-  local path = "/v1/tenants/carwash/conversations/api-spec-1-" .. RUN .. "/messages"
+  it("creates a conversation without a key and answers its id", function()
+    assert.matches("^%x+$", id)
+    assert.are.equal(32, #id)
+    local status, res = post(host.url, "/v1/tenants/nobody/conversations", "")
+    assert.are.equal(404, status)
+    assert.are.equal("unknown tenant", res.error)
+  end)
 
   it("answers replies, buttons, state and slots in the documented shape", function()
     local status, res, r = post(host.url, path, json.encode{ text = "hi" })
@@ -40,7 +55,7 @@ describe("JSON chat API", function()
     assert.are.equal("foam_wash", res.slots.service)
     status, res = post(host.url, path, json.encode{ text = "none" })
     assert.truthy(r.body ~= nil)
-    local _, _, raw = post(host.url, "/v1/tenants/carwash/conversations/api-spec-1-" .. RUN .. "/messages", json.encode{ text = "help" })
+    local _, _, raw = post(host.url, path, json.encode{ text = "help" })
     assert.truthy(raw.body:find('"addons":[]', 1, true), raw.body)   -- an empty list stays a list
   end)
 
@@ -62,24 +77,25 @@ describe("JSON chat API", function()
     assert.are.equal(413, status)
   end)
 
-  it("reads a conversation back, and 404s one that does not exist", function()
-    local r = assert(http.request{ url = host.url .. "/v1/tenants/carwash/conversations/api-spec-1-" .. RUN })
+  it("reads a conversation back, and 404s one nothing was said in", function()
+    local r = assert(http.request{ url = host.url .. "/v1/tenants/carwash/conversations/" .. id })
     assert.are.equal(200, r.status)
     local conv = json.decode(r.body)
     assert.are.equal("Rahul", conv.slots.name)
     assert.truthy(#conv.history > 5)
-    r = assert(http.request{ url = host.url .. "/v1/tenants/carwash/conversations/never-was" })
-    assert.are.equal(404, r.status)
+    r = assert(http.request{ url = host.url .. "/v1/tenants/carwash/conversations/" .. new_conversation() })
+    assert.are.equal(404, r.status)                   -- issued, but nothing said yet
   end)
 
   it("concurrent turns of one conversation run one at a time, none lost", function()
+    local order = new_conversation()
     local reqs = {}
     for i = 1, 10 do
-      reqs[i] = { method = "POST", url = host.url .. "/v1/tenants/carwash/conversations/api-spec-order-" .. RUN .. "/messages",
+      reqs[i] = { method = "POST", url = host.url .. "/v1/tenants/carwash/conversations/" .. order .. "/messages",
                   headers = { ["Content-Type"] = "application/json" }, body = json.encode{ text = "hi " .. i } }
     end
     for _, r in ipairs(http.all(reqs)) do assert.are.equal(200, r.status) end
-    local r = assert(http.request{ url = host.url .. "/v1/tenants/carwash/conversations/api-spec-order-" .. RUN })
+    local r = assert(http.request{ url = host.url .. "/v1/tenants/carwash/conversations/" .. order })
     local conv = json.decode(r.body)
     assert.are.equal(10, conv.turns)                  -- none lost to a race
     local seen = {}
