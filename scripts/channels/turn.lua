@@ -12,19 +12,30 @@
 --           (over its budget, a bug) gives {replies = {{text = the tenant's
 --           fallback}}, error = "flow failed"}
 --     err: "unknown tenant", "tenant broken", "busy", or the storage's error
+--
+-- The conversation's lock is taken here, in the worker's main state, around
+-- the call into the tenant's state: a turn stopped there for its budget
+-- (or its state closed) cannot keep the lock; the next message of the
+-- conversation runs as soon as this one has its answer.
 local json = require "json"
 local tenants = require "flow.tenants"
+local flowturn = require "flow.turn"
+local lock = require "lock"
 
 local M = {}
 
 function M.run(tenant, conversation, msg, opts)
   local base = tenant:match("^([^.]+)")
-  local out, err, detail, fallback = tenants.call(base, "turn", json.encode{
-    tenant = tenant, id = conversation, mid = opts and opts.mid, msg = msg })
-  if err == "flow failed" then return { replies = { { text = fallback } }, error = "flow failed" } end
-  local r = out and json.decode(out)
-  if r and r.res then return r.res end
-  return nil, err or (r and r.err) or "turn failed", detail
+  local res, err, detail = lock.with(flowturn.lock_key(tenant, conversation), flowturn.LEASE, function()
+    local out, cerr, cdetail, fallback = tenants.call(base, "turn", json.encode{
+      tenant = tenant, id = conversation, mid = opts and opts.mid, msg = msg })
+    if cerr == "flow failed" then return { replies = { { text = fallback } }, error = "flow failed" } end
+    local r = out and json.decode(out)
+    if r and r.res then return r.res end
+    return nil, cerr or (r and r.err) or "turn failed", cdetail
+  end, { wait = 20 })
+  if res == nil and err == "timeout" then return nil, "busy" end
+  return res, err, detail
 end
 
 return M

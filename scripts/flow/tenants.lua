@@ -29,6 +29,8 @@ local redis = require "redis"
 local M = {}
 
 local HISTORY = 10
+local MAX_CPU_MS = 100          -- the promise: 100 ms of Lua per turn, 64 MB per state
+local MEMORY_MB = 64
 local BOOT = 'return require("host.tenant_boot").load(...)'
 
 local entries = {}            -- id -> entry
@@ -114,7 +116,7 @@ end
 --- only if it loads and checks. -> true | nil, problems
 function M.install(id, files, version)
   local e = entry(id)
-  local ts = tstate.new{ name = id, memory_mb = 64 }
+  local ts = tstate.new{ name = id, memory_mb = MEMORY_MB }
   local ok, res = ts:eval(BOOT, json.encode{ id = id, files = files, version = version }, 2)
   local r = ok and json.decode(res) or nil
   if not r or not r.ok then
@@ -130,7 +132,8 @@ function M.install(id, files, version)
   end
   local old = e.ts
   e.ts, e.version, e.name, e.fallback, e.settings = ts, version, r.name, r.fallback, r.settings
-  e.cpu = (r.limits and r.limits.cpu_ms or 100) / 1000
+  -- a tenant may ask for less CPU per turn, never for more than the platform's
+  e.cpu = math.min(tonumber(r.limits and r.limits.cpu_ms) or MAX_CPU_MS, MAX_CPU_MS) / 1000
   e.loaded_at = time.now()
   e.last_error = nil
   e.pinned_over = nil
@@ -220,6 +223,25 @@ local function local_rollback(id, version)
   return done
 end
 
+-- A turn stopped over its memory cap or its wall clock may have left the
+-- state's runtime half-way through something: its state is replaced by a
+-- fresh one of the same version (the old one closes after its last turn).
+-- At most one rebuild per REBUILD_EVERY seconds per tenant: a tenant that
+-- breaks its budget on every turn must not make its worker compile on
+-- every turn (meanwhile its garbage is collected before each call).
+local REBUILD_EVERY = 5
+local function rebuild(e)
+  local h = e.history[1]
+  if not h or h.version ~= e.version then return end
+  if e.rebuilt_at and time.monotonic() - e.rebuilt_at < REBUILD_EVERY then return end
+  e.rebuilt_at = time.monotonic()
+  local pinned = e.pinned_over
+  local ok, problems = M.install(e.id, h.files, h.version)
+  e.pinned_over = pinned
+  log.warn("tenant state rebuilt after a turn broke its budget",
+    { tenant = e.id, version = e.version, ok = ok and true or false, problem = problems and problems[1] })
+end
+
 local function local_call(id, fn, payload)
   local e = entries[id]
   if not e or not e.ts then
@@ -230,9 +252,11 @@ local function local_call(id, fn, payload)
       return nil, "tenant broken"
     end
   end
-  local ok, res = e.ts:call(fn, payload, e.cpu)
+  local ts = e.ts
+  local ok, res, over = ts:call(fn, payload, e.cpu)
   if not ok then
-    log.error("tenant turn failed", { tenant = id, err = res })
+    log.error("tenant turn failed", { tenant = id, err = res, budget = over })
+    if (over == "memory" or over == "wall") and e.ts == ts then rebuild(e) end
     return nil, "flow failed", res, e.fallback
   end
   return res
@@ -315,18 +339,28 @@ end
 
 local function mine(id) return M.owner(id) == host.worker() end
 
+--- A tenant id as the routes take it: letters, digits, '_' and '-',
+--- starting with a letter or digit ("_platform" and "." names are not
+--- tenants).
+function M.valid_id(id)
+  return type(id) == "string" and #id <= 64 and id:match("^[%w][%w_%-]*$") ~= nil
+end
+
 function M.call(id, fn, payload)
+  if not M.valid_id(id) then return nil, "unknown tenant" end
   if mine(id) then return local_call(id, fn, payload) end
   local r = remote(id, "call", { fn = fn, payload = payload })
   return r.out, r.err, r.detail, r.fallback
 end
 
 function M.status(id)
+  if not M.valid_id(id) then return nil end
   if mine(id) then return local_status(id) end
   return remote(id, "status", {}).status
 end
 
 function M.rollback(id, version)
+  if not M.valid_id(id) then return nil, "unknown tenant" end
   if mine(id) then return local_rollback(id, version) end
   local r = remote(id, "rollback", { version = version })
   return r.version, r.err
@@ -334,6 +368,7 @@ end
 
 --- Reloads the tenant now (on the worker that serves it).
 function M.reload_now(id)
+  if not M.valid_id(id) then return nil, { "unknown tenant" } end
   if mine(id) then return M.reload(id) end
   local r = remote(id, "reload", {})
   return r.ok, r.problems

@@ -4,16 +4,21 @@
 --       opts.mid: the provider's message id; a message already handled (a
 --       redelivery) gets the replies it got the first time, and the flow
 --       does not run again (the last 20 ids are kept with the conversation)
+--       opts.locked: the caller holds the conversation's lock already (the
+--       worker's main state takes it around a tenant state's turn, so a
+--       turn stopped for its budget cannot keep it)
 --       msg = {text = "..."} or {button = "<id>"}
 --       result = {replies = {{text, buttons?}}, state, slots, version}
 --       err: "unknown tenant" | "tenant broken" | "busy" (the conversation's
 --            lock could not be had in time) | "redis unavailable" | ...
 --
 -- Takes the conversation lock (turns of one conversation run one at a
--- time, in arrival order), loads the conversation, runs the flow, writes
+-- time, in arrival order) unless the caller holds it, loads the conversation, runs the flow, writes
 -- the conversation back with the tenant's TTL, releases the lock. A flow
 -- that raises is logged with the tenant and its traceback; the customer
 -- gets the tenant's fallback message and the conversation is not changed.
+-- Every key is derived from tenant_id, the tenant the message was routed
+-- to, never from the tenant object a flow sees.
 local tenant = require "flow.tenant"
 local store = require "flow.store"
 local engine = require "flow.engine"
@@ -23,6 +28,10 @@ local log = require "log"
 local M = {}
 
 local LEASE = 10
+M.LEASE = LEASE
+
+--- The key of a conversation's turn lock (taken by whoever runs the turn).
+function M.lock_key(tenant_id, conv_id) return store.key(tenant_id, conv_id) .. ":lock" end
 
 local function output(c)
   local replies = {}
@@ -36,8 +45,8 @@ function M.run(tenant_id, conv_id, msg, opts)
   if type(conv_id) ~= "string" or conv_id == "" or #conv_id > 128 then
     error("turn.run: conversation id must be a string of 1 to 128 characters", 2)
   end
-  local res, rerr = lock.with(store.key(t.id, conv_id) .. ":lock", LEASE, function()
-    local conv, how = store.load(t.id, conv_id)
+  local function locked()
+    local conv, how = store.load(tenant_id, conv_id)
     if not conv then return nil, how end
     local mid = opts and opts.mid
     if mid and conv.handled then
@@ -50,9 +59,13 @@ function M.run(tenant_id, conv_id, msg, opts)
     local text = msg.text or (msg.button and "[" .. msg.button .. "]")
                  or (msg.kind and "[" .. msg.kind .. (msg.media and (" " .. tostring(msg.media.id)) or "") .. "]") or ""
     store.remember(conv, "customer", text)
-    local ok, c = xpcall(engine.turn, debug.traceback, t, conv, msg, how, opts)
+    -- the context learns the routed tenant and conversation from here,
+    -- never from the conversation record
+    local eopts = { tenant = tenant_id, conversation = conv_id }
+    for k, v in pairs(opts or {}) do if eopts[k] == nil then eopts[k] = v end end
+    local ok, c = xpcall(engine.turn, debug.traceback, t, conv, msg, how, eopts)
     if not ok then
-      log.error("flow failed", { tenant = t.id, conversation = conv_id, err = c })
+      log.error("flow failed", { tenant = tenant_id, conversation = conv_id, err = c })
       local reply = { text = t.tone(t.catalog:render("fallback", t.languages[1], { tenant = t.name })) }
       return { replies = { reply }, state = conv.state, slots = conv.slots, error = "flow failed" }
     end
@@ -63,10 +76,12 @@ function M.run(tenant_id, conv_id, msg, opts)
       table.insert(conv.handled, { mid = mid, replies = out.replies })
       while #conv.handled > 20 do table.remove(conv.handled, 1) end
     end
-    local saved, serr = store.save(t.id, conv_id, conv, t.ttl)
+    local saved, serr = store.save(tenant_id, conv_id, conv, t.ttl)
     if not saved then return nil, serr end
     return output(c)
-  end, { wait = 20 })
+  end
+  if opts and opts.locked then return locked() end
+  local res, rerr = lock.with(M.lock_key(tenant_id, conv_id), LEASE, locked, { wait = 20 })
   if res == nil and rerr == "timeout" then return nil, "busy" end
   return res, rerr
 end

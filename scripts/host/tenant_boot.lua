@@ -28,15 +28,24 @@ function M.load(arg)
   local turn = require "flow.turn"
   local store = require "flow.store"
   for rep, v in pairs(t.reps or {}) do tenant.cache[a.id .. "." .. rep] = v end
-  -- r.tenant: the tenant or one of its reps ("<tenant>.<rep>")
-  _G.turn = answer(function(r) return turn.run(r.tenant or a.id, r.id, r.msg, { mid = r.mid }) end)
+  -- r.tenant: the tenant or one of its reps ("<tenant>.<rep>"); the state
+  -- serves a.id only, whatever a payload names. The caller (channels.turn,
+  -- in the worker's main state) holds the conversation's lock.
+  local function routed(r)
+    local id = r.tenant or a.id
+    if id ~= a.id and (type(id) ~= "string" or id:sub(1, #a.id + 1) ~= a.id .. ".") then
+      error(("tenant state of '%s' asked to serve '%s'"):format(a.id, tostring(id)), 0)
+    end
+    return id
+  end
+  _G.turn = answer(function(r) return turn.run(routed(r), r.id, r.msg, { mid = r.mid, locked = true }) end)
   _G.conversation = answer(function(r)
-    local conv, how = store.load(r.tenant or a.id, r.id)
+    local conv, how = store.load(routed(r), r.id)
     if not conv then return nil, how end
     if how ~= "found" then return nil, "not found" end
     return conv
   end)
-  _G.reset = answer(function(r) return store.reset(r.tenant or a.id, r.id) end)
+  _G.reset = answer(function(r) return store.reset(routed(r), r.id) end)
   _G.bookings = answer(function(r)
     if not t.booking then return nil, "no booking engine" end
     return t.booking:by_day(r.date)
