@@ -69,7 +69,7 @@ fi
 
 say "idle RSS: build/flowhost serve --config config/bench.lua, 2 workers"
 "${R[@]}" redis aof >/dev/null
-FLOWHOST_WORKERS=2 FLOWHOST_LISTEN=127.0.0.1:8084 REDIS_URL=redis://127.0.0.1:6379 \
+FLOWHOST_WORKERS=2 FLOWHOST_MAX_CONNECTIONS_PER_IP=0 FLOWHOST_LISTEN=127.0.0.1:8084 REDIS_URL=redis://127.0.0.1:6379 \
   ./build/flowhost serve --config config/bench.lua >"$BENCH_RUN/idle_flowhost.out" 2>&1 &
 idle_pid=$!
 sleep 2

@@ -24,7 +24,7 @@ cleanup() {
 trap cleanup EXIT
 export REDIS_URL="redis://127.0.0.1:$RPORT"
 CARWASH_TELEGRAM_TOKEN=123456:BENCHBENCHBENCH CARWASH_TELEGRAM_SECRET=$BENCH_SECRET CARWASH_TELEGRAM_RATE=1000000 \
-  TELEGRAM_API_URL="http://127.0.0.1:$FPORT" FLOWHOST_LISTEN="127.0.0.1:$PORT" FLOWHOST_WORKERS=2 FLOWHOST_LOG_LEVEL=error \
+  TELEGRAM_API_URL="http://127.0.0.1:$FPORT" FLOWHOST_LISTEN="127.0.0.1:$PORT" FLOWHOST_WORKERS=2 FLOWHOST_MAX_CONNECTIONS_PER_IP=0 FLOWHOST_LOG_LEVEL=error \
   build/flowhost serve --config config/flowhost.lua > var/bench-webhooks/host.log 2>&1 &
 pid=$!
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done

@@ -8,6 +8,7 @@ return {
   routes = "ops,chat,admin,webhooks", -- route modules in scripts/routes/
   max_body = 1024 * 1024,           -- bytes; bigger bodies get 413
   max_connections = 8192,           -- more get 503
+  max_connections_per_ip = 256,     -- FLOWHOST_MAX_CONNECTIONS_PER_IP; 0 behind a proxy
   request_deadline = 10,            -- seconds to send a whole request
   shutdown_grace = 10,              -- seconds in-flight requests get on SIGTERM
   log_level = "info",

@@ -51,19 +51,16 @@ describe("admin API", function()
   end)
 
   it("reads and resets conversations, lists, reads and cancels bookings", function()
-    local id = "adm-" .. crypto.random_hex(4)
-    local function say(text)
-      return http.request{ method = "POST", url = s.url .. "/v1/tenants/carwash/conversations/" .. id .. "/messages",
-        body = json.encode{ text = text } }
-    end
+    local chat = require("chat").new(s.url)
+    -- the chat API's conversation X is "chat:X" to the tenant and its admin
+    local id = "chat:" .. chat:id("carwash", "adm")
+    local function say(msg) return chat:say("carwash", "adm", msg) end
     for _, t in ipairs{ "hi", "Rahul", "9876543210", "Honda City", "MH12AB1234" } do say(t) end
-    http.request{ method = "POST", url = s.url .. "/v1/tenants/carwash/conversations/" .. id .. "/messages",
-      body = json.encode{ button = "basic_wash" } }
+    say{ button = "basic_wash" }
     say("none"); say("tomorrow")
     local r = json.decode(say("earliest").body)
     assert.are.equal("summary", r.state)
-    r = json.decode(http.request{ method = "POST", url = s.url .. "/v1/tenants/carwash/conversations/" .. id .. "/messages",
-      body = json.encode{ button = "confirm" } }.body)
+    r = json.decode(say{ button = "confirm" }.body)
     local bid = r.replies[1].text:match("(SR%-%w+)")
     local status, conv = req("GET", "/admin/tenants/carwash/conversations/" .. id, OWN)
     assert.are.equal(200, status)
@@ -86,8 +83,7 @@ describe("admin API", function()
 
   it("tenants are added and removed while the host runs", function()
     local function hi()
-      local r = assert(http.request{ method = "POST", body = '{"text":"hi"}',
-        url = s.url .. "/v1/tenants/newshop/conversations/n-" .. crypto.random_hex(4) .. "/messages" })
+      local r = assert(require("chat").new(s.url):say("newshop", "n", "hi"))
       return r.status
     end
     assert.are.equal(404, hi())

@@ -36,9 +36,10 @@ describe("hot reload under load", function()
     proc.sh("rm -rf " .. dir)
   end)
 
+  local chat
   local function say(id, msg)
-    return http.request{ method = "POST", url = s.url .. "/v1/tenants/carwash/conversations/" .. id .. "/messages",
-      headers = { ["Content-Type"] = "application/json" }, body = json.encode(msg), timeout = 10 }
+    chat = chat or require("chat").new(s.url)
+    return chat:say("carwash", id, msg, 10)
   end
 
   local function status()

@@ -13,6 +13,7 @@ local TOKEN = "EAAG" .. crypto.random_hex(16)
 local APP_SECRET = "app_" .. crypto.random_hex(8)
 local VERIFY = "verify_" .. crypto.random_hex(4)
 local PHONE_ID = ("%.0f"):format(100000000000000 + tonumber(crypto.random_hex(5), 16))
+local OWN = "cw-" .. crypto.random_hex(8)      -- the tenant's admin token: reads channel conversations
 
 describe("whatsapp channel", function()
   local s, fake, fake_url
@@ -21,7 +22,7 @@ describe("whatsapp channel", function()
     fake_url = fake.url
     s = proc.start{ config = "config/flowhost.lua", env = { FLOWHOST_WORKERS = 2,
       CARWASH_WHATSAPP_TOKEN = TOKEN, CARWASH_WHATSAPP_APP_SECRET = APP_SECRET,
-      CARWASH_WHATSAPP_VERIFY_TOKEN = VERIFY, CARWASH_WHATSAPP_PHONE_ID = PHONE_ID, WHATSAPP_API_URL = fake_url } }
+      CARWASH_WHATSAPP_VERIFY_TOKEN = VERIFY, CARWASH_WHATSAPP_PHONE_ID = PHONE_ID, WHATSAPP_API_URL = fake_url, CARWASH_ADMIN_TOKEN = OWN } }
   end)
   teardown(function()
     if s then proc.stop(s) end
@@ -120,7 +121,10 @@ describe("whatsapp channel", function()
       image = { id = "media-123", mime_type = "image/jpeg", caption = "my car" } })
     assert.are.same({ 200 }, deliver(m).statuses)
     wait_sent(to, 2)
-    local r = assert(http.request{ url = s.url .. "/v1/tenants/carwash/conversations/whatsapp:" .. to })
+    -- a channel conversation is the tenant's to read (the chat API cannot reach it)
+    local r = assert(http.request{ url = s.url .. "/admin/tenants/carwash/conversations/whatsapp:" .. to,
+      headers = { Authorization = "Bearer " .. OWN } })
+    assert.are.equal(200, r.status, r.body)
     local conv = json.decode(r.body)
     assert.are.equal("my car", conv.history[1].text)     -- the caption is what the customer said
     assert.truthy(json.encode(conv.history):find("my car", 1, true))
