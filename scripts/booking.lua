@@ -23,6 +23,9 @@
 --   engine:by_day("YYYY-MM-DD")
 -- A customer's view (what a flow gets; see scripts/booking/customer.lua):
 --   engine:for_customer(who) -> view   who = flow.identity.of(conversation)
+--       the same calls, limited to the bookings of that verified identity;
+--       its reserve records the owner and applies rules.holds_per_customer
+--       and rules.bookings_per_minute (nil, "rate limited")
 --
 -- The engine is a read-only object: its tenant, Redis prefix and model live
 -- in closures, so nothing that holds it can point it at another tenant's

@@ -17,7 +17,8 @@
 --   held:o:<identity>    sorted set of the identity's live holds by hold end,
 --   held:c:<conversation> and of the conversation's; they expire with the
 --                        last hold in them
---   rate:<minute>        reservations customers made in that minute (2 min)
+--   rate                 sorted set of the reservations customers made in the
+--                        last 60 s (id by time; expires a minute after the last)
 --
 -- Every function yields (Redis) and returns value | nil, err; errors are
 -- "slot taken", "not found", "not held", "hold expired", "cancelled",
@@ -84,8 +85,9 @@ if KEYS[2] ~= '' then
     if rec then return { 'dup', rec } end
   end
 end
-if KEYS[10] ~= '' and per_minute > 0 and tonumber(redis.call('GET', KEYS[10]) or 0) >= per_minute then
-  return { 'rate limited' }
+if KEYS[10] ~= '' and per_minute > 0 then                          -- the last 60 s, sliding
+  redis.call('ZREMRANGEBYSCORE', KEYS[10], '-inf', now - 60)
+  if redis.call('ZCARD', KEYS[10]) >= per_minute then return { 'rate limited' } end
 end
 if blocked(KEYS[1], b.blocked_start, b.blocked_end, cap, now, b.area or '', travel, maxspan, nil) then
   return { 'taken' }
@@ -103,8 +105,8 @@ if KEYS[7] ~= '' then redis.call('ZADD', KEYS[7], b.start, b.id) end
 redis.call('ZADD', KEYS[4], b.start, b.id)
 redis.call('ZADD', KEYS[5], b.start, b.id)
 if KEYS[10] ~= '' and per_minute > 0 then
-  redis.call('INCR', KEYS[10])
-  redis.call('EXPIRE', KEYS[10], 120)
+  redis.call('ZADD', KEYS[10], now, b.id)
+  redis.call('EXPIRE', KEYS[10], 61)
 end
 -- at most max_holds live holds per owner and per conversation: the oldest go
 if b.status == 'held' and max_holds > 0 then
@@ -225,7 +227,7 @@ function M.keys(prefix)
   function k.rr(svc) return prefix .. "rr:" .. svc end
   function k.own(who) return prefix .. "own:" .. who end
   function k.held(kind, who) return prefix .. "held:" .. kind .. ":" .. who end
-  function k.rate(now) return prefix .. "rate:" .. math.floor(now / 60) end
+  function k.rate() return prefix .. "rate" end
   return k
 end
 
@@ -236,7 +238,7 @@ end
 --- opts: {cap, now, travel, maxspan, idem (full key or nil), cust_keys (phone and email keys),
 ---        limits?} where limits = {max_holds, per_minute} applies the
 --- customer limits to a booking with an owner: err "rate limited" when the
---- tenant took per_minute reservations this minute; the owner's (and the
+--- tenant's customers made per_minute reservations in the last 60 s; the owner's (and the
 --- conversation's) oldest live holds are released past max_holds.
 function M.reserve(prefix, b, o)
   local k = M.keys(prefix)
@@ -247,7 +249,7 @@ function M.reserve(prefix, b, o)
       o.cust_keys[2] or "", b.owner and k.own(b.owner) or "",
       lim and k.held("o", b.owner) or "",
       lim and b.conversation and b.conversation ~= b.owner and k.held("c", b.conversation) or "",
-      lim and k.rate(o.now) or "" },
+      lim and k.rate() or "" },
     { prefix, json.encode(b), o.cap, o.now, o.travel, o.maxspan, IDEM_TTL,
       lim and lim.max_holds or 0, lim and lim.per_minute or 0 })
   return result(r, err)

@@ -45,7 +45,7 @@ local MAX_ID = 120             -- "chat:" .. id fits a conversation id (128)
 local ID_BYTES = 16            -- 128 random bits
 local FRESH_TTL = 3600         -- an issued id nobody wrote to yet
 local DEFAULT_TTL = 24 * 3600
-local SETTINGS_FOR = 5         -- seconds a worker reuses a tenant's chat settings
+local SETTINGS_FOR = 1         -- seconds a worker reuses a tenant's chat settings
 
 local function fail(status, word, message, headers)
   local s, b, h = router.json(status, { error = word, message = message })

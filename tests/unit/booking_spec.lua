@@ -441,8 +441,8 @@ describe("booking: customer limits", function()
     assert.are.equal("confirmed", assert(e:get(b.id)).status)
   end)
 
-  it("refuses reservations over bookings_per_minute with 'rate limited' until the next minute", function()
-    local now = MONDAY - 86400
+  it("refuses reservations over bookings_per_minute in any 60 s with 'rate limited'", function()
+    local now = MONDAY - 86400 + 30                   -- mid-minute: no clock minute resets it
     local e = engine({ rules = { granularity = 30, horizon_days = 30, bookings_per_minute = 3 } },
                      function() return now end)
     local got = {}
@@ -453,8 +453,10 @@ describe("booking: customer limits", function()
     assert.are.same({ "ok", "ok", "ok", "rate limited", "rate limited" }, got)
     -- operators are not limited
     assert(e:reserve{ service = "wash", start = at(0, "14:00"), resource = "bay2" })
-    now = now + 60
+    now = now + 59                                  -- a sliding minute: still full
     local v = e:for_customer{ channel = "chat", verified = "chat:later", conversation = "chat:later" }
+    assert.are.same({ nil, "rate limited" }, { v:reserve{ service = "wash", start = at(0, "14:00"), resource = "bay2" } })
+    now = now + 1
     assert(v:reserve{ service = "wash", start = at(0, "14:00"), resource = "bay2" })
   end)
 end)
