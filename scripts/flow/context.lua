@@ -5,7 +5,8 @@
 --   c.data     the flow's own notes, kept with the conversation
 --   c.msg      the message of this turn: {text, button}
 --   c.state    the current state's name;  c.lang  the conversation language
---   c.booking  the tenant's booking engine (or nil)
+--   c.booking  the tenant's bookings as this customer may see them (or nil):
+--              booking engine:for_customer(identity.of(conversation id))
 --   c:say(key, vars?, opts?)   queue a reply; opts.buttons = {{id, title}}
 --                              (title: a message key or plain text)
 --   c:ask(slot)                ask for a slot (its prompt, with its options as buttons)
@@ -20,71 +21,229 @@
 --   c:window_open()            false when the conversation's channel only takes
 --                              templates now (WhatsApp, 24 h after the customer's
 --                              last message); true otherwise
+--
+-- Every object here is a read-only view (flow.readonly): c.t, c.tenant,
+-- c.conv, c.msg, c.booking, c:llm() and what is reached through them can be
+-- read and their methods called, but a flow cannot change them (writing
+-- raises "c.t is read-only: ..."). c.slots and c.data are the
+-- conversation's own tables: a flow writes them freely (what JSON cannot
+-- hold is left out when the conversation is saved). c.state, c.lang and
+-- the engine's turn notes (next_state, moves, deadline, quiet,
+-- side_intent, llm_error) take values of their kind only. The tenant and
+-- the conversation a context serves are the ones the host routed
+-- (opts.tenant, opts.conversation from flow.turn), kept out of reach.
+--
+--   context.new(t, conv, msg, opts?) -> c
+--       opts.now = fn() -> seconds; opts.tenant, opts.conversation: the
+--       routed tenant id and conversation id (default t.id and conv.id)
 local time = require "time"
 local types = require "flow.slot_types"
+local readonly = require "flow.readonly"
+local identity = require "flow.identity"
 
 local Context = {}
-Context.__index = Context
 
 local M = {}
 
-function M.new(t, conv, msg, opts)
-  return setmetatable({
-    t = t, tenant = t.settings, conv = conv, slots = conv.slots, data = conv.data, msg = msg,
-    state = conv.state, lang = conv.lang or t.languages[1], booking = t.booking, replies = {},
-    now_fn = opts and opts.now or time.now, moves = 0,
-  }, Context)
+local R = setmetatable({}, { __mode = "k" })        -- c -> the turn's real state
+
+-- the turn's state behind c; fn names the method for a misuse
+local function real(c, fn)
+  local r = R[c]
+  if not r then error(("c:%s(...) must be called on the c a handler gets, as c:%s(...)"):format(fn, fn), 3) end
+  return r
 end
 
-function Context:now() return self.now_fn() end
-function Context:llm() return self.t.llm end
+-- ---- views of the tenant, made per turn ------------------------------------
+-- (a flow that writes into a list view's mirrored index changes only its
+-- own view, and only for this turn)
+
+local function views_of(r)
+  local v = r.views
+  if v then return v end
+  local t = r.t
+  local settings = readonly.view(t.settings, "c.tenant", { hint = "settings come from the tenant's config file" })
+  local shown = { id = t.id, name = t.name, timezone = t.timezone, version = t.version, ttl = t.ttl, rep = t.rep,
+                  languages = t.languages, settings = settings, flow = t.flow,
+                  catalog = readonly.view(t.catalog, "c.t.catalog", { kind = "object" }) }
+  v = { settings = settings,
+        t = readonly.view(shown, "c.t", { raw = { flow = true },
+          hint = "the tenant a conversation belongs to is fixed by the host" }) }
+  r.views = v
+  return v
+end
+
+-- ---- what c shows and what the engine may set on it -------------------------
+
+local FIELDS = {
+  t = function(r) return views_of(r).t end,
+  tenant = function(r) return views_of(r).settings end,
+  conv = function(r) return r.conv_view end,
+  msg = function(r) return r.msg_view end,
+  slots = function(r) return r.conv.slots end,
+  data = function(r) return r.conv.data end,
+  replies = function(r) return r.replies end,
+  booking = function(r)
+    if r.booking == nil then
+      local b = r.t.booking
+      if not b then r.booking = false
+      else
+        local scoped = b
+        if type(b.for_customer) == "function" then scoped = b:for_customer(identity.of(r.conv_id)) end
+        r.booking = readonly.view(scoped, "c.booking", { kind = "object",
+          hint = "use its methods: c.booking:slots{...}, c.booking:reserve{...}, ..." })
+      end
+    end
+    return r.booking or nil
+  end,
+}
+for _, k in ipairs{ "state", "lang", "next_state", "moves", "deadline", "quiet", "side_intent", "llm_error" } do
+  FIELDS[k] = function(r) return r[k] end
+end
+
+local function a_state(r, v) return v == nil or (type(v) == "string" and r.t.flow.states[v] ~= nil) end
+local function kind(...)
+  local ok = {}
+  for _, k in ipairs{ ... } do ok[k] = true end
+  return function(_, v) return ok[type(v)] == true end
+end
+local SETTABLE = {
+  state = function(r, v) return v ~= nil and a_state(r, v) end,
+  next_state = a_state,
+  lang = function(_, v) return type(v) == "string" and #v <= 16 end,
+  moves = kind("number"), deadline = kind("number"),
+  quiet = kind("nil", "boolean"), side_intent = kind("nil", "boolean"),
+  llm_error = kind("nil", "string", "number", "boolean"),
+}
+local WHY = {
+  state = "use c:go(\"state\")", next_state = "use c:go(\"state\")", lang = "a language code",
+  t = "the tenant a conversation belongs to is fixed by the host",
+  tenant = "settings come from the tenant's config file",
+  booking = "use its methods: c.booking:slots{...}, c.booking:reserve{...}, ...",
+  conv = "keep the flow's own notes in c.data", msg = "it is the customer's message",
+  slots = "change slots with c:set(name, value) or c.slots[name] = value",
+  data = "write into c.data: c.data.name = value",
+}
+
+local function get(r, k)
+  local m = Context[k]
+  if m ~= nil then return m end
+  local f = FIELDS[k]
+  if f then return f(r) end
+  return nil
+end
+
+local function set(r, k, v)
+  local ok = SETTABLE[k]
+  if ok then
+    if not ok(r, v) then
+      error(("c.%s cannot be %s%s"):format(k, type(v) == "string" and ("'" .. v .. "'") or type(v),
+        WHY[k] and (" (" .. WHY[k] .. ")") or ""), 3)
+    end
+    r[k] = v
+    return true
+  end
+  error(("c is read-only: flows cannot change c.%s (%s)"):format(tostring(k),
+    WHY[k] or "keep the flow's own notes in c.data, saved with the conversation"), 3)
+end
+
+-- c.conv: the engine moves the conversation's state and question on it
+local function conv_set(r)
+  local SET = {
+    state = function(v) return v ~= nil and a_state(r, v) end,
+    asked = function(v) return v == nil or (type(v) == "string" and r.t.flow.slots ~= nil and r.t.flow.slots[v] ~= nil) end,
+    turns = function(v) return type(v) == "number" end,
+    updated = function(v) return type(v) == "number" end,
+  }
+  return function(conv, k, v)
+    local ok = SET[k]
+    if not ok then return false end
+    if not ok(v) then
+      error(("c.conv.%s cannot be %s"):format(k, type(v) == "string" and ("'" .. v .. "'") or type(v)), 3)
+    end
+    conv[k] = v
+    return true
+  end
+end
+
+function M.new(t, conv, msg, opts)
+  local tenant_id = identity.check_tenant(opts and opts.tenant or t.id, "context.new")
+  local conv_id = opts and opts.conversation or conv.id
+  local r = {
+    t = t, conv = conv, msg = msg, replies = {}, tenant_id = tenant_id, conv_id = conv_id,
+    state = conv.state, lang = conv.lang or t.languages[1], moves = 0,
+    now_fn = opts and opts.now or time.now,
+  }
+  r.conv_view = readonly.view(conv, "c.conv", { custom = true, raw = { slots = true, data = true },
+    set = conv_set(r), hint = "keep the flow's own notes in c.data" })
+  r.msg_view = readonly.view(msg, "c.msg", { hint = "it is the customer's message" })
+  local c = readonly.view(r, "c", { get = get, set = set })
+  R[c] = r
+  return c
+end
+
+--- The replies a turn queued (for the runtime that sends them).
+function M.replies(c) return real(c, "replies").replies end
+
+function Context:now() return real(self, "now").now_fn() end
+
+function Context:llm()
+  local r = real(self, "llm")
+  return r.t.llm and readonly.view(r.t.llm, "c:llm()", { kind = "object" }) or nil
+end
 
 function Context:text(key, vars)
-  return self.t.catalog:render(key, self.lang, vars or self:vars())
+  local r = real(self, "text")
+  return r.t.catalog:render(key, r.lang, vars or self:vars())
 end
 
 -- variables every message can use: the slots as shown, plus the tenant name
 function Context:vars(extra)
-  local v = { tenant = self.t.name }
-  for name, value in pairs(self.slots) do
-    local decl = self.t.flow.slots[name]
+  local r = real(self, "vars")
+  local v = { tenant = r.t.name }
+  for name, value in pairs(r.conv.slots) do
+    local decl = r.t.flow.slots and r.t.flow.slots[name]
     v[name] = decl and self:show(name) or value
   end
-  for k, x in pairs(extra or {}) do v[k] = x end
+  for k, x in readonly.pairs(extra or {}) do v[k] = x end
   return v
 end
 
 function Context:say(key, vars, opts)
+  local r = real(self, "say")
+  local catalog = r.t.catalog
   if type(key) ~= "string" then error("c:say(key, vars?, opts?): key must be a message key", 2) end
-  if not self.t.catalog:has(key) then
+  if not catalog:has(key) then
     error(("c:say: there is no message '%s' (add it to messages.lua)"):format(key), 2)
   end
-  local reply = { text = self.t.tone(self.t.catalog:render(key, self.lang, self:vars(vars))) }
+  local reply = { text = r.t.tone(catalog:render(key, r.lang, self:vars(vars))) }
   local buttons = opts and opts.buttons
   if buttons and #buttons > 0 then
     reply.buttons = {}
-    for i, b in ipairs(buttons) do
+    for i, b in readonly.ipairs(buttons) do
       local title = b.title
-      if self.t.catalog:has(title) then title = self.t.catalog:render(title, self.lang, self:vars(vars)) end
+      if catalog:has(title) then title = catalog:render(title, r.lang, self:vars(vars)) end
       reply.buttons[i] = { id = b.id, title = title }
     end
   end
-  self.replies[#self.replies + 1] = reply
+  r.replies[#r.replies + 1] = reply
   return reply
 end
 
 function Context:show(name)
-  local v = self.slots[name]
+  local r = real(self, "show")
+  local v = r.conv.slots[name]
   if v == nil then return nil end
-  local decl = self.t.flow.slots[name]
+  local decl = r.t.flow.slots[name]
   local show = decl.show or types[decl.type].show
   return show(v, decl, self)
 end
 
 function Context:ask(name)
-  local decl = self.t.flow.slots[name]
+  local r = real(self, "ask")
+  local decl = r.t.flow.slots and r.t.flow.slots[name]
   if not decl then error(("c:ask: there is no slot '%s'"):format(tostring(name)), 2) end
-  self.conv.asked = name
+  r.conv.asked = name
   local buttons
   if (decl.type == "choice" or decl.type == "choices") and decl.buttons ~= false then
     buttons = {}
@@ -99,46 +258,68 @@ function Context:ask(name)
 end
 
 function Context:go(name)
-  local flow = self.t.flow
-  if not flow.states[name] then
+  local r = real(self, "go")
+  if not r.t.flow.states[name] then
     error(("c:go: there is no state '%s'"):format(tostring(name)), 2)
   end
-  self.next_state = name
+  r.next_state = name
 end
 
 function Context:set(name, value)
-  if not self.t.flow.slots[name] then error(("c:set: there is no slot '%s'"):format(tostring(name)), 2) end
-  self.slots[name] = value
+  local r = real(self, "set")
+  if not (r.t.flow.slots and r.t.flow.slots[name]) then
+    error(("c:set: there is no slot '%s'"):format(tostring(name)), 2)
+  end
+  r.conv.slots[name] = value
 end
 
 function Context:clear(...)
-  for _, name in ipairs{ ... } do self.slots[name] = nil end
+  local r = real(self, "clear")
+  for _, name in ipairs{ ... } do r.conv.slots[name] = nil end
 end
 
 function Context:missing(list)
-  list = list or (self.t.flow.states[self.state] or {}).fill or {}
-  for _, name in ipairs(list) do
-    local decl = self.t.flow.slots[name]
-    if self.slots[name] == nil and not decl.optional then return name end
+  local r = real(self, "missing")
+  local flow = r.t.flow
+  list = list or (flow.states[r.state] or {}).fill or {}
+  for _, name in readonly.ipairs(list) do
+    local decl = flow.slots[name]
+    if r.conv.slots[name] == nil and not decl.optional then return name end
   end
 end
 
+-- the channel and address of a channel conversation (nil for a chat)
+local function channel_of(r)
+  local who = identity.of(r.conv_id)
+  if who.channel == "chat" then return nil end
+  return who.channel, who.verified:sub(#who.channel + 2)
+end
+
 function Context:remind(at, message, id)
-  local channel, to = tostring(self.conv.id or ""):match("^(%w+):(.+)$")
+  local r = real(self, "remind")
+  local channel, to = channel_of(r)
   if not channel then return nil, "this conversation has no channel to send on" end
-  return require("channels.outbound").later(at, self.t.id, channel, to, message,
-    id and (self.t.id .. ":" .. self.conv.id .. ":" .. id) or nil)
+  if id ~= nil and type(id) ~= "string" and type(id) ~= "number" then
+    error("c:remind(at, message, id?): id must be a string", 2)
+  end
+  local tenant_id = identity.check_tenant(r.tenant_id, "c:remind")
+  local plain = readonly.plain(message, { name = "c:remind's message" })
+  return require("channels.outbound").later(at, tenant_id, channel, to, plain,
+    id and (tenant_id .. ":" .. r.conv_id .. ":" .. id) or nil)
 end
 
 function Context:window_open()
-  local channel, to = tostring(self.conv.id or ""):match("^(%w+):(.+)$")
+  local r = real(self, "window_open")
+  local channel, to = channel_of(r)
   if not channel then return true end
-  return require("channels.outbound").window_open(self.t.id, channel, to)
+  return require("channels.outbound").window_open(identity.check_tenant(r.tenant_id, "c:window_open"), channel, to)
 end
 
 function Context:handoff(reason)
-  self.conv.handoff = { reason = reason, at = self:now() }
-  require("log").info("customer asked for a person", { tenant = self.t.id, conversation = self.conv.id, reason = reason })
+  local r = real(self, "handoff")
+  reason = readonly.plain(reason, { name = "c:handoff's reason" })
+  r.conv.handoff = { reason = reason, at = self:now() }
+  require("log").info("customer asked for a person", { tenant = r.tenant_id, conversation = r.conv_id, reason = reason })
 end
 
 M.Context = Context

@@ -4,20 +4,32 @@
 --
 --   source.load(path, env) -> value, text | nil, err   err = "path:line: problem"
 --   source.line_of(text, needle, from?) -> line number | nil
---   source.env(extra) -> a fresh environment with the safe base library
+--   source.env(extra, opts?) -> a fresh environment with the safe base library
+--       opts.log_fields: fields every log line of this code carries (the
+--       tenant); they win over the code's own
 --   source.files = {path = text}   read these instead of the disk (a snapshot)
+--   source.ALLOWED   the modules `require` gives tenant code
 --
 -- Binary chunks are refused. The environment has no io, os (beyond
--- os.time, os.date, os.clock), debug, ffi, jit, load*, dofile or package;
--- `require` reaches only the runtime modules a flow may use. (Separate Lua
--- states per tenant, CPU and memory budgets come with the tenant sandbox.)
+-- os.time, os.date, os.clock), debug, ffi, jit, load*, dofile, package,
+-- getmetatable, getfenv/setfenv, coroutine, collectgarbage or newproxy.
+-- `require` gives read-only views (flow.readonly) of the runtime modules a
+-- flow may use; their functions act on real values, and `log` writes with
+-- the tenant's name whatever the code passes. pairs, ipairs, next, unpack,
+-- rawget, rawset and table.insert/remove/sort understand views (rawset and
+-- the table changes refuse them). string is a copy without dump, and
+-- ("").dump (the string metatable, shared by the whole state) raises: no
+-- bytecode comes out, and none comes in. (CPU and memory budgets come with
+-- the tenant's own Lua state.)
+local readonly = require "flow.readonly"
+
 local M = {}
 
 local ALLOWED = { tz = true, ["text.fuzzy"] = true, ["text.extract"] = true, ["text.sentiment"] = true,
                   json = true, log = true }
+M.ALLOWED = ALLOWED
 
-local BASE = { "assert", "error", "ipairs", "next", "pairs", "pcall", "select", "tonumber",
-               "tostring", "type", "unpack", "xpcall", "rawequal", "rawget", "rawset",
+local BASE = { "assert", "error", "pcall", "select", "tonumber", "tostring", "type", "xpcall", "rawequal",
                "setmetatable" }
 
 local function copy(t)
@@ -26,18 +38,82 @@ local function copy(t)
   return out
 end
 
-function M.env(extra)
+local function no_dump() error("string.dump is not available to flows", 2) end
+
+-- ("").dump: the strings' metatable is the state's own; shadow dump there
+-- once, keeping whatever else its __index gives (the pattern guards)
+local shadowed = false
+local function shadow_string_dump()
+  if shadowed then return end
+  local mt = debug.getmetatable("")
+  if not mt then return end
+  mt.__index = setmetatable({ dump = no_dump }, { __index = mt.__index, __metatable = false })
+  shadowed = true
+end
+
+-- the modules' views, one per state (views never change)
+local views = {}
+
+local function module_view(name)
+  local v = views[name]
+  if not v then
+    v = readonly.view(require(name), name, { kind = "runtime",
+      hint = name .. " is the runtime's own module, shared by every flow of this state" })
+    views[name] = v
+  end
+  return v
+end
+
+local json_view
+local function json_module()
+  if json_view then return json_view end
+  local json = require "json"
+  -- encode reads through views (JSON cannot hold a proxy)
+  json_view = readonly.view({
+    null = json.null, decode = json.decode, array = json.array,
+    encode = function(v)
+      local plain, problems = readonly.plain(v, { name = "json.encode's value" })
+      if problems[1] then error("json.encode: " .. problems[1], 2) end
+      return json.encode(plain)
+    end,
+  }, "json", { kind = "runtime", hint = "json is the runtime's own module" })
+  return json_view
+end
+
+local function log_module(fields)
+  local log = require "log"
+  local function level(fn)
+    return function(msg, extra)
+      local out = readonly.plain(type(extra) == "table" and extra or {}, { name = "log fields" })
+      for k, v in pairs(fields or {}) do out[k] = v end
+      return fn(tostring(msg), out)
+    end
+  end
+  return readonly.view({ debug = level(log.debug), info = level(log.info), warn = level(log.warn),
+                         error = level(log.error) }, "log", { kind = "runtime", hint = "log is the runtime's own module" })
+end
+
+function M.env(extra, opts)
+  shadow_string_dump()
   local env = {}
   for _, name in ipairs(BASE) do env[name] = _G[name] end
-  env.string, env.table, env.math = copy(string), copy(table), copy(math)
-  env.string.dump = nil                        -- no bytecode out, and none comes in
+  env.pairs, env.ipairs, env.next, env.unpack = readonly.pairs, readonly.ipairs, readonly.next, readonly.unpack
+  env.rawget, env.rawset = readonly.rawget, readonly.rawset
+  env.string, env.table, env.math = copy(string), readonly.table(table), copy(math)
+  env.string.dump = no_dump                        -- no bytecode out, and none comes in
   env.os = { time = os.time, date = os.date, clock = os.clock }
+  local log_view
   env.require = function(name)
     if not ALLOWED[name] then
       error(("require '%s' is not allowed in a flow (allowed: tz, text.fuzzy, text.extract, text.sentiment, json, log)")
         :format(tostring(name)), 2)
     end
-    return require(name)
+    if name == "json" then return json_module() end
+    if name == "log" then
+      log_view = log_view or log_module(opts and opts.log_fields)
+      return log_view
+    end
+    return module_view(name)
   end
   env._G = env
   for k, v in pairs(extra or {}) do env[k] = v end

@@ -2,9 +2,18 @@
 --
 --   store.load(tenant, id) -> conv, how | nil, err
 --       how: "found" | "new" | "expired" (it existed but its TTL ran out)
+--       conv.id and conv.tenant are always id and tenant (never what the
+--       record says); conv.slots, conv.data and conv.history are tables
 --   store.save(tenant, id, conv, ttl) -> true | nil, err
+--       what JSON cannot hold (functions, runtime objects, cycles, ...) is
+--       left out and logged as a warning naming where it was
 --   store.reset(tenant, id) -> true | nil, err
 --   store.key(tenant, id) -> the conversation's key (also its lock's base)
+--
+-- tenant is the tenant the request was routed to: in a tenant's own Lua
+-- state every function here raises for any other tenant than that one or
+-- one of its reps ("<tenant>.<rep>"), see flow.identity; id must be a
+-- non-empty string (raises otherwise).
 --
 -- A conversation is one JSON value under fh:conv:{<tenant>:<id>} with the
 -- tenant's TTL, plus a small marker that lives 30 days so an expired
@@ -12,13 +21,25 @@
 -- keys on one Redis Cluster slot.
 local redis = require "redis"
 local json = require "json"
+local identity = require "flow.identity"
+local readonly = require "flow.readonly"
 
 local M = {}
 
 local SEEN_TTL = 30 * 24 * 3600
 local HISTORY = 20
 
-function M.key(tenant, id) return "fh:conv:{" .. tenant .. ":" .. id .. "}" end
+function M.key(tenant, id)
+  identity.check_tenant(tenant, "store")
+  if type(id) ~= "string" or id == "" then
+    error("store: a conversation id must be a non-empty string, got " .. (id == "" and "\"\"" or type(id)), 2)
+  end
+  return "fh:conv:{" .. tenant .. ":" .. id .. "}"
+end
+
+local function table_field(conv, k)
+  if type(conv[k]) ~= "table" then conv[k] = {} end
+end
 
 function M.load(tenant, id)
   local key = M.key(tenant, id)
@@ -27,7 +48,11 @@ function M.load(tenant, id)
   if type(r[1]) == "table" then return nil, r[1].err end
   if type(r[1]) == "string" then
     local conv = json.decode(r[1])
-    if type(conv) == "table" then return conv, "found" end
+    if type(conv) == "table" then
+      conv.id, conv.tenant = id, tenant
+      table_field(conv, "slots"); table_field(conv, "data"); table_field(conv, "history")
+      return conv, "found"
+    end
     require("log").warn("conversation record unreadable, starting anew", { tenant = tenant, conversation = id })
   end
   return { id = id, tenant = tenant, slots = {}, data = {}, history = {}, turns = 0 },
@@ -43,8 +68,14 @@ end
 
 function M.save(tenant, id, conv, ttl)
   local key = M.key(tenant, id)
+  local plain, problems = readonly.plain(conv, { name = "conversation" })
+  if problems[1] then
+    require("log").warn("the conversation held values a conversation cannot keep; they were not saved",
+      { tenant = tenant, conversation = id, what = table.concat(problems, "; ") })
+  end
+  plain.id, plain.tenant = id, tenant
   local r, err = redis.pipeline{
-    { "SET", key, json.encode(conv), "EX", math.floor(ttl) },
+    { "SET", key, json.encode(plain), "EX", math.floor(ttl) },
     { "SET", key .. ":seen", "1", "EX", math.max(SEEN_TTL, math.floor(ttl)) },
   }
   if not r then return nil, err end

@@ -16,7 +16,22 @@
 -- optionally tone.lua; flow.lua may load its own helpers with use("name").
 -- t = {id, name, timezone, languages, settings, flow, catalog, tone,
 --      version, booking, llm, ttl}
+--
+-- A tenant config runs with env(name, default) that reads only the
+-- variables flow.config_env allows the tenant (its own prefix, the vendor
+-- endpoints, and what _platform.lua's env_allow grants it); `*_env` fields
+-- may name only those too. What a config returns is copied into plain
+-- data (no metatables) before it is checked. Flow files see their
+-- tenant's settings as `tenant`, a copy of their own: changing it changes
+-- nothing the runtime reads.
+--
+--   tenant.only = id    (host.tenant_boot) this Lua state serves tenant id
+--                       only, for good (flow.identity.route); reading it
+--                       gives that id or nil
 local source = require "flow.source"
+local identity = require "flow.identity"
+local readonly = require "flow.readonly"
+local config_env = require "flow.config_env"
 local messages = require "flow.messages"
 local check = require "flow.check"
 local crypto = require "crypto"
@@ -75,14 +90,28 @@ function M.list()
   return out
 end
 
--- a tenant config reads secrets and URLs by reference: env("NAME", default)
-local function config_env()
+-- _platform.lua (operator-written) reads any variable
+local function platform_env()
   return source.env{ env = function(name, default)
     if type(name) ~= "string" then error("env(name, default?): name must be a string", 2) end
     local v = os.getenv(name)
     if v == nil or v == "" then return default end
     return v
   end }
+end
+
+-- the platform's defaults (env_allow taken out) and what it lets tenant id
+-- read; nil, problem when _platform.lua is broken
+local function platform(id)
+  local pfile = M.platform_file()
+  if not source.read(pfile) then return {}, {}, nil end
+  local defaults, ptext = source.load(pfile, platform_env())
+  if type(defaults) ~= "table" then return nil, ptext or (pfile .. ": must return a table of defaults") end
+  defaults = readonly.plain(defaults, { functions = true })
+  local ok, extra = pcall(config_env.platform, defaults.env_allow, id)
+  if not ok then return nil, ("%s:%d: %s"):format(pfile, source.line_of(ptext, "env_allow") or 1, tostring(extra)) end
+  defaults.env_allow = nil
+  return defaults, extra, ptext
 end
 
 local function settings_problems(s, file)
@@ -102,14 +131,12 @@ local function settings_problems(s, file)
   return p
 end
 
--- in a tenant's own state: the one tenant it may load (set by host.tenant_boot)
-M.only = nil
-
 function M.load(id, opts)
   if type(id) ~= "string" or not id:match("^[%w_%-]+$") then
     return nil, { ("'%s' is not a tenant id (letters, digits, _ and -)"):format(tostring(id)) }
   end
-  if M.only and id ~= M.only then return nil, { ("unknown tenant '%s'"):format(id) } end
+  local only = identity.routed()
+  if only and id ~= only then return nil, { ("unknown tenant '%s'"):format(id) } end
   if opts and opts.files then
     source.files = opts.files
     local t, problems = M.load(id)
@@ -120,24 +147,31 @@ function M.load(id, opts)
   local cfg_file = tenants_dir() .. "/" .. id .. ".lua"
   local dir = flows_dir() .. "/" .. id
   local texts = {}
-  local settings, text = source.load(cfg_file, config_env())
+  if not source.read(cfg_file) then return nil, { ("unknown tenant '%s' (no %s)"):format(id, cfg_file) } end
+  local defaults, env_extra, ptext = platform(id)
+  if not defaults then return nil, { env_extra } end
+  local settings, text = source.load(cfg_file, source.env{ env = config_env.reader(id, env_extra) })
   if settings == nil then
-    if not source.read(cfg_file) then return nil, { ("unknown tenant '%s' (no %s)"):format(id, cfg_file) } end
     return nil, { text and tostring(text) or (cfg_file .. ": did not return a table") }
   end
   texts[#texts + 1] = text
-  -- platform defaults under the tenant's own settings (most specific wins)
-  local pfile = M.platform_file()
-  if source.read(pfile) then
-    local defaults, ptext = source.load(pfile, config_env())
-    if type(defaults) ~= "table" then return nil, { ptext or (pfile .. ": must return a table of defaults") } end
-    texts[#texts + 1] = ptext
-    settings = merge(defaults, settings)
-  end
+  -- plain data from here on: no metatable can show the checks one thing
+  -- and the runtime another
+  settings = readonly.plain(settings, { functions = true })
   local key = literal_key(settings)
   if key then
-    return nil, { ("%s:%d: %s holds a literal secret; name an environment variable instead (e.g. api_key_env = \"MY_KEY\")")
-      :format(cfg_file, source.line_of(text, key) or 1, key) }
+    return nil, { ("%s:%d: %s holds a literal secret; name an environment variable instead (e.g. api_key_env = \"%sKEY\")")
+      :format(cfg_file, source.line_of(text, key) or 1, key, config_env.prefix(id)) }
+  end
+  local ekey, ename = config_env.refs(settings, id, env_extra)
+  if ekey then
+    return nil, { ("%s:%d: %s = \"%s\": %s"):format(cfg_file, source.line_of(text, ename) or source.line_of(text, ekey) or 1,
+      ekey, ename, config_env.hint(id)) }
+  end
+  -- platform defaults under the tenant's own settings (most specific wins)
+  if ptext then
+    texts[#texts + 1] = ptext
+    settings = merge(defaults, settings)
   end
   local problems = settings_problems(settings, cfg_file)
   if #problems > 0 then return nil, problems end
@@ -175,7 +209,7 @@ function M.load(id, opts)
   -- the flow, with the tenant's settings in reach and its own helpers
   local ffile = dir .. "/flow.lua"
   local env
-  env = source.env{ tenant = settings }
+  env = source.env({ tenant = readonly.plain(settings, { functions = true }) }, { log_fields = { tenant = id } })
   local used = {}
   env.use = function(name)
     if type(name) ~= "string" or not name:match("^[%w_]+$") then error("use(name): name of a file in the flow folder", 2) end
@@ -229,6 +263,7 @@ end
 
 -- the booking engine and LLM client a tenant (or a rep) uses
 function M.attach(t, settings, id, cfg_file, text)
+  identity.check_tenant(id, "tenant.attach")
   if settings.booking then
     local booking = require "booking"
     local model = {}
@@ -332,4 +367,10 @@ end
 --- Drops the cached tenant (the next turn loads it again).
 function M.forget(id) M.cache[id] = nil end
 
-return M
+-- tenant.only: the routed tenant, kept by flow.identity (set once)
+return setmetatable(M, {
+  __index = function(_, k) if k == "only" then return identity.routed() end end,
+  __newindex = function(t, k, v)
+    if k == "only" then identity.route(v) else rawset(t, k, v) end
+  end,
+})
