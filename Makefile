@@ -1,5 +1,5 @@
 # flowhost: `make demo` runs the example host, `make test` runs every test.
-.PHONY: all build deps demo test bench clean
+.PHONY: all build deps demo test bench fuzz clean
 
 all: build
 
@@ -18,6 +18,10 @@ test:
 
 bench: build
 	@bash bench/run.sh
+
+# libFuzzer targets (tests/fuzz): FUZZ_SECONDS per target, default 60
+fuzz:
+	@tests/fuzz/run.sh
 
 clean:
 	rm -rf build build-asan var

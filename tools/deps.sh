@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages flowhost needs (when run as root), or prints
-# the exact apt-get line and fails. Usage: tools/deps.sh
+# the exact apt-get line and fails. Usage: tools/deps.sh [fuzz]
+#   fuzz: also clang and its runtime libraries (libFuzzer, sanitizers), for
+#         tests/fuzz/run.sh (`make fuzz`, and the short run in `make test`)
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config libluajit-5.1-dev libcurl4-openssl-dev
       lua-cjson lua-cjson-dev libhiredis-dev libmicrohttpd-dev libuv1-dev libssl-dev
       lua-busted redis-server redis-tools python3 curl wrk tzdata)
+[ "${1:-}" = fuzz ] && PKGS+=(clang libclang-rt-dev)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
