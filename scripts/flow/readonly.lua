@@ -24,6 +24,7 @@
 --   readonly.real(v) -> the table behind a data or runtime view (v itself
 --       when it is no view; nil for object and custom views)
 --   readonly.is_view(v) -> bool
+--   readonly.original(fn) -> the runtime function a view's wrapper calls
 --   readonly.plain(v, opts?) -> copy, problems
 --       a deep copy that JSON can hold: data views become their contents;
 --       functions (unless opts.functions), userdata other than json.null,
@@ -49,6 +50,7 @@ local json_null = require("json").null
 local M = {}
 
 local meta_of = setmetatable({}, { __mode = "k" })   -- view -> its record
+local originals = setmetatable({}, { __mode = "k" }) -- wrapper -> the function it calls
 local objects = setmetatable({}, { __mode = "kv" })  -- real object -> its view
 local inf = math.huge
 
@@ -106,6 +108,11 @@ local function through(fn, self_of)
     return finish(seen, fn(unpack(args, 1, n)))
   end
 end
+local function wrapper(fn, self_of)
+  local f = through(fn, self_of)
+  originals[f] = fn
+  return f
+end
 
 local function index(info, view, k)
   if info.get then return info.get(info.real, k, view) end
@@ -114,7 +121,7 @@ local function index(info, view, k)
     if type(v) ~= "function" then return nil end
     local f = info.fns[k]
     if not f or info.fns_of[k] ~= v then
-      f = through(v, info.real)
+      f = wrapper(v, info.real)
       info.fns[k], info.fns_of[k] = f, v
     end
     return f
@@ -136,7 +143,7 @@ wrap_value = function(info, k, v)
     local fam = info.family
     local f = fam.fns[v]
     if not f then
-      f = through(v)
+      f = wrapper(v)
       fam.fns[v] = f
     end
     return f
@@ -188,6 +195,9 @@ function M.view(real, name, opts)
 end
 
 function M.is_view(v) return meta_of[v] ~= nil end
+
+--- The runtime function a view hands out in place of fn (for checks), or fn.
+function M.original(fn) return originals[fn] or fn end
 
 function M.real(v)
   local info = meta_of[v]

@@ -328,3 +328,57 @@ describe("env() in a tenant config", function()
   end)
 
 end)
+
+describe("what a flow can reach", function()
+  it("nothing in its environment, its c or the modules it may require is a way out", function()
+    local source, context, readonly = require "flow.source", require "flow.context", require "flow.readonly"
+    tenant.folders(FIX_T, FIX_F)
+    local t = assert(tenant.load("raider"))
+    tenant.folders(nil, nil)
+    -- what must stay out of reach: the libraries, the loaders, the real tables
+    local banned = {}
+    local function ban(v, name) if v ~= nil then banned[v] = name end end
+    for _, lib in ipairs{ "io", "os", "debug", "package", "coroutine", "jit", "string", "table", "math" } do
+      ban(_G[lib], lib)
+      for k, f in pairs(_G[lib] or {}) do
+        local safe = (lib == "os" and (k == "time" or k == "date" or k == "clock")) or lib == "math"
+          or (lib == "string" and k ~= "dump") or (lib == "table" and k ~= "insert" and k ~= "remove" and k ~= "sort")
+        if not safe then ban(f, lib .. "." .. k) end
+      end
+    end
+    for _, k in ipairs{ "load", "loadstring", "loadfile", "dofile", "require", "setfenv", "getfenv", "getmetatable",
+                        "collectgarbage", "newproxy", "module", "_G", "rawset" } do ban(_G[k], k) end
+    ban(package.loaded, "package.loaded")
+    ban(debug.getregistry(), "the registry")
+    ban(debug.getmetatable(""), "the string metatable")
+
+    local env = source.env({ tenant = readonly.plain(t.settings, { functions = true }) })
+    local conv = { id = "whatsapp:919000000001", tenant = "raider", slots = {}, data = {},
+                   history = { { who = "customer", text = "hi" } } }
+    local c = context.new(t, conv, { text = "hi", media = { id = "m" } }, { tenant = "raider", conversation = conv.id })
+    local roots = { env = env, c = c, ["c.t"] = c.t, ["c.tenant"] = c.tenant, ["c.conv"] = c.conv, ["c.msg"] = c.msg,
+                    ["c.booking"] = c.booking, ["c.slots"] = c.slots, ["c.data"] = c.data }
+    for name in pairs(source.ALLOWED) do roots["require " .. name] = env.require(name) end
+    for k, f in pairs(context.Context) do roots["c:" .. k] = f end
+
+    local found, seen, walked = {}, {}, 0
+    local function walk(v, path, depth)
+      if v == nil or seen[v] or depth > 12 then return end
+      seen[v] = true
+      walked = walked + 1
+      local real = type(v) == "function" and readonly.original(v) or v
+      if banned[v] or banned[real] then found[#found + 1] = path .. " is " .. (banned[v] or banned[real]) end
+      if type(v) == "table" then
+        for k, x in readonly.pairs(v) do
+          walk(k, path .. "[key]", depth + 1)
+          walk(x, readonly.path(path, k), depth + 1)
+        end
+      end
+    end
+    for name, v in pairs(roots) do walk(v, name, 0) end
+    assert.are.same({}, found)
+    assert.truthy(walked > 100, walked)
+    -- and the strings' methods give no dump
+    assert.has_error(function() return ("").dump(print) end, "string.dump is not available to flows")
+  end)
+end)
