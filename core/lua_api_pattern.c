@@ -40,19 +40,37 @@ static void state_init(lua_State *L, fh_pattern_state *ms, fh_pattern_hooks *h, 
 
 static void state_done(const fh_pattern_state *ms) { steps_left = ms->left; }
 
+/* A string argument (numbers become strings), as luaL_checklstring with
+ * one API call fewer when all is well: these functions are called often
+ * on short strings, where the calls are most of the cost. */
+static const char *arg_string(lua_State *L, int arg, size_t *len) {
+  const char *s = lua_tolstring(L, arg, len);
+  return s ? s : luaL_checklstring(L, arg, len);
+}
+
+/* optional number argument arg of a call with top arguments */
+static int opt_number(lua_State *L, int top, int arg, double *d) {
+  if (top < arg) return 0;
+  *d = lua_tonumber(L, arg);   /* 0 for anything but a number or a numeric string */
+  if (*d != 0 || lua_isnumber(L, arg)) return 1;
+  if (lua_isnil(L, arg)) return 0;
+  *d = luaL_checknumber(L, arg);   /* raises */
+  return 1;
+}
+
 /* An optional integer argument as LuaJIT's string.find reads its init:
  * truncated to 32 bits, out of range (or NaN) is INT32_MIN. */
-static int32_t opt_int32(lua_State *L, int arg, int32_t def) {
-  if (lua_isnoneornil(L, arg)) return def;
-  double d = luaL_checknumber(L, arg);
+static int32_t opt_int32(lua_State *L, int top, int arg, int32_t def) {
+  double d;
+  if (!opt_number(L, top, arg, &d)) return def;
   return d > -2147483649.0 && d < 2147483648.0 ? (int32_t)d : INT32_MIN;
 }
 
 /* ... and as its string.gsub reads n: through a 64-bit integer, then its
  * low 32 bits. */
-static int32_t opt_int64_low(lua_State *L, int arg, int32_t def) {
-  if (lua_isnoneornil(L, arg)) return def;
-  double d = luaL_checknumber(L, arg);
+static int32_t opt_int64_low(lua_State *L, int top, int arg, int32_t def) {
+  double d;
+  if (!opt_number(L, top, arg, &d)) return def;
   int64_t i = d >= -9223372036854775808.0 && d < 9223372036854775808.0 ? (int64_t)d : INT64_MIN;
   return (int32_t)(uint32_t)(uint64_t)i;
 }
@@ -73,21 +91,22 @@ static void push_capture(lua_State *L, const fh_pattern_state *ms, int i, const 
 /* all captures (or the whole match when there are none and s != NULL) */
 static int push_captures(lua_State *L, const fh_pattern_state *ms, const char *s, const char *e) {
   int n = ms->level == 0 && s ? 1 : ms->level;
-  luaL_checkstack(L, n, "too many captures");
+  if (n > 8) luaL_checkstack(L, n, "too many captures");   /* a C function has LUA_MINSTACK (20) slots */
   for (int i = 0; i < n; i++) push_capture(L, ms, i, s, e);
   return n;
 }
 
 static int find_aux(lua_State *L, int find) {
   size_t ls, lp;
-  const char *s = luaL_checklstring(L, 1, &ls);
-  const char *p = luaL_checklstring(L, 2, &lp);
-  int64_t init = opt_int32(L, 3, 1);
+  const char *s = arg_string(L, 1, &ls);
+  const char *p = arg_string(L, 2, &lp);
+  int top = lua_gettop(L);
+  int64_t init = opt_int32(L, top, 3, 1);
   if (init < 0) init += (int64_t)ls;
   else init--;
   if (init < 0) init = 0;
   if (init > (int64_t)ls) init = (int64_t)ls;
-  if (find && (lua_toboolean(L, 4) || !fh_pattern_has_specials(p, lp))) {
+  if (find && ((top >= 4 && lua_toboolean(L, 4)) || !fh_pattern_has_specials(p, lp))) {
     const char *q = fh_pattern_find_plain(s + init, ls - (size_t)init, p, lp);
     if (!q) { lua_pushnil(L); return 1; }
     lua_pushinteger(L, q - s + 1);
@@ -188,10 +207,10 @@ static void add_value(lua_State *L, fh_pattern_state *ms, luaL_Buffer *b, const 
 /* Contract: string.gsub(s, p, repl, n?) of Lua 5.1 / LuaJIT 2.1. */
 static int l_gsub(lua_State *L) {
   size_t ls, lp;
-  const char *src = luaL_checklstring(L, 1, &ls);
-  const char *p = luaL_checklstring(L, 2, &lp);
+  const char *src = arg_string(L, 1, &ls);
+  const char *p = arg_string(L, 2, &lp);
   int tr = lua_type(L, 3);
-  int32_t max_n = opt_int64_low(L, 4, (int32_t)(ls + 1));
+  int32_t max_n = opt_int64_low(L, lua_gettop(L), 4, (int32_t)(ls + 1));
   luaL_argcheck(L, tr == LUA_TNUMBER || tr == LUA_TSTRING || tr == LUA_TFUNCTION || tr == LUA_TTABLE, 3,
                 "string/function/table expected");
   int anchored = *p == '^';
