@@ -82,9 +82,7 @@ static void on_preempt_closed(uv_handle_t *h) { free(h->data); }
 static void preempt_resume(preempted *p) {
   fh_task *t = fh_task_find(p->sched, p->task_id);
   uv_close((uv_handle_t *)&p->h, on_preempt_closed);
-  if (!t) return;
-  fh_task_add_wall(t, fh_monotonic() - p->since);  /* held back, but runnable */
-  fh_task_resume(t, 0);
+  if (t) fh_task_resume(t, 0);
 }
 
 static void on_preempt_idle(uv_idle_t *h) {

@@ -24,9 +24,10 @@
  *    state's pcall/xpcall re-raise for an over turn, so the error climbs to
  *    where it can be stopped. Long C work on its behalf (the pattern
  *    matcher) checks the budget with fh_tstate_check.
- *  - Wall clock: a turn that has been running or runnable (I/O waits do
- *    not count) for WALL_FACTOR times its CPU budget is stopped the same
- *    way; ts:call reports "wall", and the manager rebuilds the state.
+ *  - Wall clock: a turn that has been running (I/O waits and the rests a
+ *    runaway is held to do not count; time blocked in a C call does) for
+ *    WALL_FACTOR times its CPU budget is stopped the same way; ts:call
+ *    reports "wall", and the manager rebuilds the state.
  *  - Memory: the state's allocator refuses any growth past the cap, so no
  *    single C function (string.rep, gsub, table.concat, format, ..) can
  *    pass it; the refusal raises "not enough memory" in that turn, marks it
@@ -65,7 +66,7 @@
 /* from SOFT_CAP of the cap on, the hook collects in steps, so that garbage
  * is gone before the allocator's hard cap refuses live work */
 #define SOFT_CAP 0.75
-/* a turn running or runnable this many times its CPU budget is stopped */
+/* a turn running this many times its CPU budget on the clock is stopped */
 #define WALL_FACTOR 10
 
 static const char *TS_KEY = "fh.tstate.self";

@@ -18,7 +18,7 @@ struct fh_task {
   double cpu_budget;    /* seconds of CPU the task may use, 0: no limit */
   double cpu_used;      /* CPU seconds used in earlier resumes */
   double resumed_at;    /* thread CPU clock at the current resume */
-  double wall_used;     /* running or runnable wall seconds, earlier resumes */
+  double wall_used;     /* wall seconds running, earlier resumes */
   double wall_at;       /* monotonic clock at the current resume, 0 outside */
   int abort_at_yield;
   char *over;           /* why it is over budget (owned), NULL within */
@@ -238,7 +238,6 @@ double fh_task_wall_used(const fh_task *t) {
   return t->wall_used + (t->wall_at > 0 ? fh_monotonic() - t->wall_at : 0);
 }
 
-void fh_task_add_wall(fh_task *t, double seconds) { t->wall_used += seconds; }
 
 void fh_task_set_over(fh_task *t, const char *msg) {
   if (t->over) return;                    /* the first reason stands */

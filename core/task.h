@@ -81,11 +81,11 @@ double fh_task_cpu_used(const fh_task *t);
 /* CPU seconds since the current resume (budgeted tasks only, else 0). */
 double fh_task_slice(const fh_task *t);
 
-/* Wall-clock seconds the task has spent running or runnable: the sum of
- * its resumes plus the rests a runaway turn is held to (waits for I/O do
- * not count). Budgeted tasks only, else 0. */
+/* Wall-clock seconds the task has spent running: the sum of its resumes
+ * (waits for I/O and the rests a runaway turn is held to do not count; a
+ * turn blocked inside a C call, or starved of the CPU, does). Budgeted
+ * tasks only, else 0. */
 double fh_task_wall_used(const fh_task *t);
-void fh_task_add_wall(fh_task *t, double seconds);
 
 /* Over budget: once set (CPU, memory or wall clock), the task stays over
  * for good; msg is copied ("file:line: cpu budget exceeded: ..."). */

@@ -223,9 +223,12 @@ local function local_rollback(id, version)
   return done
 end
 
--- A turn stopped over its memory cap or its wall clock may have left the
--- state's runtime half-way through something: its state is replaced by a
--- fresh one of the same version (the old one closes after its last turn).
+-- A turn stopped on the wall clock (10x its CPU budget: it was blocked or
+-- starved, not just busy) may have left the state's runtime half-way
+-- through something: its state is replaced by a fresh one of the same
+-- version (the old one closes after its last turn). A turn stopped over
+-- CPU or memory ended in an error LuaJIT unwinds cleanly: its garbage is
+-- collected before the state's next call, and no rebuild is paid for.
 -- At most one rebuild per REBUILD_EVERY seconds per tenant: a tenant that
 -- breaks its budget on every turn must not make its worker compile on
 -- every turn (meanwhile its garbage is collected before each call).
@@ -256,7 +259,7 @@ local function local_call(id, fn, payload)
   local ok, res, over = ts:call(fn, payload, e.cpu)
   if not ok then
     log.error("tenant turn failed", { tenant = id, err = res, budget = over })
-    if (over == "memory" or over == "wall") and e.ts == ts then rebuild(e) end
+    if over == "wall" and e.ts == ts then rebuild(e) end
     return nil, "flow failed", res, e.fallback
   end
   return res
