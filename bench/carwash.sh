@@ -20,6 +20,10 @@ cleanup() {
 trap cleanup EXIT
 export REDIS_URL="redis://127.0.0.1:$RPORT"
 echo "redis: appendonly $(redis-cli -p "$RPORT" config get appendonly | tail -1), appendfsync $(redis-cli -p "$RPORT" config get appendfsync | tail -1)"
+# the driver names its own conversation ids (the tenant's API key), runs
+# from one address and books far past a customer's per-minute limit
+export CARWASH_API_KEY="bench-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+CARWASH_BOOKINGS_PER_MINUTE=0 FLOWHOST_MAX_CONNECTIONS_PER_IP=0 \
 CARWASH_BAYS=${CARWASH_BAYS:-40} FLOWHOST_LISTEN="127.0.0.1:$PORT" FLOWHOST_WORKERS=2 FLOWHOST_LOG_LEVEL=warn \
   build/flowhost serve --config config/flowhost.lua > var/bench-carwash/host.log 2>&1 &
 pid=$!

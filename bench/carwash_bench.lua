@@ -14,11 +14,15 @@ local URL = assert(os.getenv("CARWASH_BENCH_URL"), "CARWASH_BENCH_URL")
 local CONVS = tonumber(os.getenv("CARWASH_BENCH_CONVERSATIONS") or "64")
 local SECONDS = tonumber(os.getenv("CARWASH_BENCH_SECONDS") or "20")
 
+-- the driver names its own conversation ids: it uses the tenant's API key
+-- (bench/carwash.sh gives the host and the driver the same one)
+local KEY = assert(os.getenv("CARWASH_API_KEY"), "CARWASH_API_KEY")
+
 local function post(id, msg)
   local t0 = time.monotonic()
   local r, err = http.request{ method = "POST", timeout = 60,
     url = URL .. "/v1/tenants/carwash/conversations/" .. id .. "/messages",
-    headers = { ["Content-Type"] = "application/json" }, body = json.encode(msg) }
+    headers = { ["Content-Type"] = "application/json", Authorization = "Bearer " .. KEY }, body = json.encode(msg) }
   local dt = time.monotonic() - t0
   if not r or r.status ~= 200 then return nil, dt, err or ("HTTP " .. r.status) end
   return json.decode(r.body), dt

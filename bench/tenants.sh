@@ -28,7 +28,7 @@ export REDIS_URL="redis://127.0.0.1:$RPORT"
 t0=$(date +%s.%N)
 FLOWHOST_ADMIN_TOKEN=bench FLOWHOST_TENANTS_DIR="$DIR/tenants" FLOWHOST_FLOWS_DIR="$DIR/flows" \
   FLOWHOST_LISTEN="127.0.0.1:$PORT" FLOWHOST_WORKERS=2 FLOWHOST_LOG_LEVEL=warn \
-  build/flowhost serve --config config/flowhost.lua > "$DIR/host.log" 2>&1 &
+  FLOWHOST_MAX_CONNECTIONS_PER_IP=0 build/flowhost serve --config config/flowhost.lua > "$DIR/host.log" 2>&1 &
 pid=$!
 BENCH_TENANTS_URL="http://127.0.0.1:$PORT" BENCH_TENANTS_DIR="$DIR" BENCH_TENANTS_PID="$pid" \
   BENCH_TENANTS_T0="$t0" BENCH_TENANTS_N="$N" BENCH_RELOADS="${BENCH_RELOADS:-40}" \

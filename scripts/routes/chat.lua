@@ -131,7 +131,7 @@ router.route("POST", "/v1/tenants/{tenant}/conversations", function(_, p)
   local ok, err = redis.call("SET", issued_key(p.tenant, id), "1", "EX", FRESH_TTL)
   if not ok then return unavailable(err) end
   return router.json(201, { id = id })
-end, "/v1/tenants/{tenant}/conversations")
+end, "/v1/tenants/{tenant}/conversations", { reps = true })   -- "<tenant>.<rep>": a sales rep
 
 router.route("POST", "/v1/tenants/{tenant}/conversations/{id}/messages", function(req, p)
   local denied = { check(req, p) }
@@ -159,7 +159,7 @@ router.route("POST", "/v1/tenants/{tenant}/conversations/{id}/messages", functio
       { ["Content-Type"] = "application/json" }
   end
   return 200, encode(res), { ["Content-Type"] = "application/json" }
-end, "/v1/tenants/{tenant}/conversations/{id}/messages")
+end, "/v1/tenants/{tenant}/conversations/{id}/messages", { reps = true })
 
 router.route("GET", "/v1/tenants/{tenant}/conversations/{id}", function(req, p)
   local denied = { check(req, p) }
@@ -178,4 +178,4 @@ router.route("GET", "/v1/tenants/{tenant}/conversations/{id}", function(req, p)
   for k, v in pairs(conv.slots or {}) do slots[k] = json.array(v) end
   return router.json(200, { state = conv.state, slots = slots, version = conv.version, turns = conv.turns,
                             history = json.array(conv.history or {}), handoff = conv.handoff })
-end, "/v1/tenants/{tenant}/conversations/{id}")
+end, "/v1/tenants/{tenant}/conversations/{id}", { reps = true })
