@@ -20,7 +20,8 @@
 --   {"capitalize"},                   first letter of each sentence and list item
 --   {"trim"},                         one space between words, trimmed lines, one blank line at most
 -- }
--- Pure functions; none of them yield.
+-- Pure functions; none of them yield. Each rule takes time linear in the
+-- length of the text.
 local utf8 = require "text.utf8"
 local words = require "text.words"
 local prose = require "text.prose"
@@ -30,7 +31,7 @@ local template = require "text.template"
 
 local M = {}
 
-local find, sub, upper, gsub, concat = string.find, string.sub, string.upper, string.gsub, table.concat
+local find, sub, upper, gsub, concat, byte = string.find, string.sub, string.upper, string.gsub, table.concat, string.byte
 local type, ipairs, pairs, floor, tostring = type, ipairs, pairs, math.floor, tostring
 local word_byte_at = words.word_byte_at
 
@@ -54,9 +55,21 @@ end
 
 local EM, EN = "\226\128\148", "\226\128\147"
 
+local function space(b) return b == 32 or (b >= 9 and b <= 13) end
+
+-- text without its white space at the end; class: a set of bytes (default white space)
+local function rstrip(text, class)
+  local e = #text
+  while e > 0 and (class and class[byte(text, e)] or (not class and space(byte(text, e)))) do e = e - 1 end
+  return e == #text and text or sub(text, 1, e)
+end
+
 local function no_em_dashes(text)
   text = gsub(text, " %-%- ", " " .. EM .. " ")
   local out, last, i = {}, 1, 1
+  -- the word before each dash: is there a digit in it? (bytes up to p-1
+  -- read so far: the last white space and the last digit among them)
+  local p, last_space, last_digit = 1, 0, 0
   while true do
     local a, b = find(text, "\226\128[\147\148]", i)
     if not a then break end
@@ -65,13 +78,18 @@ local function no_em_dashes(text)
     while sub(text, re + 1, re + 1) == " " do re = re + 1 end
     local prevc, nextc = sub(text, ls - 1, ls - 1), sub(text, re + 1, re + 1)
     local spaced = ls < a or re > b
-    local before = sub(text, 1, ls - 1):match("(%S*)$")
+    while p < ls do
+      local c = byte(text, p)
+      if space(c) then last_space = p elseif c >= 48 and c <= 57 then last_digit = p end
+      p = p + 1
+    end
+    local digit_before = last_digit > last_space
     local repl
     if prevc == "" or prevc == "\n" then
       repl = (nextc == "" or nextc == "\n") and "" or "- "
     elseif nextc == "" or nextc == "\n" then
       repl = ""
-    elseif (find(before, "%d") and (find(nextc, "%d") or sub(text, re + 1, re + 3) == "\226\130\185"))
+    elseif (digit_before and (find(nextc, "%d") or sub(text, re + 1, re + 3) == "\226\130\185"))
         or (sub(text, a, b) == EN and not spaced and find(prevc, "%w") and find(nextc, "%w")) then
       repl = spaced and " - " or "-"                                  -- 10–12, Mon–Fri, ₹499 – ₹999
     elseif find(prevc, "[,;:%.!%?]") then
@@ -102,7 +120,7 @@ local function max_sentences(text, n)
         out[#out + 1] = line
         budget = budget - #ends
       else
-        out[#out + 1] = (sub(line, 1, ends[budget]):gsub("%s+$", ""))
+        out[#out + 1] = rstrip(sub(line, 1, ends[budget]))
         budget = 0
       end
     end
@@ -111,6 +129,8 @@ local function max_sentences(text, n)
 end
 
 local ELLIPSIS = "\226\128\166"
+local CUT_TAIL = { [44] = true, [59] = true, [58] = true, [45] = true, [46] = true,   -- , ; : - .
+                   [32] = true, [9] = true, [10] = true, [11] = true, [12] = true, [13] = true }
 
 local function max_chars(text, n)
   if utf8.len(text) <= n then return text end
@@ -125,7 +145,7 @@ local function max_chars(text, n)
     local at = cut:match(".*()%s")
     if at and at > 1 then cut = sub(cut, 1, at - 1) end
   end
-  cut = cut:gsub("[%s,;:%-%.]+$", "")
+  cut = rstrip(cut, CUT_TAIL)
   return cut .. ELLIPSIS
 end
 
@@ -157,25 +177,33 @@ local function emoji(text, keep)
   return concat(out)
 end
 
-local function up_word(line, i)
+-- should the word starting at byte i of line get a capital? Not when it
+-- has capitals already ("iPhone") or is a URL or an email address
+local function wants_capital(line, i)
+  if not find(sub(line, i, i), "%l") then return false end
   local word = line:match("^[%w%.@:/']+", i) or ""
-  if find(word, "%u") or find(word, "://") or find(word, "^www%.") or find(word, "@") or find(word, "%a%.%a") then
-    return line
-  end
-  return sub(line, 1, i - 1) .. upper(sub(line, i, i)) .. sub(line, i + 1)
+  return not (find(word, "%u") or find(word, "://") or find(word, "^www%.") or find(word, "@") or find(word, "%a%.%a"))
 end
 
 local function capitalize(text)
   local out = {}
   for _, line in ipairs(lines_of(text)) do
+    -- sentence starts, in order (a capital at one never changes the word
+    -- at a later one)
     local starts = { prose.body_start(line) }
     if not prose.is_item(line) then
-      for _, e in ipairs(prose.ends(line)) do starts[#starts + 1] = prose.body_start(sub(line, e + 1)) + e end
+      for _, e in ipairs(prose.ends(line)) do starts[#starts + 1] = prose.body_start(line, e + 1) end
     end
+    local parts, last = {}, 1
     for _, s in ipairs(starts) do
-      if find(sub(line, s, s), "%l") then line = up_word(line, s) end
+      if s >= last and wants_capital(line, s) then
+        parts[#parts + 1] = sub(line, last, s - 1)
+        parts[#parts + 1] = upper(sub(line, s, s))
+        last = s + 1
+      end
     end
-    out[#out + 1] = line
+    parts[#parts + 1] = sub(line, last)
+    out[#out + 1] = concat(parts)
   end
   return concat(out, "\n")
 end

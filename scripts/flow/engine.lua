@@ -18,6 +18,7 @@ local types = require "flow.slot_types"
 local sentiment = require "text.sentiment"
 local extract = require "text.extract"
 local fuzzy = require "text.fuzzy"
+local words = require "text.words"
 local time = require "time"
 
 local M = {}
@@ -69,7 +70,7 @@ local function choice_of(c, st)
     options[#options + 1] = { id = id, names = names }
   end
   table.sort(options, function(a, b) return a.id < b.id end)
-  local n = tonumber(text:match("^%s*(%d)%s*[%.%)]?%s*$"))
+  local n = tonumber(words.trim(text):match("^(%d)%s*[%.%)]?$"))
   if n and st.buttons and st.buttons[n] and st.on[st.buttons[n].id] ~= nil then return st.buttons[n].id end
   local id = fuzzy.best(text, options, { min_score = 0.8 })
   if id then return id end
@@ -202,7 +203,7 @@ function M.language(t, current, text)
   if type(text) ~= "string" then return current end
   local speaks = {}
   for _, l in ipairs(t.languages) do speaks[l] = true end
-  local word = text:lower():match("^%s*(%a+)%s*$")
+  local word = words.trim(text):lower():match("^%a+$")
   if word == "english" and speaks.en then return "en", true end
   if word == "hindi" and speaks.hi then return "hi", true end
   if speaks.hi and text:find("\224[\164\165]") then return "hi" end

@@ -14,11 +14,19 @@
 -- through the slot's `invalid` field.
 local extract = require "text.extract"
 local fuzzy = require "text.fuzzy"
+local words = require "text.words"
 local tz = require "tz"
 
 local M = {}
 
 local function text_of(msg) return msg.text or "" end
+local trim = words.trim
+
+-- "2", " 2) ", "3." -> the number | nil (trimmed first: a pattern with
+-- white space on both sides of an optional part backtracks quadratically)
+local function list_number(text)
+  return tonumber(trim(text):match("^(%d+)%s*[%.%)]?$"))
+end
 
 -- options: a list of {id, title, names?} or a function(c) returning one
 local static = setmetatable({}, { __mode = "k" })    -- slot -> its options, built once
@@ -48,7 +56,7 @@ end
 M.text = {
   extract = function(msg, _, _, asked)
     if asked then
-      local t = text_of(msg):match("^%s*(.-)%s*$")
+      local t = trim(text_of(msg))
       if t ~= "" then return t end
     end
   end,
@@ -91,7 +99,7 @@ M.choice = {
     local id = fuzzy.best(text_of(msg), options, { min_score = asked and 0.6 or 0.8 })
     if not id and asked then
       -- a number picks from the list the customer was shown
-      local n = tonumber(text_of(msg):match("^%s*(%d+)%s*[%.%)]?%s*$"))
+      local n = list_number(text_of(msg))
       if n and options[n] then return options[n].id end
     end
     return id
@@ -118,7 +126,7 @@ M.choices = {
     local ids = fuzzy.all(text_of(msg), options, { min_score = asked and 0.6 or 0.85 })
     if ids and #ids > 0 then return ids end
     if asked then
-      local t = text_of(msg):lower():gsub("[%p]", " "):match("^%s*(.-)%s*$")
+      local t = trim((text_of(msg):lower():gsub("[%p]", " ")))
       for _, w in ipairs(NONE) do
         if t == w or t:find("^" .. w .. " ") then return {} end
       end

@@ -5,7 +5,8 @@
 --   clock.time(text)    -> minutes after midnight, matched | nil
 --   clock.daypart(text) -> "morning" | "afternoon" | "evening" | nil
 --
--- Pure; neither yields.
+-- Time is linear in the length of the text (the words around a number are
+-- found by bisection). Pure; neither yields.
 local words = require "text.words"
 local fuzzy = require "text.fuzzy"
 
@@ -24,6 +25,7 @@ local DAYPARTS = {
 }
 local DAYPARTS_FUZZY = { morning = "morning", afternoon = "afternoon", evening = "evening",
                          dopahar = "afternoon" }
+local dayparts_fuzzy = fuzzy.lookup_fn(DAYPARTS_FUZZY)
 local GREETING = words.set("good gud shubh")
 
 local TIME_CUES = words.set("at by around before after till until from abt about approx approximately")
@@ -37,14 +39,26 @@ local function daypart_of(toks, i)
   local t = toks[i]
   if not t or not t.alpha or #t.w < 3 then return nil end
   local p = DAYPARTS[t.w]
-  if not p and #t.w >= 6 then p = fuzzy.lookup(t.w, DAYPARTS_FUZZY) end
+  if not p and #t.w >= 6 then p = dayparts_fuzzy(t.w) end
   if p and toks[i - 1] and GREETING[toks[i - 1].w] then return nil end
   return p
 end
 
+-- how many tokens end before byte st (tokens are in text order)
+local function ending_before(toks, st)
+  local lo, hi = 0, #toks
+  while lo < hi do
+    local mid = math.floor((lo + hi + 1) / 2)
+    if toks[mid].e < st then lo = mid else hi = mid - 1 end
+  end
+  return lo
+end
+
 -- the part of the day named within two words before or three after bytes st..en
+-- (tokens before the last two ending before st can match neither case: start there)
 local function context(toks, st, en)
-  for i, t in ipairs(toks) do
+  for i = math.max(1, ending_before(toks, st) - 1), #toks do
+    local t = toks[i]
     if t.e < st and toks[i + 1] and (toks[i + 1].s >= st or (toks[i + 2] and toks[i + 2].s >= st)) then
       local p = daypart_of(toks, i)
       if p then return p end
@@ -61,7 +75,8 @@ end
 
 -- is a bare hour right next to a part of the day? "shaam 5", "5 evening", "5 in the evening"
 local function beside_part(toks, st, en)
-  for i, t in ipairs(toks) do
+  for i = math.max(1, ending_before(toks, st)), #toks do
+    local t = toks[i]
     if t.e < st and toks[i + 1] and toks[i + 1].s >= st then
       if daypart_of(toks, i) then return true end
     elseif t.s > en then
@@ -203,7 +218,7 @@ end
 function M.time(text)
   if type(text) ~= "string" then error("extract.time: text must be a string", 2) end
   local s = lower(text)
-  local cands = time_candidates(s, words.tokens(s))
+  local cands = time_candidates(s, words.cached(text))
   if #cands == 0 then return nil end
   table.sort(cands, function(a, b)
     if a.s ~= b.s then return a.s < b.s end
@@ -214,7 +229,7 @@ end
 
 function M.daypart(text)
   if type(text) ~= "string" then error("extract.daypart: text must be a string", 2) end
-  local toks = words.tokens(lower(text))
+  local toks = words.cached(text)
   for i = 1, #toks do
     local p = daypart_of(toks, i)
     if p then return p == "night" and "evening" or p end

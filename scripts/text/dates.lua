@@ -5,6 +5,7 @@
 --   dates.date(text, {now = t, zone = "Asia/Kolkata"}) -> "YYYY-MM-DD", matched | nil
 --
 -- Pure: "today" is the calendar day of opts.now (epoch seconds) in opts.zone.
+-- Time is linear in the length of the text (sorting the dates found aside).
 -- Does not yield.
 local tz = require "tz"
 local words = require "text.words"
@@ -59,10 +60,13 @@ local DAY_CUES = words.set("on this next coming by till until before after agle 
 
 -- ---- dates -----------------------------------------------------------------
 
+local relative_fuzzy = fuzzy.lookup_fn(RELATIVE_FUZZY)
+local near = { [WEEKDAYS_FUZZY] = fuzzy.lookup_fn(WEEKDAYS_FUZZY), [MONTHS_FUZZY] = fuzzy.lookup_fn(MONTHS_FUZZY) }
+
 local function lookup(w, exact, fuzzy_map)
   local v = exact[w]
   if v then return v end
-  if fuzzy_map and #w >= 5 then return (fuzzy.lookup(w, fuzzy_map)) end
+  if fuzzy_map and #w >= 5 then return (near[fuzzy_map](w)) end
   return nil
 end
 
@@ -165,13 +169,13 @@ local function word_dates(toks, today, lt, add)
     local w = t.w
     -- relative words
     local rel = RELATIVE[w]
-    if rel == nil and #w >= 6 and t.alpha then rel = fuzzy.lookup(w, RELATIVE_FUZZY) end
+    if rel == nil and #w >= 6 and t.alpha then rel = relative_fuzzy(w) end
     if rel ~= nil and not (AMBIGUOUS_DAY[w] and n > 3) then
       add(t.s, t.e, today + rel, "relative")
     end
     if w == "day" and toks[i + 1] and toks[i + 2] then
       local w1, w2 = toks[i + 1].w, toks[i + 2].w
-      local r2 = RELATIVE[w2] or (#w2 >= 6 and fuzzy.lookup(w2, RELATIVE_FUZZY))
+      local r2 = RELATIVE[w2] or (#w2 >= 6 and relative_fuzzy(w2))
       if w1 == "after" and r2 == 1 then add(t.s, toks[i + 2].e, today + 2, "relative") end
       if w1 == "before" and r2 == -1 then add(t.s, toks[i + 2].e, today - 2, "relative") end
     end
@@ -259,7 +263,7 @@ function M.date(text, opts)
     if day then cands[#cands + 1] = { s = st, e = en, day = day, kind = kind } end
   end
   numeric_dates(s, lt, add)
-  word_dates(words.tokens(s), today, lt, add)
+  word_dates(words.cached(text), today, lt, add)
   if #cands == 0 then return nil end
   table.sort(cands, function(a, b)
     if a.s ~= b.s then return a.s < b.s end
@@ -268,8 +272,9 @@ function M.date(text, opts)
   local c = cands[1]
   -- "friday 25th dec", "fri, the 25th": the explicit date that follows wins
   if c.kind == "weekday" then
+    local gap_end = select(2, find(s, "^[%s,]*", c.e + 1))       -- only spaces and commas between
     for _, o in ipairs(cands) do
-      if o.kind == "explicit" and o.s > c.e and find(sub(s, c.e + 1, o.s - 1), "^[%s,]*$") then
+      if o.kind == "explicit" and o.s > c.e and gap_end == o.s - 1 then
         c = { s = c.s, e = o.e, day = o.day }
         break
       end

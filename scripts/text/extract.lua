@@ -13,8 +13,9 @@
 --
 -- Every function raises when text is not a string (or opts are malformed)
 -- and returns nil when the message holds nothing of the kind. All are pure
--- and deterministic (the date needs now and zone passed in); none yields;
--- they may be called anywhere.
+-- and deterministic (the date needs now and zone passed in); each takes time
+-- linear in the length of the text (a long message costs what its words
+-- cost, never words times words); none yields; they may be called anywhere.
 local ids = require "text.ids"
 local names = require "text.names"
 local dates = require "text.dates"
@@ -28,7 +29,7 @@ local M = {
 }
 
 local lower, gsub, find, type, ipairs = string.lower, string.gsub, string.find, type, ipairs
-local tokens, squeeze = words.tokens, words.squeeze
+local cached, squeeze = words.cached, words.squeeze
 
 -- ---- yes / no ----------------------------------------------------------------
 
@@ -56,6 +57,7 @@ for w, v in pairs(LEX) do
 end
 local FUZZY_STRONG = {}
 for w, v in pairs(LEX) do if v[2] == "strong" and #w >= 4 and w:match("^%a+$") then FUZZY_STRONG[w] = v end end
+local fuzzy_strong = fuzzy.lookup_fn(FUZZY_STRONG)
 
 -- phrases (word sequences): polarity, or "none" when they mean neither
 local PHRASES = {}
@@ -77,6 +79,18 @@ phrase("not sure, no idea, dont know, i dont know, idk, maybe, not certain", "no
 phrase("pata nahi, pta nahi, shayad", "none", "hi")
 table.sort(PHRASES, function(a, b) return #a.seq > #b.seq end)
 
+-- a list of word sequences -> {[first word] = {seq, ...}} (in list order)
+local function by_first(list)
+  local out = {}
+  for _, p in ipairs(list) do
+    local first = (p.seq or p)[1]
+    out[first] = out[first] or {}
+    table.insert(out[first], p)
+  end
+  return out
+end
+local PHRASES_BY_FIRST = by_first(PHRASES)
+
 local NEGATORS = words.set("not dont never")
 local FILLERS = words.set("oh ohh ah um umm uh well sir madam maam bhai bro dear hmm hm")
 local EMOJI_WORDS = { { "\240\159\145\141", " yes " }, { "\240\159\145\140", " yes " },   -- 👍 👌
@@ -86,10 +100,12 @@ local EMOJI_WORDS = { { "\240\159\145\141", " yes " }, { "\240\159\145\140", " y
 local function word_mark(w, lang)
   local sq = squeeze(w)
   local v = LEX[w] or LEX[sq] or SQUEEZED[sq]
-  if not v and #w >= 4 then v = fuzzy.lookup(w, FUZZY_STRONG) end
+  if not v and #w >= 4 then v = fuzzy_strong(w) end
   if v and (lang == nil or lang == "hi" or v[3] == lang) then return v end
   return nil
 end
+
+local NONE = {}
 
 local function seq_at(toks, i, seq)
   for k = 1, #seq do
@@ -103,15 +119,18 @@ function M.yes_no(text, lang)
   if lang ~= nil and lang ~= "en" and lang ~= "hi" then error("extract.yes_no: lang must be \"en\", \"hi\" or nil", 2) end
   local s = lower(text)
   for _, e in ipairs(EMOJI_WORDS) do s = gsub(s, e[1], e[2]) end
-  local toks = tokens(s)
+  local toks = cached(s)
   local first = 1
   while toks[first] and FILLERS[toks[first].w] do first = first + 1 end
   if not toks[first] then return nil end
+  -- a message of more than four words answers only with its first words
+  -- (below), so only a mark there is looked for
+  local long = #toks - first + 1 > 4
   -- marks: {at = token index, polarity = true/false/"none", strong = bool}
   local marks, i = {}, first
   while toks[i] do
     local hit
-    for _, p in ipairs(PHRASES) do
+    for _, p in ipairs(PHRASES_BY_FIRST[toks[i].w] or NONE) do
       if (lang == nil or lang == "hi" or p.lang == lang) and seq_at(toks, i, p.seq) then
         hit = { at = i, polarity = p.polarity, strong = true, len = #p.seq }
         break
@@ -130,6 +149,7 @@ function M.yes_no(text, lang)
       end
     end
     if hit then marks[#marks + 1] = hit; i = i + hit.len else i = i + 1 end
+    if long then break end
   end
   local m = marks[1]
   -- a question is no answer ("is 3pm ok?"), unless it is only the answer word ("ok?")
@@ -166,15 +186,16 @@ local PHRASES_ANYWHERE = { { "i", "meant" }, { "meant", "to", "say" }, { "or", "
                            { "change", "the" }, { "change", "it" }, { "change", "to" }, { "change", "karo" },
                            { "change", "kar" }, { "badal", "do" }, { "update", "my" }, { "update", "the" },
                            { "correct", "one", "is" }, { "correct", "is" }, { "no", "no" }, { "nahi", "nahi" } }
+local ANYWHERE_BY_FIRST = by_first(PHRASES_ANYWHERE)
 
 local function has_digit(t) return t and t.w:find("%d") ~= nil end
 
 function M.correction(text)
   if type(text) ~= "string" then error("extract.correction: text must be a string", 2) end
-  local toks = tokens(lower(text))
+  local toks = cached(text)
   for i, t in ipairs(toks) do
     if ANYWHERE[t.w] then return true end
-    for _, p in ipairs(PHRASES_ANYWHERE) do if seq_at(toks, i, p) then return true end end
+    for _, p in ipairs(ANYWHERE_BY_FIRST[t.w] or NONE) do if seq_at(toks, i, p) then return true end end
     -- "11 not 10", "friday not thursday"
     if t.w == "not" and i > 1 and toks[i + 1] and (has_digit(toks[i - 1]) or AFTER_NO[toks[i - 1].w])
        and (has_digit(toks[i + 1]) or AFTER_NO[toks[i + 1].w]) then

@@ -10,7 +10,9 @@
 --       opts.min_score: drop matches scoring below it (0..1, default 0)
 --   fuzzy.lookup(word, map) -> map[word'], edits | nil
 --       word' is the key of map nearest to word within the tolerance below
---       (keys and word lowercase, one word each).
+--       (keys and word lowercase, one word each; ties go to the smaller key).
+--   fuzzy.lookup_fn(map) -> fn(word) -> the same as fuzzy.lookup(word, map),
+--       faster, for a map that does not change afterwards (a copy is kept)
 --
 -- A name of k words is compared with every run of k-1, k and k+1 words of
 -- the message (case and punctuation ignored). Runs of k words are compared
@@ -22,13 +24,19 @@
 -- message word that is a name word plus "s", "es" or "ing" ("cars",
 -- "waxing") counts as one edit. The score is 1 - edits / length of the
 -- name: 1 only for an exact match. Ties go to the longer name, then to the
--- earlier match, then to the earlier option. None of these yield.
+-- earlier match, then to the earlier option (then to the earlier name of the
+-- option and the shorter run). Only names that start with a message word's
+-- first letter are compared with the runs starting at that word, so the work
+-- grows linearly with the message. None of these yield.
 local words = require "text.words"
 
 local M = {}
 
-local byte, sub, type, ipairs = string.byte, string.sub, type, ipairs
-local tokens = words.tokens
+local byte, sub, type, ipairs, pairs, concat = string.byte, string.sub, type, ipairs, pairs, table.concat
+local tokens, cached = words.tokens, words.cached
+
+-- rows of the distance table, reused (nothing here yields)
+local row_a, row_b, row_c = {}, {}, {}
 
 function M.distance(a, b)
   if type(a) ~= "string" or type(b) ~= "string" then
@@ -37,7 +45,7 @@ function M.distance(a, b)
   local la, lb = #a, #b
   if la == 0 then return lb end
   if lb == 0 then return la end
-  local prev2, prev, cur = {}, {}, {}
+  local prev2, prev, cur = row_a, row_b, row_c
   for j = 0, lb do prev[j] = j end
   for i = 1, la do
     cur[0] = i
@@ -57,7 +65,47 @@ function M.distance(a, b)
   end
   return prev[lb]
 end
-local distance = M.distance
+
+-- the same count when it is at most max, else max + 1: only the cells
+-- within max of the diagonal are computed, and it stops as soon as two rows
+-- in a row are past max (every later cell then is too)
+local function within(a, b, max)
+  local la, lb = #a, #b
+  if la - lb > max or lb - la > max then return max + 1 end
+  if la == 0 then return lb end
+  if lb == 0 then return la end
+  local INF = max + 1
+  local prev2, prev, cur = row_a, row_b, row_c
+  for j = 0, lb <= max + 1 and lb or max + 1 do prev[j] = j <= max and j or INF end
+  local prev_min = 0
+  for i = 1, la do
+    local lo, hi = i - max, i + max
+    if lo < 1 then lo = 1 end
+    if hi > lb then hi = lb end
+    cur[lo - 1] = lo == 1 and (i < INF and i or INF) or INF
+    local ca, pa = byte(a, i), byte(a, i - 1)
+    local row_min = INF
+    for j = lo, hi do
+      local cb = byte(b, j)
+      local v = prev[j - 1] + (ca == cb and 0 or 1)
+      local del, ins = prev[j] + 1, cur[j - 1] + 1
+      if del < v then v = del end
+      if ins < v then v = ins end
+      if i > 1 and j > 1 and ca ~= cb and ca == byte(b, j - 1) and pa == cb and prev2[j - 2] + 1 < v then
+        v = prev2[j - 2] + 1
+      end
+      if v > INF then v = INF end
+      cur[j] = v
+      if v < row_min then row_min = v end
+    end
+    if hi < lb then cur[hi + 1] = INF end
+    if row_min > max and prev_min >= max then return INF end
+    prev_min = row_min
+    prev2, prev, cur = prev, cur, prev2
+  end
+  local d = prev[lb]
+  return d <= max and d or INF
+end
 
 local function tolerance(n)
   if n <= 3 then return 0 elseif n <= 6 then return 1 elseif n <= 11 then return 2 end
@@ -80,19 +128,58 @@ local COMMON = words.set([[
 
 local SUFFIX = { s = true, es = true, ing = true }
 
--- edits between message word w and name word nw, or nil when too far
-local function word_edits(w, nw)
+-- edits between message word w and name word nw, or nil when too far or
+-- more than budget (default: no limit beyond the tolerance); never a match
+-- unless both start with the same byte
+local function word_edits(w, nw, budget)
   if w == nw then return 0 end
   local n = #nw
   local extra = #w - n
   if (extra == 1 or extra == 2 or extra == 3) and sub(w, 1, n) == nw and n >= 3 and SUFFIX[sub(w, n + 1)] then
+    if budget and budget < 1 then return nil end
     return 1                                                          -- cars, washes, waxing
   end
   if COMMON[w] or byte(w, 1) ~= byte(nw, 1) then return nil end
   local tol = tolerance(n)
   if tol == 0 or #w - n > tol or n - #w > tol then return nil end
-  local d = distance(w, nw)
+  if budget and budget < tol then
+    tol = budget
+    if tol < 1 then return nil end
+  end
+  local d = within(w, nw, tol)
   if d <= tol then return d end
+  return nil
+end
+
+-- keys of a map by their first byte, each list in key order:
+-- {[byte] = {{key, value}, ...}}
+local function index_keys(map)
+  local keys = {}
+  for k in pairs(map) do
+    if type(k) == "string" and k ~= "" then keys[#keys + 1] = k end
+  end
+  table.sort(keys)
+  local idx = {}
+  for _, k in ipairs(keys) do
+    local b = byte(k, 1)
+    local list = idx[b]
+    if not list then list = {}; idx[b] = list end
+    list[#list + 1] = { k, map[k] }
+  end
+  return idx
+end
+
+-- the nearest key of an index (the smallest key among equals)
+local function nearest(word, idx)
+  local list = idx[byte(word, 1)]
+  if not list then return nil end
+  local best, best_d
+  for i = 1, #list do
+    local e = list[i]
+    local d = word_edits(word, e[1])
+    if d and (not best_d or d < best_d) then best, best_d = e[2], d end
+  end
+  if best_d then return best, best_d end
   return nil
 end
 
@@ -101,15 +188,33 @@ function M.lookup(word, map)
     error("fuzzy.lookup: word must be a string and map a table", 2)
   end
   if map[word] ~= nil then return map[word], 0 end
+  if word == "" then return nil end
   local best, best_d, best_k
+  local first = byte(word, 1)
   for k, v in pairs(map) do
-    local d = word_edits(word, k)
-    if d and (not best_d or d < best_d or (d == best_d and k < best_k)) then
-      best, best_d, best_k = v, d, k
+    if type(k) == "string" and byte(k, 1) == first then
+      local d = word_edits(word, k)
+      if d and (not best_d or d < best_d or (d == best_d and k < best_k)) then
+        best, best_d, best_k = v, d, k
+      end
     end
   end
   if best_d then return best, best_d end
   return nil
+end
+
+function M.lookup_fn(map)
+  if type(map) ~= "table" then error("fuzzy.lookup_fn: map must be a table", 2) end
+  local copy = {}
+  for k, v in pairs(map) do copy[k] = v end
+  local idx = index_keys(copy)
+  return function(word)
+    if type(word) ~= "string" then error("fuzzy.lookup: word must be a string", 2) end
+    local v = copy[word]
+    if v ~= nil then return v, 0 end
+    if word == "" then return nil end
+    return nearest(word, idx)
+  end
 end
 
 -- a name -> {words = {...}, joined = "fulldetailing", len = #"full detailing"}
@@ -120,17 +225,10 @@ local function prepare(name)
   if p then return p end
   local ws = {}
   for _, t in ipairs(tokens(name)) do ws[#ws + 1] = t.w end
-  p = { words = ws, joined = table.concat(ws), len = #table.concat(ws, " ") }
+  p = { words = ws, joined = concat(ws), len = #concat(ws, " ") }
   if nprepared >= 10000 then prepared, nprepared = {}, 0 end
   prepared[name], nprepared = p, nprepared + 1
   return p
-end
-
--- the words of the last text (a message is matched against many option lists)
-local last_text, last_tokens
-local function text_tokens(text)
-  if text ~= last_text then last_text, last_tokens = text, tokens(text) end
-  return last_tokens
 end
 
 local checked = setmetatable({}, { __mode = "k" })   -- option lists already checked
@@ -156,46 +254,125 @@ local function check_options(fn, options, opts)
   return ms
 end
 
--- every acceptable match: {opt = index, id, score, len, first, last} (token indices)
-local function matches(text, options, min_score)
-  local toks = text_tokens(text)
-  local out = {}
+-- the names of an option list by the first byte of their first word:
+-- {[byte] = {{opt = index, id, nm = prepared name, ni = index in names}, ...}}
+-- (kept per list, like `checked`)
+local indexed = setmetatable({}, { __mode = "k" })
+local function name_index(options)
+  local got = indexed[options]
+  if got and got.n == #options then return got.idx end
+  local idx = {}
   for oi, o in ipairs(options) do
-    for _, raw in ipairs(o.names) do
+    for ni, raw in ipairs(o.names) do
       local nm = prepare(raw)
-      local k = #nm.words
-      for n = k - 1, k + 1 do
-        if n >= 1 then
-          for first = 1, #toks - n + 1 do
-            local edits
-            if n == k then
-              edits = 0
-              for x = 1, k do
-                local d = word_edits(toks[first + x - 1].w, nm.words[x])
-                if not d then edits = nil; break end
-                edits = edits + d
-              end
-            elseif byte(toks[first].w, 1) == byte(nm.joined, 1) then
-              local len = 0
-              for x = first, first + n - 1 do len = len + #toks[x].w end
-              local tol = tolerance(#nm.joined)
-              if len - #nm.joined <= tol and #nm.joined - len <= tol then
-                local parts = {}
-                for x = first, first + n - 1 do parts[#parts + 1] = toks[x].w end
-                local joined = table.concat(parts)
-                if not (n == 1 and COMMON[joined]) then
-                  local d = distance(joined, nm.joined)
-                  if d <= tol then edits = d + 1 end
-                end
-              end
-            end
+      if #nm.words > 0 then
+        local b = byte(nm.words[1], 1)
+        local list = idx[b]
+        if not list then list = {}; idx[b] = list end
+        list[#list + 1] = { opt = oi, id = o.id, nm = nm, ni = ni }
+      end
+    end
+  end
+  indexed[options] = { n = #options, idx = idx }
+  return idx
+end
+
+-- is match a better than match b?
+local function better(a, b)
+  if a.score ~= b.score then return a.score > b.score end
+  if a.len ~= b.len then return a.len > b.len end
+  if a.first ~= b.first then return a.first < b.first end
+  if a.opt ~= b.opt then return a.opt < b.opt end
+  if a.ni ~= b.ni then return a.ni < b.ni end
+  return a.last < b.last
+end
+
+local letters_upto
+
+-- edits between the run of n message words from `first` and a name, or
+-- nil when they are more than budget (or past the tolerance); ends: the
+-- letters_upto of toks
+local function run_edits(toks, ends, first, n, nm, budget)
+  local k = #nm.words
+  if n == k then
+    local edits = 0
+    for x = 1, k do
+      local d = word_edits(toks[first + x - 1].w, nm.words[x], budget - edits)
+      if not d then return nil end
+      edits = edits + d
+    end
+    return edits
+  end
+  if budget < 1 then return nil end                                  -- joining costs one edit
+  local joined_name = nm.joined
+  local len = ends[first + n - 1] - ends[first - 1]
+  local tol = tolerance(#joined_name)
+  if len - #joined_name > tol or #joined_name - len > tol then return nil end
+  if budget - 1 < tol then tol = budget - 1 end
+  local joined
+  if n == 1 then
+    joined = toks[first].w
+    if COMMON[joined] then return nil end
+  else
+    local parts = {}
+    for x = first, first + n - 1 do parts[#parts + 1] = toks[x].w end
+    joined = concat(parts)
+  end
+  local d = within(joined, joined_name, tol)
+  if d <= tol then return d + 1 end
+  return nil
+end
+
+-- letters of the words 1..i of a token list, for every i (kept per list)
+local upto = setmetatable({}, { __mode = "k" })
+letters_upto = function(toks)
+  local got = upto[toks]
+  if got then return got end
+  got = { [0] = 0 }
+  for i = 1, #toks do got[i] = got[i - 1] + #toks[i].w end
+  upto[toks] = got
+  return got
+end
+
+local function score_of(edits, len)
+  local score = 1 - edits / len
+  if score < 0 then score = 0 end
+  return score
+end
+
+-- the most edits a name of len bytes may have and still score min_score
+local function edit_budget(len, min_score)
+  if min_score <= 0 then return math.huge end
+  local e = 0
+  while e < len and score_of(e + 1, len) >= min_score do e = e + 1 end
+  return e
+end
+
+-- every acceptable match, each {opt, id, score, len, first, last, ni, s, e}
+-- (token indices first..last), handed to take(m) in no particular order
+local function each_match(text, options, min_score, take)
+  local toks = cached(text)
+  local idx = name_index(options)
+  local nt = #toks
+  local ends = letters_upto(toks)
+  local budgets = {}
+  for first = 1, nt do
+    local cands = idx[byte(toks[first].w, 1)]
+    if cands then
+      for c = 1, #cands do
+        local cand = cands[c]
+        local nm = cand.nm
+        local k = #nm.words
+        local budget = budgets[nm]
+        if not budget then budget = edit_budget(nm.len, min_score); budgets[nm] = budget end
+        for n = k - 1, k + 1 do
+          if n >= 1 and first + n - 1 <= nt then
+            local edits = run_edits(toks, ends, first, n, nm, budget)
             if edits then
-              local score = 1 - edits / nm.len
-              if score < 0 then score = 0 end
+              local score = score_of(edits, nm.len)
               if score >= min_score then
-                out[#out + 1] = { opt = oi, id = o.id, score = score, len = nm.len,
-                                  first = first, last = first + n - 1,
-                                  s = toks[first].s, e = toks[first + n - 1].e }
+                take{ opt = cand.opt, id = cand.id, score = score, len = nm.len, ni = cand.ni,
+                      first = first, last = first + n - 1, s = toks[first].s, e = toks[first + n - 1].e }
               end
             end
           end
@@ -203,19 +380,13 @@ local function matches(text, options, min_score)
       end
     end
   end
-  table.sort(out, function(a, b)
-    if a.score ~= b.score then return a.score > b.score end
-    if a.len ~= b.len then return a.len > b.len end
-    if a.first ~= b.first then return a.first < b.first end
-    return a.opt < b.opt
-  end)
-  return out
 end
 
 function M.best(text, options, opts)
   if type(text) ~= "string" then error("fuzzy.best: text must be a string", 2) end
   local ms = check_options("fuzzy.best", options, opts)
-  local m = matches(text, options, ms)[1]
+  local m
+  each_match(text, options, ms, function(x) if not m or better(x, m) then m = x end end)
   if not m then return nil end
   return m.id, m.score, sub(text, m.s, m.e)
 end
@@ -223,8 +394,11 @@ end
 function M.all(text, options, opts)
   if type(text) ~= "string" then error("fuzzy.all: text must be a string", 2) end
   local ms = check_options("fuzzy.all", options, opts)
+  local found = {}
+  each_match(text, options, ms, function(x) found[#found + 1] = x end)
+  table.sort(found, better)
   local taken, chosen, seen = {}, {}, {}
-  for _, m in ipairs(matches(text, options, ms)) do
+  for _, m in ipairs(found) do
     local free = not seen[m.opt]
     for x = m.first, m.last do if taken[x] then free = false end end
     if free then

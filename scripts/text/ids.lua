@@ -7,10 +7,10 @@
 --   ids.email(text)    -> "rahul@example.com" | nil
 --   ids.plates(text)   -> list of {s, e, plate = "MH12AB1234" | false} (false: plate-shaped, wrong)
 --
--- Pure; none of these yield.
+-- Each takes time linear in the length of the text. Pure; none of these yield.
 local M = {}
 
-local find, sub, upper, lower, rep = string.find, string.sub, string.upper, string.lower, string.rep
+local find, sub, upper, lower, rep, byte = string.find, string.sub, string.upper, string.lower, string.rep, string.byte
 local type, concat = type, table.concat
 
 -- ---- plates ----------------------------------------------------------------
@@ -61,12 +61,16 @@ local function chunks(text)
   end
 end
 
-function M.plates(text)
+local function find_plates(text)
   local cs, out = chunks(text), {}
   local i = 1
   while i <= #cs do
     local best, best_k
-    for k = 1, 4 do
+    local first = upper(cs[i].w)
+    -- only these can open a plate written in parts (see `opens` below)
+    local parts_may_open = STATES[sub(first, 1, 2)] and find(first, "^%a%a%d*$")
+                           or find(first, "^%d%d$") or find(first, "^%a%a$")
+    for k = 1, parts_may_open and 4 or 1 do
       local last = cs[i + k - 1]
       if not last then break end
       if k > 1 then
@@ -77,7 +81,6 @@ function M.plates(text)
       for x = i, i + k - 1 do parts[#parts + 1] = cs[x].w end
       local c = upper(concat(parts))
       if #c > 12 then break end
-      local first = upper(cs[i].w)
       -- split forms open with a real state code or "22 BH", or have all four
       -- parts ("XY 12 AB 1234": plate-shaped, wrong state); a month, am/pm or
       -- an ordinal among them makes a date or a time ("on 25 dec 2026")
@@ -106,10 +109,24 @@ function M.plates(text)
   return out
 end
 
+-- the plates of the last text (plate_in and phone_in read the same message)
+local last_text, last_plates
+local function plates_of(text)
+  if text ~= last_text then last_text, last_plates = text, find_plates(text) end
+  return last_plates
+end
+
+function M.plates(text)
+  if type(text) ~= "string" then error("ids.plates: text must be a string", 2) end
+  local out = {}
+  for i, p in ipairs(plates_of(text)) do out[i] = { s = p.s, e = p.e, plate = p.plate } end
+  return out
+end
+
 function M.plate_in(text)
   if type(text) ~= "string" then error("extract.plate_in: text must be a string", 2) end
   local invalid = false
-  for _, p in ipairs(M.plates(text)) do
+  for _, p in ipairs(plates_of(text)) do
     if p.plate then return p.plate end
     invalid = true
   end
@@ -119,39 +136,84 @@ end
 
 -- ---- email -----------------------------------------------------------------
 
-local EMAIL = "[%w][%w%._%+%-]*@[%w][%w%-]*%.[%w%.%-]*%a"
+-- an address is "[%w][%w%._%+%-]*@[%w][%w%-]*%.[%w%.%-]*%a" (as a Lua
+-- pattern); read without the pattern, whose backtracking takes time
+-- quadratic in a long word with no "@"
+local DOMAIN = "^[%w][%w%-]*%.[%w%.%-]*%a"
+
+local function local_byte(b)                  -- [%w%._%+%-]
+  return (b >= 48 and b <= 57) or (b >= 65 and b <= 90) or (b >= 97 and b <= 122)
+      or b == 46 or b == 95 or b == 43 or b == 45
+end
+local function alnum(b) return (b >= 48 and b <= 57) or (b >= 65 and b <= 90) or (b >= 97 and b <= 122) end
+
+-- the first address at or after init: s, e | nil (what string.find(text, pattern, init) finds)
+local function email_at(text, init)
+  while true do
+    local at = find(text, "@", init, true)
+    if not at then return nil end
+    -- the run of local-part characters before the @ (not before init); it
+    -- starts at its first letter or digit
+    local q = at
+    while q > init and local_byte(byte(text, q - 1)) do q = q - 1 end
+    while q < at and not alnum(byte(text, q)) do q = q + 1 end
+    if q < at then
+      local _, e = find(text, DOMAIN, at + 1)
+      if e then return q, e end
+    end
+    init = at + 1
+  end
+end
 
 function M.email(text)
   if type(text) ~= "string" then error("extract.email: text must be a string", 2) end
   local init = 1
   while true do
-    local s, e = find(text, EMAIL, init)
+    local s, e = email_at(text, init)
     if not s then return nil end
     local m = sub(text, s, e)
     local tld = m:match("%.(%a+)$")
-    if tld and #tld >= 2 and not find(m, "%.%.") and not find(m, "%.@") then return lower(m) end
+    if tld and #tld >= 2 and not find(m, "..", 1, true) and not find(m, ".@", 1, true) then return lower(m) end
     init = e + 1
   end
 end
 
 -- ---- phones ----------------------------------------------------------------
 
-local function blank(s, a, b) return sub(s, 1, a - 1) .. rep("#", b - a + 1) .. sub(s, b + 1) end
+-- s with every range of spans ({a, b}, in order, not overlapping) made "#"s
+local function blank_all(s, spans)
+  if #spans == 0 then return s end
+  local out, last = {}, 1
+  for _, sp in ipairs(spans) do
+    out[#out + 1] = sub(s, last, sp[1] - 1)
+    out[#out + 1] = rep("#", sp[2] - sp[1] + 1)
+    last = sp[2] + 1
+  end
+  out[#out + 1] = sub(s, last)
+  return concat(out)
+end
 
+-- s with every match of pat blanked, matches searched left to right
+-- (a match never depends on the bytes of an earlier one: each starts with
+-- a digit or a letter and the earlier ends on a non-digit's frontier or
+-- before an @ run)
 local function mask_all(s, pat)
-  local init = 1
+  local spans, init = {}, 1
   while true do
-    local a, b = find(s, pat, init)
-    if not a then return s end
-    s, init = blank(s, a, b), b + 1
+    local a, b
+    if pat == "email" then a, b = email_at(s, init) else a, b = find(s, pat, init) end
+    if not a then return blank_all(s, spans) end
+    spans[#spans + 1] = { a, b }
+    init = b + 1
   end
 end
 
 -- the text with dates, times, plates and emails blanked out, so their digits are not read
 local function masked(text)
-  local s = text
-  for _, p in ipairs(M.plates(text)) do s = blank(s, p.s, p.e) end
-  s = mask_all(s, EMAIL)
+  local spans = {}
+  for _, p in ipairs(plates_of(text)) do spans[#spans + 1] = { p.s, p.e } end
+  local s = blank_all(text, spans)
+  s = mask_all(s, "email")
   s = mask_all(s, "%f[%d]%d%d%d%d%-%d%d?%-%d%d?%f[%D]")
   s = mask_all(s, "%f[%d]%d%d?[/%.%-]%d%d?[/%.%-]%d%d%d?%d?%f[%D]")
   s = mask_all(s, "%f[%d]%d%d?/%d%d?%f[%D]")
@@ -160,6 +222,8 @@ local function masked(text)
 end
 
 -- ten digits of an Indian mobile from a digit string, or nil
+-- (10 digits, or 11 to 14 with a 0, 91, 910 or 0091 in front)
+local MIN_DIGITS, MAX_DIGITS = 10, 14
 local function mobile(d)
   if #d == 14 and sub(d, 1, 4) == "0091" then d = sub(d, 5)
   elseif #d == 13 and sub(d, 1, 3) == "910" then d = sub(d, 4)
@@ -208,14 +272,21 @@ function M.phone_in(text)
       groups, nxt = run_at(s, st)
     end
     if groups then
-      -- the whole run, else its longest valid stretch of groups ("12 98765 43210")
-      for len = #groups, 1, -1 do
+      -- the whole run, else its longest valid stretch of groups ("12 98765 43210");
+      -- a number has 10 to 14 digits, so only stretches of up to 14 groups
+      -- with that many digits are tried
+      local upto = { [0] = 0 }
+      for g = 1, #groups do upto[g] = upto[g - 1] + #groups[g] end
+      for len = math.min(#groups, MAX_DIGITS), 1, -1 do
         for a = 1, #groups - len + 1 do
-          local m = mobile(concat(groups, "", a, a + len - 1))
-          if m then return m end
+          local digits = upto[a + len - 1] - upto[a - 1]
+          if digits >= MIN_DIGITS and digits <= MAX_DIGITS then
+            local m = mobile(concat(groups, "", a, a + len - 1))
+            if m then return m end
+          end
         end
       end
-      local n = #concat(groups)
+      local n = upto[#groups]
       if n >= 7 and n <= 13 and not find(s, "^ *rs", nxt) and not find(s, "^/%-", nxt) then invalid = true end
     end
     init = math.max(nxt, st + 1)

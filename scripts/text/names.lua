@@ -11,7 +11,8 @@
 -- up to 20 letters each, none of them on the stoplist (yes/no words, days,
 -- times, greetings, booking words, common English and Hinglish words). Car
 -- brands end a name unless opts.asked. Latin names are title-cased
--- ("d'souza" -> "D'Souza"); Devanagari is returned as written. Pure.
+-- ("d'souza" -> "D'Souza"); Devanagari is returned as written. Time is
+-- linear in the length of the text. Pure.
 local words = require "text.words"
 
 local M = {}
@@ -122,13 +123,30 @@ local LEAD = {
 }
 local FOLLOW_HERE = words.set("here")
 
+-- the cues by their first word, in the order above
+local LEAD_BY_FIRST = {}
+for _, cue in ipairs(LEAD) do
+  LEAD_BY_FIRST[cue[1]] = LEAD_BY_FIRST[cue[1]] or {}
+  table.insert(LEAD_BY_FIRST[cue[1]], cue)
+end
+local NONE = {}
+
+-- do the words of cue follow from token i on? (the first is known to match)
+local function cue_at(toks, i, cue)
+  for k = 2, #cue do
+    local t = toks[i + k - 1]
+    if not t or t.w ~= cue[k] then return false end
+  end
+  return true
+end
+
 local GREETINGS = words.set([[hi hii hiii hello helo hey heya hlo namaste namaskar good morning
   afternoon evening sir madam maam mam ji ok okay sure yes yeah ya haan dear bhai bhaiya]])
 
 local function explicit(text, toks, asked)
   for i = 1, #toks do
-    for _, cue in ipairs(LEAD) do
-      if (asked or not cue.asked) and (i == 1 or not cue.start) and seq(toks, i, unpack(cue)) then
+    for _, cue in ipairs(LEAD_BY_FIRST[toks[i].w] or NONE) do
+      if (asked or not cue.asked) and (i == 1 or not cue.start) and cue_at(toks, i, cue) then
         local name = take(text, toks, i + #cue, asked)
         if name then return name end
       end
@@ -161,7 +179,7 @@ function M.name(text, opts)
   if type(text) ~= "string" then error("extract.name: text must be a string", 2) end
   if opts ~= nil and type(opts) ~= "table" then error("extract.name: opts must be a table", 2) end
   local asked = opts and opts.asked == true
-  local toks = words.tokens(text)
+  local toks = words.cached(text)
   local name = explicit(text, toks, asked)
   if name or not asked then return name end
   -- a bare reply: fillers, 1-3 name words, trailing fillers, then nothing but non-words

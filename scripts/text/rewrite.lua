@@ -10,13 +10,14 @@
 --       "en": hey -> hello, gonna -> going to, yeah -> yes ...; "hi": those
 --       plus tum -> aap, tumhara -> aapka, karo -> kijiye, तुम -> आप ...
 --
--- Pure.
+-- Time is linear in the length of the text (only the keys that start with
+-- the letter at hand are tried there). Pure.
 local words = require "text.words"
 
 local M = {}
 
-local find, sub, lower, upper, gsub, concat = string.find, string.sub, string.lower, string.upper,
-                                              string.gsub, table.concat
+local find, sub, lower, upper, gsub, concat, byte = string.find, string.sub, string.lower, string.upper,
+                                                    string.gsub, table.concat, string.byte
 local word_byte_at = words.word_byte_at
 
 function M.words(map)
@@ -27,12 +28,21 @@ function M.words(map)
     entries[#entries + 1] = { key = key, pat = pat, to = to }
   end
   table.sort(entries, function(a, b) return #a.key > #b.key or (#a.key == #b.key and a.key < b.key) end)
+  local by_byte = {}                              -- the entries by their first byte, in that order
+  for _, e in ipairs(entries) do
+    local b = byte(e.key, 1)
+    if b then
+      by_byte[b] = by_byte[b] or {}
+      table.insert(by_byte[b], e)
+    end
+  end
   return function(text)
     local lowered, out, i, n = lower(text), {}, 1, #text
     while i <= n do
       local done = false
-      if not word_byte_at(text, i - 1) then
-        for _, e in ipairs(entries) do
+      local cands = by_byte[byte(lowered, i)]
+      if cands and not word_byte_at(text, i - 1) then
+        for _, e in ipairs(cands) do
           local a, b = find(lowered, e.pat, i)
           if a and not word_byte_at(text, b + 1) then
             local orig, to = sub(text, a, b), e.to

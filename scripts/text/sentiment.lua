@@ -22,13 +22,15 @@
 --     of them capitals, two words or more) makes anger x1.5 + 1; "!!" or more
 --     makes anger x1.3 (when there is any); "???" adds 1 anger; a message of
 --     one or two words makes boredom x1.5 ("k", "whatever", "leave it").
--- Scores are capped at 10. Pure; none of these yield.
+-- Scores are capped at 10. Time is linear in the length of the text. Pure;
+-- none of these yield.
 local words = require "text.words"
 local utf8 = require "text.utf8"
 
 local M = {}
 
-local lower, find, sub, floor, type, ipairs = string.lower, string.find, string.sub, math.floor, type, ipairs
+local lower, find, sub, gsub, byte, floor, type, ipairs = string.lower, string.find, string.sub, string.gsub, string.byte, math.floor, type, ipairs
+local squeeze = words.squeeze
 
 -- entries: "word or phrase" = {anger, boredom, interest}
 local LEX = {}
@@ -94,26 +96,70 @@ local INTENSIFIERS = words.set("very so too really extremely totally absolutely 
 local NEGATORS = words.set("not no never dont didnt doesnt isnt wasnt arent cant wont mat")
 local POST_NEGATORS = words.set("nahi nahin nhi नहीं")
 
--- longest phrase first: lists of words
+-- phrases by their first word, longest first: {[word] = {{seq = words, key}, ...}}
 local PHRASES = {}
-for item in pairs(LEX) do
-  if find(item, " ") then
-    local seq = {}
-    for w in item:gmatch("%S+") do seq[#seq + 1] = w end
-    PHRASES[#PHRASES + 1] = { seq = seq, key = item }
+do
+  local list = {}
+  for item in pairs(LEX) do
+    if find(item, " ") then
+      local seq = {}
+      for w in item:gmatch("%S+") do seq[#seq + 1] = w end
+      list[#list + 1] = { seq = seq, key = item }
+    end
+  end
+  table.sort(list, function(a, b) return #a.seq > #b.seq or (#a.seq == #b.seq and a.key < b.key) end)
+  for _, p in ipairs(list) do
+    local first = p.seq[1]
+    PHRASES[first] = PHRASES[first] or {}
+    table.insert(PHRASES[first], p)
   end
 end
-table.sort(PHRASES, function(a, b) return #a.seq > #b.seq or (#a.seq == #b.seq and a.key < b.key) end)
 
 local function phrase_at(toks, i)
-  for _, p in ipairs(PHRASES) do
+  local cands = PHRASES[toks[i].w]
+  if not cands then return nil end
+  for _, p in ipairs(cands) do
     local ok = true
-    for k, w in ipairs(p.seq) do
-      if not toks[i + k - 1] or toks[i + k - 1].w ~= w then ok = false; break end
+    for k = 2, #p.seq do
+      local t = toks[i + k - 1]
+      if not t or t.w ~= p.seq[k] then ok = false; break end
     end
     if ok then return p.key, #p.seq end
   end
   return nil
+end
+
+-- a word with white space around it that is an address is no words: one
+-- with an @ inside ("ankit.k@yahoo.in"), from letters and :// on
+-- ("https://x.in/k"), from www. on. (As the patterns "%S+@%S+", "%a+://%S+"
+-- and "www%.%S+" would replace it, without their backtracking.)
+local function letter(b) return b and ((b >= 65 and b <= 90) or (b >= 97 and b <= 122)) end
+
+local function unaddressed(word)
+  local at = find(word, "@", 2, true)
+  if at and at < #word then return " " end
+  local head, tail = word, ""
+  local sep = find(word, "://", 1, true)
+  while sep do
+    local a = sep
+    while letter(byte(word, a - 1)) do a = a - 1 end
+    if a < sep and sep + 3 <= #word then
+      head, tail = sub(word, 1, a - 1), " "
+      break
+    end
+    sep = find(word, "://", sep + 1, true)
+  end
+  local www = find(head, "www.", 1, true)
+  if www and www + 4 <= #head then head = sub(head, 1, www - 1) .. " " end
+  if head == word then return nil end
+  return head .. tail
+end
+
+local function strip_addresses(text)
+  if not (find(text, "@", 1, true) or find(text, "://", 1, true) or find(text, "www.", 1, true)) then
+    return text
+  end
+  return (gsub(text, "%S+", unaddressed))
 end
 
 local function plain_gap(text, a, b) return not find(sub(text, a.e + 1, b.s - 1), "[,%.!%?;\n]") end
@@ -129,8 +175,8 @@ end
 function M.score(text)
   if type(text) ~= "string" then error("sentiment.score: text must be a string", 2) end
   -- addresses are no words ("ankit.k@yahoo.in" holds a "k")
-  text = text:gsub("%S+@%S+", " "):gsub("%a+://%S+", " "):gsub("www%.%S+", " ")
-  local toks = words.tokens(text)
+  text = strip_addresses(text)
+  local toks = words.cached(text)
   local anger, boredom, interest = 0, 0, 0
   local i = 1
   while toks[i] do
@@ -139,14 +185,14 @@ function M.score(text)
     if not key then
       len = 1
       if LEX[t.w] then key = t.w
-      elseif LEX[words.squeeze(t.w)] then key = words.squeeze(t.w) end
+      elseif LEX[squeeze(t.w)] then key = squeeze(t.w) end
     end
     local e = key and LEX[key]
     if e and SHORT_ONLY[key] and #toks > 3 then e = nil end          -- "k" means something only alone
     if e then
       local factor = 1
       local prev = toks[i - 1]
-      if prev and (INTENSIFIERS[prev.w] or INTENSIFIERS[words.squeeze(prev.w)]) and plain_gap(text, prev, t) then
+      if prev and (INTENSIFIERS[prev.w] or INTENSIFIERS[squeeze(prev.w)]) and plain_gap(text, prev, t) then
         factor = 1.5
       end
       if stretched(sub(text, t.s, toks[i + len - 1].e)) then factor = factor * 1.3 end
@@ -167,8 +213,9 @@ function M.score(text)
     i = i + len
   end
   -- emoji
-  local p = 1
-  while p <= #text do
+  -- (an emoji starts at a non-ASCII byte, or is a keycap: # * 0-9)
+  local p = find(text, "[#%*%d\128-\255]")
+  while p do
     local stop = utf8.emoji_at(text, p)
     if stop then
       local cp_end = select(2, utf8.decode(text, p))
@@ -178,12 +225,10 @@ function M.score(text)
     else
       p = select(2, utf8.decode(text, p))
     end
+    p = find(text, "[#%*%d\128-\255]", p)
   end
   -- the whole message
-  local upper_n, lower_n = 0, 0
-  for c in text:gmatch("%a") do
-    if c:match("%u") then upper_n = upper_n + 1 else lower_n = lower_n + 1 end
-  end
+  local upper_n, lower_n = select(2, gsub(text, "%u", "")), select(2, gsub(text, "%l", ""))
   if upper_n + lower_n >= 6 and upper_n >= 0.7 * (upper_n + lower_n) and #toks >= 2 then
     anger = anger * 1.5 + 1
   end
