@@ -148,22 +148,21 @@ local function set(r, k, v)
 end
 
 -- c.conv: the engine moves the conversation's state and question on it
-local function conv_set(r)
-  local SET = {
-    state = function(v) return v ~= nil and a_state(r, v) end,
-    asked = function(v) return v == nil or (type(v) == "string" and r.t.flow.slots ~= nil and r.t.flow.slots[v] ~= nil) end,
-    turns = function(v) return type(v) == "number" end,
-    updated = function(v) return type(v) == "number" end,
-  }
-  return function(conv, k, v)
-    local ok = SET[k]
-    if not ok then return false end
-    if not ok(v) then
-      error(("c.conv.%s cannot be %s"):format(k, type(v) == "string" and ("'" .. v .. "'") or type(v)), 3)
-    end
-    conv[k] = v
-    return true
+local turn_of = setmetatable({}, { __mode = "k" })   -- conv -> the turn's state
+local CONV_SET = {
+  state = function(r, v) return v ~= nil and a_state(r, v) end,
+  asked = function(r, v) return v == nil or (type(v) == "string" and r.t.flow.slots ~= nil and r.t.flow.slots[v] ~= nil) end,
+  turns = function(_, v) return type(v) == "number" end,
+  updated = function(_, v) return type(v) == "number" end,
+}
+local function conv_set(conv, k, v)
+  local ok = CONV_SET[k]
+  if not ok then return false end
+  if not ok(turn_of[conv], v) then
+    error(("c.conv.%s cannot be %s"):format(k, type(v) == "string" and ("'" .. v .. "'") or type(v)), 3)
   end
+  conv[k] = v
+  return true
 end
 
 function M.new(t, conv, msg, opts)
@@ -175,7 +174,8 @@ function M.new(t, conv, msg, opts)
     now_fn = opts and opts.now or time.now,
   }
   r.conv_view = readonly.view(conv, "c.conv", { custom = true, raw = { slots = true, data = true },
-    set = conv_set(r), hint = "keep the flow's own notes in c.data" })
+    set = conv_set, hint = "keep the flow's own notes in c.data" })
+  turn_of[conv] = r
   r.msg_view = readonly.view(msg, "c.msg", { hint = "it is the customer's message" })
   local c = readonly.view(r, "c", { get = get, set = set })
   R[c] = r

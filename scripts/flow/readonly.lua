@@ -61,8 +61,18 @@ local function path(name, k)
 end
 M.path = path
 
+-- a view's name, built when first needed: "c.tenant.catalogue.services"
+local function name_of(info)
+  local n = info.name
+  if n then return n end
+  n = path(name_of(info.parent), info.key)
+  info.name = n
+  return n
+end
+
 local function refuse(info, k)
-  error(("%s is read-only: flows cannot change %s%s"):format(info.name, path(info.name, k),
+  local name = name_of(info)
+  error(("%s is read-only: flows cannot change %s%s"):format(name, path(name, k),
     info.hint and (" (" .. info.hint .. ")") or ""), 3)
 end
 
@@ -84,17 +94,33 @@ local function unwrap_args(n, ...)
   return args, seen
 end
 
+-- does a result need rewrapping (an object, or the real table behind a view passed in)?
+local function needs(seen, v)
+  return type(v) == "table" and not meta_of[v] and ((seen and seen[v]) or getmt(v)) and true or false
+end
+
 local function rewrap(seen, n, ...)
-  if n == 0 then return end
+  local any = false
+  for i = 1, n do
+    if needs(seen, (select(i, ...))) then any = true; break end
+  end
+  if not any then return ... end
   local out = { ... }
   for i = 1, n do
     local v = out[i]
-    if type(v) == "table" and not meta_of[v] then
-      if seen and seen[v] then out[i] = seen[v]
-      elseif getmt(v) then out[i] = M.view(v, "a runtime object", { kind = "object" }) end
+    if needs(seen, v) then
+      out[i] = seen and seen[v] or M.view(v, "a runtime object", { kind = "object" })
     end
   end
   return unpack(out, 1, n)
+end
+
+local function has_view(n, ...)
+  for i = 1, n do
+    local info = meta_of[(select(i, ...))]
+    if info and not info.custom then return true end
+  end
+  return false
 end
 
 -- a runtime function as tenant code may call it; self_of: the real object
@@ -103,6 +129,10 @@ local function through(fn, self_of)
   local function finish(seen, ...) return rewrap(seen, select("#", ...), ...) end
   return function(...)
     local n = select("#", ...)
+    if not has_view(n, ...) then
+      if self_of then return finish(nil, fn(self_of, select(2, ...))) end
+      return finish(nil, fn(...))
+    end
     local args, seen = unwrap_args(n, ...)
     if self_of then args[1] = self_of; n = math.max(n, 1) end
     return finish(seen, fn(unpack(args, 1, n)))
@@ -132,34 +162,66 @@ local function index(info, view, k)
   return wrap_value(info, k, v)
 end
 
+local WEAK_KV, WEAK_K = { __mode = "kv" }, { __mode = "k" }
+
 wrap_value = function(info, k, v)
   local t = type(v)
   if t == "table" then
     if meta_of[v] then return v end
-    if info.kind == "runtime" and getmt(v) then return M.view(v, path(info.name, k), { kind = "object" }) end
+    if info.kind == "runtime" and getmt(v) then return M.view(v, path(name_of(info), k), { kind = "object" }) end
     local fam = info.family
-    return fam.cache[v] or new_view(v, path(info.name, k), info.kind, fam)
+    local cache = fam.cache
+    if not cache then
+      cache = setmetatable({}, WEAK_KV)
+      fam.cache = cache
+    end
+    return cache[v] or new_view(v, nil, info.kind, fam, nil, info, k)
   elseif t == "function" and info.kind == "runtime" then
     local fam = info.family
-    local f = fam.fns[v]
+    local fns = fam.fns
+    if not fns then
+      fns = setmetatable({}, WEAK_K)
+      fam.fns = fns
+    end
+    local f = fns[v]
     if not f then
       f = wrapper(v)
-      fam.fns[v] = f
+      fns[v] = f
     end
     return f
   end
   return v
 end
 
-new_view = function(real, name, kind, family, opts)
+-- every view shares this metatable; what it stands for is in meta_of
+local VIEW_MT = {
+  __index = function(view, k) return index(meta_of[view], view, k) end,
+  __newindex = function(view, k, v)
+    local info = meta_of[view]
+    if info.set and info.set(info.real, k, v) then return end
+    refuse(info, k)
+  end,
+  __metatable = false,
+}
+
+new_view = function(real, name, kind, family, opts, parent, key)
   local view = {}
-  local info = { real = real, name = name, kind = kind, family = family, fns = {}, fns_of = {},
-                 hint = opts and opts.hint or family and family.hint, raw = opts and opts.raw,
+  local info = { real = real, name = name, parent = parent, key = key, kind = kind, family = family,
+                 hint = opts and opts.hint or family.hint, raw = opts and opts.raw,
                  get = opts and opts.get, set = opts and opts.set,
                  custom = opts and (opts.custom or opts.get) and true }
   meta_of[view] = info
-  if kind == "object" then objects[real] = view
-  elseif family and not info.custom then family.cache[real] = view end
+  if kind == "object" then
+    objects[real] = view
+    info.fns, info.fns_of = {}, {}
+  elseif not info.custom then
+    local cache = family.cache
+    if not cache then
+      cache = setmetatable({}, WEAK_KV)
+      family.cache = cache
+    end
+    cache[real] = view
+  end
   if kind ~= "object" and not info.get then
     -- the array part, so that # and ipairs work (LuaJIT 5.1 has no __len for tables)
     local i = 1
@@ -170,15 +232,7 @@ new_view = function(real, name, kind, family, opts)
       i = i + 1
     end
   end
-  local set = info.set
-  return setmetatable(view, {
-    __index = function(_, k) return index(info, view, k) end,
-    __newindex = function(_, k, v)
-      if set and set(real, k, v) then return end
-      refuse(info, k)
-    end,
-    __metatable = false,
-  })
+  return setmetatable(view, VIEW_MT)
 end
 
 function M.view(real, name, opts)
@@ -189,9 +243,7 @@ function M.view(real, name, opts)
     local v = objects[real]
     if v then return v end
   end
-  local family = { cache = setmetatable({}, { __mode = "kv" }), fns = setmetatable({}, { __mode = "k" }),
-                   hint = opts and opts.hint }
-  return new_view(real, name or "this table", kind, family, opts)
+  return new_view(real, name or "this table", kind, { hint = opts and opts.hint }, opts)
 end
 
 function M.is_view(v) return meta_of[v] ~= nil end
@@ -263,7 +315,7 @@ local function guarded(fn, what)
   return function(t, ...)
     local info = meta_of[t]
     if info then
-      error(("%s is read-only: flows cannot %s it%s"):format(info.name, what,
+      error(("%s is read-only: flows cannot %s it%s"):format(name_of(info), what,
         info.hint and (" (" .. info.hint .. ")") or ""), 2)
     end
     return fn(t, ...)
@@ -290,43 +342,51 @@ function M.plain(v, opts)
   local problems = {}
   local keep_fn = opts and opts.functions
   local done, open = {}, {}
-  local function problem(p, what)
-    if #problems < 20 then problems[#problems + 1] = p .. " holds " .. what end
+  local stack, top = {}, 0               -- the keys down to the value being copied
+  local function problem(what)
+    if #problems >= 20 then return end
+    local p = opts and opts.name or "value"
+    for i = 1, top do p = path(p, stack[i]) end
+    problems[#problems + 1] = p .. " holds " .. what
   end
-  local function copy(x, p, depth)
+  local function copy(x)
     local tx = type(x)
     if tx == "string" or tx == "boolean" then return x end
     if tx == "number" then
-      if x ~= x or x == inf or x == -inf then problem(p, "a number JSON cannot hold (" .. tostring(x) .. ")"); return nil end
+      if x ~= x or x == inf or x == -inf then problem("a number JSON cannot hold (" .. tostring(x) .. ")"); return nil end
       return x
     end
     if x == json_null then return x end
     if tx == "function" and keep_fn then return x end
-    if tx ~= "table" then problem(p, "a " .. tx); return nil end
+    if tx ~= "table" then problem("a " .. tx); return nil end
     local info = meta_of[x]
     if info then
-      if info.custom or info.kind == "object" then problem(p, "a runtime object (" .. info.name .. ")"); return nil end
+      if info.custom or info.kind == "object" then problem("a runtime object (" .. name_of(info) .. ")"); return nil end
       x = info.real
     end
-    if done[x] then return done[x] end
-    if open[x] then problem(p, "a table that contains itself"); return nil end
-    if depth >= MAX_DEPTH then problem(p, "tables nested more than " .. MAX_DEPTH .. " deep"); return nil end
+    local out = done[x]
+    if out then return out end
+    if open[x] then problem("a table that contains itself"); return nil end
+    if top >= MAX_DEPTH then problem("tables nested more than " .. MAX_DEPTH .. " deep"); return nil end
     open[x] = true
-    local out = {}
+    out = {}
     for k, val in next, x do
       local tk = type(k)
       if tk == "string" or (tk == "number" and k == k and k ~= inf and k ~= -inf) then
-        local c = copy(val, path(p, k), depth + 1)
+        top = top + 1
+        stack[top] = k
+        local c = copy(val)
+        top = top - 1
         if c ~= nil then out[k] = c end
       else
-        problem(p, "a key that is a " .. tk)
+        problem("a key that is a " .. tk)
       end
     end
     open[x] = nil
     done[x] = out
     return out
   end
-  return copy(v, opts and opts.name or "value", 0), problems
+  return copy(v), problems
 end
 
 return M
