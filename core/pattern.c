@@ -70,6 +70,14 @@ typedef struct { uint64_t w[4]; } cset;
 static inline int cset_has(const cset *cs, int c) { return (int)((cs->w[c >> 6] >> (c & 63)) & 1); }
 static inline void cset_add(cset *cs, int c) { cs->w[c >> 6] |= (uint64_t)1 << (c & 63); }
 
+/* the bytes lo..hi (none when lo > hi), a word at a time */
+static void cset_add_range(cset *cs, int lo, int hi) {
+  for (int w = lo >> 6; lo <= hi && w <= hi >> 6; w++) {
+    int from = w * 64 > lo ? 0 : lo & 63, to = w * 64 + 63 < hi ? 63 : hi & 63;
+    cs->w[w] |= (~(uint64_t)0 >> (63 - to)) & (~(uint64_t)0 << from);
+  }
+}
+
 static cset class_sets[10];   /* by bit number of the class */
 static pthread_once_t class_once = PTHREAD_ONCE_INIT;
 
@@ -172,7 +180,7 @@ static void set_build(cset *cs, const char *p, const char *ec) {
       cset_add_class(cs, uchar(*p));
     } else if (p[1] == '-' && p + 2 < ec) {
       p += 2;
-      for (int c = uchar(p[-2]); c <= uchar(*p); c++) cset_add(cs, c);
+      cset_add_range(cs, uchar(p[-2]), uchar(*p));
     } else {
       cset_add(cs, uchar(*p));
     }
@@ -493,6 +501,28 @@ void fh_pattern_init(fh_pattern_state *ms, const char *s, size_t len, const fh_p
   if (left <= 0) tick(ms);
 }
 
+/* The search's shortcuts, by what the pattern starts with. */
+enum {
+  SC_NONE,     /* nothing known: try every position */
+  SC_FILTER,   /* an item that needs a byte (after at most 16 opening
+                * captures, which can neither fail nor raise): try only
+                * the positions with such a byte */
+  SC_ONE,      /* the pattern is that one item ("%d"): no matcher needed */
+  SC_RUN       /* ... or that item with '+' ("[^,]+"): its longest run */
+};
+
+/* which shortcut pattern p allows, its first item in *first; want_set:
+ * worth building a set's map */
+static int first_item(item *first, const char *p, int want_set) {
+  const char *q = p;
+  while (*q == '(' && q - p < 16) q += q[1] == ')' ? 2 : 1;
+  if (*q == '(' || !item_required(first, q, want_set) || first->kind == IT_ANY) return SC_NONE;
+  if (q != p) return SC_FILTER;
+  const char *ep = classend_quiet(p);   /* well-formed: item_required said so */
+  if (*ep == '\0') return SC_ONE;
+  return *ep == '+' && ep[1] == '\0' ? SC_RUN : SC_FILTER;
+}
+
 const char *fh_pattern_search(fh_pattern_state *ms, const char *p, const char *from, int anchored,
                               const char **start) {
   const char *s = from, *e;
@@ -503,26 +533,18 @@ const char *fh_pattern_search(fh_pattern_state *ms, const char *p, const char *f
     if (e) *start = s;
     return e;
   }
-  /* Where the pattern's first item (after at most 16 opening captures,
-   * which can neither fail nor raise) needs a byte, try only the positions
-   * with such a byte. */
   item first;
-  const char *q = p;
-  while (*q == '(' && q - p < 16) q += q[1] == ')' ? 2 : 1;
-  /* a pattern of one item, alone or with '+' ("%d", "[^,]+"): no matcher */
-  const char *ep = q == p && *p ? classend_quiet(p) : NULL;
-  int single = ep && (*ep == '\0' || (*ep == '+' && ep[1] == '\0'));
-  /* a set's map pays off on a longer subject only */
-  int filter = *q != '(' && item_required(&first, q, ms->src_end - s > 16) && first.kind != IT_ANY;
-  if (filter && single) {
+  /* on a few bytes the analysis does not pay; a set's map, on 16 or more */
+  int shortcut = ms->src_end - s < 4 ? SC_NONE : first_item(&first, p, ms->src_end - s > 16);
+  if (shortcut == SC_ONE || shortcut == SC_RUN) {
     s = item_scan(ms, &first, s, ms->src_end);
     if (s == ms->src_end) return NULL;
     ms->level = 0;
     *start = s++;
-    return *ep == '+' ? s + item_run(ms, &first, s, ms->src_end) : s;
+    return shortcut == SC_RUN ? s + item_run(ms, &first, s, ms->src_end) : s;
   }
   for (;;) {
-    if (filter) {
+    if (shortcut == SC_FILTER) {
       s = item_scan(ms, &first, s, ms->src_end);
       if (s == ms->src_end) return NULL;
     }

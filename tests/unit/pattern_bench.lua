@@ -2,9 +2,14 @@
 -- the runtime library's patterns and chat-sized messages, with the JIT off
 -- as in tenant states. Not a spec (timings vary with the machine); run:
 --   flowhost test tests/unit/pattern_bench.lua
--- It prints, per case, flowhost's time over LuaJIT's (below 1: faster).
-local pattern = require "pattern"
+-- It prints, per case, flowhost's time over LuaJIT's (below 1: faster),
+-- measured twice: in this main state, and inside a tenant state, where
+-- the matcher's budget checks (fh_tstate_check) cost a clock read each.
+local tstate = require "tstate"
 
+-- a chunk that runs in either state and returns run() -> the report as text
+local BENCH = [==[
+local pattern = require "pattern"
 local LJ = { find = string.find, match = string.match, gmatch = string.gmatch, gsub = string.gsub }
 local FH = pattern
 local clock, fmt = os.clock, string.format
@@ -69,33 +74,46 @@ local function time(impl, f, subjects, n)
   return clock() - t0
 end
 
-describe("pattern speed", function()
-  it("prints flowhost's time over LuaJIT's per case (JIT off)", function()
-    local jit_was_on = jit.status()
-    jit.off()
-    local ratios, lines = {}, {}
-    for _, c in ipairs(CASES) do
-      local name, subjects, f = c[1], c[2], c[3]
-      -- as many rounds as take LuaJIT ~10 ms; best of 3 on each side
-      local n = 1
-      while time(LJ, f, subjects, n) < 0.01 do n = n * 2 end
-      local best_lj, best_fh = math.huge, math.huge
-      for _ = 1, 3 do
-        best_lj = math.min(best_lj, time(LJ, f, subjects, n))
-        best_fh = math.min(best_fh, time(FH, f, subjects, n))
-      end
-      local calls = n * #subjects
-      local r = best_fh / best_lj
-      ratios[#ratios + 1] = r
-      lines[#lines + 1] = fmt("%-34s LuaJIT %7.0f ns  flowhost %7.0f ns  ratio %.2f",
-                              name, best_lj / calls * 1e9, best_fh / calls * 1e9, r)
+local function run()
+  local jit_was_on = jit.status()
+  jit.off()
+  local ratios, lines = {}, {}
+  for _, c in ipairs(CASES) do
+    local name, subjects, f = c[1], c[2], c[3]
+    -- as many rounds as take LuaJIT ~10 ms; best of 3 on each side
+    local n = 1
+    while time(LJ, f, subjects, n) < 0.01 do n = n * 2 end
+    local best_lj, best_fh = math.huge, math.huge
+    for _ = 1, 3 do
+      best_lj = math.min(best_lj, time(LJ, f, subjects, n))
+      best_fh = math.min(best_fh, time(FH, f, subjects, n))
     end
-    table.sort(ratios)
-    local log = 0
-    for _, r in ipairs(ratios) do log = log + math.log(r) end
-    print("\n" .. table.concat(lines, "\n"))
-    print(fmt("geometric mean %.2f, median %.2f, worst %.2f", math.exp(log / #ratios),
-              ratios[math.ceil(#ratios / 2)], ratios[#ratios]))
-    if jit_was_on then jit.on() end
+    local calls = n * #subjects
+    local r = best_fh / best_lj
+    ratios[#ratios + 1] = r
+    lines[#lines + 1] = fmt("%-34s LuaJIT %7.0f ns  flowhost %7.0f ns  ratio %.2f",
+                            name, best_lj / calls * 1e9, best_fh / calls * 1e9, r)
+  end
+  table.sort(ratios)
+  local log = 0
+  for _, r in ipairs(ratios) do log = log + math.log(r) end
+  lines[#lines + 1] = fmt("geometric mean %.2f, median %.2f, best %.2f, worst %.2f", math.exp(log / #ratios),
+                          ratios[math.ceil(#ratios / 2)], ratios[1], ratios[#ratios])
+  if jit_was_on then jit.on() end
+  return table.concat(lines, "\n")
+end
+return run
+]==]
+
+describe("pattern speed", function()
+  it("prints flowhost's time over LuaJIT's per case (JIT off), in the main state and in a tenant state", function()
+    local run = assert(loadstring(BENCH))()
+    print("\n-- main state\n" .. run())
+    local ts = tstate.new{ name = "pattern-bench" }
+    assert(ts:eval("local run = (function() " .. BENCH .. " end)()\nfunction bench() return run() end\nreturn 'ok'", ""))
+    local ok, report = ts:call("bench", "", 600)
+    assert(ok, report)
+    print("-- tenant state\n" .. report)
+    ts:close()
   end)
 end)
