@@ -21,15 +21,11 @@ describe("a hostile tenant's escape attempts", function()
   local s, before, victims, note_conv, secret
   local day = tz.date(time.now() + 3 * 86400, "UTC")
 
-  -- Good Co's keys, less the conversations the suite's load uses
-  local function goodco_keys()
-    return security.keys("*goodco*", function(k) return not k:find("load-", 1, true) end)
-  end
 
   before_each(function()
     s = security.start{ env = { HOSTENV_ADMIN_TOKEN = "he-" .. crypto.random_hex(8) } }
     victims = {}
-    for i, name in ipairs{ "Victoria", "Valentin" } do
+    for i, name in ipairs{ "Victoria" } do
       local phone = security.phone()
       local status, body = security.say(s, "goodco", "victim-book-" .. i .. "-" .. crypto.random_hex(4),
                                         ("book %s %s %s"):format(day, name, phone))
@@ -41,7 +37,7 @@ describe("a hostile tenant's escape attempts", function()
     secret = "note-" .. crypto.random_hex(8)
     local status = security.say(s, "goodco", note_conv, "note " .. secret)
     assert(status == 200, "Good Co could not keep its note")
-    before = goodco_keys()
+    before = security.goodco_keys()
   end)
   after_each(function() security.stop(s) end)
 
@@ -53,7 +49,7 @@ describe("a hostile tenant's escape attempts", function()
       end
     end
     assert.falsy(text:find(secret, 1, true), "the hostile tenant read Good Co's conversation: " .. text)
-    local changed = security.diff(before, goodco_keys())
+    local changed = security.diff(before, security.goodco_keys())
     assert.is_nil(changed, "Good Co's keys changed:\n" .. tostring(changed))
     for _, v in ipairs(victims) do
       local st, b = security.admin(s, "GET", "/admin/tenants/goodco/bookings/" .. v.id)

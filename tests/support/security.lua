@@ -19,6 +19,7 @@
 --   security.busy(s, secs) -> share of one core the host used over secs
 --   security.metric(text, name) -> the sum of a metric's series in /metrics text
 --   security.keys(pattern, keep?) -> {key = "type:value"} of the keys matching
+--   security.goodco_keys() -> M.keys of Good Co's lasting data
 --   security.diff(before, after) -> a description of what changed | nil
 --   security.p(list, q) -> the q-quantile of a list of numbers
 local proc = require "proc"
@@ -216,6 +217,20 @@ function M.keys(pattern, keep)
     end
   until cursor == "0"
   return out
+end
+
+--- true for a key that lasts: no expiry, or more than 5 minutes left
+--- (short-lived bookkeeping such as locks and rate counters comes and goes
+--- by itself; data does not).
+function M.lasting(key)
+  local ms = redis.call("PTTL", key)
+  return ms == -1 or (type(ms) == "number" and ms > 300000)
+end
+
+--- Good Co's lasting keys, less the conversations the suite's probes and
+--- load use (their ids start with "load-").
+function M.goodco_keys()
+  return M.keys("*goodco*", function(k) return not k:find("load-", 1, true) and M.lasting(k) end)
 end
 
 --- What changed between two M.keys snapshots (nil: nothing).
