@@ -12,6 +12,9 @@ PORT="${BENCH_TENANTS_PORT:-18500}"
 RPORT="${BENCH_TENANTS_REDIS_PORT:-16395}"
 DIR="var/bench-tenants"
 rm -rf "$DIR" && mkdir -p "$DIR/tenants" "$DIR/flows"
+# the shops are copies of carwash, which reads CARWASH_* variables: a
+# tenant may read only its own (SHOP0001_*) unless the platform allows more
+printf 'return { languages = { "en" }, limits = { cpu_ms = 100 }, env_allow = { "CARWASH_*" } }\n' > "$DIR/tenants/_platform.lua"
 for i in $(seq -w 1 "$N"); do
   cp config/tenants/carwash.lua "$DIR/tenants/shop$i.lua"
   mkdir -p "$DIR/flows/shop$i"

@@ -24,6 +24,7 @@ local store = require "flow.store"
 local engine = require "flow.engine"
 local lock = require "lock"
 local log = require "log"
+local readonly = require "flow.readonly"
 
 local M = {}
 
@@ -33,10 +34,14 @@ M.LEASE = LEASE
 --- The key of a conversation's turn lock (taken by whoever runs the turn).
 function M.lock_key(tenant_id, conv_id) return store.key(tenant_id, conv_id) .. ":lock" end
 
+-- what a turn answers is data only: a flow may have put a function or a
+-- runtime object into its slots (the saved conversation leaves them out too)
+local function result(r) return (readonly.plain(r, { name = "turn result" })) end
+
 local function output(c)
   local replies = {}
   for i, r in ipairs(c.replies) do replies[i] = { text = r.text, buttons = r.buttons } end
-  return { replies = replies, state = c.conv.state, slots = c.conv.slots, version = c.conv.version }
+  return result{ replies = replies, state = c.conv.state, slots = c.conv.slots, version = c.conv.version }
 end
 
 function M.run(tenant_id, conv_id, msg, opts)
@@ -52,7 +57,7 @@ function M.run(tenant_id, conv_id, msg, opts)
     if mid and conv.handled then
       for _, h in ipairs(conv.handled) do
         if h.mid == mid then
-          return { replies = h.replies, state = conv.state, slots = conv.slots, version = conv.version, repeated = true }
+          return result{ replies = h.replies, state = conv.state, slots = conv.slots, version = conv.version, repeated = true }
         end
       end
     end
@@ -67,7 +72,7 @@ function M.run(tenant_id, conv_id, msg, opts)
     if not ok then
       log.error("flow failed", { tenant = tenant_id, conversation = conv_id, err = c })
       local reply = { text = t.tone(t.catalog:render("fallback", t.languages[1], { tenant = t.name })) }
-      return { replies = { reply }, state = conv.state, slots = conv.slots, error = "flow failed" }
+      return result{ replies = { reply }, state = conv.state, slots = conv.slots, error = "flow failed" }
     end
     for _, r in ipairs(c.replies) do store.remember(conv, "bot", r.text) end
     if mid then
