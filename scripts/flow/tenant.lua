@@ -80,11 +80,18 @@ local function literal_key(t, depth)
   end
 end
 
+--- What a tenant id is (the one rule; the router and flow.tenants use it):
+--- a file name (config/tenants/<id>.lua, flows/<id>/) and part of Redis
+--- keys: lowercase letters, digits, '_' and '-', those two never first (so
+--- no '.', '..', '_platform' or '-x').
+M.ID = "^[a-z0-9][a-z0-9_%-]*$"
+
 function M.list()
   local names = host.listdir(tenants_dir()) or {}
   local out = {}
   for _, n in ipairs(names) do
-    local id = n:match("^([%w][%w_%-]*)%.lua$")    -- _platform.lua is not a tenant
+    local id = n:match("^(.+)%.lua$")
+    if id and not id:match(M.ID) then id = nil end     -- _platform.lua is not a tenant
     if id then out[#out + 1] = id end
   end
   return out

@@ -342,11 +342,9 @@ end
 
 local function mine(id) return M.owner(id) == host.worker() end
 
---- A tenant id as the routes take it: letters, digits, '_' and '-',
---- starting with a letter or digit ("_platform" and "." names are not
---- tenants).
+--- Whether id is a tenant id (flow.tenant.ID: "_platform", "..", ".x" are not).
 function M.valid_id(id)
-  return type(id) == "string" and #id <= 64 and id:match("^[%w][%w_%-]*$") ~= nil
+  return type(id) == "string" and #id <= 64 and id:match(tenant.ID) ~= nil
 end
 
 function M.call(id, fn, payload)

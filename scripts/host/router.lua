@@ -26,10 +26,7 @@ function M.json(status, value)
   return status, json.encode(value), { ["Content-Type"] = "application/json" }
 end
 
--- A tenant id is also a file name (config/tenants/<id>.lua, flows/<id>/) and
--- part of Redis keys: lowercase letters, digits, '_' and '-' (those two
--- never first, so no '.', '..', '_platform' or '-x').
-local TENANT_ID = "^[a-z0-9][a-z0-9_%-]*$"
+local TENANT_ID = require("flow.tenant").ID    -- what a tenant id is
 local REP_ID = "^[%w_%-]+$"                    -- as flow.tenant checks reps
 
 -- Rules for {params} by name: ok(value, route) -> truthy when the value may
