@@ -10,12 +10,15 @@
 --   timer.handle(kind, fn)      fn(payload, info); info = {id, kind, due,
 --                               late (seconds), attempt}
 --   timer.poll() -> number of timers claimed (runs their handlers)
+--   timer.prune(keep?) -> number of dead timers dropped (older than keep
+--                         seconds, default 30 days; timer.start does it
+--                         every minute) | nil, err
 --   timer.start{interval, lease}  the poller every worker runs
 --
 -- Fired at least once: a timer is claimed atomically (one host only) with
 -- a lease; its handler's success removes it and remembers the id as fired
 -- for 7 days; a handler that raises is retried with backoff (up to 10
--- attempts, then kept in the dead set); a running handler's lease is
+-- attempts, then kept in the dead set for 30 days); a running handler's lease is
 -- extended every third of it; a host that dies mid-handler loses its lease
 -- and another host fires the timer again. Due times are compared
 -- with Redis' clock, so hosts with skewed clocks agree.
@@ -36,6 +39,7 @@ local K = {
   fired = "fh:timers:fired:",      -- string per id, 7 days
 }
 local MAX_ATTEMPTS = 10
+local DEAD_KEEP = 30 * 24 * 3600   -- seconds a timer given up on stays in the dead set
 
 local SCHEDULE = rscript.new([[
 if redis.call('EXISTS', KEYS[4] .. ARGV[1]) == 1 or redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then
@@ -97,6 +101,19 @@ else
   redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
 end
 return 1]])
+
+-- timers given up on more than ARGV[1] ms ago leave the dead set and their
+-- records (up to ARGV[2] a run): the dead set is for an operator to look
+-- at, not an archive of payloads (which hold customers' numbers)
+local PRUNE = rscript.new([[
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local old = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[1]), 'LIMIT', 0, tonumber(ARGV[2]))
+for _, id in ipairs(old) do
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('HDEL', KEYS[2], id)
+end
+return #old]])
 
 local handlers = {}
 local lease_s = 60
@@ -192,11 +209,20 @@ function M.poll(limit)
   return n
 end
 
+--- Drops timers given up on more than `keep` seconds ago (default 30 days)
+--- from the dead set, with their records; up to 1,000 a call.
+--- -> number dropped | nil, err   (yields)
+function M.prune(keep)
+  return PRUNE:run({ K.dead, K.data }, { math.floor((keep or DEAD_KEEP) * 1000), 1000 })
+end
+
 function M.start(opts)
   local interval = opts and opts.interval or 0.2
   lease_s = opts and opts.lease or lease_s
   host.spawn(function()
+    local pruned = 0
     while true do
+      if time.monotonic() - pruned > 60 then pruned = time.monotonic(); M.prune() end
       local n, err = M.poll()
       if not n then
         time.sleep(1) -- Redis unavailable: try again shortly
