@@ -19,6 +19,9 @@ local telegram = require "channels.telegram"
 local M = {}
 
 local POLL_SECONDS = 25
+-- Telegram keeps an update 24 h: an offset a week old is worth nothing
+-- (from 0, the updates still kept come again and the dedupe drops those seen)
+local OFFSET_TTL = 7 * 24 * 3600
 
 local function poll(tenant)
   local key = "fh:tg-offset:{" .. tenant .. "}"
@@ -46,7 +49,7 @@ local function poll(tenant)
         for _, m in ipairs(msgs or {}) do inbound.accept(tenant, "telegram", m) end
         -- past this update even when it is unusable (else it comes back for ever)
         local id = type(u) == "table" and tonumber(u.update_id)
-        if id then redis.call("SET", key, ("%.0f"):format(math.max(offset, id + 1))) end
+        if id then redis.call("SET", key, ("%.0f"):format(math.max(offset, id + 1)), "EX", OFFSET_TTL) end
       end
     end
   end
