@@ -11,6 +11,7 @@
 -- a 5xx for days, so only Redis being unable to keep it gives one (503).
 local router = require "host.router"
 local tenants = require "flow.tenants"
+local TENANT_ID = require("flow.tenant").ID
 local registry = require "channels.registry"
 local inbound = require "channels.inbound"
 local log = require "log"
@@ -23,8 +24,7 @@ end
 
 -- the adapter and the tenant's credentials for it, or an error answer
 local function channel(p)
-  -- a tenant id is a config file's name: letters, digits, _ and -, not first
-  if not p.tenant:match("^[%w][%w_%-]*$") or #p.tenant > 64 then
+  if not p.tenant:match(TENANT_ID) then                -- "..", "_platform", "a%00b": no tenant
     return nil, { fail(404, "unknown tenant", "no such tenant") }
   end
   local adapter = registry.adapter(p.channel)
