@@ -254,13 +254,41 @@ local function check_options(fn, options, opts)
   return ms
 end
 
+-- what an option list held when it was indexed: each option, its id, its
+-- names and false after them
+local function contents(options)
+  local flat = {}
+  for _, o in ipairs(options) do
+    flat[#flat + 1] = o
+    flat[#flat + 1] = o.id
+    for _, raw in ipairs(o.names) do flat[#flat + 1] = raw end
+    flat[#flat + 1] = false
+  end
+  return flat
+end
+
+local function unchanged(flat, options)
+  local k = 0
+  for _, o in ipairs(options) do
+    if flat[k + 1] ~= o or flat[k + 2] ~= o.id then return false end
+    k = k + 2
+    for _, raw in ipairs(o.names) do
+      k = k + 1
+      if flat[k] ~= raw then return false end
+    end
+    k = k + 1
+    if flat[k] ~= false then return false end
+  end
+  return k == #flat
+end
+
 -- the names of an option list by the first byte of their first word:
 -- {[byte] = {{opt = index, id, nm = prepared name, ni = index in names}, ...}}
--- (kept per list, like `checked`)
+-- (kept per list while the list holds the same options and names)
 local indexed = setmetatable({}, { __mode = "k" })
 local function name_index(options)
   local got = indexed[options]
-  if got and got.n == #options then return got.idx end
+  if got and unchanged(got.flat, options) then return got.idx end
   local idx = {}
   for oi, o in ipairs(options) do
     for ni, raw in ipairs(o.names) do
@@ -273,7 +301,7 @@ local function name_index(options)
       end
     end
   end
-  indexed[options] = { n = #options, idx = idx }
+  indexed[options] = { flat = contents(options), idx = idx }
   return idx
 end
 

@@ -110,6 +110,25 @@ describe("text.fuzzy", function()
     assert.are.same({ "long" }, fuzzy.all("full detailing", DETAILING))
   end)
 
+  it("matches an option list changed in place with its new names", function()
+    local options = { { id = "a", names = { "wax" } } }
+    assert.are.equal("a", (fuzzy.best("wax please", options)))
+    options[1].names[1] = "polish"
+    assert.is_nil(fuzzy.best("wax please", options))
+    options[1].id = "b"
+    assert.are.equal("b", (fuzzy.best("polish please", options)))
+  end)
+
+  it("a prepared lookup answers as fuzzy.lookup does, from a copy of the map", function()
+    local map = { tomorrow = 1, today = 0, tuesday = 2, thursday = 4 }
+    local near = fuzzy.lookup_fn(map)
+    for _, w in ipairs{ "tommorow", "today", "tusday", "thurday", "monkey", "t", "" } do
+      assert.are.same({ fuzzy.lookup(w, map) }, { near(w) })
+    end
+    map.monkey = 9
+    assert.is_nil(near("monkey"))
+  end)
+
   it("looks a word up with the same tolerance", function()
     assert.are.same({ 1, 2 }, { fuzzy.lookup("tommorow", { tomorrow = 1, today = 0 }) })
     assert.are.same({ 0, 0 }, { fuzzy.lookup("today", { tomorrow = 1, today = 0 }) })
@@ -556,5 +575,31 @@ describe("text.utf8", function()
     assert.are.equal("नमस्…", utf8.cut("नमस्ते", 5))              -- 4 characters and the ellipsis
     assert.are.equal("₹₹₹₹₹", utf8.cut("₹₹₹₹₹", 5))
     assert.are.equal("₹₹…", utf8.cut("₹₹₹₹₹₹", 3))
+  end)
+end)
+
+describe("text.words", function()
+  local words = require "text.words"
+
+  it("splits words on anything but letters and digits, keeping apostrophes inside", function()
+    local toks = words.tokens("I'm at MH12, café—नमस्ते don't' 10am")
+    local ws = {}
+    for i, t in ipairs(toks) do ws[i] = t.w end
+    assert.are.same({ "im", "at", "mh12", "café", "नमस्ते", "dont", "10am" }, ws)
+    assert.are.same({ 1, 3 }, { toks[1].s, toks[1].e })
+    assert.is_true(toks[2].alpha and not toks[2].digits)
+    assert.is_true(not toks[3].alpha and not toks[3].digits)
+  end)
+
+  it("shares one list per text, the same for its lowercase", function()
+    local text = "Full DETAILING tomorrow, 10AM"
+    assert.are.same(words.tokens(text), words.cached(text))
+    assert.are.equal(words.cached(text), words.cached(text:lower()))
+  end)
+
+  it("trims white space at both ends only", function()
+    assert.are.equal("a  b", words.trim(" \t a  b \n"))
+    assert.are.equal("", words.trim("  \r\n"))
+    assert.are.equal("x", words.trim("x"))
   end)
 end)
