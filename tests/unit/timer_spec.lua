@@ -120,4 +120,17 @@ describe("timer", function()
     assert.has_error(function() timer.at(1, "") end)
     assert.has_error(function() timer.handle("k", nil) end)
   end)
+
+  it("drops timers given up on over 30 days ago, with their records, and keeps recent ones", function()
+    local old, young = "prune-old", "prune-young"
+    local now_ms = require("time").now() * 1000
+    redis.call("ZADD", "fh:timers:dead", math.floor(now_ms - 31 * 86400e3), old)
+    redis.call("HSET", "fh:timers:data", old, "{}")
+    redis.call("ZADD", "fh:timers:dead", math.floor(now_ms - 86400e3), young)
+    redis.call("HSET", "fh:timers:data", young, "{}")
+    assert.is_true(timer.prune() >= 1)
+    assert.are.equal(0, redis.call("HEXISTS", "fh:timers:data", old))
+    assert.are.equal(1, redis.call("HEXISTS", "fh:timers:data", young))
+    assert.are.equal(1, timer.prune(3600))
+  end)
 end)
