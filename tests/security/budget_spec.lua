@@ -27,9 +27,9 @@ local FALLBACK = "Sorry, hostile had a problem."
 local ATTACKS = {
   { "spin:loop" }, { "spin:pcall" }, { "spin:xpcall" }, { "spin:gsub" }, { "spin:sort" }, { "spin:errobj" },
   { "recurse:plain" }, { "recurse:pcall" }, { "recurse:deep" },
-  { "pattern:match", ok = "result=nil" }, { "pattern:find", ok = "result=nil" },
-  { "pattern:gmatch", ok = "result=0" }, { "pattern:gsub", ok = "result=0" },
-  { "pattern:balanced", ok = "result=nil" }, { "pattern:backref", ok = "result=nil" },
+  { "pattern:match", ok = "^result=nil$" }, { "pattern:find", ok = "^result=nil$" },
+  { "pattern:gmatch", ok = "^result=0$" }, { "pattern:gsub", ok = "^result=0$" },
+  { "pattern:balanced", ok = "^result=nil$" }, { "pattern:backref", ok = "^result=nil$" },
   { "pattern:pcall" }, { "pattern:lib", ok = "^result=" },
   { "alloc:gsub" }, { "alloc:concat" }, { "alloc:many" }, { "alloc:format" }, { "alloc:dotdot" },
   { "alloc:dotdot_wide" }, { "alloc:table" }, { "alloc:table_pcall" }, { "alloc:json" },
@@ -38,6 +38,14 @@ local ATTACKS = {
 describe("a hostile tenant's budget escapes", function()
   local s, bound_kb, idle, guarded
 
+
+  -- the host's tasks alive (flowhost_coroutines_in_flight, refreshed every
+  -- second by each worker)
+  local function coroutines()
+    time.sleep(1.1)
+    local _, text = security.api(s, "GET", "/metrics")
+    return security.metric(type(text) == "string" and text or "", "flowhost_coroutines_in_flight")
+  end
 
   -- a host, what it uses at rest, and its memory bound
   local function fresh_host()
@@ -50,6 +58,7 @@ describe("a hostile tenant's budget escapes", function()
     s.states = states
     bound_kb = (64 * states + 200) * 1024
     idle = security.busy(s, 0.5) or 0
+    s.coroutines = coroutines()
   end
 
   setup(function()
@@ -95,11 +104,13 @@ describe("a hostile tenant's budget escapes", function()
       local status, body, dt = security.say(s, "hostile", conv, name, { timeout = BOUND + 3 })
       probing = false
       local text = security.texts(body)
+      local replies = type(body) == "table" and body.replies or {}
+      local last = replies[#replies] and replies[#replies].text or ""
       if status ~= 200 then
         problem("the attack turn answered %s (%s)", tostring(status), tostring(body))
       else
         if dt > BOUND then problem("the turn took %.2f s (bound %.1f s)", dt, BOUND) end
-        if text ~= FALLBACK and not (ok and text:find(ok)) then
+        if text ~= FALLBACK and not (ok and last:find(ok)) then
           problem("the turn answered %q, not the fallback%s", text:sub(1, 200), ok and (" or " .. ok) or "")
         end
       end
@@ -125,9 +136,11 @@ describe("a hostile tenant's budget escapes", function()
         end
         if type(st) == "table" and st.tasks ~= 0 then problem("%s task(s) still run in the hostile state", tostring(st.tasks)) end
       end
-      -- (after a moment: rebuilding a stopped state is the host's own short work)
+      -- (after a moment: rebuilding a stopped state is the host's own short
+      -- work; a second look tells a leftover from a blip)
       time.sleep(0.25)
       local busy = security.busy(s, 0.4)
+      if busy and busy > idle + 0.05 then busy = math.min(busy, security.busy(s, 0.4) or 1) end
       if not busy then problem("the host is gone")
       elseif busy > idle + 0.05 then
         problem("the host still uses %.0f%% of a core after the turn (%.0f%% at rest)", busy * 100, idle * 100)
@@ -152,6 +165,13 @@ describe("a hostile tenant's budget escapes", function()
       end
     end)
   end
+
+  it("no task of the attacks outlives them: the host runs as many tasks as before them", function()
+    if s.stopped or not security.healthy(s, 1) then security.kill(s); fresh_host() end
+    assert.is_number(s.coroutines, "/metrics has no flowhost_coroutines_in_flight")
+    local now = coroutines()
+    assert.truthy(now <= s.coroutines, ("%d tasks run now, %d before the attacks"):format(now, s.coroutines))
+  end)
 
   it("the admin status of a tenant says how many tasks run in its state", function()
     if s.stopped or not security.healthy(s, 1) then security.kill(s); fresh_host() end
