@@ -14,6 +14,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "request.h"
+#include "worker.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -610,6 +611,19 @@ static int start_daemon(fh_server *s, listener *l, unsigned limit) {
   return l->daemon ? 0 : FH_EIO;
 }
 
+/* The daemon as its worker sees it: the worker's loop runs these. */
+static int source_run(void *arg) {
+  listener *l = arg;
+  return fh_server_run(l->s, l->index);
+}
+
+static void source_quiesce(void *arg) {
+  listener *l = arg;
+  fh_server_quiesce(l->s, l->index);
+}
+
+static const fh_worker_source SOURCE = {source_run, source_quiesce};
+
 int fh_server_start(fh_server **out, const fh_config *cfg, fh_worker **workers,
                     int nworkers, char *err, size_t errsz) {
   fh_server *s = calloc(1, sizeof(*s));
@@ -651,7 +665,7 @@ int fh_server_start(fh_server **out, const fh_config *cfg, fh_worker **workers,
   for (int i = 0; !rc && i < nworkers; i++) {
     const union MHD_DaemonInfo *di =
         MHD_get_daemon_info(s->listeners[i].daemon, MHD_DAEMON_INFO_EPOLL_FD);
-    fh_worker_attach_server(workers[i], s, i, di->epoll_fd);
+    fh_worker_attach_source(workers[i], &SOURCE, &s->listeners[i], di->epoll_fd);
   }
   if (rc) { fh_server_stop(s); return rc; }
   *out = s;

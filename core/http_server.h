@@ -18,12 +18,13 @@
 #define FH_HTTP_SERVER_H
 
 #include "config.h"
-#include "worker.h"
 
 typedef struct fh_server fh_server;
+typedef struct fh_worker fh_worker;
 
 /* Binds one socket and daemon per worker and attaches daemon i to worker i
- * (fh_worker_attach_server); call before the workers' threads start.
+ * as its request source (fh_worker_attach_source: the worker's loop runs
+ * it); call before the workers' threads start.
  * Workers are borrowed and must outlive the server. */
 int fh_server_start(fh_server **out, const fh_config *cfg, fh_worker **workers,
                     int nworkers, char *err, size_t errsz);

@@ -2,6 +2,9 @@
 #define _POSIX_C_SOURCE 200809L
 #include "lockq.h"
 
+#include "task.h"
+#include "worker.h"
+
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,14 +46,30 @@ static waiter *find(entry *e, fh_worker *w, uint64_t task) {
   return NULL;
 }
 
-/* Under mu: wakes head's task on its worker. */
+/* Task ids travel to the waiter's worker as the posted call's argument. */
+_Static_assert(sizeof(void *) >= sizeof(uint64_t), "a task id fits in a pointer");
+
+/* On the waiter's worker: wake its task if it is parked in lockq.wait. */
+static void on_signal(fh_worker *w, void *task) {
+  fh_task_wake(fh_worker_sched(w), (uint64_t)(uintptr_t)task);
+}
+
+/* Under mu: wakes head's task on its worker. If the post fails (its worker
+ * is stopping, or no memory) the flag still stands and the waiter's own
+ * timeout finds it. */
 static void signal_head(entry *e) {
   if (!e || !e->head) return;
   e->head->signaled = 1;
-  fh_worker_wake(e->head->w, e->head->task);
+  fh_worker_post(e->head->w, on_signal, (void *)(uintptr_t)e->head->task);
+}
+
+static void on_worker_gone(fh_worker *w, void *arg) {
+  (void)arg;
+  fh_lockq_forget(w);
 }
 
 int fh_lockq_enter(const char *key, fh_worker *w, uint64_t task) {
+  if (fh_worker_on_destroy(w, on_worker_gone, NULL)) return 0;
   waiter *x = calloc(1, sizeof(*x));
   if (!x) return 0;
   x->w = w;

@@ -21,16 +21,15 @@ int fh_lua_open_tstate(lua_State *L);
 int fh_lua_open_fswatch(lua_State *L);
 int fh_lua_open_pattern(lua_State *L);
 
-/* host.park / host.wake, implemented beside time.sleep */
-int fh_time_park(lua_State *L);
-/* Yields the running task from a count hook; it resumes on a later loop
- * turn, or after `rest` seconds when rest > 0. */
+/* Yields the running task from a count hook (fh_task_preempt); it resumes
+ * on a later loop turn, or after `rest` seconds when rest > 0. Runs on
+ * without yielding when out of memory. */
 void fh_time_preempt(lua_State *L, double rest);
-int fh_time_wake(lua_State *L);
 
-/* Wakes task id of sched if it is parked in host.park (on the next loop
- * turn); returns 1 if it was. On sched's worker thread only. */
-int fh_time_wake_task(fh_sched *sched, uint64_t id);
+/* The old name of fh_task_wake (task.h), kept for lua_api_fswatch.c. */
+static inline int fh_time_wake_task(fh_sched *sched, uint64_t id) {
+  return fh_task_wake(sched, id);
+}
 
 /* Budget check for long C work done on behalf of tenant code (the pattern
  * matcher calls it every few thousand steps): raises "cpu budget exceeded"

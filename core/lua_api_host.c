@@ -49,6 +49,23 @@ static int l_spawn(lua_State *L) {
   return 1;
 }
 
+/* host.park(seconds) -> true when woken by host.wake, false on timeout */
+static int l_park(lua_State *L) {
+  double secs = luaL_checknumber(L, 1);
+  luaL_argcheck(L, secs >= 0, 1, "seconds must not be negative");
+  fh_task *t = fh_task_check_current(L, "host.park");
+  if (fh_task_park(t, secs, 1)) return luaL_error(L, "out of memory");
+  return lua_yield(L, 0);
+}
+
+/* host.wake(task_id) -> true if that task was parked (it resumes on the
+ * next loop turn, never inside the caller) */
+static int l_wake(lua_State *L) {
+  uint64_t id = (uint64_t)luaL_checknumber(L, 1);
+  lua_pushboolean(L, fh_task_wake(fh_worker_sched(fh_worker_of(L)), id));
+  return 1;
+}
+
 static int l_exit(lua_State *L) {
   fh_worker_exit(fh_worker_of(L), (int)luaL_optinteger(L, 1, 0));
   return 0;
@@ -178,8 +195,8 @@ static const luaL_Reg funcs[] = {
     {"task_id", l_task_id},
     {"set_route", l_set_route},
     {"scripts_dir", l_scripts_dir},
-    {"park", fh_time_park},
-    {"wake", fh_time_wake},
+    {"park", l_park},
+    {"wake", l_wake},
     {"exit", l_exit},
     {"metrics", l_metrics},
     {"metric_add", l_metric_add},

@@ -34,14 +34,16 @@ static int l_is_head(lua_State *L) {
 
 static int l_wait(lua_State *L) {
   const char *key = luaL_checkstring(L, 1);
-  luaL_checknumber(L, 2);
-  if (fh_lockq_take_signal(key, fh_worker_of(L), me(L, "lockq.wait"))) {
+  double secs = luaL_checknumber(L, 2);
+  fh_task *t = fh_task_check_current(L, "lockq.wait");
+  if (fh_lockq_take_signal(key, fh_worker_of(L), fh_task_id(t))) {
     lua_pushboolean(L, 1);
     return 1;
   }
   /* a signal arriving from now on is delivered by waking the parked task */
-  lua_remove(L, 1);
-  return fh_time_park(L);
+  luaL_argcheck(L, secs >= 0, 2, "seconds must not be negative");
+  if (fh_task_park(t, secs, 1)) return luaL_error(L, "out of memory");
+  return lua_yield(L, 0);
 }
 
 static int l_leave(lua_State *L) {

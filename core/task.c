@@ -1,4 +1,5 @@
-/* task.c: coroutines run by a worker's event loop. */
+/* task.c: coroutines run by a worker's event loop: spawning, resuming,
+ * budgets, and the ways a task waits on the loop (parking and preemption). */
 #include "task.h"
 
 #include "fh.h"
@@ -6,6 +7,7 @@
 #include "log.h"
 
 #include <lauxlib.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -26,7 +28,7 @@ struct fh_task {
   void *data;
   fh_sched *sched;
   fh_task_ctx ctx;
-  void *wait;
+  struct parking *parked;  /* while parked by fh_task_park, else NULL */
 };
 
 /* Open-addressing map from task id to task. `running` is the task whose
@@ -39,6 +41,7 @@ struct fh_task {
 
 struct fh_sched {
   lua_State *L;
+  uv_loop_t *loop;
   fh_task **slots;
   size_t cap;
   size_t count;
@@ -66,10 +69,11 @@ void fh_sched_adopt(fh_sched *s, lua_State *L) {
   lua_setfield(L, LUA_REGISTRYINDEX, MAIN_KEY);
 }
 
-int fh_sched_create(fh_sched **out, lua_State *L) {
+int fh_sched_create(fh_sched **out, lua_State *L, uv_loop_t *loop) {
   fh_sched *s = calloc(1, sizeof(*s));
   if (!s) return FH_ENOMEM;
   s->L = L;
+  s->loop = loop;
   s->cap = 1024;
   s->slots = calloc(s->cap, sizeof(*s->slots));
   if (!s->slots) { free(s); return FH_ENOMEM; }
@@ -216,8 +220,6 @@ lua_State *fh_task_home(fh_task *t) { return t->home; }
 fh_task_ctx *fh_task_context(fh_task *t) { return &t->ctx; }
 fh_sched *fh_task_sched(fh_task *t) { return t->sched; }
 void fh_task_detach(fh_task *t) { t->done = NULL; t->data = NULL; }
-void fh_task_set_wait(fh_task *t, void *w) { t->wait = w; }
-void *fh_task_wait(fh_task *t) { return t->wait; }
 int fh_sched_count(const fh_sched *s) { return (int)s->count; }
 
 void fh_task_set_budget(fh_task *t, double cpu_seconds) { t->cpu_budget = cpu_seconds; }
@@ -299,6 +301,114 @@ void fh_task_resume(fh_task *t, int nargs) {
   }
   task_free(t, rc == 0);
 }
+
+/* ---- parking: a timer, and an early wake-up for wakeable parks ---------- */
+
+typedef struct parking {
+  uv_timer_t timer;
+  fh_sched *sched;
+  uint64_t task_id;
+  int wakeable;
+  int woken;
+} parking;
+
+static void on_parking_closed(uv_handle_t *h) { free(h->data); }
+
+static void on_unpark(uv_timer_t *h) {
+  parking *p = h->data;
+  fh_task *t = fh_task_find(p->sched, p->task_id);
+  uv_close((uv_handle_t *)h, on_parking_closed);
+  if (!t) return;
+  t->parked = NULL;
+  lua_pushboolean(t->co, p->wakeable ? p->woken : 1);
+  fh_task_resume(t, 1);
+}
+
+int fh_task_park(fh_task *t, double seconds, int wakeable) {
+  parking *p = calloc(1, sizeof(*p));
+  if (!p) return FH_ENOMEM;
+  p->sched = t->sched;
+  p->task_id = t->id;
+  p->wakeable = wakeable;
+  uv_timer_init(t->sched->loop, &p->timer);
+  p->timer.data = p;
+  uv_timer_start(&p->timer, on_unpark, (uint64_t)(seconds * 1000 + 0.5), 0);
+  t->parked = p;
+  return 0;
+}
+
+int fh_task_wake(fh_sched *s, uint64_t id) {
+  fh_task *t = fh_task_find(s, id);
+  parking *p = t ? t->parked : NULL;
+  if (!p || !p->wakeable || p->woken) return 0;
+  p->woken = 1;
+  uv_timer_start(&p->timer, on_unpark, 0, 0);
+  return 1;
+}
+
+/* ---- preemption: a long turn lets the loop run, then goes on ------------- */
+
+typedef struct {
+  union {
+    uv_idle_t idle;
+    uv_timer_t timer;
+  } h;
+  fh_sched *sched;
+  uint64_t task_id;
+  double since;        /* when it was preempted (monotonic) */
+  double max_wait;     /* I/O goes first, but not for longer than this */
+} preempted;
+
+/* While other I/O is pending a preempted turn waits up to twice the CPU it
+ * has used so far (at most 50 ms): short turns barely notice, a runaway
+ * turn yields more and more to everyone else until its budget ends it. */
+#define LONG_WAIT 0.05
+
+static void on_preempt_closed(uv_handle_t *h) { free(h->data); }
+
+static void preempt_resume(preempted *p) {
+  fh_task *t = fh_task_find(p->sched, p->task_id);
+  uv_close((uv_handle_t *)&p->h, on_preempt_closed);
+  if (t) fh_task_resume(t, 0);
+}
+
+static void on_preempt_idle(uv_idle_t *h) {
+  preempted *p = h->data;
+  /* a preempted (long) turn runs only when no I/O is waiting: replies and
+   * requests of other turns go first, so they do not wait behind it */
+  struct pollfd pfd = {uv_backend_fd(h->loop), POLLIN, 0};
+  if (fh_monotonic() - p->since < p->max_wait && poll(&pfd, 1, 0) > 0)
+    return;                                        /* stay queued: next round */
+  uv_idle_stop(h);
+  preempt_resume(p);
+}
+
+static void on_preempt_rested(uv_timer_t *h) { preempt_resume(h->data); }
+
+/* A handle started now runs next time round the loop. */
+int fh_task_preempt(fh_task *t, double rest) {
+  preempted *p = calloc(1, sizeof(*p));
+  if (!p) return FH_ENOMEM;
+  p->sched = t->sched;
+  p->task_id = t->id;
+  p->since = fh_monotonic();
+  p->max_wait = 2 * fh_task_cpu_used(t);
+  if (p->max_wait > LONG_WAIT) p->max_wait = LONG_WAIT;
+  uv_loop_t *loop = t->sched->loop;
+  if (rest > 0) {
+    uint64_t ms = (uint64_t)(rest * 1000 + 0.5);
+    uv_timer_init(loop, &p->h.timer);
+    p->h.timer.data = p;
+    uv_timer_start(&p->h.timer, on_preempt_rested, ms ? ms : 1, 0);
+  } else {
+    uv_idle_init(loop, &p->h.idle);
+    p->h.idle.data = p;
+    uv_idle_start(&p->h.idle, on_preempt_idle);
+  }
+  return 0;
+}
+
+/* ---- teardown ------------------------------------------------------------ */
 
 void fh_sched_destroy(fh_sched *s) {
   if (!s) return;

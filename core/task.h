@@ -9,6 +9,7 @@
 
 #include <lua.h>
 #include <stdint.h>
+#include <uv.h>
 
 typedef struct fh_sched fh_sched;
 typedef struct fh_task fh_task;
@@ -27,8 +28,9 @@ typedef struct {
   double cpu_budget;    /* CPU seconds each task spawned with it may use (0: no limit) */
 } fh_task_ctx;
 
-/* Creates a scheduler for the main state L (borrowed, must outlive it). */
-int fh_sched_create(fh_sched **out, lua_State *L);
+/* Creates a scheduler for the main state L whose parked and preempted
+ * tasks wait on loop (both borrowed, must outlive it). */
+int fh_sched_create(fh_sched **out, lua_State *L, uv_loop_t *loop);
 
 /* Starts the function below nargs arguments on top of from's stack (the
  * main state or any coroutine of it; both are popped) as a new task and
@@ -59,9 +61,28 @@ void fh_task_resume(fh_task *t, int nargs);
 /* Drops the done callback: the task runs on but nobody waits for it. */
 void fh_task_detach(fh_task *t);
 
-/* A slot for what the task is parked on (see time.c), or NULL. */
-void fh_task_set_wait(fh_task *t, void *w);
-void *fh_task_wait(fh_task *t);
+/* Parks t for `seconds` (>= 0): the caller yields right after (`return
+ * lua_yield(L, 0)`) and the loop resumes t with one boolean, once the time
+ * is up or, when wakeable, once fh_task_wake names it first: true when
+ * woken, false on timeout (not wakeable: always true, a sleep). A task
+ * that has ended meanwhile is not resumed. Returns 0, or FH_ENOMEM (then
+ * nothing is armed: do not yield). */
+int fh_task_park(fh_task *t, double seconds, int wakeable);
+
+/* Wakes task id of s if it is parked wakeable and not yet woken; it
+ * resumes on a later loop turn, never inside this call. Returns 1 if it
+ * was parked so. On s's loop thread only (from another thread:
+ * fh_worker_post). */
+int fh_task_wake(fh_sched *s, uint64_t id);
+
+/* From a count hook: t gives the loop a turn (timers, I/O, other tasks)
+ * and goes on where it was; the caller yields right after (LuaJIT can
+ * yield from a hook). t resumes after `rest` seconds when rest > 0 (a
+ * runaway turn held to a share of its worker), else on a later loop turn
+ * once no I/O is pending, or after its longest wait (twice the CPU it has
+ * used, at most 50 ms). Returns 0, or FH_ENOMEM (then nothing is armed:
+ * run on without yielding). */
+int fh_task_preempt(fh_task *t, double rest);
 
 /* Number of live tasks. */
 int fh_sched_count(const fh_sched *s);

@@ -1,14 +1,11 @@
 /* worker.c: a thread running one event loop with its Lua state and
- * connections; requests from the HTTP server arrive through an inbox. */
+ * connections; requests from its source (the HTTP server) arrive through
+ * an inbox, calls from other threads through a posted queue. */
 #define _POSIX_C_SOURCE 200809L
 #include "worker.h"
 
 #include "fh.h"
-#include "http_server.h"
-#include "lockq.h"
-#include "xcall.h"
 #include "log.h"
-#include "lua_api.h"
 #include "metrics.h"
 #include "runtime.h"
 
@@ -18,6 +15,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* One fh_worker_post call. */
+typedef struct {
+  fh_worker_cb fn;
+  void *arg;
+} posted;
+
+#define MAX_HOOKS 8
 
 struct fh_worker {
   int index;
@@ -32,21 +37,23 @@ struct fh_worker {
   fh_sched *sched;
   fh_redis *redis;
   fh_http_client *http;
-  fh_server *server;           /* this worker's HTTP daemon, if serving */
-  int slot;
+  const fh_worker_source *source; /* this worker's HTTP daemon, if serving */
+  void *source_arg;
   uv_poll_t http_poll;         /* the daemon's epoll fd */
   uv_timer_t http_tick;        /* idle timeouts when nothing else wakes it */
   uv_check_t http_check;       /* runs the daemon after answers were given */
   uv_idle_t http_idle;         /* keeps the loop from blocking meanwhile */
   int http_dirty;
   fh_request *inbox_head, *inbox_tail; /* parsed, not yet started */
-  pthread_mutex_t mu;          /* guards the flags and wakes below */
+  pthread_mutex_t mu;          /* guards the flags and posts below */
   int exiting, exit_code, quiescing;
-  fh_xcall *xcalls;            /* cross-worker calls and replies to deliver */
-  fh_xcall **xcalls_tail;
-  uint64_t *wakes;             /* task ids other threads asked to wake */
-  size_t nwakes, capwakes;
-  uv_thread_t owner;           /* the thread running the loop */
+  posted *posts;               /* fh_worker_post calls waiting for the loop */
+  size_t nposts, capposts;
+  posted *batch;               /* the calls the loop is running (its thread only) */
+  size_t capbatch;
+  int quiesced;                /* the source was told (loop thread only) */
+  struct { fh_worker_cb fn; void *arg; } gone[MAX_HOOKS]; /* fh_worker_on_destroy */
+  int ngone;
   fh_request *live_head, *live_tail; /* requests being handled, oldest first */
   char label[32];             /* worker="N" */
   /* the metric labels of the last answer, reused while route and status
@@ -65,13 +72,32 @@ fh_worker *fh_worker_of(lua_State *L) {
   return w;
 }
 
-void fh_worker_post(fh_worker *w, fh_xcall *x) {
+int fh_worker_post(fh_worker *w, fh_worker_cb fn, void *arg) {
   pthread_mutex_lock(&w->mu);
-  *fh_xcall_next(x) = NULL;
-  *w->xcalls_tail = x;
-  w->xcalls_tail = fh_xcall_next(x);
+  if (w->exiting) { pthread_mutex_unlock(&w->mu); return FH_ECLOSED; }
+  if (w->nposts == w->capposts) {
+    size_t cap = w->capposts ? w->capposts * 2 : 64;
+    posted *p = realloc(w->posts, cap * sizeof(*p));
+    if (!p) { pthread_mutex_unlock(&w->mu); return FH_ENOMEM; }
+    w->posts = p;
+    w->capposts = cap;
+  }
+  w->posts[w->nposts].fn = fn;
+  w->posts[w->nposts].arg = arg;
+  w->nposts++;
   pthread_mutex_unlock(&w->mu);
   uv_async_send(&w->wakeup);
+  return 0;
+}
+
+int fh_worker_on_destroy(fh_worker *w, fh_worker_cb fn, void *arg) {
+  for (int i = 0; i < w->ngone; i++)
+    if (w->gone[i].fn == fn && w->gone[i].arg == arg) return 0;
+  if (w->ngone == MAX_HOOKS) return FH_ENOMEM;
+  w->gone[w->ngone].fn = fn;
+  w->gone[w->ngone].arg = arg;
+  w->ngone++;
+  return 0;
 }
 
 lua_State *fh_worker_main_state(fh_worker *w) { return w->L; }
@@ -129,7 +155,7 @@ static void answer(fh_worker *w, fh_request *r) {
   fh_server_respond(r);
   /* a resumed connection is only written by the daemon's next run, and
    * MHD does not wake its own epoll fd for that in external mode */
-  if (w->server) want_run(w);
+  if (w->source) want_run(w);
 }
 
 static void answer_error(fh_worker *w, fh_request *r, int status, const char *word) {
@@ -241,7 +267,7 @@ static void want_run(fh_worker *w) {
 }
 
 static void run_server(fh_worker *w) {
-  int again = fh_server_run(w->server, w->slot);
+  int again = w->source->run(w->source_arg);
   start_inbox(w);
   if (again) want_run(w);
 }
@@ -264,26 +290,22 @@ static void on_http_check(uv_check_t *h) {
 
 static void on_wakeup(uv_async_t *h) {
   fh_worker *w = h->data;
-  uint64_t few[64], *ids = few;
   pthread_mutex_lock(&w->mu);
   int exiting = w->exiting, quiescing = w->quiescing;
-  size_t n = w->nwakes;
-  if (n > 64) {
-    ids = w->wakes; /* take the whole array */
-    w->wakes = NULL;
-    w->capwakes = 0;
-  } else {
-    memcpy(few, w->wakes, n * sizeof(*few));
-  }
-  w->nwakes = 0;
-  fh_xcall *xcalls = w->xcalls;
-  w->xcalls = NULL;
-  w->xcalls_tail = &w->xcalls;
+  /* take the queue whole: the emptied batch array takes its place */
+  posted *batch = w->posts;
+  size_t n = w->nposts, cap = w->capposts;
+  w->posts = w->batch;
+  w->capposts = w->capbatch;
+  w->nposts = 0;
+  w->batch = batch;
+  w->capbatch = cap;
   pthread_mutex_unlock(&w->mu);
-  for (size_t i = 0; i < n; i++) fh_time_wake_task(w->sched, ids[i]);
-  if (xcalls) fh_xcall_deliver(w, xcalls);
-  if (ids != few) free(ids);
-  if (w->server && (quiescing || exiting)) fh_server_quiesce(w->server, w->slot);
+  for (size_t i = 0; i < n; i++) batch[i].fn(w, batch[i].arg);
+  if (w->source && (quiescing || exiting) && !w->quiesced) {
+    w->quiesced = 1;
+    w->source->quiesce(w->source_arg);
+  }
   if (exiting) {
     /* requests still running when the host stops get a clear answer, and
      * their connections are resumed and flushed so the daemon can close them */
@@ -300,8 +322,8 @@ static void on_wakeup(uv_async_t *h) {
       if (t) fh_task_detach(t);
       answer_error(w, l, 503, "shutting down");
     }
-    if (w->server) {
-      fh_server_run(w->server, w->slot);
+    if (w->source) {
+      w->source->run(w->source_arg);
       uv_poll_stop(&w->http_poll);
       uv_timer_stop(&w->http_tick);
       uv_check_stop(&w->http_check);
@@ -341,9 +363,9 @@ void fh_worker_submit(fh_worker *w, fh_request *req) {
   w->inbox_tail = req;
 }
 
-void fh_worker_attach_server(fh_worker *w, fh_server *s, int slot, int fd) {
-  w->server = s;
-  w->slot = slot;
+void fh_worker_attach_source(fh_worker *w, const fh_worker_source *src, void *arg, int fd) {
+  w->source = src;
+  w->source_arg = arg;
   uv_poll_init(&w->loop, &w->http_poll, fd);
   w->http_poll.data = w;
   uv_poll_start(&w->http_poll, UV_READABLE, on_http_ready);
@@ -354,25 +376,6 @@ void fh_worker_attach_server(fh_worker *w, fh_server *s, int slot, int fd) {
   w->http_check.data = w;
   uv_check_start(&w->http_check, on_http_check);
   uv_idle_init(&w->loop, &w->http_idle);
-}
-
-void fh_worker_wake(fh_worker *w, uint64_t task_id) {
-  uv_thread_t self = uv_thread_self();
-  if (w->started && uv_thread_equal(&self, &w->owner)) {
-    fh_time_wake_task(w->sched, task_id);
-    return;
-  }
-  pthread_mutex_lock(&w->mu);
-  if (w->nwakes == w->capwakes) {
-    size_t cap = w->capwakes ? w->capwakes * 2 : 64;
-    uint64_t *p = realloc(w->wakes, cap * sizeof(*p));
-    if (!p) { pthread_mutex_unlock(&w->mu); return; } /* the waiter's own timeout still fires */
-    w->wakes = p;
-    w->capwakes = cap;
-  }
-  w->wakes[w->nwakes++] = task_id;
-  pthread_mutex_unlock(&w->mu);
-  uv_async_send(&w->wakeup);
 }
 
 void fh_worker_quiesce(fh_worker *w) {
@@ -402,7 +405,6 @@ int fh_worker_create(fh_worker **out, int index, const fh_config *cfg,
   w->handler_ref = LUA_NOREF;
   snprintf(w->label, sizeof(w->label), "worker=\"%d\"", index);
   pthread_mutex_init(&w->mu, NULL);
-  w->xcalls_tail = &w->xcalls;
   uv_loop_init(&w->loop);
   uv_async_init(&w->loop, &w->wakeup, on_wakeup);
   w->wakeup.data = w;
@@ -422,7 +424,7 @@ int fh_worker_create(fh_worker **out, int index, const fh_config *cfg,
   if (!w->L) { rc = FH_ENOMEM; goto fail; }
   lua_pushlightuserdata(w->L, w);
   lua_setfield(w->L, LUA_REGISTRYINDEX, WORKER_KEY);
-  if ((rc = fh_sched_create(&w->sched, w->L))) goto fail;
+  if ((rc = fh_sched_create(&w->sched, w->L, &w->loop))) goto fail;
   if ((rc = fh_runtime_boot(w->L, cfg, mode, index, &w->handler_ref, err, errsz))) goto fail;
   *out = w;
   return 0;
@@ -433,7 +435,6 @@ fail:
 
 static void run_thread(void *arg) {
   fh_worker *w = arg;
-  w->owner = uv_thread_self();
   uv_run(&w->loop, UV_RUN_DEFAULT);
 }
 
@@ -444,7 +445,6 @@ int fh_worker_start(fh_worker *w) {
 }
 
 int fh_worker_run(fh_worker *w) {
-  w->owner = uv_thread_self();
   w->started = 2; /* running on the caller's thread: nothing to join */
   uv_run(&w->loop, UV_RUN_DEFAULT);
   return w->exit_code;
@@ -461,10 +461,11 @@ void fh_worker_destroy(fh_worker *w) {
     fh_worker_exit(w, 0);
     uv_thread_join(&w->thread);
   }
-  /* its tasks will never take a lock: other workers must not wait for
-   * them, nor wake a worker that is gone */
-  fh_lockq_forget(w);
-  free(w->wakes);
+  /* e.g. its tasks will never take a lock: other workers must not wait
+   * for them, nor wake a worker that is gone */
+  for (int i = 0; i < w->ngone; i++) w->gone[i].fn(w, w->gone[i].arg);
+  free(w->posts);
+  free(w->batch);
   fh_redis_destroy(w->redis);
   fh_http_client_destroy(w->http);
   fh_runtime_close(w->L);

@@ -2,7 +2,6 @@
 #include "xcall.h"
 
 #include "fh.h"
-#include "lua_api.h"
 #include "task.h"
 #include "worker.h"
 
@@ -10,23 +9,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct fh_xcall {
-  fh_xcall *next;
+/* One call, owned by whichever worker's queue or task holds it. */
+typedef struct {
   fh_worker *from;
   uint64_t caller;      /* the waiting task on `from` */
-  int replied;
   int ok;
   char *fn;
   char *payload;        /* the argument, then the result */
   size_t plen;
-};
+} fh_xcall;
 
 static fh_worker **all;
 static int nall;
 
 void fh_workers_register(fh_worker **workers, int n) { all = workers; nall = n; }
 int fh_workers_count(void) { return nall; }
-fh_xcall **fh_xcall_next(fh_xcall *x) { return &x->next; }
 
 static void x_free(fh_xcall *x) {
   free(x->fn);
@@ -41,11 +38,13 @@ static void set_payload(fh_xcall *x, const char *s, size_t n) {
   else x->plen = 0;
 }
 
+static void on_reply(fh_worker *w, void *arg);
+
+/* Sends the result home; a caller's worker that is stopping gets none. */
 static void reply(fh_xcall *x, int ok, const char *s, size_t n) {
   x->ok = ok;
-  x->replied = 1;
   set_payload(x, s, n);
-  fh_worker_post(x->from, x);
+  if (fh_worker_post(x->from, on_reply, x)) x_free(x);
 }
 
 static void on_done(fh_task *t, int ok, lua_State *co, int nres, void *data) {
@@ -58,38 +57,34 @@ static void on_done(fh_task *t, int ok, lua_State *co, int nres, void *data) {
   reply(x, ok, s, n);
 }
 
-void fh_xcall_deliver(fh_worker *w, fh_xcall *list) {
-  while (list) {
-    fh_xcall *x = list;
-    list = x->next;
-    x->next = NULL;
-    if (x->replied) {                       /* back home: resume the caller */
-      fh_task *t = fh_task_find(fh_worker_sched(w), x->caller);
-      if (t) {
-        lua_State *co = fh_task_co(t);
-        lua_pushboolean(co, x->ok);
-        if (x->payload) lua_pushlstring(co, x->payload, x->plen);
-        else lua_pushstring(co, "out of memory");
-        x_free(x);
-        fh_task_resume(t, 2);
-      } else {
-        x_free(x);
-      }
-      continue;
-    }
-    lua_State *L = fh_worker_main_state(w);
-    lua_getglobal(L, x->fn);
-    if (!lua_isfunction(L, -1)) {
-      lua_pop(L, 1);
-      const char *msg = "no such function on the target worker";
-      reply(x, 0, msg, strlen(msg));
-      continue;
-    }
-    lua_pushlstring(L, x->payload ? x->payload : "", x->plen);
-    if (!fh_task_spawn(fh_worker_sched(w), L, 1, on_done, x, NULL)) {
-      const char *msg = "out of memory";
-      reply(x, 0, msg, strlen(msg));
-    }
+/* On the caller's worker: resume the caller. */
+static void on_reply(fh_worker *w, void *arg) {
+  fh_xcall *x = arg;
+  fh_task *t = fh_task_find(fh_worker_sched(w), x->caller);
+  if (!t) { x_free(x); return; }
+  lua_State *co = fh_task_co(t);
+  lua_pushboolean(co, x->ok);
+  if (x->payload) lua_pushlstring(co, x->payload, x->plen);
+  else lua_pushstring(co, "out of memory");
+  x_free(x);
+  fh_task_resume(t, 2);
+}
+
+/* On the target worker: run global fn(payload) as a task. */
+static void on_call(fh_worker *w, void *arg) {
+  fh_xcall *x = arg;
+  lua_State *L = fh_worker_main_state(w);
+  lua_getglobal(L, x->fn);
+  if (!lua_isfunction(L, -1)) {
+    lua_pop(L, 1);
+    const char *msg = "no such function on the target worker";
+    reply(x, 0, msg, strlen(msg));
+    return;
+  }
+  lua_pushlstring(L, x->payload ? x->payload : "", x->plen);
+  if (!fh_task_spawn(fh_worker_sched(w), L, 1, on_done, x, NULL)) {
+    const char *msg = "out of memory";
+    reply(x, 0, msg, strlen(msg));
   }
 }
 
@@ -107,6 +102,12 @@ int fh_xcall_lua(lua_State *L) {
   x->fn = strdup(fn);
   set_payload(x, payload, n);
   if (!x->fn || !x->payload) { x_free(x); return luaL_error(L, "out of memory"); }
-  fh_worker_post(all[index], x);
+  int rc = fh_worker_post(all[index], on_call, x);
+  if (rc) {
+    x_free(x);
+    lua_pushboolean(L, 0);
+    lua_pushstring(L, fh_strerror(rc));      /* "closed": it is stopping */
+    return 2;
+  }
   return lua_yield(L, 0);
 }

@@ -4,28 +4,22 @@
  *
  * The caller's task yields; the target worker runs global fn(payload) as a
  * task of its own (it may yield on I/O); its first result (a string) or its
- * error comes back through the caller worker's mailbox and resumes the
- * caller with (ok, result). Strings only cross threads. */
+ * error comes back to the caller's worker (both ways through
+ * fh_worker_post) and resumes the caller with (ok, result). Strings only
+ * cross threads. */
 #ifndef FH_XCALL_H
 #define FH_XCALL_H
 
 #include <lua.h>
 
-typedef struct fh_xcall fh_xcall;
 typedef struct fh_worker fh_worker;
 
 /* Every worker of the process, for fh_xcall_start (main sets it once). */
 void fh_workers_register(fh_worker **workers, int n);
 int fh_workers_count(void);
 
-/* Lua: host.call_on(worker_index, fn, payload) -> ok, result (yields) */
+/* Lua: host.call_on(worker_index, fn, payload) -> ok, result (yields);
+ * false, "closed" at once when the target worker is stopping. */
 int fh_xcall_lua(lua_State *L);
-
-/* Runs by the worker for xcalls its mailbox received (requests to run, or
- * replies for its waiting tasks). */
-void fh_xcall_deliver(fh_worker *w, fh_xcall *list);
-
-/* Next in a mailbox list. */
-fh_xcall **fh_xcall_next(fh_xcall *x);
 
 #endif
