@@ -73,8 +73,9 @@ static int l_exit(lua_State *L) {
 
 static int l_metrics(lua_State *L) {
   size_t len;
-  char *text = fh_metrics_render(&len);
-  if (!text) return luaL_error(L, "out of memory");
+  char *text;
+  int rc = fh_metrics_render(&text, &len);
+  if (rc) return luaL_error(L, "%s", fh_strerror(rc));
   lua_pushlstring(L, text, len);
   free(text);
   return 1;

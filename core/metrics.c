@@ -1,4 +1,6 @@
-/* Prometheus metrics registry.
+/* metrics.c: the Prometheus metrics registry: families, series, updates
+ * from every thread, and the snapshot the exposition (metrics_text.c)
+ * renders.
  *
  * Locking: g_reg_mu guards the family table and every change to the series
  * tables' shape (insert, grow, free). Each stripe's mutex guards its table
@@ -9,12 +11,12 @@
 
 #include "metrics.h"
 
-#include <errno.h>
+#include "fh.h"
+#include "metrics_snapshot.h"
+
 #include <float.h>
-#include <math.h>  /* INFINITY only: no libm needed */
 #include <pthread.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,21 +24,15 @@
 #define NSTRIPES (1u << STRIPE_BITS)
 #define STRIPE_INIT_CAP 16
 #define FAM_INIT_CAP 32
-#define FMT_DOUBLE_MAX 32
 
 enum metrics_op { OP_ADD, OP_SET, OP_OBSERVE };
 
-struct family {
-  fh_metric_type type;
-  int nbuckets;     /* histogram upper bounds, +Inf excluded */
-  double *bounds;   /* inside this allocation */
-  char *name;       /* inside this allocation */
-  char *help;       /* own allocation, never NULL */
-};
+/* Families are fh__metric_family (metrics_snapshot.h): the exposition
+ * reads them as they are. */
 
 struct series {
   struct series *next;
-  const struct family *fam;
+  const fh__metric_family *fam;
   uint64_t hash;
   double value;      /* counter/gauge value, histogram sum */
   uint64_t *counts;  /* histogram only: per bucket, [nbuckets] is +Inf */
@@ -50,27 +46,13 @@ struct stripe {
   size_t count;
 };
 
-/* One snapshot of a series taken by render. */
-struct snap {
-  const struct series *s;
-  double value;
-  uint64_t *counts;
-};
-
-struct buf {
-  char *data;
-  size_t len;
-  size_t cap;
-  int oom;
-};
-
 #define STRIPE_INIT { PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0 }
 #define STRIPE_INIT4 STRIPE_INIT, STRIPE_INIT, STRIPE_INIT, STRIPE_INIT
 #define STRIPE_INIT16 STRIPE_INIT4, STRIPE_INIT4, STRIPE_INIT4, STRIPE_INIT4
 
 static pthread_mutex_t g_reg_mu = PTHREAD_MUTEX_INITIALIZER;
 static int g_ready;
-static struct family **g_fams;  /* sorted by name */
+static fh__metric_family **g_fams;  /* sorted by name */
 static size_t g_nfams;
 static size_t g_fams_cap;
 static struct stripe g_stripes[NSTRIPES] = { STRIPE_INIT16, STRIPE_INIT16 };
@@ -141,7 +123,7 @@ static int op_fits(fh_metric_type type, enum metrics_op op) {
 
 
 /* Index of the first bound >= v; nbuckets (+Inf) when none, or for NaN. */
-static int bucket_index(const struct family *f, double v) {
+static int bucket_index(const fh__metric_family *f, double v) {
   int lo = 0;
   int hi = f->nbuckets;
 
@@ -219,7 +201,7 @@ static void stripe_grow(struct stripe *st) {
 
 
 /* Caller holds g_reg_mu and st->mu, and st is set up. */
-static struct series *series_insert(struct stripe *st, const struct family *f,
+static struct series *series_insert(struct stripe *st, const fh__metric_family *f,
                                     uint64_t h, const char *labels) {
   struct series *s;
   size_t ncounts;
@@ -248,7 +230,7 @@ static struct series *series_insert(struct stripe *st, const struct family *f,
 
 
 /* Binary search; *pos gets the insertion point. Caller holds g_reg_mu. */
-static struct family *family_find(const char *name, size_t *pos) {
+static fh__metric_family *family_find(const char *name, size_t *pos) {
   size_t lo = 0;
   size_t hi = g_nfams;
 
@@ -270,16 +252,16 @@ static struct family *family_find(const char *name, size_t *pos) {
 
 
 /* Insert a new family at pos. Args are validated. Caller holds g_reg_mu. */
-static struct family *family_create(size_t pos, const char *name,
+static fh__metric_family *family_create(size_t pos, const char *name,
                                     fh_metric_type type, const char *help,
                                     const double *buckets, int nbuckets) {
-  struct family *f;
+  fh__metric_family *f;
   size_t nlen;
 
   f = NULL;
   if (g_nfams == g_fams_cap) {
     size_t ncap = g_fams_cap * 2;
-    struct family **nf = realloc(g_fams, ncap * sizeof(*nf));
+    fh__metric_family **nf = realloc(g_fams, ncap * sizeof(*nf));
     if (nf == NULL)
       goto fail;
     g_fams = nf;
@@ -376,7 +358,7 @@ static int init_locked(void) {
 
 fail:
   free_all_locked();
-  return -ENOMEM;
+  return FH_ENOMEM;
 }
 
 
@@ -392,28 +374,28 @@ int fh_metrics_init(void) {
 
 int fh_metrics_declare(const char *name, fh_metric_type type, const char *help,
                        const double *buckets, int nbuckets) {
-  struct family *f;
+  fh__metric_family *f;
   size_t pos;
   char *nhelp;
   int rc;
 
   if (!name_valid(name))
-    return -EINVAL;
+    return FH_EINVAL;
   if (type != FH_METRIC_COUNTER && type != FH_METRIC_GAUGE &&
       type != FH_METRIC_HISTOGRAM)
-    return -EINVAL;
+    return FH_EINVAL;
   if (type != FH_METRIC_HISTOGRAM) {
     if (buckets != NULL || nbuckets != 0)
-      return -EINVAL;
+      return FH_EINVAL;
   } else {
     if (nbuckets < 0 || (nbuckets > 0 && buckets == NULL))
-      return -EINVAL;
+      return FH_EINVAL;
     if (nbuckets == 0) {
       buckets = g_default_buckets;
       nbuckets = DEFAULT_NBUCKETS;
     }
     if (!buckets_valid(buckets, nbuckets))
-      return -EINVAL;
+      return FH_EINVAL;
   }
   if (help == NULL)
     help = "";
@@ -426,7 +408,7 @@ int fh_metrics_declare(const char *name, fh_metric_type type, const char *help,
   f = family_find(name, &pos);
   if (f == NULL) {
     if (family_create(pos, name, type, help, buckets, nbuckets) == NULL)
-      rc = -ENOMEM;
+      rc = FH_ENOMEM;
     goto fail;
   }
 
@@ -435,13 +417,13 @@ int fh_metrics_declare(const char *name, fh_metric_type type, const char *help,
       (type == FH_METRIC_HISTOGRAM &&
        (f->nbuckets != nbuckets ||
         memcmp(f->bounds, buckets, (size_t) nbuckets * sizeof(double)) != 0))) {
-    rc = -EINVAL;
+    rc = FH_EINVAL;
     goto fail;
   }
   if (strcmp(f->help, help) != 0) {
     nhelp = strdup(help);
     if (nhelp == NULL) {
-      rc = -ENOMEM;
+      rc = FH_ENOMEM;
       goto fail;
     }
     free(f->help);
@@ -461,7 +443,7 @@ static void metrics_update_slow(struct stripe *st, uint64_t h, const char *name,
   static const fh_metric_type auto_type[] = {
     FH_METRIC_COUNTER, FH_METRIC_GAUGE, FH_METRIC_HISTOGRAM
   };
-  struct family *f;
+  fh__metric_family *f;
   struct series *s;
   size_t pos;
 
@@ -537,196 +519,9 @@ void fh_metrics_observe(const char *name, const char *labels, double v) {
 }
 
 
-size_t fh_metrics_escape(const char *value, char *out, size_t outsz) {
-  size_t n;
-  size_t i;
-  int truncated;
-
-  if (out == NULL || outsz == 0)
-    return 0;
-  if (value == NULL)
-    value = "";
-
-  n = 0;
-  truncated = 0;
-  for (; *value != '\0'; value++) {
-    const char *rep = value;
-    size_t rlen = 1;
-
-    if (*value == '\\') {
-      rep = "\\\\";
-      rlen = 2;
-    } else if (*value == '"') {
-      rep = "\\\"";
-      rlen = 2;
-    } else if (*value == '\n') {
-      rep = "\\n";
-      rlen = 2;
-    }
-    if (n + rlen >= outsz) {
-      truncated = 1;
-      break;
-    }
-    memcpy(out + n, rep, rlen);
-    n += rlen;
-  }
-
-  /* Do not leave a partial UTF-8 sequence at a truncation point. */
-  if (truncated && n > 0) {
-    unsigned char lead;
-    size_t need;
-
-    i = n;
-    while (i > 0 && ((unsigned char) out[i - 1] & 0xC0) == 0x80)
-      i--;
-    if (i > 0 && (unsigned char) out[i - 1] >= 0xC0) {
-      lead = (unsigned char) out[i - 1];
-      need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
-      if (n - (i - 1) < need)
-        n = i - 1;
-    }
-  }
-
-  out[n] = '\0';
-  return n;
-}
-
-
-static void buf_append(struct buf *b, const char *s, size_t n) {
-  if (b->oom)
-    return;
-  if (b->len + n + 1 > b->cap) {
-    size_t ncap = b->cap ? b->cap : 4096;
-    char *nd;
-    while (b->len + n + 1 > ncap)
-      ncap *= 2;
-    nd = realloc(b->data, ncap);
-    if (nd == NULL) {
-      b->oom = 1;
-      return;
-    }
-    b->data = nd;
-    b->cap = ncap;
-  }
-  memcpy(b->data + b->len, s, n);
-  b->len += n;
-  b->data[b->len] = '\0';
-}
-
-
-static void buf_puts(struct buf *b, const char *s) {
-  buf_append(b, s, strlen(s));
-}
-
-
-/* HELP text escaping: backslash and newline. */
-static void buf_put_help(struct buf *b, const char *s) {
-  for (; *s != '\0'; s++) {
-    if (*s == '\\')
-      buf_append(b, "\\\\", 2);
-    else if (*s == '\n')
-      buf_append(b, "\\n", 2);
-    else
-      buf_append(b, s, 1);
-  }
-}
-
-
-/* Integers up to 2^53 in full, else the shortest round-tripping %g. */
-static void buf_put_double(struct buf *b, double v) {
-  char tmp[FMT_DOUBLE_MAX];
-  int prec;
-
-  if (v != v) {
-    buf_puts(b, "NaN");
-  } else if (v > DBL_MAX) {
-    buf_puts(b, "+Inf");
-  } else if (v < -DBL_MAX) {
-    buf_puts(b, "-Inf");
-  } else if (v >= -9007199254740992.0 && v <= 9007199254740992.0 &&
-             (double) (long long) v == v) {
-    snprintf(tmp, sizeof(tmp), "%lld", (long long) v);  /* also -0 -> 0 */
-    buf_puts(b, tmp);
-  } else {
-    for (prec = 15; prec < 17; prec++) {
-      snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
-      if (strtod(tmp, NULL) == v)
-        break;
-    }
-    if (prec == 17)
-      snprintf(tmp, sizeof(tmp), "%.17g", v);
-    buf_puts(b, tmp);
-  }
-}
-
-
-static void buf_put_u64(struct buf *b, uint64_t v) {
-  char tmp[FMT_DOUBLE_MAX];
-
-  snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long) v);
-  buf_puts(b, tmp);
-}
-
-
-/* name<suffix>{labels[,le="x"]} */
-static void buf_put_series_id(struct buf *b, const char *name,
-                              const char *suffix, const char *labels,
-                              const double *le) {
-  buf_puts(b, name);
-  buf_puts(b, suffix);
-  if (*labels == '\0' && le == NULL)
-    return;
-  buf_append(b, "{", 1);
-  buf_puts(b, labels);
-  if (le != NULL) {
-    if (*labels != '\0')
-      buf_append(b, ",", 1);
-    buf_puts(b, "le=\"");
-    buf_put_double(b, *le);
-    buf_append(b, "\"", 1);
-  }
-  buf_append(b, "}", 1);
-}
-
-
-static void render_series(struct buf *b, const struct snap *sn) {
-  static const double inf = INFINITY;
-  const struct family *f = sn->s->fam;
-  const char *labels = sn->s->labels;
-  uint64_t cum;
-  int i;
-
-  if (f->type != FH_METRIC_HISTOGRAM) {
-    buf_put_series_id(b, f->name, "", labels, NULL);
-    buf_append(b, " ", 1);
-    buf_put_double(b, sn->value);
-    buf_append(b, "\n", 1);
-    return;
-  }
-
-  cum = 0;
-  for (i = 0; i <= f->nbuckets; i++) {
-    cum += sn->counts[i];
-    buf_put_series_id(b, f->name, "_bucket", labels,
-                      i < f->nbuckets ? &f->bounds[i] : &inf);
-    buf_append(b, " ", 1);
-    buf_put_u64(b, cum);
-    buf_append(b, "\n", 1);
-  }
-  buf_put_series_id(b, f->name, "_sum", labels, NULL);
-  buf_append(b, " ", 1);
-  buf_put_double(b, sn->value);
-  buf_append(b, "\n", 1);
-  buf_put_series_id(b, f->name, "_count", labels, NULL);
-  buf_append(b, " ", 1);
-  buf_put_u64(b, cum);
-  buf_append(b, "\n", 1);
-}
-
-
-static int snap_cmp(const void *pa, const void *pb) {
-  const struct series *a = ((const struct snap *) pa)->s;
-  const struct series *b = ((const struct snap *) pb)->s;
+static int sample_cmp(const void *pa, const void *pb) {
+  const fh__metric_sample *a = pa;
+  const fh__metric_sample *b = pb;
   int c;
 
   if (a->fam != b->fam) {
@@ -738,55 +533,45 @@ static int snap_cmp(const void *pa, const void *pb) {
 }
 
 
-static const char *type_name(fh_metric_type t) {
-  switch (t) {
-  case FH_METRIC_COUNTER: return "counter";
-  case FH_METRIC_GAUGE: return "gauge";
-  case FH_METRIC_HISTOGRAM: return "histogram";
-  }
-  return "untyped";
-}
-
-
-char *fh_metrics_render(size_t *len) {
-  struct buf b = { NULL, 0, 0, 0 };
-  struct snap *snaps;
+int fh__metrics_snapshot(fh__metrics_visit_cb visit, void *arg) {
+  fh__metric_sample *samples;
   uint64_t *arena;
   struct series *s;
-  size_t nsnap;
+  size_t nsamples;
   size_t narena;
   size_t i;
   size_t j;
   size_t k;
+  int rc;
 
-  snaps = NULL;
+  samples = NULL;
   arena = NULL;
-  nsnap = 0;
+  nsamples = 0;
   narena = 0;
+  rc = 0;
 
-  buf_append(&b, "", 0);
   pthread_mutex_lock(&g_reg_mu);
 
   /* Series set is frozen while g_reg_mu is held; size the snapshot. */
   for (i = 0; i < NSTRIPES; i++) {
     const struct stripe *st = &g_stripes[i];
-    nsnap += st->count;
+    nsamples += st->count;
     for (j = 0; j < st->cap; j++)
       for (s = st->buckets[j]; s != NULL; s = s->next)
         if (s->counts != NULL)
           narena += (size_t) s->fam->nbuckets + 1;
   }
-  if (nsnap > 0) {
-    snaps = malloc(nsnap * sizeof(*snaps));
-    if (snaps == NULL) {
-      b.oom = 1;
+  if (nsamples > 0) {
+    samples = malloc(nsamples * sizeof(*samples));
+    if (samples == NULL) {
+      rc = FH_ENOMEM;
       goto fail;
     }
   }
   if (narena > 0) {
     arena = malloc(narena * sizeof(*arena));
     if (arena == NULL) {
-      b.oom = 1;
+      rc = FH_ENOMEM;
       goto fail;
     }
   }
@@ -799,13 +584,14 @@ char *fh_metrics_render(size_t *len) {
     pthread_mutex_lock(&st->mu);
     for (j = 0; j < st->cap; j++) {
       for (s = st->buckets[j]; s != NULL; s = s->next) {
-        snaps[k].s = s;
-        snaps[k].value = s->value;
-        snaps[k].counts = NULL;
+        samples[k].fam = s->fam;
+        samples[k].labels = s->labels;
+        samples[k].value = s->value;
+        samples[k].counts = NULL;
         if (s->counts != NULL) {
           size_t n = (size_t) s->fam->nbuckets + 1;
-          snaps[k].counts = arena + narena;
-          memcpy(snaps[k].counts, s->counts, n * sizeof(*arena));
+          memcpy(arena + narena, s->counts, n * sizeof(*arena));
+          samples[k].counts = arena + narena;
           narena += n;
         }
         k++;
@@ -813,40 +599,16 @@ char *fh_metrics_render(size_t *len) {
     }
     pthread_mutex_unlock(&st->mu);
   }
-  if (nsnap > 1)
-    qsort(snaps, nsnap, sizeof(*snaps), snap_cmp);
+  if (nsamples > 1)
+    qsort(samples, nsamples, sizeof(*samples), sample_cmp);
 
-  /* Families and snapshots are both sorted by name: merge. */
-  k = 0;
-  for (i = 0; i < g_nfams; i++) {
-    const struct family *f = g_fams[i];
-    if (f->help[0] != '\0') {
-      buf_puts(&b, "# HELP ");
-      buf_puts(&b, f->name);
-      buf_append(&b, " ", 1);
-      buf_put_help(&b, f->help);
-      buf_append(&b, "\n", 1);
-    }
-    buf_puts(&b, "# TYPE ");
-    buf_puts(&b, f->name);
-    buf_append(&b, " ", 1);
-    buf_puts(&b, type_name(f->type));
-    buf_append(&b, "\n", 1);
-    for (; k < nsnap && snaps[k].s->fam == f; k++)
-      render_series(&b, &snaps[k]);
-  }
+  rc = visit(arg, (const fh__metric_family *const *) g_fams, g_nfams, samples, nsamples);
 
 fail:
   pthread_mutex_unlock(&g_reg_mu);
-  free(snaps);
+  free(samples);
   free(arena);
-  if (b.oom) {
-    free(b.data);
-    return NULL;
-  }
-  if (len != NULL)
-    *len = b.len;
-  return b.data;
+  return rc;
 }
 
 

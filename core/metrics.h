@@ -1,4 +1,7 @@
-/* Process-wide Prometheus metrics registry (text exposition format 0.0.4).
+/* Process-wide Prometheus metrics registry (text exposition format 0.0.4):
+ * core/metrics.c keeps families and series, core/metrics_text.c renders them.
+ *
+ * Return codes as in fh.h: 0 or a negative FH_E*, fh_strerror() for text.
  *
  * All functions are thread-safe, except that fh_metrics_shutdown() must not
  * run concurrently with any other fh_metrics_* call.
@@ -27,10 +30,10 @@ typedef enum {
   FH_METRIC_HISTOGRAM
 } fh_metric_type;
 
-/* Set up the registry (also done implicitly on first use); idempotent. Returns 0 or a negative errno. */
+/* Set up the registry (also done implicitly on first use); idempotent. Returns 0 or FH_ENOMEM. */
 int fh_metrics_init(void);
 
-/* Declare a family (HELP/TYPE); histogram bounds ascending and finite (+Inf implied, NULL/0 = defaults), copied; 0, -EINVAL (bad args, other type or buckets) or -ENOMEM. */
+/* Declare a family (HELP/TYPE); histogram bounds ascending and finite (+Inf implied, NULL/0 = defaults), copied; 0, FH_EINVAL (bad args, other type or buckets) or FH_ENOMEM. */
 int fh_metrics_declare(const char *name, fh_metric_type type, const char *help,
                        const double *buckets, int nbuckets);
 
@@ -49,8 +52,10 @@ void fh_metrics_observe(const char *name, const char *labels, double v);
 /* Escape backslash, double quote and newline of value into caller-owned out (outsz bytes, always NUL-terminated, truncated between sequences); returns the length written. */
 size_t fh_metrics_escape(const char *value, char *out, size_t outsz);
 
-/* Render all families sorted by name, series by label text; returns a malloc'd buffer the caller frees (*len = its length), NULL on OOM. */
-char *fh_metrics_render(size_t *len);
+/* Render all families sorted by name, series by label text, into *out: a
+ * NUL-terminated malloc'd buffer the caller frees (*len = its length, len
+ * may be NULL). Returns 0, or FH_ENOMEM with *out = NULL. */
+int fh_metrics_render(char **out, size_t *len);
 
 /* Free every family and series; fh_metrics_init() or any use starts a new, empty registry. */
 void fh_metrics_shutdown(void);

@@ -3,7 +3,8 @@
 
 #include "metrics.h"
 
-#include <errno.h>
+#include "fh.h"
+
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -15,12 +16,22 @@
 /* Compare the full render against want; print both on mismatch. */
 #define CHECK_RENDER(want) check_render(__FILE__, __LINE__, (want))
 
+/* The render as a string (caller frees), NULL when it failed. */
+static char *render(size_t *len) {
+  char *out = (char *) 1;
+  int rc = fh_metrics_render(&out, len);
+
+  CHECK((rc == 0) == (out != NULL));
+  return rc == 0 ? out : NULL;
+}
+
 static void check_render(const char *file, int line, const char *want) {
   size_t len = (size_t) -1;
-  char *got = fh_metrics_render(&len);
+  char *got = NULL;
+  int rc = fh_metrics_render(&got, &len);
 
-  if (got == NULL) {
-    fprintf(stderr, "%s:%d: render returned NULL\n", file, line);
+  if (rc != 0 || got == NULL) {
+    fprintf(stderr, "%s:%d: render failed: %s\n", file, line, fh_strerror(rc));
     failures++;
     return;
   }
@@ -148,30 +159,32 @@ static void test_declare_errors(void) {
   static const double dup[] = { 1, 1 };
   static const double other[] = { 1, 3 };
   double bad[2];
+  int rc;
 
   reset();
   CHECK(fh_metrics_declare("c_total", FH_METRIC_COUNTER, "c", NULL, 0) == 0);
   CHECK(fh_metrics_declare("c_total", FH_METRIC_COUNTER, "c2", NULL, 0) == 0);
-  CHECK(fh_metrics_declare("c_total", FH_METRIC_GAUGE, "c", NULL, 0) == -EINVAL);
-  CHECK(fh_metrics_declare("c_total", FH_METRIC_HISTOGRAM, "c", NULL, 0) == -EINVAL);
-  CHECK(fh_metrics_declare("x", FH_METRIC_COUNTER, "x", good, 2) == -EINVAL);
-  CHECK(fh_metrics_declare("1abc", FH_METRIC_COUNTER, "x", NULL, 0) == -EINVAL);
-  CHECK(fh_metrics_declare("a-b", FH_METRIC_COUNTER, "x", NULL, 0) == -EINVAL);
-  CHECK(fh_metrics_declare("", FH_METRIC_COUNTER, "x", NULL, 0) == -EINVAL);
-  CHECK(fh_metrics_declare(NULL, FH_METRIC_COUNTER, "x", NULL, 0) == -EINVAL);
-  CHECK(fh_metrics_declare("x", (fh_metric_type) 7, "x", NULL, 0) == -EINVAL);
-  CHECK(fh_metrics_declare("h", FH_METRIC_HISTOGRAM, "h", unsorted, 2) == -EINVAL);
-  CHECK(fh_metrics_declare("h", FH_METRIC_HISTOGRAM, "h", dup, 2) == -EINVAL);
-  CHECK(fh_metrics_declare("h", FH_METRIC_HISTOGRAM, "h", NULL, 2) == -EINVAL);
-  CHECK(fh_metrics_declare("h", FH_METRIC_HISTOGRAM, "h", good, -1) == -EINVAL);
+  rc = fh_metrics_declare("c_total", FH_METRIC_GAUGE, "c", NULL, 0);
+  CHECK(rc == FH_EINVAL && strcmp(fh_strerror(rc), "invalid argument") == 0);
+  CHECK(fh_metrics_declare("c_total", FH_METRIC_HISTOGRAM, "c", NULL, 0) == FH_EINVAL);
+  CHECK(fh_metrics_declare("x", FH_METRIC_COUNTER, "x", good, 2) == FH_EINVAL);
+  CHECK(fh_metrics_declare("1abc", FH_METRIC_COUNTER, "x", NULL, 0) == FH_EINVAL);
+  CHECK(fh_metrics_declare("a-b", FH_METRIC_COUNTER, "x", NULL, 0) == FH_EINVAL);
+  CHECK(fh_metrics_declare("", FH_METRIC_COUNTER, "x", NULL, 0) == FH_EINVAL);
+  CHECK(fh_metrics_declare(NULL, FH_METRIC_COUNTER, "x", NULL, 0) == FH_EINVAL);
+  CHECK(fh_metrics_declare("x", (fh_metric_type) 7, "x", NULL, 0) == FH_EINVAL);
+  CHECK(fh_metrics_declare("h", FH_METRIC_HISTOGRAM, "h", unsorted, 2) == FH_EINVAL);
+  CHECK(fh_metrics_declare("h", FH_METRIC_HISTOGRAM, "h", dup, 2) == FH_EINVAL);
+  CHECK(fh_metrics_declare("h", FH_METRIC_HISTOGRAM, "h", NULL, 2) == FH_EINVAL);
+  CHECK(fh_metrics_declare("h", FH_METRIC_HISTOGRAM, "h", good, -1) == FH_EINVAL);
   bad[0] = 1;
   bad[1] = INFINITY;
-  CHECK(fh_metrics_declare("h", FH_METRIC_HISTOGRAM, "h", bad, 2) == -EINVAL);
+  CHECK(fh_metrics_declare("h", FH_METRIC_HISTOGRAM, "h", bad, 2) == FH_EINVAL);
   bad[1] = NAN;
-  CHECK(fh_metrics_declare("h", FH_METRIC_HISTOGRAM, "h", bad, 2) == -EINVAL);
+  CHECK(fh_metrics_declare("h", FH_METRIC_HISTOGRAM, "h", bad, 2) == FH_EINVAL);
   CHECK(fh_metrics_declare("h", FH_METRIC_HISTOGRAM, "h", good, 2) == 0);
   CHECK(fh_metrics_declare("h", FH_METRIC_HISTOGRAM, "h", good, 2) == 0);
-  CHECK(fh_metrics_declare("h", FH_METRIC_HISTOGRAM, "h", other, 2) == -EINVAL);
+  CHECK(fh_metrics_declare("h", FH_METRIC_HISTOGRAM, "h", other, 2) == FH_EINVAL);
   /* Invalid names and raw newlines in labels are dropped on use. */
   fh_metrics_add("bad name", NULL, 1);
   fh_metrics_add("ok_total", "a=\"x\ny\"", 1);
@@ -246,8 +259,8 @@ static void test_sorted(void) {
     fh_metrics_set("many", l, (double) i);
   }
 
-  first = fh_metrics_render(&len1);
-  again = fh_metrics_render(&len2);
+  first = render(&len1);
+  again = render(&len2);
   CHECK(first != NULL && again != NULL);
   if (first == NULL || again == NULL)
     goto done;
@@ -329,14 +342,14 @@ static void test_threads(void) {
   }
   /* Render concurrently with the writers. */
   for (renders = 0; renders < 20; renders++) {
-    out = fh_metrics_render(NULL);
+    out = render(NULL);
     CHECK(out != NULL);
     free(out);
   }
   for (i = 0; i < NTHREADS; i++)
     CHECK(pthread_join(w[i].tid, NULL) == 0);
 
-  out = fh_metrics_render(NULL);
+  out = render(NULL);
   CHECK(out != NULL);
   if (out == NULL)
     return;
@@ -368,7 +381,7 @@ static void test_shutdown_reinit(void) {
   fh_metrics_shutdown();
   fh_metrics_shutdown();  /* harmless twice */
 
-  out = fh_metrics_render(&len);
+  out = render(&len);
   CHECK(out != NULL && len == 0 && out[0] == '\0');
   free(out);
 
