@@ -66,15 +66,28 @@ function M.distance(a, b)
   return prev[lb]
 end
 
--- the same count when it is at most max, else max + 1: only the cells
--- within max of the diagonal are computed, and it stops as soon as two rows
--- in a row are past max (every later cell then is too)
+-- the same count when it is at most max, else max + 1. A common start and
+-- end cost nothing and are skipped; one edit is recognised directly; else
+-- only the cells within max of the diagonal are computed, and it stops as
+-- soon as two rows in a row are past max (every later cell then is too)
 local function within(a, b, max)
   local la, lb = #a, #b
   if la - lb > max or lb - la > max then return max + 1 end
+  if max == 0 then return a == b and 0 or 1 end
+  local INF = max + 1
+  local short = la < lb and la or lb
+  local o = 0
+  while o < short and byte(a, o + 1) == byte(b, o + 1) do o = o + 1 end
+  local t = 0
+  while t < short - o and byte(a, la - t) == byte(b, lb - t) do t = t + 1 end
+  la, lb = la - o - t, lb - o - t
   if la == 0 then return lb end
   if lb == 0 then return la end
-  local INF = max + 1
+  if max == 1 then
+    if la == 1 and lb == 1 then return 1 end
+    if la == 2 and lb == 2 and byte(a, o + 1) == byte(b, o + 2) and byte(a, o + 2) == byte(b, o + 1) then return 1 end
+    return INF
+  end
   local prev2, prev, cur = row_a, row_b, row_c
   for j = 0, lb <= max + 1 and lb or max + 1 do prev[j] = j <= max and j or INF end
   local prev_min = 0
@@ -83,15 +96,15 @@ local function within(a, b, max)
     if lo < 1 then lo = 1 end
     if hi > lb then hi = lb end
     cur[lo - 1] = lo == 1 and (i < INF and i or INF) or INF
-    local ca, pa = byte(a, i), byte(a, i - 1)
+    local ca, pa = byte(a, o + i), i > 1 and byte(a, o + i - 1)
     local row_min = INF
     for j = lo, hi do
-      local cb = byte(b, j)
+      local cb = byte(b, o + j)
       local v = prev[j - 1] + (ca == cb and 0 or 1)
       local del, ins = prev[j] + 1, cur[j - 1] + 1
       if del < v then v = del end
       if ins < v then v = ins end
-      if i > 1 and j > 1 and ca ~= cb and ca == byte(b, j - 1) and pa == cb and prev2[j - 2] + 1 < v then
+      if i > 1 and j > 1 and ca ~= cb and ca == byte(b, o + j - 1) and pa == cb and prev2[j - 2] + 1 < v then
         v = prev2[j - 2] + 1
       end
       if v > INF then v = INF end
@@ -126,18 +139,20 @@ local COMMON = words.set([[
   wait well back over under again off same other another new old next last first time
 ]])
 
-local SUFFIX = { s = true, es = true, ing = true }
-
 -- edits between message word w and name word nw, or nil when too far or
 -- more than budget (default: no limit beyond the tolerance); never a match
 -- unless both start with the same byte
 local function word_edits(w, nw, budget)
   if w == nw then return 0 end
-  local n = #nw
-  local extra = #w - n
-  if (extra == 1 or extra == 2 or extra == 3) and sub(w, 1, n) == nw and n >= 3 and SUFFIX[sub(w, n + 1)] then
-    if budget and budget < 1 then return nil end
-    return 1                                                          -- cars, washes, waxing
+  local n, lw = #nw, #w
+  local extra = lw - n
+  if extra >= 1 and extra <= 3 and n >= 3 then                        -- cars, washes, waxing
+    local z = byte(w, lw)
+    if ((extra == 1 and z == 115) or (extra == 2 and z == 115 and byte(w, lw - 1) == 101)
+        or (extra == 3 and z == 103 and sub(w, lw - 2) == "ing")) and sub(w, 1, n) == nw then
+      if budget and budget < 1 then return nil end
+      return 1
+    end
   end
   if COMMON[w] or byte(w, 1) ~= byte(nw, 1) then return nil end
   local tol = tolerance(n)
@@ -225,7 +240,10 @@ local function prepare(name)
   if p then return p end
   local ws = {}
   for _, t in ipairs(tokens(name)) do ws[#ws + 1] = t.w end
-  p = { words = ws, joined = concat(ws), len = #concat(ws, " ") }
+  local joined = concat(ws)
+  p = { words = ws, joined = joined, len = #concat(ws, " "), k = #ws,
+        jlen = #joined, jtol = tolerance(#joined),                       -- for runs of k +- 1 words
+        w1len = ws[1] and #ws[1] or 0, w1tol = ws[1] and tolerance(#ws[1]) or 0 }
   if nprepared >= 10000 then prepared, nprepared = {}, 0 end
   prepared[name], nprepared = p, nprepared + 1
   return p
@@ -376,6 +394,15 @@ local function edit_budget(len, min_score)
   return e
 end
 
+-- hands a match of tokens first..last to take if it scores enough
+local function found(take, cand, nm, edits, min_score, toks, first, last)
+  local score = score_of(edits, nm.len)
+  if score >= min_score then
+    take{ opt = cand.opt, id = cand.id, score = score, len = nm.len, ni = cand.ni,
+          first = first, last = last, s = toks[first].s, e = toks[last].e }
+  end
+end
+
 -- every acceptable match, each {opt, id, score, len, first, last, ni, s, e}
 -- (token indices first..last), handed to take(m) in no particular order
 local function each_match(text, options, min_score, take)
@@ -385,22 +412,33 @@ local function each_match(text, options, min_score, take)
   local ends = letters_upto(toks)
   local budgets = {}
   for first = 1, nt do
-    local cands = idx[byte(toks[first].w, 1)]
+    local w = toks[first].w
+    local cands = idx[byte(w, 1)]
     if cands then
+      local lw = #w
       for c = 1, #cands do
         local cand = cands[c]
         local nm = cand.nm
-        local k = #nm.words
+        local k = nm.k
         local budget = budgets[nm]
         if not budget then budget = edit_budget(nm.len, min_score); budgets[nm] = budget end
-        for n = k - 1, k + 1 do
-          if n >= 1 and first + n - 1 <= nt then
-            local edits = run_edits(toks, ends, first, n, nm, budget)
-            if edits then
-              local score = score_of(edits, nm.len)
-              if score >= min_score then
-                take{ opt = cand.opt, id = cand.id, score = score, len = nm.len, ni = cand.ni,
-                      first = first, last = first + n - 1, s = toks[first].s, e = toks[first + n - 1].e }
+        -- runs of k words: the first word is the name's first word, plus
+        -- an ending ("s", "es", "ing") or within its tolerance
+        local d1 = lw - nm.w1len
+        if first + k - 1 <= nt and d1 <= 3 and d1 >= -nm.w1tol then
+          local edits = run_edits(toks, ends, first, k, nm, budget)
+          if edits then found(take, cand, nm, edits, min_score, toks, first, first + k - 1) end
+        end
+        -- runs of k - 1 and k + 1 words, joined (which costs an edit): the
+        -- letters must add up to the name's, give or take the edits left
+        if budget >= 1 then
+          local jt = budget - 1 < nm.jtol and budget - 1 or nm.jtol
+          for n = k - 1, k + 1, 2 do
+            if n >= 1 and first + n - 1 <= nt then
+              local dl = ends[first + n - 1] - ends[first - 1] - nm.jlen
+              if dl <= jt and dl >= -jt then
+                local edits = run_edits(toks, ends, first, n, nm, budget)
+                if edits then found(take, cand, nm, edits, min_score, toks, first, first + n - 1) end
               end
             end
           end

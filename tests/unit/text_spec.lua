@@ -129,6 +129,41 @@ describe("text.fuzzy", function()
     assert.is_nil(near("monkey"))
   end)
 
+  it("counts the edits of a near word as fuzzy.distance does, within the tolerance", function()
+    local state = 1
+    local function rnd(k) state = (state * 1103515245 + 12345) % 2147483648; return math.floor(state / 65536) % k end
+    local LETTERS = { "a", "b", "c", "d" }
+    -- a word of x and a to d (no common word, no ending), and one 0 to 3
+    -- random swaps, insertions, deletions or changes after its first letter
+    local function pair()
+      local w = { "x" }
+      for i = 2, 2 + rnd(12) do w[i] = LETTERS[rnd(4) + 1] end
+      local v = { unpack(w) }
+      for _ = 1, rnd(4) do
+        local at, kind = 2 + rnd(math.max(1, #v - 1)), rnd(4)
+        if kind == 0 and v[at + 1] then v[at], v[at + 1] = v[at + 1], v[at]
+        elseif kind == 1 then table.insert(v, at, LETTERS[rnd(4) + 1])
+        elseif kind == 2 and #v > 2 then table.remove(v, at)
+        else v[at] = LETTERS[rnd(4) + 1] end
+      end
+      return table.concat(v), table.concat(w)
+    end
+    local function tolerance(n) return n <= 3 and 0 or n <= 6 and 1 or n <= 11 and 2 or 3 end
+    local seen = {}
+    for _ = 1, 4000 do
+      local a, key = pair()
+      local d = fuzzy.distance(a, key)
+      local _, edits = fuzzy.lookup(a, { [key] = true })
+      if d <= tolerance(#key) and (d == 0 or tolerance(#key) > 0) then
+        assert.are.equal(d, edits, a .. " / " .. key)
+        seen[d] = true
+      else
+        assert.is_nil(edits, a .. " / " .. key)
+      end
+    end
+    assert.is_true(seen[0] and seen[1] and seen[2] and seen[3])
+  end)
+
   it("looks a word up with the same tolerance", function()
     assert.are.same({ 1, 2 }, { fuzzy.lookup("tommorow", { tomorrow = 1, today = 0 }) })
     assert.are.same({ 0, 0 }, { fuzzy.lookup("today", { tomorrow = 1, today = 0 }) })
