@@ -5,8 +5,9 @@
 --       s, e: its first and last byte in s (s:sub(t.s, t.e) is the original spelling)
 --       alpha: letters only; digits: ASCII digits only
 --   words.cached(s)  -> the same list, shared: the last few texts' lists are
---       kept, so the modules that read one message each get it once. Read it,
---       never change it. words.cached(s) equals words.cached(s:lower()).
+--       kept (texts up to 16 KB), so the modules that read one message each
+--       get it once. Read it, never change it. words.cached(s) equals
+--       words.cached(s:lower()).
 --   words.squeeze(w) -> w with every run of one letter cut to one ("yesss" -> "yes")
 --   words.set(str)   -> {word = true} from a space-separated string
 --   words.word_byte_at(s, i) -> is byte i part of a word character? (false past the ends)
@@ -114,10 +115,11 @@ function M.tokens(s)
 end
 
 -- the last few texts' tokens (a turn reads one message in many modules)
-local CACHE_SIZE = 4
+local CACHE_SIZE, CACHE_MAX = 4, 16 * 1024
 local cache_text, cache_toks, cache_next = {}, {}, 1
 
 function M.cached(s)
+  if #s > CACHE_MAX then return M.tokens(s) end
   local key = lower(s)
   for k = 1, CACHE_SIZE do
     if cache_text[k] == key then return cache_toks[k] end
