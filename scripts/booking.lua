@@ -34,10 +34,18 @@
 --
 -- Times are UTC seconds; records carry start/end as seconds, ISO 8601 in
 -- the tenant zone (start_local) and the local date.
+--
+-- Redis keys: "bk:{<tenant>}:..." (see scripts/booking/store.lua and
+-- docs/redis-keys.md). A hold's record lives until a day after the hold
+-- ends unless it is confirmed; confirmed bookings are permanent. The first
+-- call of an engine in a process also moves bookings of the key layout
+-- before the hash tag ("bk:<tenant>:...", booking.migrate), a little at a
+-- time.
 local model = require "booking.model"
 local availability = require "booking.availability"
 local store = require "booking.store"
 local customer = require "booking.customer"
+local migrate = require "booking.migrate"
 local redis = require "redis"
 local crypto = require "crypto"
 local time = require "time"
@@ -47,7 +55,8 @@ local M = {}
 local Engine = {}
 Engine.__index = Engine
 
-local MAXSPAN = 2 * 86400          -- no booking blocks more than two days
+local MAXSPAN = model.MAXSPAN      -- no booking blocks more than two days
+local MIGRATE_BUDGET = 0.1         -- seconds of moving old keys a call may spend
 local ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 -- what code holding the engine may call (everything else is internal)
@@ -63,8 +72,19 @@ function M.new(opts)
   local m, err = model.compile(opts.model)
   if not m then return nil, "booking (" .. opts.tenant .. "): " .. err end
   local self = setmetatable({ tenant = opts.tenant, m = m, busy_fn = opts.busy, now = opts.now or time.now,
-                              prefix = "bk:" .. opts.tenant .. ":" }, Engine)
+                              prefix = "bk:{" .. opts.tenant .. "}:" }, Engine)
   return customer.locked(self, Engine, PUBLIC)
+end
+
+-- every engine of this process: the old key layout is moved (migrate.run)
+local layout_ok = false
+
+-- Called first by each method that reads or writes Redis: until the keys of
+-- the old layout are all moved, moves some more. A failure is not the
+-- caller's: it is tried again on the next call.
+function Engine:ready()
+  if layout_ok then return end
+  if migrate.run(self.now(), MIGRATE_BUDGET) then layout_ok = true end
 end
 
 function Engine:new_id()
@@ -101,6 +121,7 @@ function Engine:slots(q)
   local ids = {}
   for _, r in ipairs(availability.candidates(self.m, svc, q.area, q.resource)) do ids[#ids + 1] = r.id end
   if #ids == 0 then return {} end
+  self:ready()
   local now = self.now()
   local occ, err = store.occupancy(self.prefix, ids, q.from - 86400, q.to + 86400, MAXSPAN, now,
                                    self.m.max_per_day ~= nil)
@@ -130,6 +151,7 @@ end
 function Engine:order(svc, candidates, date, preferred)
   local m = self.m
   if #candidates <= 1 then return candidates end
+  self:ready()
   if m.policy == "least_loaded" then
     local cmds = {}
     for i, rid in ipairs(candidates) do cmds[i] = { "ZCARD", store.keys(self.prefix).rday(rid, date) } end
@@ -191,6 +213,7 @@ end
 function Engine:reserve(q, guard)
   local svc = check_service(self, q, "booking.reserve")
   if type(q.start) ~= "number" then error("booking.reserve: start must be a time", 2) end
+  self:ready()
   local m, now = self.m, self.now()
   local cust = customer_key(q.customer)
   local idem = q.idempotency_key or (cust and (cust .. "|" .. svc.id .. "|" .. q.start))
@@ -247,17 +270,24 @@ function Engine:reserve(q, guard)
 end
 
 function Engine:get(id)
+  self:ready()
   local b, err = store.get(self.prefix, id)
   return expire_view(b, self.now()), err
 end
 
-function Engine:confirm(id) return store.change(self.prefix, id, "confirm", self.now()) end
-function Engine:cancel(id, reason) return store.change(self.prefix, id, "cancel", self.now(), reason) end
-function Engine:complete(id) return store.change(self.prefix, id, "complete", self.now()) end
-function Engine:no_show(id) return store.change(self.prefix, id, "no_show", self.now()) end
+function Engine:change(id, action, reason)
+  self:ready()
+  return store.change(self.prefix, id, action, self.now(), reason)
+end
+
+function Engine:confirm(id) return self:change(id, "confirm") end
+function Engine:cancel(id, reason) return self:change(id, "cancel", reason) end
+function Engine:complete(id) return self:change(id, "complete") end
+function Engine:no_show(id) return self:change(id, "no_show") end
 
 function Engine:reschedule(id, new_start, resource)
   if type(new_start) ~= "number" then error("booking.reschedule: new_start must be a time", 2) end
+  self:ready()
   local b, err = store.get(self.prefix, id)
   if not b then return nil, err end
   local svc = self.m.services[b.service]
@@ -275,11 +305,20 @@ function Engine:reschedule(id, new_start, resource)
        cust_keys = customer_keys(self, b.customer) })
 end
 
+-- the records of an index's ids (ids whose record is gone leave the index)
+local function records_of(self, key, ids)
+  local recs, gone = store.records(self.prefix, ids)
+  if not recs then return nil, gone end
+  if #gone > 0 then store.forget(key, gone) end
+  return recs
+end
+
 local function list(self, key, rev)
+  self:ready()
   local ids, err = redis.call(rev and "ZREVRANGE" or "ZRANGE", key, 0, -1)
   if not ids then return nil, err end
   local recs
-  recs, err = store.records(self.prefix, ids)
+  recs, err = records_of(self, key, ids)
   if not recs then return nil, err end
   local now = self.now()
   for _, b in ipairs(recs) do expire_view(b, now) end
@@ -304,11 +343,12 @@ function Engine:by_day(date) return list(self, store.keys(self.prefix).day(date)
 --- Bookings a verified identity made that have not ended, soonest first
 --- (any status; the customer view keeps the live ones).
 function Engine:by_owner(owner)
+  self:ready()
   local key = store.keys(self.prefix).own(owner)
   local ids, err = redis.call("ZRANGEBYSCORE", key, self.now() - MAXSPAN, "+inf")
   if not ids then return nil, err end
   local recs
-  recs, err = store.records(self.prefix, ids)
+  recs, err = records_of(self, key, ids)
   if not recs then return nil, err end
   local now, out = self.now(), {}
   for _, b in ipairs(recs) do

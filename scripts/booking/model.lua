@@ -4,6 +4,10 @@
 --- positive number of minutes`.
 --
 --   model.compile(decl) -> model | nil, err
+--   model.MAXSPAN        the longest time one booking may block a resource
+--                        (buffers and add-ons included): 48 h, in seconds.
+--                        The overlap checks look that far back, and the
+--                        occupancy forgets what ended longer ago than that.
 --
 -- decl (minutes for durations, local wall time for hours):
 --   timezone  = "Asia/Kolkata"
@@ -26,6 +30,8 @@
 local tz = require "tz"
 
 local M = {}
+
+M.MAXSPAN = 2 * 86400
 
 local DAYS = { mon = 1, tue = 2, wed = 3, thu = 4, fri = 5, sat = 6, sun = 7 }
 local POLICIES = { least_loaded = true, round_robin = true, preferred = true }
@@ -153,12 +159,19 @@ local function compile(decl)
     for an, a in pairs(s.addons or {}) do
       addons[an] = { price = a.price, duration = minutes(a.duration, p .. ".addons." .. an .. ".duration", 0, true) }
     end
-    m.services[name] = {
+    local svc = {
       id = name, skill = s.skill or name, price = s.price, addons = addons, name = s.name or name,
       duration = minutes(s.duration, p .. ".duration"),
       before = minutes(s.buffer_before, p .. ".buffer_before", 0, true),
       after = minutes(s.buffer_after, p .. ".buffer_after", 0, true),
     }
+    local span = svc.before + svc.duration + svc.after
+    for _, a in pairs(addons) do span = span + a.duration end
+    if span > M.MAXSPAN then
+      fail(p, ("blocks %d minutes with its buffers and every add-on; one booking may block at most %d")
+                :format(span / 60, M.MAXSPAN / 60))
+    end
+    m.services[name] = svc
   end
   if type(decl.resources) ~= "table" or next(decl.resources) == nil then fail("resources", "must declare at least one resource") end
   local weeks = {}

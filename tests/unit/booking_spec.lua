@@ -4,6 +4,10 @@ local booking = require "booking"
 local tz = require "tz"
 local crypto = require "crypto"
 local tasks = require "tasks"
+local redis = require "redis"
+local time = require "time"
+local bit = require "bit"
+local migrate = require "booking.migrate"
 
 local ZONE = "Asia/Kolkata"
 -- Monday 2030-01-07 00:00 in Kolkata
@@ -62,6 +66,8 @@ describe("booking model", function()
     assert.matches("resources.bay1.hours.funday", err{ resources = { bay1 = { hours = { funday = { "09:00-10:00" } } } } }, 1, true)
     assert.matches("rules.assignment", err{ rules = { assignment = "random" } }, 1, true)
     assert.matches("holidays[1]", err{ holidays = { "Christmas" } }, 1, true)
+    assert.matches("services.long: blocks 2910 minutes with its buffers and every add-on; one booking may block at most 2880",
+                   err{ services = { long = { duration = 2880, buffer_after = 30 } } }, 1, true)
   end)
 end)
 
@@ -364,7 +370,7 @@ describe("booking: a customer's view", function()
   it("is not changed by rawset: the prefix and the identity live where no one can reach", function()
     local a, b = engine(), engine()
     local theirs = assert(wash(b, "09:00"))                -- another tenant's booking
-    rawset(a, "prefix", "bk:" .. theirs.tenant .. ":")
+    rawset(a, "prefix", "bk:{" .. theirs.tenant .. "}:")
     rawset(a, "tenant", theirs.tenant)
     assert.are.same({ nil, "not found" }, { a:get(theirs.id) })
     assert.are.same({ nil, "not found" }, { a:cancel(theirs.id) })
@@ -458,5 +464,184 @@ describe("booking: customer limits", function()
     assert.are.same({ nil, "rate limited" }, { v:reserve{ service = "wash", start = at(0, "14:00"), resource = "bay2" } })
     now = now + 1
     assert(v:reserve{ service = "wash", start = at(0, "14:00"), resource = "bay2" })
+  end)
+end)
+
+-- Redis Cluster's slot of a key: CRC16 (XMODEM) of the key, or of the part
+-- in its first {...} when that is not empty, modulo 16384
+local function crc16(s)
+  local crc = 0
+  for i = 1, #s do
+    crc = bit.bxor(crc, bit.lshift(s:byte(i), 8))
+    for _ = 1, 8 do
+      crc = bit.band(crc, 0x8000) ~= 0 and bit.bxor(bit.lshift(crc, 1), 0x1021) or bit.lshift(crc, 1)
+      crc = bit.band(crc, 0xffff)
+    end
+  end
+  return crc
+end
+local function slot(key)
+  local open = key:find("{", 1, true)
+  local close = open and key:find("}", open + 1, true)
+  if close and close > open + 1 then key = key:sub(open + 1, close - 1) end
+  return crc16(key) % 16384
+end
+
+local function prefix_of(b) return "bk:{" .. b.tenant .. "}:" end
+local function indexed(key, id) return redis.call("ZSCORE", key, id) ~= redis.null end
+
+describe("booking: what a reservation leaves in Redis", function()
+  local ALICE = { channel = "whatsapp", verified = "whatsapp:919123456780", conversation = "whatsapp:919123456780" }
+  local CUSTOMER = { name = "Alice", phone = "9123456780", email = "alice@example.com" }
+
+  it("gives a hold's record the hold's time plus a day, and a confirmed booking no end", function()
+    local now = MONDAY - 86400
+    local e = engine({ rules = { hold_minutes = 5 } }, function() return now end)
+    local v = e:for_customer(ALICE)
+    local h = assert(v:reserve{ service = "detail", start = at(0, "09:00"), hold = true, customer = CUSTOMER })
+    local key = prefix_of(h) .. "b:" .. h.id
+    local ttl = redis.call("PTTL", key)
+    assert.truthy(ttl > (300 + 86400 - 5) * 1000 and ttl <= (300 + 86400) * 1000, "PTTL " .. ttl)
+    assert(v:confirm(h.id))
+    assert.are.equal(-1, redis.call("PTTL", key))
+    assert(v:cancel(h.id, "changed plans"))                  -- a confirmed booking, cancelled: kept
+    assert.are.equal(-1, redis.call("PTTL", key))
+    local booked = assert(e:reserve{ service = "detail", start = at(1, "09:00"), customer = { phone = "+1" } })
+    assert.are.equal(-1, redis.call("PTTL", prefix_of(booked) .. "b:" .. booked.id))
+    local done = assert(e:reserve{ service = "detail", start = at(1, "14:00"), hold = true })
+    assert(e:complete(done.id))
+    assert.are.equal(-1, redis.call("PTTL", prefix_of(done) .. "b:" .. done.id))
+  end)
+
+  it("keeps the life of a hold that is cancelled or replaced before it is confirmed", function()
+    local e = engine()
+    local v = e:for_customer(ALICE)
+    local first = assert(v:reserve{ service = "detail", start = at(0, "09:00"), hold = true, customer = CUSTOMER })
+    local second = assert(v:reserve{ service = "detail", start = at(0, "14:00"), hold = true, customer = CUSTOMER })
+    assert.are.equal("cancelled", assert(e:get(first.id)).status)         -- replaced by the second
+    assert.truthy(redis.call("PTTL", prefix_of(first) .. "b:" .. first.id) > 0)
+    assert(v:cancel(second.id, "no longer needed"))
+    assert.truthy(redis.call("PTTL", prefix_of(second) .. "b:" .. second.id) > 0)
+  end)
+
+  it("leaves no record and no index entry of a hold left to expire, once its record's life is over", function()
+    local now = MONDAY - 86400
+    local e = engine({ rules = { hold_minutes = 5 } }, function() return now end)
+    local h = assert(e:for_customer(ALICE):reserve{ service = "detail", start = at(0, "09:00"), hold = true,
+                                                    customer = CUSTOMER })
+    local kept = assert(e:for_customer(ALICE):reserve{ service = "detail", start = at(0, "14:00"), hold = true,
+                                                       customer = CUSTOMER })
+    assert(e:confirm(kept.id))                           -- confirmed before its hold ran out
+    local p = prefix_of(h)
+    local index = { p .. "day:2030-01-07", p .. "rday:bay1:2030-01-07", p .. "cust:9123456780",
+                    p .. "cust:alice@example.com", p .. "own:" .. ALICE.verified }
+    for _, key in ipairs(index) do assert.is_true(indexed(key, h.id), key) end
+    assert.are.equal(2, redis.call("ZCARD", p .. "holds"))
+    now = now + 300 + 86400 + 1                          -- the hold's end, then a day
+    assert(e:reserve{ service = "wash", start = at(1, "09:00"), customer = { phone = "+2" } })  -- sweeps
+    assert.are.equal(0, redis.call("EXISTS", p .. "b:" .. h.id))
+    for _, key in ipairs(index) do
+      assert.is_false(indexed(key, h.id), key)
+      assert.is_true(indexed(key, kept.id), key)
+    end
+    assert.are.equal(0, redis.call("EXISTS", p .. "holds"))
+    assert.are.equal("confirmed", assert(e:get(kept.id)).status)
+  end)
+
+  it("skips and drops the index entries of a record that is gone, when no reservation swept them", function()
+    local e = engine()
+    local v = e:for_customer(ALICE)
+    local h = assert(v:reserve{ service = "detail", start = at(0, "09:00"), hold = true, customer = CUSTOMER })
+    local p = prefix_of(h)
+    redis.call("PEXPIRE", p .. "b:" .. h.id, 1)          -- its life ran out
+    local deadline = time.monotonic() + 2
+    while redis.call("EXISTS", p .. "b:" .. h.id) == 1 and time.monotonic() < deadline do time.sleep(0.002) end
+    assert.are.same({}, assert(e:by_day("2030-01-07")))
+    assert.are.same({}, assert(e:by_resource_day("bay1", "2030-01-07")))
+    assert.are.same({}, assert(e:by_customer("alice@example.com")))
+    assert.are.same({}, assert(v:mine()))
+    for _, key in ipairs{ p .. "day:2030-01-07", p .. "rday:bay1:2030-01-07", p .. "cust:alice@example.com",
+                          p .. "own:" .. ALICE.verified } do
+      assert.is_false(indexed(key, h.id), key)
+    end
+    assert.are.same({ nil, "not found" }, { v:confirm(h.id) })
+  end)
+
+  it("moves a rescheduled hold's index entries with it, so the sweep finds them", function()
+    local now = MONDAY - 86400
+    local e = engine({ rules = { hold_minutes = 5 } }, function() return now end)
+    local h = assert(e:for_customer(ALICE):reserve{ service = "detail", start = at(0, "09:00"), hold = true,
+                                                    customer = CUSTOMER })
+    assert(e:reschedule(h.id, at(1, "14:00")))
+    local p = prefix_of(h)
+    assert.is_true(indexed(p .. "day:2030-01-08", h.id))
+    now = now + 300 + 86400 + 1
+    assert(e:reserve{ service = "wash", start = at(3, "09:00") })
+    assert.is_false(indexed(p .. "day:2030-01-08", h.id))
+    assert.is_false(indexed(p .. "rday:bay1:2030-01-08", h.id))
+    assert.is_false(indexed(p .. "cust:9123456780", h.id))
+  end)
+
+  it("forgets occupancy that started over five days ago and keeps what is younger", function()
+    local now = MONDAY - 86400
+    local e = engine(nil, function() return now end)
+    local old = assert(e:reserve{ service = "detail", start = at(0, "09:00"), resource = "bay1" })
+    local young = assert(e:reserve{ service = "detail", start = at(1, "09:00"), resource = "bay1" })
+    local occ = prefix_of(old) .. "occ:bay1"
+    assert.are.equal(2, redis.call("ZCARD", occ))
+    now = at(0, "09:00") + 5 * 86400 + 3600              -- 2 x 48 h + a day after the first
+    local new = assert(e:reserve{ service = "detail", start = at(7, "09:00"), resource = "bay1" })
+    local left = redis.call("ZRANGE", occ, 0, -1)
+    assert.are.equal(2, #left)
+    for _, m in ipairs(left) do assert.is_nil(m:find(old.id, 1, true)) end
+    assert.truthy(table.concat(left, " "):find(young.id, 1, true))
+    assert.truthy(table.concat(left, " "):find(new.id, 1, true))
+    assert.are.equal("confirmed", assert(e:get(old.id)).status)      -- the booking itself stays
+    assert.are.equal(old.id, assert(e:by_day("2030-01-07"))[1].id)
+  end)
+
+  it("puts every key of a tenant's bookings on one Redis Cluster slot", function()
+    assert.are.equal(0x31C3, crc16("123456789"))                   -- the CRC Redis Cluster uses
+    assert.are.equal(11058, slot("somekey"))
+    assert.are.equal(2515, slot("foo{hash_tag}"))
+    local e = engine{ rules = { granularity = 30, holds_per_customer = 1 } }
+    local v = e:for_customer{ channel = "telegram", verified = "telegram:7", conversation = "telegram:group" }
+    local h = assert(v:reserve{ service = "wash", start = at(0, "09:00"), hold = true, idempotency_key = "k",
+                                customer = CUSTOMER })
+    assert(v:reschedule(h.id, at(1, "09:00")))
+    assert(v:confirm(h.id))
+    assert(v:reserve{ service = "wash", start = at(3, "09:00"), hold = true, customer = CUSTOMER })
+    assert(e:for_customer(ALICE):reserve{ service = "wash", start = at(0, "14:00"), customer = { phone = "+5" } })
+    local keys = redis.call("KEYS", "bk:{" .. h.tenant .. "}:*")
+    assert.truthy(#keys >= 12, #keys .. " keys")
+    local want = slot(keys[1])
+    for _, k in ipairs(keys) do assert.are.equal(want, slot(k), k) end
+    assert.are.same({}, redis.call("KEYS", "*" .. h.tenant .. ":*"))  -- nothing without the tag
+  end)
+
+  it("moves bookings of the key layout before the hash tag to their tagged names", function()
+    local e = engine()
+    local b = assert(e:reserve{ service = "detail", start = at(0, "09:00"), resource = "bay1", customer = { phone = "+61" } })
+    local h = assert(e:reserve{ service = "detail", start = at(0, "14:00"), resource = "bay1", hold = true })
+    local new, old = prefix_of(b), "bk:" .. b.tenant .. ":"
+    redis.call("PERSIST", new .. "b:" .. h.id)              -- the old layout kept holds for good
+    for _, k in ipairs(redis.call("KEYS", new .. "*")) do redis.call("RENAME", k, old .. k:sub(#new + 1)) end
+    redis.call("ZADD", new .. "day:2030-01-07", 1, "SR-WRITTENNEW")  -- this version wrote one already
+    redis.call("DEL", migrate.MARK)
+    local done, err
+    for _ = 1, 100 do                                      -- a call moves what it can in a second
+      done, err = migrate.run(MONDAY, 1)
+      assert(done ~= nil, err)
+      if done then break end
+    end
+    assert.are.equal("2", redis.call("GET", migrate.MARK))
+    assert.are.same({}, redis.call("KEYS", old .. "*"))
+    assert.are.equal("confirmed", assert(e:get(b.id)).status)
+    assert.are.same({ nil, "slot taken" },
+                    { e:reserve{ service = "detail", start = at(0, "09:00"), resource = "bay1" } })
+    assert.are.equal(3, redis.call("ZCARD", new .. "day:2030-01-07"))
+    assert.truthy(redis.call("PTTL", new .. "b:" .. h.id) > 0)
+    assert.are.equal(-1, redis.call("PTTL", new .. "b:" .. b.id))
+    assert.is_true(done)
   end)
 end)
