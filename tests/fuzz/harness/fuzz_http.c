@@ -98,11 +98,12 @@ static int port_of(int fd, int peer) {
   return ntohs(a.sin_port);
 }
 
-/* The server's end of the client connection whose port is client_port: the
- * server runs in this process, so it is one of our descriptors. */
-static int server_end(int client_port) {
-  for (int fd = 3; fd < 512; fd++)
-    if (port_of(fd, 1) == client_port && port_of(fd, 0) == port) return fd;
+/* The server's end of client connection fd: the server runs in this
+ * process, so it is one of our descriptors, accepted just before or after
+ * fd was opened (descriptors are taken lowest first). */
+static int server_end(int fd, int client_port) {
+  for (int s = 3; s < fd + 64; s++)
+    if (s != fd && port_of(s, 1) == client_port && port_of(s, 0) == port) return s;
   return -1;
 }
 
@@ -124,7 +125,7 @@ static void settle(int fd) {
     char c;
     ssize_t r = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
     if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) return; /* closed */
-    int s = server_end(client_port);
+    int s = server_end(fd, client_port);
     int unread = -1;
     if (s < 0 && r > 0) return; /* answered and closed: the answer waits unread */
     if (s >= 0 && ioctl(s, FIONREAD, &unread) == 0) {
@@ -163,18 +164,36 @@ static long read_all(int fd, char *out, size_t cap) {
   return (long)len;
 }
 
-/* The status codes of every response in buf (pipelined requests). */
+static void show_request(const uint8_t *data, size_t size) {
+  fprintf(stderr, "request (%zu bytes): %.*s\n", size, (int)(size < 2000 ? size : 2000), (const char *)data);
+}
+
+/* Walks the responses in buf (one per pipelined request): the status of
+ * each, and its header block. A body is skipped by its Content-Length
+ * (every answer of the core has one), or not at all where none follows
+ * (HEAD, 1xx, 204, 304). */
 static void check_answers(const char *buf, long len, const uint8_t *data, size_t size) {
-  for (const char *p = buf; p && p < buf + len; p = strstr(p + 1, "HTTP/1.")) {
-    if (strncmp(p, "HTTP/1.", 7) != 0 || len - (p - buf) < 12) continue;
+  const char *p = buf, *end = buf + len;
+  while (p < end && end - p >= 12 && strncmp(p, "HTTP/1.", 7) == 0) {
     int status = atoi(p + 9);
+    const char *head_end = strstr(p, "\r\n\r\n");
+    if (!head_end) break;
     if (status == 500 || status == 502 || status == 504) {
-      fprintf(stderr, "request (%zu bytes): %.*s\n", size, (int)(size < 2000 ? size : 2000), (const char *)data);
+      show_request(data, size);
       die("the server answered a 5xx that no route here gives", p);
     }
-  }
-  for (const char *p = buf; (p = strstr(p, "\n")) != NULL; p++) {
-    if (strncasecmp(p + 1, "X-Injected", 10) == 0) die("a query value became a response header", buf);
+    long body = 0;
+    for (const char *h = p; h && h < head_end; h = strstr(h + 1, "\r\n")) {
+      if (strncasecmp(h, "\r\nX-Injected", 12) == 0) {
+        show_request(data, size);
+        die("a value from the request became a response header", p);
+      }
+      if (strncasecmp(h, "\r\nContent-Length:", 17) == 0) body = atol(h + 17);
+    }
+    const char *next = head_end + 4;
+    if (body > 0 && next + body <= end && (next + body == end || strncmp(next + body, "HTTP/1.", 7) == 0))
+      next += body;
+    p = next;
   }
 }
 
@@ -238,7 +257,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   long n = read_all(fd, buf, sizeof(buf));
   close(fd);
   if (n < 0) {
-    fprintf(stderr, "request (%zu bytes): %.*s\n", size, (int)(size < 2000 ? size : 2000), (const char *)data);
+    show_request(data, size);
     die("the server kept the connection open after the client's EOF", NULL);
   }
   if (show) fprintf(stderr, "---- answer (%ld bytes, %.3f s)\n%s\n", n, fh_monotonic() - t0, buf);

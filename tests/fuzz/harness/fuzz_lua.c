@@ -61,8 +61,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   /* the checkout this was built from, whatever the current directory */
   free(cfg.scripts_dir);
   cfg.scripts_dir = strdup(FH_SOURCE_DIR "/scripts");
+  /* FH_FUZZ_LUA_PATH, searched first, lets a run try other versions of
+   * runtime modules (a fix, an older tree) without touching scripts/ */
+  const char *extra = getenv("FH_FUZZ_LUA_PATH");
+  snprintf(path, sizeof(path), "%s%s%s", extra ? extra : "", extra ? ";" : "", FH_SOURCE_DIR "/tests/fuzz/?.lua");
   free(cfg.lua_path);
-  cfg.lua_path = strdup(FH_SOURCE_DIR "/tests/fuzz/?.lua");
+  cfg.lua_path = strdup(path);
 
   L = luaL_newstate();
   if (!L) die("cannot create a Lua state", NULL);

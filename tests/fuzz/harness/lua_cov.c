@@ -2,7 +2,11 @@
 #include "lua_cov.h"
 
 #include <luajit.h>
+#include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define COV_BITS 16
 #define COV_SIZE (1u << COV_BITS)
@@ -13,8 +17,38 @@ static uint8_t counters[COV_SIZE];
 
 static __thread uint32_t prev;
 
+/* FH_FUZZ_LUA_LINES=FILE: also write every Lua "file:line" reached to FILE
+ * at exit (coverage reports; slower, so not while fuzzing) */
+#define SEEN_SIZE (1u << 18)
+static struct { const char *source; int line; } seen[SEEN_SIZE];
+static const char *lines_file;
+static pthread_mutex_t seen_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void record(const char *source, int line) {
+  uint32_t h = ((uint32_t)((uintptr_t)source * 2654435761u) ^ (uint32_t)line * 40503u) & (SEEN_SIZE - 1);
+  pthread_mutex_lock(&seen_mu);
+  for (uint32_t n = 0; n < SEEN_SIZE; n++, h = (h + 1) & (SEEN_SIZE - 1)) {
+    if (seen[h].source == source && seen[h].line == line) break;
+    if (!seen[h].source) {
+      seen[h].source = source;
+      seen[h].line = line;
+      break;
+    }
+  }
+  pthread_mutex_unlock(&seen_mu);
+}
+
+static void write_lines(void) {
+  FILE *f = fopen(lines_file, "w");
+  if (!f) return;
+  for (uint32_t i = 0; i < SEEN_SIZE; i++)
+    if (seen[i].source) fprintf(f, "%s:%d\n", seen[i].source[0] == '@' ? seen[i].source + 1 : seen[i].source, seen[i].line);
+  fclose(f);
+}
+
 static void on_line(lua_State *L, lua_Debug *ar) {
   if (!lua_getinfo(L, "S", ar)) return;
+  if (lines_file) record(ar->source, ar->currentline);
   /* the chunk's source string lives as long as its function: its address
    * names the file within this process */
   uint32_t here = (uint32_t)((uintptr_t)ar->source * 2654435761u) ^
@@ -25,6 +59,7 @@ static void on_line(lua_State *L, lua_Debug *ar) {
 }
 
 void fh_fuzz_cov_attach(lua_State *L) {
+  if (!lines_file && (lines_file = getenv("FH_FUZZ_LUA_LINES")) != NULL) atexit(write_lines);
   luaJIT_setmode(L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_OFF);
   lua_sethook(L, on_line, LUA_MASKLINE, 0);
 }

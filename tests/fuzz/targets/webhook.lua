@@ -19,7 +19,8 @@
 ---   * any status outside 2xx and 4xx, or a body that is not a string
 ---   * a correctly signed request rejected with 401/403
 ---   * a request without the right signature or secret accepted (2xx)
----   * a message queued without a sender (id or conversation missing, "nil")
+---   * a message queued without a sender (id or conversation missing, "nil"),
+---     or with a text or button that is not a string
 ---   * a Vapi tool result that is not one line of text
 local channel = assert((...):match("^webhook_(%w+)$"), "target name must be webhook_<channel>")
 local stubs = require("targets.stubs").install()
@@ -32,6 +33,9 @@ local adapter = require("channels.registry").adapter(channel)
 assert(adapter, "no adapter for channel " .. channel)
 local creds = stubs.CREDS[channel]
 local PATH = "/webhooks/" .. stubs.TENANT .. "/" .. channel
+-- a worker that has answered a Vapi call has used json.array: its encoder
+-- then looks for the empty-list marker in every value (scripts/json.lua)
+json.encode(json.array({}))
 
 local function hmac_hex(secret, body) return "sha256=" .. crypto.hex(crypto.hmac_sha256(secret, body)) end
 
@@ -128,7 +132,11 @@ local function check_queued()
       if type(conv) ~= "string" or conv == "" or conv == "nil" then
         finding("queued a message without a sender: conversation = %q", tostring(conv))
       end
-      if type(msg) ~= "string" or type(json.decode(msg)) ~= "table" then finding("queued a message whose msg is not a JSON object") end
+      local m = type(msg) == "string" and json.decode(msg)
+      if type(m) ~= "table" then finding("queued a message whose msg is not a JSON object") end
+      for _, k in ipairs{ "text", "button" } do
+        if m[k] ~= nil and type(m[k]) ~= "string" then finding("queued a message whose %s is a %s: %s", k, type(m[k]), msg) end
+      end
     end
   end
 end
