@@ -20,9 +20,22 @@ static __thread uint32_t prev;
 /* FH_FUZZ_LUA_LINES=FILE: also write every Lua "file:line" reached to FILE
  * at exit (coverage reports; slower, so not while fuzzing) */
 #define SEEN_SIZE (1u << 18)
-static struct { const char *source; int line; } seen[SEEN_SIZE];
+#define MAX_FILES 1024
+static struct { const char *source; int line; const char *name; } seen[SEEN_SIZE];
+static struct { const char *source; char *name; } files[MAX_FILES];
+static int nfiles;
 static const char *lines_file;
 static pthread_mutex_t seen_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* a copy of the chunk name: the state (and its strings) is gone at exit */
+static const char *name_of(const char *source) {
+  for (int i = 0; i < nfiles; i++)
+    if (files[i].source == source) return files[i].name;
+  if (nfiles == MAX_FILES) return NULL;
+  files[nfiles].source = source;
+  files[nfiles].name = strdup(source[0] == '@' ? source + 1 : source);
+  return files[nfiles++].name;
+}
 
 static void record(const char *source, int line) {
   uint32_t h = ((uint32_t)((uintptr_t)source * 2654435761u) ^ (uint32_t)line * 40503u) & (SEEN_SIZE - 1);
@@ -32,6 +45,7 @@ static void record(const char *source, int line) {
     if (!seen[h].source) {
       seen[h].source = source;
       seen[h].line = line;
+      seen[h].name = name_of(source);
       break;
     }
   }
@@ -42,7 +56,7 @@ static void write_lines(void) {
   FILE *f = fopen(lines_file, "w");
   if (!f) return;
   for (uint32_t i = 0; i < SEEN_SIZE; i++)
-    if (seen[i].source) fprintf(f, "%s:%d\n", seen[i].source[0] == '@' ? seen[i].source + 1 : seen[i].source, seen[i].line);
+    if (seen[i].name) fprintf(f, "%s:%d\n", seen[i].name, seen[i].line);
   fclose(f);
 }
 
