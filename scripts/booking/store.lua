@@ -269,7 +269,7 @@ redis.call('ZADD', KEYS[7], b.start, b.id)
 if KEYS[8] ~= ARGV[14] then redis.call('ZADD', KEYS[8], b.start, b.id) end
 if KEYS[9] ~= ARGV[14] then redis.call('ZADD', KEYS[9], b.start, b.id) end
 if KEYS[10] ~= ARGV[14] then redis.call('ZADD', KEYS[10], b.start, b.id) end
-if b.status == 'held' then                       -- the sweep must find it in its new indexes
+if b.status == 'held' and ARGV[13] ~= '' then   -- the sweep must find it in its new indexes
   redis.call('ZREM', KEYS[11], ARGV[12])
   redis.call('ZADD', KEYS[11], b.hold_until + tonumber(ARGV[11]), ARGV[13])
 end
