@@ -217,8 +217,8 @@ return {
       c:go("find_booking")
     end,
     cancel = function(c)
-      local text = (c.msg.text or ""):lower()
-      local existing = text:find("sr%s*%-?%s*%w") or text:find("booking") or text:find("appointment")
+      local text = (c.msg.text or ""):lower():gsub("%s+", " ")   -- one space: a 4 KB message reads fast
+      local existing = text:find("sr ?%-? ?%w") or text:find("booking") or text:find("appointment")
       if existing and c.state ~= "summary" and c.state ~= "pick_time" then
         c.data.manage_action = "cancel"
         return c:go("find_booking")

@@ -11,7 +11,7 @@ local manage = {}
 local LIVE = { held = true, confirmed = true }
 
 local function id_in(text)
-  local code = (text or ""):upper():match("SR%s*%-?%s*(%w%w%w%w%w%w%w%w)")
+  local code = (text or ""):upper():gsub("%s+", " "):match("SR ?%-? ?(%w%w%w%w%w%w%w%w)")
   return code and ("SR-" .. code)
 end
 

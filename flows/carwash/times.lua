@@ -53,7 +53,7 @@ function times.pick(c)
     if t then return t end
   end
   local text = (msg.text or ""):lower()
-  local n = tonumber(text:match("^%s*(%d)%s*[%.%)]?%s*$"))
+  local n = tonumber(text:gsub("%s+", " "):match("^ ?(%d) ?[%.%)]? ?$"))
   if n and c.data.offered and c.data.offered[n] then return c.data.offered[n] end
   if text:find("earliest") or text:find("first") or text:find("soonest") then return free[1] end
   local minutes = extract.time(text)
