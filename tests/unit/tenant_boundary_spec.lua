@@ -42,7 +42,7 @@ end
 -- every key of a tenant's conversations and bookings, with its value (DUMP)
 local function keys_of(id)
   local out = {}
-  for _, pattern in ipairs{ "bk:" .. id .. ":*", "fh:conv:{" .. id .. ":*" } do
+  for _, pattern in ipairs{ "bk:{" .. id .. "}:*", "fh:conv:{" .. id .. ":*" } do
     for _, k in ipairs(redis.call("KEYS", pattern)) do out[k] = redis.call("DUMP", k) end
   end
   return out
