@@ -47,8 +47,8 @@ dict_of() {
   esac
 }
 max_len_of() { case "$1" in router) echo 1024 ;; http) echo 4096 ;; *) echo 8192 ;; esac; }
-quick_runs_of() { case "$1" in http) echo 2000 ;; *) echo 20000 ;; esac; }
-quick_secs_of() { case "$1" in http) echo 10 ;; *) echo 5 ;; esac; }
+quick_runs_of() { case "$1" in http) echo 2000 ;; *) echo 15000 ;; esac; }
+quick_secs_of() { case "$1" in http) echo 8 ;; *) echo 4 ;; esac; }
 timeout_of() { case "$1" in http) echo 40 ;; *) echo 10 ;; esac; }
 
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
@@ -72,7 +72,8 @@ replay() { # target: every kept input, each once, in as few processes as finding
   [ -e "${files[0]}" ] || { echo "== fuzz $t: no inputs in $dir"; return 0; }
   total=${#files[@]}
   while [ ${#files[@]} -gt 0 ]; do
-    if "$BUILD/fuzz_$t" -timeout="$(timeout_of "$t")" "${files[@]}" >"$log" 2>&1; then break; fi
+    mkdir -p "$OUT/findings/$t"
+    if "$BUILD/fuzz_$t" -timeout="$(timeout_of "$t")" -artifact_prefix="$OUT/findings/$t/" "${files[@]}" >"$log" 2>&1; then break; fi
     local last i
     last=$(grep '^Running: ' "$log" | tail -1 | sed 's/^Running: //')
     cp "$log" "$log.$((bad += 1))"
