@@ -19,7 +19,7 @@ MODE=long
 case "${1:-}" in
   --quick) MODE=quick; shift ;;
   --replay) MODE=replay; shift ;;
-  -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+  -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
 esac
 ALL=(json router webhook_telegram webhook_whatsapp webhook_twilio webhook_vapi webhook_wapi http)
 TARGETS=("$@")
