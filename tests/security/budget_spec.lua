@@ -37,6 +37,7 @@ local ATTACKS = {
 
 describe("a hostile tenant's budget escapes", function()
   local s, bound_kb, idle, guarded
+  local took = {}                                  -- "name dt" of every attack turn
 
 
   -- the host's tasks alive (flowhost_coroutines_in_flight, refreshed every
@@ -69,7 +70,13 @@ describe("a hostile tenant's budget escapes", function()
     security.say(s, "goodco", "budget-note-" .. crypto.random_hex(4), "note kept-" .. crypto.random_hex(4))
     guarded = security.goodco_keys()
   end)
-  teardown(function() security.stop(s) end)
+  teardown(function()
+    security.stop(s)
+    table.sort(took, function(a, b) return a.dt > b.dt end)
+    local top = {}
+    for i = 1, math.min(5, #took) do top[i] = ("%s %.2f s"):format(took[i].name, took[i].dt) end
+    io.stderr:write("\n  slowest attack turns: ", table.concat(top, ", "), "\n")
+  end)
 
   for _, a in ipairs(ATTACKS) do
     local name, ok = a[1], a.ok
@@ -103,6 +110,7 @@ describe("a hostile tenant's budget escapes", function()
       local conv = "atk-" .. crypto.random_hex(6)
       local status, body, dt = security.say(s, "hostile", conv, name, { timeout = BOUND + 3 })
       probing = false
+      took[#took + 1] = { name = name, dt = dt }
       local text = security.texts(body)
       local replies = type(body) == "table" and body.replies or {}
       local last = replies[#replies] and replies[#replies].text or ""

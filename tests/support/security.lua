@@ -219,12 +219,12 @@ function M.keys(pattern, keep)
   return out
 end
 
---- true for a key that lasts: no expiry, or more than 5 minutes left
+--- true for a key that lasts: no expiry, or more than 30 minutes left
 --- (short-lived bookkeeping such as locks and rate counters comes and goes
 --- by itself; data does not).
 function M.lasting(key)
   local ms = redis.call("PTTL", key)
-  return ms == -1 or (type(ms) == "number" and ms > 300000)
+  return ms == -1 or (type(ms) == "number" and ms > 1800000)
 end
 
 --- Good Co's lasting keys, less the conversations the suite's probes and
