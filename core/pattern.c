@@ -9,9 +9,11 @@
  * recursing. Speed comes from doing less work, never from skipping one
  * that could change a result or an error:
  *  - a search skips the positions where the pattern's first item cannot
- *    match (memchr for a literal), where Lua would try each one;
+ *    match (memchr for a literal), where Lua would try each one, and a
+ *    pattern of one item ("%d", "[^,]+") needs no matcher at all;
  *  - a repetition followed by a literal or a class tries only the counts
- *    where that next item fits;
+ *    where that next item fits ("%s*$" and a final "x*" take the longest
+ *    run at once; ".-x" jumps from x to x with memchr);
  *  - sets ([...]) tested more than once become a 256-bit map. */
 #define _GNU_SOURCE
 #include "pattern.h"
@@ -312,16 +314,22 @@ static int item_required(item *it, const char *p, int want_set) {
 
 static const char *match(fh_pattern_state *ms, const char *s, const char *p);
 
+/* Both expansions call match() one level deeper before anything else can
+ * fail, so at the limit they raise at once; below it, the shortcuts that
+ * skip match() calls cannot hide a "pattern too complex". */
+static void check_room(fh_pattern_state *ms) {
+  if (ms->depth >= FH_PATTERN_MAX_DEPTH) fail(ms, FH_PATTERN_ETOOCOMPLEX);
+}
+
 static const char *max_expand(fh_pattern_state *ms, const char *s, const char *p, const char *ep) {
   item it, next;
+  check_room(ms);
   item_make(&it, p, ep, 1);
   size_t i = item_run(ms, &it, s, ms->src_end);
   /* at the pattern's end (or before a final '$') only the longest run can
-   * match: answer as match() would, unless it would be one level too deep */
-  if (ms->depth < FH_PATTERN_MAX_DEPTH) {
-    if (ep[1] == '\0') return s + i;
-    if (ep[1] == '$' && ep[2] == '\0') return s + i == ms->src_end ? s + i : NULL;
-  }
+   * match */
+  if (ep[1] == '\0') return s + i;
+  if (ep[1] == '$' && ep[2] == '\0') return s + i == ms->src_end ? s + i : NULL;
   /* the rest must start with a byte `next` accepts: try only those counts */
   int filter = item_required(&next, ep + 1, 0) && next.kind != IT_ANY;
   for (;;) {
@@ -337,12 +345,11 @@ static const char *max_expand(fh_pattern_state *ms, const char *s, const char *p
 
 static const char *min_expand(fh_pattern_state *ms, const char *s, const char *p, const char *ep) {
   item it, next;
-  if (ms->depth < FH_PATTERN_MAX_DEPTH) {   /* at the end, or before a final '$' (see max_expand) */
-    if (ep[1] == '\0') return s;
-    if (ep[1] == '$' && ep[2] == '\0') {
-      item_make(&it, p, ep, 1);
-      return s + item_run(ms, &it, s, ms->src_end) == ms->src_end ? ms->src_end : NULL;
-    }
+  check_room(ms);
+  if (ep[1] == '\0') return s;   /* at the end, or before a final '$' (see max_expand) */
+  if (ep[1] == '$' && ep[2] == '\0') {
+    item_make(&it, p, ep, 1);
+    return s + item_run(ms, &it, s, ms->src_end) == ms->src_end ? ms->src_end : NULL;
   }
   int set = *p == '[' && item_make(&it, p, ep, 1);
   int filter = item_required(&next, ep + 1, 0) && next.kind != IT_ANY;

@@ -217,6 +217,24 @@ describe("pattern, against LuaJIT's own string functions", function()
     for _, n in ipairs({ 198, 199, 200, 201 }) do
       assert.is_nil(differ(rep("a", n), rep("a?", n), 1))
     end
+    -- a repetition at the limit raises, whatever follows it (199 "a?"
+    -- that each take an 'a' reach it without backtracking); one level
+    -- higher it matches (these tails match: a failing one would backtrack
+    -- through 2^198 ways, in LuaJIT too)
+    -- (only from the first byte: from the second, the 199th "a?" takes
+    -- nothing, and a failing tail backtracks for ages)
+    local function from_first(s, p)
+      for _, op in ipairs({ "find", "match" }) do
+        assert.are.equal(outcome(pcall(LJ[op], s, p)), outcome(pcall(FH[op], s, p)), p)
+      end
+      assert.are.equal(outcome(pcall(LJ.gsub, s, p, "x", 1)), outcome(pcall(FH.gsub, s, p, "x", 1)), p)
+    end
+    for _, tail in ipairs({ "b*$", "b-$", "a*", ".-", ".-x", "a*x", "%a-x", "[ab]*x" }) do
+      from_first(rep("a", 199) .. "bbb", rep("a?", 199) .. tail)
+    end
+    for _, tail in ipairs({ ".-x", "%a-x", "[ab]*x", "a*", ".-", "b*x$", ".-$" }) do
+      from_first(rep("a", 198) .. "bbbx", rep("a?", 198) .. tail)
+    end
     for _, n in ipairs({ 32, 33 }) do
       assert.is_nil(differ(rep("a", 40), rep("(a)", n), 1))
     end
