@@ -72,8 +72,15 @@ describe("json.encode and json.decode", function()
     assert.has_error(function() json.encode({ f = function() end }) end)
   end)
 
-  it("raises when encoding NaN", function()
-    assert.has_error(function() json.encode(0 / 0) end)
+  it("writes a number JSON cannot hold (NaN, the inf that 1e999 decodes to) as null", function()
+    assert.are.equal("null", json.encode(0 / 0))
+    assert.are.equal('{"lat":null}', json.encode(json.decode('{"lat":1e999}')))
+  end)
+
+  it("writes a string that looks like the empty-list marker as the string it is", function()
+    json.array({})                                  -- the marker is in use in this state
+    local text = "\1fh-empty-array\1"                -- what the marker used to be
+    assert.are.equal(text, json.decode(json.encode{ text = text }).text)
   end)
 
   it("raises when encoding a table with a boolean key", function()
