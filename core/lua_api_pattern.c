@@ -8,10 +8,12 @@
  *   pattern.gsub(s, p, repl, n?)        -> string, count
  *
  * host/tenant_guard.lua installs them as string.find/match/gmatch/gsub in
- * every tenant state. Every FH_PATTERN_TICK steps of matching (counted
- * across calls on a thread, so many short calls add up too) they call
+ * every tenant state. Every FH_PATTERN_TICK steps of matching they call
  * fh_tstate_check, which raises "cpu budget exceeded" in a tenant state
- * whose turn is over budget; elsewhere it returns at once. Results are
+ * whose turn is over budget; elsewhere it returns at once. The steps are
+ * counted across calls on a thread, each call costing a few more, so many
+ * short calls reach a check too; a check on every call would cost a read
+ * of the thread's CPU clock (~0.5 us, ten times a short find). Results are
  * built in a luaL_Buffer, so they count against the state's memory, and
  * an error (a budget, a gsub callback's) unwinds with nothing to free. */
 #include "lua_api.h"
