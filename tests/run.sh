@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # The whole test suite (what `make test` and CI run): installs what is
 # missing, builds (plus an ASan build for the C tests), starts a private
-# Redis and the fake upstream, runs the C tests, the unit specs inside the
-# runtime and the integration specs against the real binary, then stops
+# Redis and the fake upstream, runs the C tests, a short fuzzing run, the unit specs inside the
+# runtime, the integration and security specs against the real binary, then stops
 # everything it started.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-tools/deps.sh || exit 1
+tools/deps.sh fuzz || exit 1      # the packages, clang for the fuzzing run too
 set -e
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)"
@@ -51,6 +51,10 @@ echo "== C tests (ctest, AddressSanitizer)"
 (cd build-asan && ctest --output-on-failure)
 tally "C tests" $?
 
+echo "== fuzzing (libFuzzer: kept inputs replayed, then a short fixed-seed run per target)"
+tests/fuzz/run.sh --quick
+tally "fuzzing" $?
+
 echo "== unit specs (inside the runtime)"
 FLOWHOST_LUA_PATH="tests/support/?.lua" build/flowhost test tests/unit
 tally "unit specs" $?
@@ -58,6 +62,10 @@ tally "unit specs" $?
 echo "== integration specs (real binary, real Redis)"
 FLOWHOST_LUA_PATH="tests/support/?.lua" FLOWHOST_BIN="$ROOT/build/flowhost" build/flowhost test tests/integration
 tally "integration specs" $?
+
+echo "== security specs (a hostile tenant and a hostile chat client against the real binary)"
+FLOWHOST_LUA_PATH="tests/support/?.lua" FLOWHOST_BIN="$ROOT/build/flowhost" build/flowhost test tests/security
+tally "security specs" $?
 
 echo "== flowhost check (every tenant's flows load and validate)"
 build/flowhost check
