@@ -69,7 +69,7 @@
 /* a turn running this many times its CPU budget on the clock is stopped */
 #define WALL_FACTOR 10
 
-static const char *TS_KEY = "fh.tstate.self";
+static char TS_KEY;  /* registry key (its address): the state's tstate */
 typedef struct tstate {
   lua_State *L;          /* the tenant's main state; NULL once closed */
   size_t bytes;          /* what its allocator has handed out */
@@ -118,7 +118,8 @@ static void raise_here(lua_State *L, const char *msg) {
 }
 
 static tstate *ts_of(lua_State *L) {
-  lua_getfield(L, LUA_REGISTRYINDEX, TS_KEY);
+  lua_pushlightuserdata(L, &TS_KEY);
+  lua_rawget(L, LUA_REGISTRYINDEX);
   tstate *ts = lua_touserdata(L, -1);
   lua_pop(L, 1);
   return ts;
@@ -136,7 +137,11 @@ static const char *check_over(lua_State *L, tstate *ts, fh_task *t) {
   double budget = fh_task_cpu_budget(t);
   if (over || budget <= 0) return over;
   char msg[200], where[320];
-  double used = fh_task_cpu_used(t), wall = fh_task_wall_used(t);
+  /* a turn cannot have used more CPU than it ran on the clock, and the
+   * clock is cheap to read (the thread's CPU clock is a system call) */
+  double wall = fh_task_wall_used(t);
+  if (wall <= budget) return NULL;
+  double used = fh_task_cpu_used(t);
   if (used > budget) {
     snprintf(msg, sizeof(msg), "cpu budget exceeded: this turn ran %d ms of Lua (the limit is %d ms)",
              (int)(used * 1000), (int)(budget * 1000));
@@ -314,8 +319,9 @@ static int l_new(lua_State *L) {
   ts->closer.data = ts;
   fh_runtime_open(ts->L, fh_worker_config(w));
   fh_worker_adopt_state(w, ts->L);
+  lua_pushlightuserdata(ts->L, &TS_KEY);
   lua_pushlightuserdata(ts->L, ts);
-  lua_setfield(ts->L, LUA_REGISTRYINDEX, TS_KEY);
+  lua_rawset(ts->L, LUA_REGISTRYINDEX);
   /* a tenant cannot make states of its own */
   lua_getglobal(ts->L, "package");
   lua_getfield(ts->L, -1, "preload");

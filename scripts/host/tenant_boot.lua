@@ -4,8 +4,8 @@
 --   turn{tenant?, id, msg}        -> {res} | {err}          one customer message
 --   conversation{id} / reset{id}  -> the conversation / done
 --   bookings{date} / booking{id} / cancel_booking{id, reason}
+require "host.tenant_guard"      -- first: no module may keep LuaJIT's own string.find
 local json = require "json"
-require "host.tenant_guard"
 local tenant = require "flow.tenant"
 
 local M = {}

@@ -5,7 +5,8 @@
 -- still has, on generated patterns and subjects) and end pattern bombs
 -- with the turn's CPU budget.
 --
--- The generator's seed is PATTERN_SEED or the clock; a failure prints it:
+-- The generator's seed is PATTERN_SEED or a fixed one (make test must give
+-- the same answer on every machine; explore with other seeds); a failure prints it:
 -- PATTERN_SEED=<seed> flowhost test tests/unit/pattern_spec.lua
 local pattern = require "pattern"
 local tstate = require "tstate"
@@ -15,7 +16,7 @@ local LJ = { find = string.find, match = string.match, gmatch = string.gmatch, g
 local FH = pattern
 local fmt, concat, rep = string.format, table.concat, string.rep
 
-local SEED = tonumber(os.getenv("PATTERN_SEED")) or os.time()
+local SEED = tonumber(os.getenv("PATTERN_SEED")) or 20261202
 local CASES = tonumber(os.getenv("PATTERN_CASES")) or 2500
 
 ---------------------------------------------------------------- comparing
