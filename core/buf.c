@@ -77,6 +77,7 @@ void fh_buf_json_string(fh_buf *b, const char *s, size_t n) {
 char *fh_buf_take(fh_buf *b, size_t *len) {
   if (b->failed) { fh_buf_free(b); return NULL; }
   if (!b->data) fh_buf_append(b, "", 0);
+  else b->data[b->len] = '\0';   /* after a reserve with no append (cap > len always) */
   char *p = b->data;
   if (len) *len = b->len;
   fh_buf_init(b);

@@ -21,15 +21,6 @@ int fh_lua_open_tstate(lua_State *L);
 int fh_lua_open_fswatch(lua_State *L);
 int fh_lua_open_pattern(lua_State *L);
 
-/* Yields the running task from a count hook (fh_task_preempt); it resumes
- * on a later loop turn, or after `rest` seconds when rest > 0. Runs on
- * without yielding when out of memory. */
-void fh_time_preempt(lua_State *L, double rest);
-
-/* The old name of fh_task_wake (task.h), kept for lua_api_fswatch.c. */
-static inline int fh_time_wake_task(fh_sched *sched, uint64_t id) {
-  return fh_task_wake(sched, id);
-}
 
 /* Budget check for long C work done on behalf of tenant code (the pattern
  * matcher calls it every few thousand steps): raises "cpu budget exceeded"

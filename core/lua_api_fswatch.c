@@ -8,6 +8,7 @@
  * One watcher set per worker state; paths are "dir/name". */
 #include "fh.h"
 #include "lua_api.h"
+#include "task.h"
 #include "worker.h"
 
 #include <lauxlib.h>
@@ -57,7 +58,7 @@ static void on_event(uv_fs_event_t *h, const char *name, int events, int status)
   if (s->waiter) {
     uint64_t id = s->waiter;
     s->waiter = 0;
-    fh_time_wake_task(fh_worker_sched(s->w), id);
+    fh_task_wake(fh_worker_sched(s->w), id);
   }
 }
 

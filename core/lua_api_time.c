@@ -5,9 +5,7 @@
  *   time.sleep(s)     -> true after s seconds   (yields; s >= 0)
  *
  * A sleep is a task parked without wake-up (fh_task_park in task.c, which
- * also serves host.park and lockq.wait). fh_time_preempt, the count hook's
- * way to give the loop a turn, is here too: it is the Lua side (check the
- * task, yield) of fh_task_preempt. */
+ * also serves host.park and lockq.wait). */
 #include "fh.h"
 #include "lua_api.h"
 #include "task.h"
@@ -32,10 +30,6 @@ static int l_sleep(lua_State *L) {
   return lua_yield(L, 0);
 }
 
-void fh_time_preempt(lua_State *L, double rest) {
-  fh_task *t = fh_task_check_current(L, "preempt");
-  if (fh_task_preempt(t, rest) == 0) lua_yield(L, 0);  /* no memory: run on */
-}
 
 static const luaL_Reg funcs[] = {
     {"now", l_now},

@@ -200,7 +200,8 @@ static void hook(lua_State *L, lua_Debug *ar) {
                   (ts->penalty_until > 0 && fh_monotonic() < ts->penalty_until);
     double slice = fh_task_slice(t);
     if (slice > (runaway ? LONG_SLICE : SLICE) && lua_isyieldable(L)) {
-      fh_time_preempt(L, runaway ? slice * LONG_REST : 0);
+      /* the loop gets a turn; the task goes on later (no memory: now) */
+      if (fh_task_preempt(t, runaway ? slice * LONG_REST : 0) == 0) lua_yield(L, 0);
       return;
     }
   }

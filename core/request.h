@@ -36,7 +36,7 @@ struct fh_request {
   fh_request *next, *prev;
 };
 
-/* Hands a finished response back to the HTTP server (any thread). */
+/* Hands a finished response back to the HTTP server (on the worker thread that runs the request). */
 void fh_server_respond(fh_request *req);
 
 #endif
