@@ -12,7 +12,10 @@
 -- hears() matches a plain, case-insensitive piece of any reply of the last
 -- turn. A failing check raises with the whole transcript so far.
 -- chat.last = the last result {replies, state, slots}; chat.id = the
--- conversation id (a fresh random one unless opts.id is given).
+-- conversation id: opts.id, else in this process a fresh "chat:spec-<hex>"
+-- (a JSON chat API conversation), and against a running host one the host
+-- issues on the first message (POST /v1/tenants/{t}/conversations). Naming
+-- an id of one's own on a running host needs the tenant's API key: opts.key.
 local crypto = require "crypto"
 local json = require "json"
 local http = require "http"
@@ -23,8 +26,20 @@ Talk.__index = Talk
 
 function M.new(tenant, opts)
   opts = opts or {}
-  return setmetatable({ tenant = tenant, url = opts.url, id = opts.id or ("spec-" .. crypto.random_hex(8)),
+  local id = opts.id or (not opts.url and ("chat:spec-" .. crypto.random_hex(8)) or nil)
+  return setmetatable({ tenant = tenant, url = opts.url, id = id, key = opts.key,
                         log = {}, now = opts.now }, Talk)
+end
+
+-- the conversation id a running host issues (first message over HTTP)
+local function open(self)
+  local r, err = http.request{ method = "POST", timeout = 30,
+    url = ("%s/v1/tenants/%s/conversations"):format(self.url, self.tenant) }
+  if not r or r.status ~= 201 then
+    self.id = "(none)"
+    self:fail("the host did not open a conversation: " .. tostring(r and (r.status .. " " .. r.body) or err))
+  end
+  self.id = json.decode(r.body).id
 end
 
 function Talk:transcript()
@@ -39,10 +54,12 @@ function Talk:send(msg)
   self.log[#self.log + 1] = msg.text and ("> " .. msg.text) or ("> [" .. tostring(msg.button) .. "]")
   local res, err
   if self.url then
+    if not self.id then open(self) end
     local r
     r, err = http.request{ method = "POST", timeout = 30,
       url = ("%s/v1/tenants/%s/conversations/%s/messages"):format(self.url, self.tenant, self.id),
-      headers = { ["Content-Type"] = "application/json" }, body = json.encode(msg) }
+      headers = { ["Content-Type"] = "application/json", Authorization = self.key and ("Bearer " .. self.key) or nil },
+      body = json.encode(msg) }
     if r then
       res = json.decode(r.body)
       if r.status ~= 200 then err = "HTTP " .. r.status .. ": " .. r.body; res = nil end
