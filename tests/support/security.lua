@@ -18,7 +18,7 @@
 --   security.cpu(pid) -> seconds of CPU the process used so far
 --   security.busy(s, secs) -> share of one core the host used over secs
 --   security.metric(text, name) -> the sum of a metric's series in /metrics text
---   security.keys(pattern, keep?) -> {key = "type:value"} of the keys matching
+--   security.keys(pattern, keep?) -> {key = {value = "type:value", expires}} of the keys matching
 --   security.goodco_keys() -> M.keys of Good Co's lasting data
 --   security.diff(before, after) -> a description of what changed | nil
 --   security.p(list, q) -> the q-quantile of a list of numbers
@@ -158,6 +158,17 @@ end
 local TICKS = tonumber(proc.sh("getconf CLK_TCK 2>/dev/null"):match("%d+")) or 100
 
 function M.cpu(pid)
+  -- nanoseconds on the CPU of each thread (schedstat), else clock ticks
+  local threads = require("host").listdir("/proc/" .. pid .. "/task")
+  if threads and #threads > 0 then
+    local ns, seen = 0, false
+    for _, tid in ipairs(threads) do
+      local line = proc.read_file("/proc/" .. pid .. "/task/" .. tid .. "/schedstat")
+      local run = line and tonumber(line:match("^(%d+)"))
+      if run then ns, seen = ns + run, true end
+    end
+    if seen and ns > 0 then return ns / 1e9 end
+  end
   local st = proc.read_file("/proc/" .. pid .. "/stat")
   if not st then return nil end
   -- fields after the command name (which may hold spaces) in parentheses
@@ -206,14 +217,18 @@ local function value_of(key)
   return tostring(kind) .. ":" .. (type(v) == "table" and json.encode(v) or tostring(v))
 end
 
---- Every key matching pattern (SCAN) that keep(key) accepts, with its value.
+--- Every key matching pattern (SCAN) that keep(key) accepts:
+--- {key = {value = "type:value", expires = monotonic time | nil}}.
 function M.keys(pattern, keep)
   local out, cursor = {}, "0"
   repeat
     local r = assert(redis.call("SCAN", cursor, "MATCH", pattern, "COUNT", 1000))
     cursor = r[1]
     for _, k in ipairs(r[2]) do
-      if not keep or keep(k) then out[k] = value_of(k) end
+      if not keep or keep(k) then
+        local ms = redis.call("PTTL", k)
+        out[k] = { value = value_of(k), expires = type(ms) == "number" and ms >= 0 and time.monotonic() + ms / 1000 or nil }
+      end
     end
   until cursor == "0"
   return out
@@ -233,12 +248,18 @@ function M.goodco_keys()
   return M.keys("*goodco*", function(k) return not k:find("load-", 1, true) and M.lasting(k) end)
 end
 
---- What changed between two M.keys snapshots (nil: nothing).
+--- What changed between two M.keys snapshots (nil: nothing). A key that
+--- is gone because its time ran out is no change.
 function M.diff(before, after)
   local lines = {}
-  for k, v in pairs(before) do
-    if after[k] == nil then lines[#lines + 1] = "gone: " .. k
-    elseif after[k] ~= v then lines[#lines + 1] = "changed: " .. k .. "\n  was " .. v:sub(1, 300) .. "\n  now " .. after[k]:sub(1, 300) end
+  local now = time.monotonic()
+  for k, e in pairs(before) do
+    local v = e.value
+    if after[k] == nil then
+      if not e.expires or now < e.expires - 2 then lines[#lines + 1] = "gone: " .. k end
+    elseif after[k].value ~= v then
+      lines[#lines + 1] = "changed: " .. k .. "\n  was " .. v:sub(1, 300) .. "\n  now " .. after[k].value:sub(1, 300)
+    end
   end
   for k in pairs(after) do
     if before[k] == nil then lines[#lines + 1] = "new: " .. k end
