@@ -40,7 +40,7 @@ function M.record(tenant, id, rec)
   if type(id) == "number" then id = ("%.0f"):format(id) end
   if type(id) ~= "string" or id == "" then return nil, "bad id" end   -- a vendor's odd answer
   local ok, value = pcall(json.encode, rec)
-  if not ok then return nil, "not encodable" end                     -- e.g. an infinite number
+  if not ok then return nil, "not encodable" end                     -- e.g. a function in it
   local n, err = RECORD:run({ M.key(tenant), M.key(tenant) .. ":at" }, { id, value, KEEP })
   if n == nil then return nil, err end
   return true

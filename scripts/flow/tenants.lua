@@ -5,7 +5,8 @@
 --       runs fn (see scripts/host/tenant_boot.lua) in the tenant's state;
 --       err: "unknown tenant" | "tenant broken" | "flow failed: <error>"
 --   tenants.status(id) -> {version, last_error, loaded_at, history, name,
---                          settings, fallback} | nil
+--                          settings, memory_kb, tasks (turns running in its
+--                          state now)} | nil
 --   tenants.list() -> ids known;  tenants.reload(id?) ; tenants.rollback(id, version)
 --   tenants.start() loads this worker's tenants and starts flow.watcher
 --                   (inotify on config/tenants, flows/ and scripts/, SIGHUP,
@@ -187,7 +188,7 @@ local function local_status(id)
   for i, h in ipairs(e.history) do history[i] = { version = h.version, at = h.at } end
   return { id = id, name = e.name, version = e.version or json.null, loaded_at = e.loaded_at,
            last_error = e.last_error or json.null, history = history, settings = e.settings,
-           memory_kb = e.ts and e.ts:memory() or nil }
+           memory_kb = e.ts and e.ts:memory() or nil, tasks = e.ts and e.ts:tasks() or nil }
 end
 
 -- serve version (from the kept history) while the files on disk are still
