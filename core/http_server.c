@@ -95,11 +95,16 @@ struct fh_server {
   addr_count *addrs[ADDR_BUCKETS];
   atomic_ulong refused_per_ip;  /* connections closed at accept */
   unsigned long refused_reported;
+  int healthz;          /* the ops routes are served: GET /healthz is answered here */
 };
 
 /* Answers a request whose path failed path_ok; never a request object. */
 static char bad_path_mark;
 #define BAD_PATH ((void *)&bad_path_mark)
+/* A GET /healthz, answered by the server's thread on its next call (an
+ * answer queued on the first call makes libmicrohttpd close the connection). */
+static char healthz_mark;
+#define HEALTHZ ((void *)&healthz_mark)
 
 /* ---- connections per client address -------------------------------------- */
 
@@ -273,8 +278,9 @@ void fh_server_sweep(fh_server *s) {
 
 /* ---- requests ------------------------------------------------------------- */
 
-static enum MHD_Result send_simple(struct MHD_Connection *conn, int status,
-                                   const char *json, int close) {
+/* answers json on the server's own thread, counted under route */
+static enum MHD_Result send_here(struct MHD_Connection *conn, int status, const char *json,
+                                 int close, const char *route) {
   struct MHD_Response *res =
       MHD_create_response_from_buffer(strlen(json), (void *)json, MHD_RESPMEM_PERSISTENT);
   if (!res) return MHD_NO;
@@ -282,10 +288,15 @@ static enum MHD_Result send_simple(struct MHD_Connection *conn, int status,
   if (close) MHD_add_response_header(res, "Connection", "close");
   enum MHD_Result r = MHD_queue_response(conn, (unsigned)status, res);
   MHD_destroy_response(res);
-  char labels[64];
-  snprintf(labels, sizeof(labels), "route=\"limits\",status=\"%d\"", status);
+  char labels[96];
+  snprintf(labels, sizeof(labels), "route=\"%s\",status=\"%d\"", route, status);
   fh_metrics_add("flowhost_http_requests_total", labels, 1);
   return r;
+}
+
+static enum MHD_Result send_simple(struct MHD_Connection *conn, int status,
+                                   const char *json, int close) {
+  return send_here(conn, status, json, close, "limits");
 }
 
 /* A body that outgrows max_body while it arrives (chunked, or longer than
@@ -423,6 +434,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
   fh_server *s = l->s;
   fh_request *r = *con_cls;
   (void)version;
+  if (r == HEALTHZ) {
+    if (*upload_size) { *upload_size = 0; return MHD_YES; }  /* a body: ignored */
+    *con_cls = NULL;
+    return send_here(conn, 200, "{\"status\":\"ok\"}", 0, "/healthz");
+  }
   if (r == BAD_PATH) {
     *con_cls = NULL;
     return send_simple(conn, 400, "{\"error\":\"bad path\",\"message\":\"the path holds a "
@@ -431,6 +447,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
   if (!r) {
     if (atomic_load(&s->connections) > s->cfg->max_connections)
       return send_simple(conn, 503, "{\"error\":\"too many connections\"}", 1);
+    /* liveness is answered here, by the server's thread: it needs no
+     * worker, so a worker busy with a tenant's long C call (a 64 MB
+     * allocation, a pattern between two budget checks) cannot delay it */
+    if (s->healthz && strcmp(url, "/healthz") == 0 && strcmp(method, "GET") == 0) {
+      *con_cls = HEALTHZ;
+      return MHD_YES;
+    }
     const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
     if (cl && strtod(cl, NULL) > s->cfg->max_body)
       return send_simple(conn, 413, "{\"error\":\"request body too large\"}", 1);
@@ -484,7 +507,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   fh_server *s = ((listener *)cls)->s;
   fh_request *r = *con_cls;
   (void)code;
-  if (r == BAD_PATH) *con_cls = r = NULL; /* answered by libmicrohttpd (431, ...) */
+  if (r == BAD_PATH || r == HEALTHZ) *con_cls = r = NULL; /* no request object (431, a cut /healthz, ...) */
   if (!r) return;
   if (r->phase == PHASE_DISPATCHED) {
     /* the daemon is stopping while a worker still holds the request: leak
@@ -624,6 +647,19 @@ static void source_quiesce(void *arg) {
 
 static const fh_worker_source SOURCE = {source_run, source_quiesce};
 
+/* 1 when the comma-separated list holds name */
+static int has_token(const char *list, const char *name) {
+  size_t n = strlen(name);
+  for (const char *p = list ? list : ""; *p;) {
+    const char *end = strchr(p, ',');
+    size_t len = end ? (size_t)(end - p) : strlen(p);
+    if (len == n && strncmp(p, name, n) == 0) return 1;
+    if (!end) break;
+    p = end + 1;
+  }
+  return 0;
+}
+
 int fh_server_start(fh_server **out, const fh_config *cfg, fh_worker **workers,
                     int nworkers, char *err, size_t errsz) {
   fh_server *s = calloc(1, sizeof(*s));
@@ -631,6 +667,7 @@ int fh_server_start(fh_server **out, const fh_config *cfg, fh_worker **workers,
   s->cfg = cfg;
   s->workers = workers;
   s->nworkers = nworkers;
+  s->healthz = has_token(cfg->routes, "ops");
   s->listeners = calloc((size_t)nworkers, sizeof(*s->listeners));
   pthread_mutex_init(&s->mu, NULL);
   pthread_mutex_init(&s->addr_mu, NULL);
