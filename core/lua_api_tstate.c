@@ -12,6 +12,9 @@
  *       resumes is bounded by cpu_seconds (default 0.1). over: nil, or
  *       "cpu" | "memory" | "wall" when the turn was stopped for a budget.
  *   ts:memory()  -> KB in use;   ts:tasks() -> tasks running in it
+ *   ts:pressure() -> true over 75 % of the cap; ts:step(kb) -> cycle done, KB
+ *       (one incremental collection step: the manager collects a state under
+ *       pressure in steps between loop turns, never in one stall)
  *   ts:close()   the state is closed once its last task has ended
  *
  * Tenant states run with the JIT compiler off, so that the count hook that
@@ -66,6 +69,14 @@
 /* from SOFT_CAP of the cap on, the hook collects in steps, so that garbage
  * is gone before the allocator's hard cap refuses live work */
 #define SOFT_CAP 0.75
+#define AT_CAP 0.95
+/* long C work on a turn's behalf (a pattern match) that runs this long in
+ * one resume is stopped: the worker's other requests wait while it runs */
+#define MAX_C_SLICE 0.005
+/* a turn may allocate at most this much between two hooks: one C call
+ * that fills memory (string.rep in a tight loop, a big concatenation)
+ * holds the worker in page faults and copies while no hook can fire */
+#define MAX_BURST ((size_t)16 << 20)
 /* a turn running this many times its CPU budget on the clock is stopped */
 #define WALL_FACTOR 10
 
@@ -81,6 +92,7 @@ typedef struct tstate {
   double penalty_until;  /* monotonic: till then every turn runs as a runaway */
   size_t cap_bytes;      /* the allocator refuses growth past this (0: none) */
   int in_eval;           /* a chunk of the state runs in ts:eval */
+  size_t burst;          /* bytes the running turn grew by since the last hook */
   uv_timer_t closer;     /* closes the state outside any callback of it */
   char name[64];
 } tstate;
@@ -171,6 +183,12 @@ void fh_tstate_check(lua_State *L) {
     lua_pushstring(L, over);
     lua_error(L);
   }
+  /* one C call may not hold the worker past MAX_C_SLICE without a break
+   * (the hook, which lets others run, cannot fire inside it): the clock
+   * first, it is cheap; CPU decides */
+  if (t && fh_task_wall_slice(t) > MAX_C_SLICE && fh_task_slice(t) > MAX_C_SLICE)
+    raise_here(L, "pattern too complex: one call ran over 5 ms of CPU without a break "
+                  "(simplify the pattern, or match a shorter text)");
 }
 
 static void hook(lua_State *L, lua_Debug *ar) {
@@ -184,6 +202,7 @@ static void hook(lua_State *L, lua_Debug *ar) {
   }
   fh_task *t = running_task(ts);
   if (!t) return;
+  ts->burst = 0;
   const char *over = check_over(L, ts, t);
   if (over) {
     if (fh_task_co(t) == L && lua_isyieldable(L)) {
@@ -223,22 +242,32 @@ static void *ts_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     return NULL;
   }
   size_t old = ptr ? osize : 0;
-  if (nsize > old && ts->cap_bytes > 0 && ts->bytes - old + nsize > ts->cap_bytes) {
+  if (nsize > old && ts->cap_bytes > 0) {
     /* enforced while the state's own code runs (a turn, or a load in
      * ts:eval), both in protected calls; the manager's few pushes into the
      * state between them are not refused: LuaJIT would panic there */
     fh_task *t = ts->L ? running_task(ts) : NULL;
-    if (!t && !ts->in_eval) goto grant;
-    if (t) {
-      char msg[160];
-      snprintf(msg, sizeof(msg), "memory budget exceeded: the tenant's state reached its limit of %d MB",
-               (int)(ts->cap_bytes >> 20));
-      fh_task_set_over(t, msg);
-      ts->penalty_until = fh_monotonic() + PENALTY;
+    if (t || ts->in_eval) {
+      const char *why = NULL;
+      char msg[200];
+      if (ts->bytes - old + nsize > ts->cap_bytes) {
+        snprintf(msg, sizeof(msg), "memory budget exceeded: the tenant's state reached its limit of %d MB",
+                 (int)(ts->cap_bytes >> 20));
+        why = msg;
+      } else if (t && (ts->burst += nsize - old) > MAX_BURST) {
+        snprintf(msg, sizeof(msg), "memory budget exceeded: this turn took over %d MB at once "
+                 "(between two checks; build big values in smaller steps)", (int)(MAX_BURST >> 20));
+        why = msg;
+      }
+      if (why) {
+        if (t) {
+          fh_task_set_over(t, why);
+          ts->penalty_until = fh_monotonic() + PENALTY;
+        }
+        return NULL;
+      }
     }
-    return NULL;
   }
-grant:;
   void *p = realloc(ptr, nsize);
   if (p) ts->bytes = ts->bytes - old + nsize;
   else if (nsize <= old) return ptr;     /* a shrink that could not move */
@@ -443,10 +472,12 @@ static int l_call(lua_State *L) {
   double budget = luaL_optnumber(L, 4, 0.1);
   fh_task *caller = fh_task_check_current(L, "tstate call");
   lua_State *T = ts->L;
-  /* what a turn stopped over the memory cap left is garbage now: collect
-   * it at once, or this turn would meet the cap at its first allocation
-   * (in normal running the hook collects in steps from SOFT_CAP on) */
-  if (ts->cap_bytes > 0 && ts->bytes > ts->cap_bytes * SOFT_CAP) lua_gc(T, LUA_GCCOLLECT, 0);
+  /* what a turn stopped over the memory cap left is garbage: the manager
+   * collects it with ts:step between loop turns before the next call, and
+   * the hook collects in steps from SOFT_CAP on; a state still at its cap
+   * (a caller that did not step) is collected here, or this turn would
+   * meet the cap at its first allocation */
+  if (ts->cap_bytes > 0 && ts->bytes > ts->cap_bytes * AT_CAP) lua_gc(T, LUA_GCCOLLECT, 0);
   lua_getglobal(T, fn);
   if (!lua_isfunction(T, -1)) {
     lua_pop(T, 1);
@@ -462,6 +493,7 @@ static int l_call(lua_State *L) {
   cc->caller = fh_task_id(caller);
   fh_task_ctx ctx = *fh_task_context(caller);
   ctx.cpu_budget = budget;
+  ts->burst = 0;
   ts->live++;
   if (!fh_task_spawn(cc->sched, T, 1, on_call_done, cc, &ctx)) {
     ts->live--;
@@ -476,6 +508,25 @@ static int l_call(lua_State *L) {
   }
   cc->yielded = 1;
   return lua_yield(L, 0);
+}
+
+/* ts:step(kb) -> cycle_done, KB in use: one incremental collection step of
+ * about kb KB of work (the manager runs these between loop turns, so a big
+ * heap of garbage never stalls the worker in one full collection) */
+static int l_step(lua_State *L) {
+  tstate *ts = check_ts(L);
+  int kb = (int)luaL_optinteger(L, 2, 1024);
+  int done = lua_gc(ts->L, LUA_GCSTEP, kb);
+  lua_pushboolean(L, done);
+  lua_pushinteger(L, lua_gc(ts->L, LUA_GCCOUNT, 0));
+  return 2;
+}
+
+/* ts:pressure() -> true when the state holds over SOFT_CAP of its cap */
+static int l_pressure(lua_State *L) {
+  tstate *ts = check_ts(L);
+  lua_pushboolean(L, ts->cap_bytes > 0 && ts->bytes > ts->cap_bytes * SOFT_CAP);
+  return 1;
 }
 
 static int l_memory(lua_State *L) {
@@ -501,7 +552,7 @@ static int l_close(lua_State *L) {
 }
 
 static const luaL_Reg methods[] = {
-    {"eval", l_eval}, {"call", l_call}, {"memory", l_memory},
+    {"eval", l_eval}, {"call", l_call}, {"memory", l_memory}, {"step", l_step}, {"pressure", l_pressure},
     {"tasks", l_tasks}, {"close", l_close}, {NULL, NULL},
 };
 

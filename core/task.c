@@ -236,6 +236,10 @@ double fh_task_slice(const fh_task *t) {
 
 fh_task *fh_sched_running(fh_sched *s) { return s->running; }
 
+double fh_task_wall_slice(const fh_task *t) {
+  return t->wall_at > 0 ? fh_monotonic() - t->wall_at : 0;
+}
+
 double fh_task_wall_used(const fh_task *t) {
   return t->wall_used + (t->wall_at > 0 ? fh_monotonic() - t->wall_at : 0);
 }

@@ -107,6 +107,8 @@ double fh_task_slice(const fh_task *t);
  * turn blocked inside a C call, or starved of the CPU, does). Budgeted
  * tasks only, else 0. */
 double fh_task_wall_used(const fh_task *t);
+/* Wall-clock seconds since the current resume (budgeted tasks only, else 0). */
+double fh_task_wall_slice(const fh_task *t);
 
 /* Over budget: once set (CPU, memory or wall clock), the task stays over
  * for good; msg is copied ("file:line: cpu budget exceeded: ..."). */
