@@ -93,6 +93,8 @@ typedef struct tstate {
   size_t cap_bytes;      /* the allocator refuses growth past this (0: none) */
   int in_eval;           /* a chunk of the state runs in ts:eval */
   size_t burst;          /* bytes the running turn grew by since the last hook */
+  int break_due;         /* a turn stopped in C for holding the worker: it
+                            yields at the next pcall return (over()) */
   uv_timer_t closer;     /* closes the state outside any callback of it */
   char name[64];
 } tstate;
@@ -186,9 +188,11 @@ void fh_tstate_check(lua_State *L) {
   /* one C call may not hold the worker past MAX_C_SLICE without a break
    * (the hook, which lets others run, cannot fire inside it): the clock
    * first, it is cheap; CPU decides */
-  if (t && fh_task_wall_slice(t) > MAX_C_SLICE && fh_task_slice(t) > MAX_C_SLICE)
+  if (t && fh_task_wall_slice(t) > MAX_C_SLICE && fh_task_slice(t) > MAX_C_SLICE) {
+    ts->break_due = 1;                    /* the state's pcall gives the break */
     raise_here(L, "pattern too complex: one call ran over 5 ms of CPU without a break "
                   "(simplify the pattern, or match a shorter text)");
+  }
 }
 
 static void hook(lua_State *L, lua_Debug *ar) {
@@ -212,6 +216,14 @@ static void hook(lua_State *L, lua_Debug *ar) {
     }
     lua_pushstring(L, over);              /* inside a C call: climb out */
     lua_error(L);
+  }
+  /* Lua called from C (a sort comparator, a gsub callback) cannot yield:
+   * past MAX_C_SLICE of one resume there, it ends with an error, or the
+   * worker's other requests would wait for the whole budget */
+  if (!lua_isyieldable(L) && fh_task_wall_slice(t) > MAX_C_SLICE && fh_task_slice(t) > MAX_C_SLICE) {
+    ts->break_due = 1;                    /* the state's pcall gives the break */
+    raise_here(L, "a function called from C (a table.sort comparator, a string.gsub callback) ran "
+                  "over 5 ms without a break: sort or replace less at once");
   }
   /* a long turn takes turns with the other requests of the worker */
   if (fh_task_co(t) == L) {
@@ -288,13 +300,22 @@ static void maybe_close(tstate *ts) {
     uv_timer_start(&ts->closer, on_close_timer, 0, 0);
 }
 
-/* over() -> the running turn's over-budget message, or nil */
+/* over() -> the running turn's over-budget message, or nil. A turn whose
+ * C call was cut for holding the worker (break_due) takes its break here,
+ * where it can yield: a pcall loop around it cannot hold the worker. */
 static int l_over(lua_State *L) {
   tstate *ts = ts_of(L);
   fh_task *t = ts ? running_task(ts) : NULL;
   const char *over = t ? fh_task_over(t) : NULL;
-  if (over) lua_pushstring(L, over);
-  else lua_pushnil(L);
+  if (over) {
+    lua_pushstring(L, over);
+    return 1;
+  }
+  if (t && ts->break_due && fh_task_co(t) == L && lua_isyieldable(L)) {
+    ts->break_due = 0;
+    if (fh_task_preempt(t, fh_task_slice(t) * LONG_REST) == 0) return lua_yield(L, 0);
+  }
+  lua_pushnil(L);
   return 1;
 }
 

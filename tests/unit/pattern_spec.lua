@@ -302,15 +302,16 @@ describe("pattern in a tenant state", function()
     gmatch = 'for m in ("ab"):rep(40):gmatch(("[ab]*"):rep(10) .. "c") do return m end return "none"',
   }
   for _, op in ipairs({ "match", "find", "gsub", "gmatch" }) do
-    it(("ends a %s bomb with 'cpu budget exceeded' and then serves the next call"):format(op), function()
+    it(("ends a %s bomb within 5 ms of CPU ('pattern too complex') and then serves the next call"):format(op), function()
       local ts = tenant("pat-" .. op, "function bomb() " .. BOMBS[op] .. " end\n"
         .. 'function fine() return ("Hello there, world"):match("(%a+)$") end')
       local t0 = time.monotonic()
       local ok, err = ts:call("bomb", "", 0.1)
       local took = time.monotonic() - t0
       assert.is_false(ok)
-      assert.truthy(err:find("cpu budget exceeded", 1, true), err)
-      assert.truthy(took < 3, took)
+      -- one call may not hold the worker past 5 ms (the budget would let it run 100 ms)
+      assert.truthy(err:find("pattern too complex: one call ran over 5 ms", 1, true), err)
+      assert.truthy(took < 1, took)
       local ok2, r2 = ts:call("fine", "", 0.1)
       assert.is_true(ok2, r2)
       assert.are.equal("world", r2)

@@ -30,7 +30,7 @@ end)
 describe("preemption", function()
   it("a spinning turn lets other tasks run", function()
     local ts = tstate.new{ name = "t2" }
-    ts:eval("function spin() local x = 0 while true do x = x + 1 end end function sorty() local t = {} for i=1,20000 do t[i] = (i*7919)%20011 end table.sort(t, function(a,b) local s = 0 for k=1,20 do s = s + k end return a < b end) return 'sorted' end", "")
+    ts:eval("function spin() local x = 0 while true do x = x + 1 end end function sorty(n) n = tonumber(n) local t = {} for i=1,n do t[i] = (i*7919)%20011 end table.sort(t, function(a,b) local s = 0 for k=1,20 do s = s + k end return a < b end) return 'sorted' end", "")
     local host = require "host"
     local ticks, done = 0, false
     host.spawn(function() while not done do time.sleep(0.001); ticks = ticks + 1 end end)
@@ -40,8 +40,34 @@ describe("preemption", function()
     assert.is_false(ok); assert.truthy(r:find("cpu budget"), r)
 
     assert.truthy(ticks > 50)
-    local ok2, r2 = ts:call("sorty", "", 5)
+    -- a comparator runs where the turn cannot yield: a sort of a few
+    -- hundred items is fine, one that would hold the worker past 5 ms ends
+    local ok2, r2 = ts:call("sorty", "300", 5)
     assert.is_true(ok2, r2)
+    local ok3, r3 = ts:call("sorty", "20000", 5)
+    assert.is_false(ok3)
+    assert.truthy(r3:find("table.sort comparator", 1, true), r3)
+  end)
+
+  it("a turn cut inside a C callback takes a break at its next pcall, so a pcall loop cannot hold the worker", function()
+    local ts = tstate.new{ name = "t3" }
+    assert(ts:eval("function sorts() local t = {} for i = 1, 100 do t[i] = i end while true do pcall(table.sort, t, function() while true do end end) end end", ""))
+    local host = require "host"
+    local longest, last, done = 0, time.monotonic(), false
+    host.spawn(function()
+      while not done do
+        time.sleep(0.001)
+        local now = time.monotonic()
+        longest = math.max(longest, now - last)
+        last = now
+      end
+    end)
+    local ok, r = ts:call("sorts", "", 0.1)
+    done = true
+    assert.is_false(ok); assert.truthy(r:find("cpu budget"), r)
+    -- without the break every comparator ran until the budget: 100 ms at once
+    assert.truthy(longest < 0.05, longest)
+    ts:close()
   end)
 end)
 
