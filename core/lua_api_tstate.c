@@ -76,7 +76,7 @@
 /* a turn may allocate at most this much between two hooks: one C call
  * that fills memory (string.rep in a tight loop, a big concatenation)
  * holds the worker in page faults and copies while no hook can fire */
-#define MAX_BURST ((size_t)16 << 20)
+#define MAX_BURST ((size_t)8 << 20)
 /* a turn running this many times its CPU budget on the clock is stopped */
 #define WALL_FACTOR 10
 

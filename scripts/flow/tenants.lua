@@ -262,7 +262,7 @@ local function local_call(id, fn, payload)
   -- them, before it takes another turn
   local cycles, steps = 0, 0
   while ts:pressure() and cycles < 2 and steps < 1000 do
-    if ts:step(1024) then cycles = cycles + 1 end
+    if ts:step(256) then cycles = cycles + 1 end
     steps = steps + 1
     time.sleep(0)
     if e.ts and e.ts ~= ts then ts = e.ts end  -- rebuilt meanwhile
