@@ -50,6 +50,9 @@
 
 #define TS_MT "fh.tstate"
 #define HOOK_EVERY 4096
+/* a tenant in penalty (a turn of it broke a budget lately) is checked 4
+ * times as often: its runaway turns take their rests in finer slices */
+#define HOOK_PENALTY 1024
 #define GRACE 0.02
 #define SLICE 0.0005  /* a turn runs at most this long before I/O gets a look */
 /* A turn past LONG_TURN of Lua is a runaway suspect (a flow's turn takes
@@ -93,6 +96,7 @@ typedef struct tstate {
   size_t cap_bytes;      /* the allocator refuses growth past this (0: none) */
   int in_eval;           /* a chunk of the state runs in ts:eval */
   size_t burst;          /* bytes the running turn grew by since the last hook */
+  int hook_fine;         /* the hook runs every HOOK_PENALTY instructions */
   int break_due;         /* a turn stopped in C for holding the worker: it
                             yields at the next pcall return (over()) */
   uv_timer_t closer;     /* closes the state outside any callback of it */
@@ -188,7 +192,8 @@ void fh_tstate_check(lua_State *L) {
   /* one C call may not hold the worker past MAX_C_SLICE without a break
    * (the hook, which lets others run, cannot fire inside it): the clock
    * first, it is cheap; CPU decides */
-  if (t && fh_task_wall_slice(t) > MAX_C_SLICE && fh_task_slice(t) > MAX_C_SLICE) {
+  if (t && fh_task_wall_slice(t) > MAX_C_SLICE && fh_task_slice(t) > MAX_C_SLICE &&
+      fh_task_cpu_used(t) > LONG_TURN) {  /* (a runaway suspect: never a normal turn) */
     ts->break_due = 1;                    /* the state's pcall gives the break */
     raise_here(L, "pattern too complex: one call ran over 5 ms of CPU without a break "
                   "(simplify the pattern, or match a shorter text)");
@@ -220,7 +225,8 @@ static void hook(lua_State *L, lua_Debug *ar) {
   /* Lua called from C (a sort comparator, a gsub callback) cannot yield:
    * past MAX_C_SLICE of one resume there, it ends with an error, or the
    * worker's other requests would wait for the whole budget */
-  if (!lua_isyieldable(L) && fh_task_wall_slice(t) > MAX_C_SLICE && fh_task_slice(t) > MAX_C_SLICE) {
+  if (!lua_isyieldable(L) && fh_task_wall_slice(t) > MAX_C_SLICE && fh_task_slice(t) > MAX_C_SLICE &&
+      fh_task_cpu_used(t) > LONG_TURN) {
     ts->break_due = 1;                    /* the state's pcall gives the break */
     raise_here(L, "a function called from C (a table.sort comparator, a string.gsub callback) ran "
                   "over 5 ms without a break: sort or replace less at once");
@@ -515,6 +521,11 @@ static int l_call(lua_State *L) {
   fh_task_ctx ctx = *fh_task_context(caller);
   ctx.cpu_budget = budget;
   ts->burst = 0;
+  int penalty = ts->penalty_until > 0 && fh_monotonic() < ts->penalty_until;
+  if (penalty != ts->hook_fine) {        /* (never from inside the hook) */
+    ts->hook_fine = penalty;
+    lua_sethook(T, hook, LUA_MASKCOUNT, penalty ? HOOK_PENALTY : HOOK_EVERY);
+  }
   ts->live++;
   if (!fh_task_spawn(cc->sched, T, 1, on_call_done, cc, &ctx)) {
     ts->live--;
