@@ -254,7 +254,27 @@ const char *fh_task_over(const fh_task *t) { return t->over; }
 
 void fh_task_abort_at_yield(fh_task *t) { t->abort_at_yield = 1; }
 
+static void resume(fh_task *t, int nargs);
+
+/* A task resumed while another runs (spawned by it, or woken by something
+ * it called: a reply read in the same loop turn) runs nested inside that
+ * resume: its time is taken off the outer task's clocks, so a tenant's
+ * turn is never charged (nor stopped) for another task's work. */
 void fh_task_resume(fh_task *t, int nargs) {
+  fh_task *outer = t->sched->running;
+  if (!outer || outer->cpu_budget <= 0 || outer->resumed_at <= 0) {
+    resume(t, nargs);
+    return;
+  }
+  double c0 = fh_thread_cpu(), w0 = fh_monotonic();
+  resume(t, nargs);
+  if (outer->resumed_at > 0) {
+    outer->resumed_at += fh_thread_cpu() - c0;
+    outer->wall_at += fh_monotonic() - w0;
+  }
+}
+
+static void resume(fh_task *t, int nargs) {
   lua_State *co = t->co;
   fh_sched *s = t->sched;
   fh_task *prev = s->running;

@@ -148,7 +148,10 @@ local function set(r, k, v)
 end
 
 -- c.conv: the engine moves the conversation's state and question on it
-local turn_of = setmetatable({}, { __mode = "k" })   -- conv -> the turn's state
+-- (weak values too: the state holds conv, and LuaJIT's weak keys are no
+-- ephemerons, so a weak-keyed entry whose value reaches its key lives for
+-- ever; the turn's state is held by R while the turn runs)
+local turn_of = setmetatable({}, { __mode = "kv" })  -- conv -> the turn's state
 local CONV_SET = {
   state = function(r, v) return v ~= nil and a_state(r, v) end,
   asked = function(r, v) return v == nil or (type(v) == "string" and r.t.flow.slots ~= nil and r.t.flow.slots[v] ~= nil) end,

@@ -61,6 +61,7 @@ function M.start(opts)
   local keys = { goodco = "gk-" .. crypto.random_hex(12), hostile = "hk-" .. crypto.random_hex(12),
                  carwash = "ck-" .. crypto.random_hex(12) }
   local env = { FLOWHOST_WORKERS = 2, FLOWHOST_ADMIN_TOKEN = admin, FLOWHOST_SHUTDOWN_GRACE = 3,
+                FLOWHOST_MAX_CONNECTIONS_PER_IP = 256,   -- the product's default: the flood is judged on it
                 GOODCO_API_KEY = keys.goodco, HOSTILE_API_KEY = keys.hostile, CARWASH_API_KEY = keys.carwash,
                 FLOWHOST_TENANTS_DIR = opts.tenants_dir or "tests/fixtures/tenants",
                 FLOWHOST_FLOWS_DIR = opts.flows_dir or "tests/fixtures/flows" }
