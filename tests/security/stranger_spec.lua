@@ -287,15 +287,20 @@ describe("a hostile chat client", function()
         for i = 1, 16 do convs[i]:says(text_of(unit, n)) end
         return (security.cpu(s.pid) - c0) / 16
       end
-      local short, long = cpu_per_turn(1024), cpu_per_turn(4096)
+      -- the better of two measurements of each size: process CPU also holds
+      -- whatever else the host did meanwhile
+      local short = math.min(cpu_per_turn(1024), cpu_per_turn(1024))
+      local long = math.min(cpu_per_turn(4096), cpu_per_turn(4096))
       growth[#growth + 1] = ("%s %.1f -> %.1f ms"):format(name, short * 1000, long * 1000)
-      if long > 6 * math.max(short, 0.001) then
+      if long > 8 * math.max(short, 0.001) then
         slow[#slow + 1] = ("%s: %.1f ms of CPU a turn at 1,024 bytes, %.1f ms at 4,096"):format(name, short * 1000, long * 1000)
       end
     end
     io.stderr:write("\n  CPU a turn, 1,024 -> 4,096 bytes: ", table.concat(growth, ", "), "\n")
     -- 4x the length: linear is at most 4x (less, as every turn has a fixed
-    -- part); 6x leaves room for a noisy machine, quadratic would be 16x
+    -- part); 8x leaves room for a noisy machine (seen: 3.4-6x), quadratic
+    -- would be 16x (tests/unit/text_linear_spec.lua counts instructions,
+    -- which no machine's noise moves)
     assert.are.same({}, slow)
   end)
 
