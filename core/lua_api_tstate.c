@@ -80,6 +80,10 @@
  * that fills memory (string.rep in a tight loop, a big concatenation)
  * holds the worker in page faults and copies while no hook can fire */
 #define MAX_BURST ((size_t)8 << 20)
+/* a penalised tenant (one of its turns broke a budget in the last minute)
+ * gets a quarter of both: its C calls are what its neighbours wait for */
+#define PENALISED_C_SLICE 0.00125
+#define PENALISED_BURST ((size_t)2 << 20)
 /* a turn running this many times its CPU budget on the clock is stopped */
 #define WALL_FACTOR 10
 
@@ -192,7 +196,8 @@ void fh_tstate_check(lua_State *L) {
   /* one C call may not hold the worker past MAX_C_SLICE without a break
    * (the hook, which lets others run, cannot fire inside it): the clock
    * first, it is cheap; CPU decides */
-  if (t && fh_task_wall_slice(t) > MAX_C_SLICE && fh_task_slice(t) > MAX_C_SLICE &&
+  double c_slice = ts->hook_fine ? PENALISED_C_SLICE : MAX_C_SLICE;
+  if (t && fh_task_wall_slice(t) > c_slice && fh_task_slice(t) > c_slice &&
       fh_task_cpu_used(t) > LONG_TURN) {  /* (a runaway suspect: never a normal turn) */
     ts->break_due = 1;                    /* the state's pcall gives the break */
     raise_here(L, "pattern too complex: one call ran over 5 ms of CPU without a break "
@@ -225,7 +230,8 @@ static void hook(lua_State *L, lua_Debug *ar) {
   /* Lua called from C (a sort comparator, a gsub callback) cannot yield:
    * past MAX_C_SLICE of one resume there, it ends with an error, or the
    * worker's other requests would wait for the whole budget */
-  if (!lua_isyieldable(L) && fh_task_wall_slice(t) > MAX_C_SLICE && fh_task_slice(t) > MAX_C_SLICE &&
+  double c_slice = ts->hook_fine ? PENALISED_C_SLICE : MAX_C_SLICE;
+  if (!lua_isyieldable(L) && fh_task_wall_slice(t) > c_slice && fh_task_slice(t) > c_slice &&
       fh_task_cpu_used(t) > LONG_TURN) {
     ts->break_due = 1;                    /* the state's pcall gives the break */
     raise_here(L, "a function called from C (a table.sort comparator, a string.gsub callback) ran "
@@ -272,9 +278,10 @@ static void *ts_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
         snprintf(msg, sizeof(msg), "memory budget exceeded: the tenant's state reached its limit of %d MB",
                  (int)(ts->cap_bytes >> 20));
         why = msg;
-      } else if (t && (ts->burst += nsize - old) > MAX_BURST) {
+      } else if (t && (ts->burst += nsize - old) > (ts->hook_fine ? PENALISED_BURST : MAX_BURST)) {
         snprintf(msg, sizeof(msg), "memory budget exceeded: this turn took over %d MB at once "
-                 "(between two checks; build big values in smaller steps)", (int)(MAX_BURST >> 20));
+                 "(between two checks; build big values in smaller steps)",
+                 (int)((ts->hook_fine ? PENALISED_BURST : MAX_BURST) >> 20));
         why = msg;
       }
       if (why) {
