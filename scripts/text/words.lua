@@ -64,40 +64,29 @@ function M.tokens(s)
       local pos = i
       while true do
         local b = byte(s, pos)
+        local moved = false
         if b and b < 0x80 then
           local _, e = find(s, "^%w+", pos)
           if e then
             local run = sub(s, pos, e)
             if alpha and find(run, "%d") then alpha = false end
             if digits and find(run, "%D") then digits = false end
-            last, pos = e, e + 1
-          else
-            local after = apostrophe_at(s, pos)
-            if after and word_char_at(s, after) then
-              segs = segs or {}
-              segs[#segs + 1] = sub(s, seg, last)
-              seg, pos = after, after
-            else
-              break
-            end
+            last, pos, moved = e, e + 1, true
           end
         elseif b then
           local j = word_char_at(s, pos)
           if j then
             digits = false
-            last, pos = j - 1, j
-          else
-            local after = apostrophe_at(s, pos)
-            if after and word_char_at(s, after) then
-              segs = segs or {}
-              segs[#segs + 1] = sub(s, seg, last)
-              seg, pos = after, after
-            else
-              break
-            end
+            last, pos, moved = j - 1, j, true
           end
-        else
-          break
+        end
+        if not moved then
+          -- an apostrophe with a letter after it: the word goes on without it
+          local after = b and apostrophe_at(s, pos)
+          if not (after and word_char_at(s, after)) then break end
+          segs = segs or {}
+          segs[#segs + 1] = sub(s, seg, last)
+          seg, pos = after, after
         end
       end
       local w
