@@ -25,8 +25,11 @@ int fh_lua_open_pattern(lua_State *L);
 /* Budget check for long C work done on behalf of tenant code (the pattern
  * matcher calls it every few thousand steps): raises "cpu budget exceeded"
  * (or the memory/time error) when L is a tenant state whose running turn
- * or load is over its budget; returns at once in any other state. */
-void fh_tstate_check(lua_State *L);
+ * or load is over its budget; returns at once in any other state.
+ * call_cpu is the thread's CPU clock when this one C call was first seen
+ * working (0: not known yet): a call that has held the worker past the
+ * C-call slice since then is cut (only in a turn that is already long). */
+void fh_tstate_check(lua_State *L, double call_cpu);
 
 /* Pushes nil and a stable error word; returns 2 (for `return nil, err`). */
 int fh_lua_fail(lua_State *L, const char *word);

@@ -18,6 +18,7 @@
  * an error (a budget, a gsub callback's) unwinds with nothing to free. */
 #include "lua_api.h"
 #include "pattern.h"
+#include "task.h"
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -29,7 +30,15 @@
 static _Thread_local long steps_left;
 #define ENTRY_STEPS 8
 
-static void on_tick(void *ud) { fh_tstate_check(ud); }
+/* The thread's CPU clock at the first tick of the call in progress (0
+ * before it): a tick costs a clock read only in a call long enough to tick. */
+static _Thread_local double call_cpu;
+
+static void on_tick(void *ud) {
+  double at = call_cpu;
+  if (at == 0) call_cpu = fh_thread_cpu();
+  fh_tstate_check(ud, at);
+}
 
 static void on_fail(void *ud, int err) { luaL_error(ud, "%s", fh_pattern_strerror(err)); }
 
@@ -37,6 +46,7 @@ static void state_init(lua_State *L, fh_pattern_state *ms, fh_pattern_hooks *h, 
   h->tick = on_tick;
   h->fail = on_fail;
   h->ud = L;
+  call_cpu = 0;
   fh_pattern_init(ms, s, len, h, steps_left - ENTRY_STEPS);
 }
 

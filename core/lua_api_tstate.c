@@ -180,7 +180,7 @@ static const char *check_over(lua_State *L, tstate *ts, fh_task *t) {
   return fh_task_over(t);
 }
 
-void fh_tstate_check(lua_State *L) {
+void fh_tstate_check(lua_State *L, double call_cpu) {
   tstate *ts = ts_of(L);
   if (!ts) return;
   if (ts->eval_deadline > 0) {
@@ -197,7 +197,8 @@ void fh_tstate_check(lua_State *L) {
    * (the hook, which lets others run, cannot fire inside it): the clock
    * first, it is cheap; CPU decides */
   double c_slice = ts->hook_fine ? PENALISED_C_SLICE : MAX_C_SLICE;
-  if (t && fh_task_wall_slice(t) > c_slice && fh_task_slice(t) > c_slice &&
+  if (t && call_cpu > 0 && fh_task_wall_slice(t) > c_slice && fh_task_slice(t) > c_slice &&
+      fh_thread_cpu() - call_cpu > c_slice &&
       fh_task_cpu_used(t) > LONG_TURN) {  /* (a runaway suspect: never a normal turn) */
     ts->break_due = 1;                    /* the state's pcall gives the break */
     raise_here(L, "pattern too complex: one call ran over 5 ms of CPU without a break "

@@ -41,35 +41,48 @@ python3 tests/fakes/llm.py --port "$LLM_FAKE_PORT" > var/test/llm-fake.out 2>&1 
 LLM_FAKE_PID=$!
 for _ in $(seq 1 50); do grep -q READY var/test/llm-fake.out 2>/dev/null && break; sleep 0.1; done
 
-failed=0 passed=0
+failed=0 passed=0 failures=
 tally() { # name, exit code
   if [ "$2" -eq 0 ]; then passed=$((passed + 1)); echo "== $1: ok"
-  else failed=$((failed + 1)); echo "== $1: FAILED ($2)"; fi
+  else failed=$((failed + 1)); failures="$failures${failures:+, }$1"; echo "== $1: FAILED ($2)"; fi
+}
+# a suite's output also goes to var/test/suite.log; what failed is printed
+# again at the end (CI shows the tail of a long run)
+SUITE_LOG=var/test/suite.log
+FAILED_LOG=var/test/failed.log
+: > "$FAILED_LOG"
+keep_failures() { # name: the failure reports of the suite just run
+  grep -v '^[+.-]*{"ts"' "$SUITE_LOG" | grep -A12 -E '^(Failure|Error) ->|FAILED|^[^ ]+\.(c|lua):[0-9]+: ' \
+    | head -150 | sed "s/^/[$1] /" >> "$FAILED_LOG"
+}
+suite() { # name, command...
+  local name=$1; shift
+  # (tee through a process substitution: bash does not wait for it, so a
+  # child a test leaves behind cannot hold the run)
+  "$@" > >(tee "$SUITE_LOG") 2>&1
+  local rc=$?
+  sleep 0.2                                   # tee's last lines
+  tally "$name" "$rc"
+  [ "$rc" -eq 0 ] || keep_failures "$name"
 }
 
 echo "== C tests (ctest, AddressSanitizer)"
-(cd build-asan && ctest --output-on-failure)
-tally "C tests" $?
+suite "C tests" bash -c 'cd build-asan && ctest --output-on-failure'
 
 echo "== fuzzing (libFuzzer: kept inputs replayed, then a short fixed-seed run per target)"
-tests/fuzz/run.sh --quick
-tally "fuzzing" $?
+suite "fuzzing" tests/fuzz/run.sh --quick
 
 echo "== unit specs (inside the runtime)"
-FLOWHOST_LUA_PATH="tests/support/?.lua" build/flowhost test tests/unit
-tally "unit specs" $?
+suite "unit specs" env FLOWHOST_LUA_PATH="tests/support/?.lua" build/flowhost test tests/unit
 
 echo "== integration specs (real binary, real Redis)"
-FLOWHOST_LUA_PATH="tests/support/?.lua" FLOWHOST_BIN="$ROOT/build/flowhost" build/flowhost test tests/integration
-tally "integration specs" $?
+suite "integration specs" env FLOWHOST_LUA_PATH="tests/support/?.lua" FLOWHOST_BIN="$ROOT/build/flowhost" build/flowhost test tests/integration
 
 echo "== security specs (a hostile tenant and a hostile chat client against the real binary)"
-FLOWHOST_LUA_PATH="tests/support/?.lua" FLOWHOST_BIN="$ROOT/build/flowhost" build/flowhost test tests/security
-tally "security specs" $?
+suite "security specs" env FLOWHOST_LUA_PATH="tests/support/?.lua" FLOWHOST_BIN="$ROOT/build/flowhost" build/flowhost test tests/security
 
 echo "== flowhost check (every tenant's flows load and validate)"
-build/flowhost check
-tally "flowhost check" $?
+suite "flowhost check" build/flowhost check
 
 echo "== tenant flow specs (a running host over HTTP, real Redis)"
 CHAT_PORT=${CHAT_PORT:-18090}
@@ -77,10 +90,14 @@ FLOWHOST_LISTEN="127.0.0.1:$CHAT_PORT" FLOWHOST_WORKERS=2 \
   build/flowhost serve --config config/flowhost.lua > var/test/tenant-host.log 2>&1 &
 HOST_PID=$!
 for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$CHAT_PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
-FLOWHOST_CHAT_URL="http://127.0.0.1:$CHAT_PORT" build/flowhost test flows/*/spec
-tally "tenant flow specs" $?
+suite "tenant flow specs" env FLOWHOST_CHAT_URL="http://127.0.0.1:$CHAT_PORT" build/flowhost test flows/*/spec
 kill -TERM "$HOST_PID" 2>/dev/null && wait "$HOST_PID" 2>/dev/null
 HOST_PID=
 
-echo "suites: $passed passed, $failed failed"
+echo "suites: $passed passed, $failed failed${failures:+ ($failures)}"
+if [ "$failed" -gt 0 ]; then
+  echo "== what failed (again, from var/test/failed.log)"
+  cat "$FAILED_LOG"
+  echo "suites failed: $failures"
+fi
 [ "$failed" -eq 0 ]
