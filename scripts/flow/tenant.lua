@@ -33,6 +33,7 @@ local identity = require "flow.identity"
 local readonly = require "flow.readonly"
 local config_env = require "flow.config_env"
 local messages = require "flow.messages"
+local business = require "flow.business"
 local check = require "flow.check"
 local crypto = require "crypto"
 local host = require "host"
@@ -184,6 +185,16 @@ function M.load(id, opts)
   if #problems > 0 then return nil, problems end
   settings.id = id
   local languages = settings.languages or { "en" }
+
+  -- business data (flows/<id>/business.lua), optional
+  local bdata, btext, bfile = business.load(dir)
+  if bdata == nil and btext then return nil, { btext } end
+  if bdata then
+    texts[#texts + 1] = btext
+    local bproblems
+    settings, bproblems = business.apply(settings, bdata, bfile, btext)
+    if not settings then return nil, bproblems end
+  end
 
   -- messages
   local mfile = dir .. "/messages.lua"
