@@ -24,6 +24,7 @@ local M = {}
 function M.window_open(tenant, channel, to)
   local adapter = registry.adapter(channel)
   if not adapter or not adapter.window then return true end
+  if adapter.window_for and not adapter.window_for(to) then return true end   -- (Twilio SMS)
   return redis.call("EXISTS", inbound.window_key(tenant, channel, to)) == 1
 end
 

@@ -10,6 +10,12 @@
 --       words)
 --   ack() -> 200, "<Response/>" (TwiML: we answer through the REST API)
 --   send(creds, to, reply) -> true, sid | nil, err, retry_after
+--       reply.text (+ numbered buttons, media) goes as Body; reply.template =
+--       {sid = "HX...", params = {...}} goes through the Content API
+--       (ContentSid, ContentVariables: a JSON string {"1": .., "2": ..},
+--       or the params' own names when params is a map): the only kind
+--       WhatsApp accepts outside its 24 h window
+--   window = 24 h for WhatsApp numbers (window_for(to)); SMS has none
 --   creds = {account_sid, auth_token, from, webhook_url, api_url}
 local json = require "json"
 local http = require "http"
@@ -17,7 +23,10 @@ local crypto = require "crypto"
 local form = require "channels.form"
 local S = require "channels.shape"
 
-local M = { name = "twilio" }
+local M = { name = "twilio", window = 24 * 3600 }
+
+--- Only WhatsApp has the 24 h service window.
+function M.window_for(to) return tostring(to):find("^whatsapp:") ~= nil end
 
 local function signature(token, url, params, names)
   local sorted = {}
@@ -91,19 +100,41 @@ end
 
 function M.ack() return 200, '<?xml version="1.0" encoding="UTF-8"?><Response/>', { ["Content-Type"] = "text/xml" } end
 
-function M.send(creds, to, reply, journal)
+-- a template's variables as the Content API wants them: a JSON string
+-- keyed "1", "2", ... (a list) or by the params' names (a map)
+local function content_variables(params)
+  local vars = {}
+  for k, v in pairs(params or {}) do vars[tostring(k)] = tostring(v) end
+  return next(vars) and json.encode(vars) or nil
+end
+
+-- the form fields of a reply: Body (and media) or ContentSid
+local function fields(creds, to, reply)
+  local f = { { "To", to }, { "From", creds.from } }
+  if reply.template then
+    local t = reply.template
+    f[#f + 1] = { "ContentSid", tostring(t.sid or t.name) }
+    local vars = content_variables(t.params)
+    if vars then f[#f + 1] = { "ContentVariables", vars } end
+    return f
+  end
   local text = reply.text
   if reply.buttons and #reply.buttons > 0 then             -- plain text channel: numbered choices
     local lines = { text }
     for i, b in ipairs(reply.buttons) do lines[#lines + 1] = ("%d. %s"):format(i, b.title) end
     text = table.concat(lines, "\n")
   end
+  f[#f + 1] = { "Body", text }
+  if reply.media then f[#f + 1] = { "MediaUrl", reply.media.url } end
+  return f
+end
+
+function M.send(creds, to, reply, journal)
   local r, err = http.request{ method = "POST", timeout = 10, on_wire = journal,
     url = ("%s/2010-04-01/Accounts/%s/Messages.json"):format(creds.api_url or "https://api.twilio.com", creds.account_sid),
     headers = { ["Content-Type"] = "application/x-www-form-urlencoded",
                 Authorization = "Basic " .. crypto.base64(tostring(creds.account_sid) .. ":" .. tostring(creds.auth_token)) },
-    body = form.encode{ { "To", to }, { "From", creds.from }, { "Body", text },
-                        reply.media and { "MediaUrl", reply.media.url } or nil } }
+    body = form.encode(fields(creds, to, reply)) }
   if not r then return nil, err end
   local b = json.decode(r.body) or {}
   if r.status == 201 or r.status == 200 then return true, b.sid end

@@ -112,4 +112,24 @@ describe("twilio channel", function()
     assert.are.equal("Your invoice", last.Body)
     assert.are.same({ "https://example.com/i.pdf" }, last.MediaUrl)
   end)
+
+  it("sends templates through the Content API and keeps the 24 h WhatsApp window", function()
+    local function send(to, msg)
+      msg.channel, msg.to = "twilio", to
+      return assert(http.request{ method = "POST", url = s.url .. "/admin/tenants/carwash/messages",
+        headers = { Authorization = "Bearer tw-admin", ["Content-Type"] = "application/json" }, body = json.encode(msg) })
+    end
+    local who = from()                              -- has never written: the window is closed
+    local r = send(who, { text = "Your car is ready" })
+    assert.are.equal(409, r.status, r.body)
+    assert.are.equal("template required", json.decode(r.body).error)
+    assert.are.equal(0, #sent_to(who))
+    local sid = "HX" .. crypto.random_hex(16)
+    r = send(who, { template = { sid = sid, params = { "Rahul", "10:30 AM" } } })
+    assert.are.equal(200, r.status, r.body)
+    local got = wait_sent(who, 1)[1].params
+    assert.are.equal(sid, got.ContentSid)
+    assert.are.same({ ["1"] = "Rahul", ["2"] = "10:30 AM" }, json.decode(got.ContentVariables))
+    assert.is_nil(got.Body)                         -- not the literal "nil" of a text-less reply
+  end)
 end)

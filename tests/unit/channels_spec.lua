@@ -182,6 +182,8 @@ describe("service window", function()
     local tenant, to = "win-" .. crypto.random_hex(4), "91" .. crypto.random_hex(5)
     assert.is_false(outbound.window_open(tenant, "whatsapp", to))
     assert.is_true(outbound.window_open(tenant, "telegram", to))
+    assert.is_false(outbound.window_open(tenant, "twilio", "whatsapp:+" .. to))   -- WhatsApp through Twilio
+    assert.is_true(outbound.window_open(tenant, "twilio", "+" .. to))              -- Twilio SMS: no window
     assert.are.equal("queued", inbound.accept(tenant, "whatsapp", { id = "wamid." .. crypto.random_hex(6),
       conversation = to, text = "hi", kind = "text" }))
     assert.is_true(outbound.window_open(tenant, "whatsapp", to))
