@@ -23,11 +23,15 @@
 --                                  live holds (a new hold replaces the oldest),
 --                                  `bookings_per_minute` per tenant (nil, "rate limited")
 --   view:slots{...} / view:next_free{...} / view:order(...)   availability, unchanged
+-- A conversation a person has taken over (flow.handoff) changes nothing:
+-- reserve, confirm, reschedule and cancel answer nil, "handed over".
 -- Another customer's booking gets exactly the answer a missing one gets:
 -- nil, "not found" (or an empty list), so a lookup reveals nothing.
 -- The view is a locked proxy: writing a field raises "this object is
 -- read-only"; rawset on it changes only the proxy table, never the engine
 -- or the identity, which live in closures.
+local handoff = require "flow.handoff"
+
 local M = {}
 
 local function read_only() error("this object is read-only", 2) end
@@ -84,6 +88,12 @@ function M.view(engine, who)
     return out
   end
 
+  -- a booking write goes ahead unless a person has taken the conversation over
+  local function writable()
+    if handoff.active(engine.tenant, conv) then return nil, "handed over" end
+    return true
+  end
+
   local api = {}
   function api.get(_, id) return owned(id) end
 
@@ -102,18 +112,24 @@ function M.view(engine, who)
   end
 
   function api.cancel(_, id, reason)
+    local w, werr = writable()
+    if not w then return nil, werr end
     local b, err = owned(id)
     if not b then return nil, err end
     return engine:cancel(b.id, text(reason) or "cancelled by the customer")
   end
 
   function api.confirm(_, id)
+    local w, werr = writable()
+    if not w then return nil, werr end
     local b, err = owned(id)
     if not b then return nil, err end
     return engine:confirm(b.id)
   end
 
   function api.reschedule(_, id, new_start, resource)
+    local w, werr = writable()
+    if not w then return nil, werr end
     local b, err = owned(id)
     if not b then return nil, err end
     if resource ~= nil and type(resource) ~= "string" then error("booking.reschedule: resource must be a resource id", 2) end
@@ -122,6 +138,8 @@ function M.view(engine, who)
 
   function api.reserve(_, q)
     if type(q) ~= "table" then error("booking.reserve: needs a table of arguments", 2) end
+    local w, werr = writable()
+    if not w then return nil, werr end
     local c = type(q.customer) == "table" and q.customer or {}
     return engine:reserve({
       service = q.service, start = q.start, resource = q.resource, area = q.area, addons = q.addons,

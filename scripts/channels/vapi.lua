@@ -27,10 +27,12 @@ local redis = require "redis"
 local host = require "host"
 local turns = require "channels.turn"
 local S = require "channels.shape"
+local handoff = require "flow.handoff"
 
 local M = { name = "vapi", synchronous = true }
 
 local TRANSFER = "Let me transfer you to a colleague who can help."
+local HANDED_OVER_FOR = 6 * 3600     -- longer than any call
 
 function M.verify(req, creds)
   if not creds.secret or creds.secret == "" then return nil, 503, "the channel has no secret configured" end
@@ -59,8 +61,11 @@ local function speak(replies)
   return one_line(table.concat(parts, " "))
 end
 
--- runs the turn, waiting at most `deadline` seconds
+-- runs the turn, waiting at most `deadline` seconds; past it the caller
+-- hears the transfer text, so the call is handed over (flow.handoff): the
+-- turn still running, and every later tool call of the call, books nothing
 local function turn(tenant, conv, text, deadline)
+  if handoff.active(tenant, conv) then return nil, "handed over" end
   local me, res, err, done = host.task_id(), nil, nil, false
   host.spawn(function()
     res, err = turns.run(tenant, conv, { text = text })
@@ -68,7 +73,10 @@ local function turn(tenant, conv, text, deadline)
     host.wake(me)
   end)
   if not done then host.park(deadline) end
-  if not done then return nil, "deadline" end
+  if not done then
+    handoff.mark(tenant, conv, HANDED_OVER_FOR, "vapi: no answer within the deadline, transferred")
+    return nil, "deadline"
+  end
   if not res then return nil, err end
   return res.replies
 end

@@ -68,6 +68,41 @@ describe("vapi channel", function()
     assert.truthy(r.elapsed_ms < 3000, r.elapsed_ms)
   end)
 
+  it("books nothing for a call once the caller heard 'transfer'", function()
+    local call = "call-" .. crypto.random_hex(6)
+    local n = 0
+    local function say(text)
+      n = n + 1
+      local id = "toolu_h" .. n
+      local r = vapi(call, { { id = id, name = "booking_assistant", arguments = { text = text } } })
+      assert.is_true(r.valid, json.encode(r.problems))
+      return r.results[id]
+    end
+    for _, text in ipairs{ "hi", "Rahul Sharma", "9876543210", "Honda City", "MH12AB1234", "basic wash", "none", "tomorrow" } do
+      say(text)
+    end
+    assert.truthy(say("earliest"):find("confirm", 1, true))           -- at the summary, a time held
+    -- the confirming turn cannot finish within the deadline (its lock is
+    -- busy for 1.5 s): the caller hears "transfer", the turn runs later
+    redis.call("SET", "lock:fh:conv:{carwash:vapi:" .. call .. "}:lock", "someone-else", "PX", 1500)
+    assert.truthy(say("yes confirm"):find("transfer", 1, true))
+    time.sleep(2.5)                                                    -- the late turn has run by now
+    local engine = assert(require("flow.tenant").load("carwash")).booking
+    local function of_call()
+      local out = {}
+      for _, b in ipairs(engine:by_customer("9876543210") or {}) do
+        if b.conversation == "vapi:" .. call then out[#out + 1] = b end
+      end
+      return out
+    end
+    local mine = of_call()
+    assert.truthy(#mine >= 1, "expected the held time")
+    for _, b in ipairs(mine) do assert.are_not.equal("confirmed", b.status) end
+    -- and every later tool call of the call is the transfer text, at once
+    assert.truthy(say("yes confirm"):find("transfer", 1, true))
+    for _, b in ipairs(of_call()) do assert.are_not.equal("confirmed", b.status) end
+  end)
+
   it("stores the end-of-call report with the conversation", function()
     local call = "call-" .. crypto.random_hex(6)
     local ev = fake:control("/_control/event", { url = s.url .. "/webhooks/carwash/vapi", type = "end-of-call-report",
