@@ -13,6 +13,17 @@
 -- never use (fields missing or odd, see usable()) goes there at once, with
 -- the reason: neither is retried for ever, nor holds up its conversation.
 -- Acknowledged entries are trimmed from the stream every few seconds.
+--
+-- Bursts: people type "hi" / "I want a wash" / "tomorrow" as three
+-- messages. Text messages of one conversation that arrive within the
+-- tenant's `debounce_ms` (default FLOWHOST_DEBOUNCE_MS, else 1,500 ms; the JSON chat API and
+-- Vapi do not come through this consumer and never wait) of each other
+-- become one turn, their texts in order, answered once: the turn waits
+-- until debounce_ms has passed since the latest of them (at most
+-- MAX_DEBOUNCE_WAITS of them). A button tap, media or a location is
+-- never merged. The merged turn runs under the first message's id; the
+-- others get an empty outbox that points to it, so a redelivery after a
+-- crash answers nothing twice.
 local redis = require "redis"
 local json = require "json"
 local host = require "host"
@@ -32,6 +43,9 @@ local OUTBOX_TTL = 7 * 24 * 3600
 local CLAIM_IDLE_MS = tonumber(os.getenv("FLOWHOST_STREAM_CLAIM_IDLE_MS")) or 30000
 local MAX_DELIVERIES = 10
 local SEND_ATTEMPTS = 5
+-- the platform's default (FLOWHOST_DEBOUNCE_MS; tenants set debounce_ms)
+local DEBOUNCE_MS = tonumber(os.getenv("FLOWHOST_DEBOUNCE_MS")) or 1500
+local MAX_DEBOUNCE_WAITS = 5
 
 local consumer = ("%s-%d-%d"):format(os.getenv("HOSTNAME") or "host", math.floor(time.now()), host.worker())
 
@@ -105,9 +119,10 @@ local function send(adapter, creds, to, reply, limit, mark)
   end
 end
 
--- one message; true when it is done (acknowledge it), false, word, detail
--- when it can never be (dead-letter it now), else nil, err (retried)
-local function handle(tenant, settings, f)
+-- one message (and the texts of the later ones merged into it); true when
+-- it is done (acknowledge it), false, word, detail when it can never be
+-- (dead-letter it now), else nil, err (retried)
+local function handle(tenant, settings, f, merged)
   local msg, word, detail = usable(f)
   if not msg then return false, word, detail end
   local adapter = registry.adapter(f.channel)
@@ -122,15 +137,22 @@ local function handle(tenant, settings, f)
       replies = { { text = settings.only_text or "Sorry, I can only read text messages." } }
     else
       -- media (with its id), a location or contacts reach the flow as they are
+      local text = msg.text
+      for _, m in ipairs(merged or {}) do text = text .. "\n" .. m.text end
       local res, err = turns.run(tenant, f.channel .. ":" .. f.conversation, {
-        text = msg.text, button = msg.button, kind = msg.kind, media = msg.media,
+        text = text, button = msg.button, kind = msg.kind, media = msg.media,
         location = msg.location, contacts = msg.contacts }, { mid = f.channel .. ":" .. f.id })
       if not res then return nil, tostring(err) end
       replies = res.replies
     end
     if adapter.ack_button then adapter.ack_button(creds, msg.callback) end
     box = { replies = replies, sent = 0 }
-    redis.call("SET", key, json.encode(box), "EX", OUTBOX_TTL)
+    local writes = { { "SET", key, json.encode(box), "EX", OUTBOX_TTL } }
+    for _, m in ipairs(merged or {}) do
+      writes[#writes + 1] = { "SET", outbox_key(tenant, m.f), json.encode{ replies = {}, sent = 0, merged_into = f.id },
+                              "EX", OUTBOX_TTL }
+    end
+    redis.pipeline(writes)
   end
   if box.sending and box.sending == box.sent + 1 then
     -- the host died while this reply was being sent: it went out (or
@@ -181,11 +203,51 @@ local function with_entry(e, list)
   return list
 end
 
-local function process(tenant, stream, entries)
+-- the entries of a conversation waiting in this worker, by tenant and
+-- conversation: one task works through each queue, in order
+local queues = {}
+
+local function arrival_ms(e) return tonumber(tostring(e[1]):match("^(%d+)%-")) or 0 end
+
+-- a plain text message that may be merged with its neighbours
+local function text_of(e)
+  local f = fields(e[2])
+  local msg = usable(f)
+  if msg and type(msg.text) == "string" and msg.button == nil and (msg.kind == nil or msg.kind == "text") then
+    return { f = f, text = msg.text }
+  end
+end
+
+-- the first entry of q and the text entries right after it that came
+-- within the debounce time of each other; waits for the quiet time
+local function take_burst(q, debounce)
+  local first = text_of(q[1])
+  if debounce <= 0 or not first then return 1, nil end
+  local n, waits = 1, 0
+  while true do
+    while q[n + 1] and text_of(q[n + 1]) and arrival_ms(q[n + 1]) - arrival_ms(q[n]) <= debounce do n = n + 1 end
+    local quiet_at = arrival_ms(q[n]) / 1000 + debounce / 1000
+    local now = time.now()
+    if now >= quiet_at or waits >= MAX_DEBOUNCE_WAITS then break end
+    waits = waits + 1
+    local before = #q
+    time.sleep(quiet_at - now)
+    if #q == before then break end
+  end
+  local merged = {}
+  for i = 2, n do merged[#merged + 1] = text_of(q[i]) end
+  return n, merged
+end
+
+local function process(tenant, stream, qkey)
+  local q = queues[qkey]
   local settings = (tenants.status(tenant) or {}).settings or {}
-  for i, e in ipairs(entries) do
+  local debounce = tonumber(settings.debounce_ms) or DEBOUNCE_MS
+  while #q > 0 do
+    local n, merged = take_burst(q, debounce)
+    local e = q[1]
     local f = fields(e[2])
-    local ok, done, why, detail = pcall(handle, tenant, settings, f)
+    local ok, done, why, detail = pcall(handle, tenant, settings, f, merged)
     if ok and done == false then
       log.warn("inbound entry the host cannot use: moved to the dead-letter stream",
                { tenant = tenant, entry = e[1], reason = why, detail = detail })
@@ -193,28 +255,37 @@ local function process(tenant, stream, entries)
                                        "error", why .. ": " .. tostring(detail) }))
       if dead then redis.call("XACK", stream, GROUP, e[1]) end   -- else the claim brings it back
       inflight[e[1]] = nil
+      table.remove(q, 1)
     elseif ok and done == true then
-      redis.call("XACK", stream, GROUP, e[1])
-      inflight[e[1]] = nil
+      for i = 1, n do
+        redis.call("XACK", stream, GROUP, q[1][1])
+        inflight[q[1][1]] = nil
+        table.remove(q, 1)
+      end
     else
       log.warn("inbound message not answered yet", { tenant = tenant, entry = e[1],
                                                      err = tostring(ok and why or done) })
-      for j = i, #entries do inflight[entries[j][1]] = nil end
-      return                                     -- keep order: the rest waits for the claim
+      for _, left in ipairs(q) do inflight[left[1]] = nil end
+      break                                      -- keep order: the rest waits for the claim
     end
   end
+  queues[qkey] = nil
 end
 
--- entries of one stream, one task per conversation, in order
+-- entries of one stream, one task per conversation, in order (entries of
+-- a conversation whose task is still at work join its queue)
 local function dispatch(tenant, stream, entries)
-  local by_conv, order = {}, {}
   for _, e in ipairs(entries) do
     inflight[e[1]] = true
-    local c = fields(e[2]).conversation or "?"
-    if not by_conv[c] then by_conv[c] = {}; order[#order + 1] = c end
-    table.insert(by_conv[c], e)
+    local qkey = tenant .. "\0" .. (fields(e[2]).conversation or "?")
+    local q = queues[qkey]
+    if q then
+      q[#q + 1] = e
+    else
+      queues[qkey] = { e }
+      host.spawn(process, tenant, stream, qkey)
+    end
   end
-  for _, c in ipairs(order) do host.spawn(process, tenant, stream, by_conv[c]) end
 end
 
 local function dead_letters(tenant, stream)

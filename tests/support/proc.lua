@@ -62,8 +62,10 @@ function M.start(opts)
   os.remove(s.pidfile)                             -- busted reloads this module per file:
   os.remove(s.exitfile)                            -- names can repeat within a second
   -- a spec drives its host from one address, with many pooled connections:
-  -- the per-address limit is off unless the spec sets it
-  local env = { FLOWHOST_LISTEN = "127.0.0.1:" .. port, FLOWHOST_MAX_CONNECTIONS_PER_IP = 0 }
+  -- the per-address limit is off unless the spec sets it; so is the wait
+  -- for a burst of messages (specs answer message by message)
+  local env = { FLOWHOST_LISTEN = "127.0.0.1:" .. port, FLOWHOST_MAX_CONNECTIONS_PER_IP = 0,
+                FLOWHOST_DEBOUNCE_MS = 0 }
   for k, v in pairs(opts.env or {}) do env[k] = v end
   local prefix = ""
   for k, v in pairs(env) do prefix = prefix .. k .. "='" .. tostring(v) .. "' " end
