@@ -18,6 +18,10 @@
 --   c:handoff(reason)          record that the customer wants a person
 --   c:remind(at, message, id?) a message to this customer at time `at` (durable:
 --                              survives restarts); message = {text} or {template = ...}
+--   c:after(seconds, handler, data?) / c:at(unix_time, handler, data?) -> timer id:
+--                              the flow's timers[handler](c, data) runs then, as a
+--                              turn of this conversation (durable, once; flow.timers)
+--   c:cancel_timer(id)         true, or nil, "not found"; a cancelled timer never runs
 --   c:window_open()            false when the conversation's channel only takes
 --                              templates now (WhatsApp, 24 h after the customer's
 --                              last message); true otherwise
@@ -309,6 +313,32 @@ function Context:remind(at, message, id)
   local plain = readonly.plain(message, { name = "c:remind's message" })
   return require("channels.outbound").later(at, tenant_id, channel, to, plain,
     id and (tenant_id .. ":" .. r.conv_id .. ":" .. id) or nil)
+end
+
+-- c:at(unix_time, "handler", data) / c:after(seconds, ...): the flow's
+-- timers[handler](c, data) runs then as a turn of this conversation (see
+-- flow.timers); -> timer id. c:cancel_timer(id) -> true | nil, "not found"
+function Context:at(when, handler, data)
+  local r = real(self, "at")
+  if type(when) ~= "number" then error("c:at(time, handler, data?): time must be Unix seconds", 2) end
+  local h = r.t.flow.timers and r.t.flow.timers[handler]
+  if type(handler) ~= "string" or type(h) ~= "function" then
+    error(("c:at/c:after: the flow has no timer handler '%s' (add it to timers = { ... } in flow.lua)")
+      :format(tostring(handler)), 2)
+  end
+  local tenant_id = identity.check_tenant(r.tenant_id, "c:at")
+  local plain = readonly.plain(data, { name = "a timer's data" })
+  return require("flow.timers").schedule(tenant_id, r.conv_id, when, handler, plain)
+end
+
+function Context:after(seconds, handler, data)
+  if type(seconds) ~= "number" or seconds < 0 then error("c:after(seconds, handler, data?): seconds must be a number >= 0", 2) end
+  return self:at(time.now() + seconds, handler, data)
+end
+
+function Context:cancel_timer(id)
+  local r = real(self, "cancel_timer")
+  return require("flow.timers").cancel(identity.check_tenant(r.tenant_id, "c:cancel_timer"), r.conv_id, id)
 end
 
 function Context:window_open()

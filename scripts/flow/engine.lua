@@ -210,6 +210,25 @@ function M.language(t, current, text)
   return current
 end
 
+-- a flow timer's turn (flow.timers): the flow's timers[msg.timer](c, data)
+-- runs with the conversation, as a turn without a customer message; a
+-- cancelled timer (or a handler the flow no longer has) does nothing
+function M.timer(t, conv, msg, how, opts)
+  local c = context.new(t, conv, msg, opts)
+  c.deadline = time.now() + (t.settings.llm and t.settings.llm.turn_deadline or 4)
+  conv.lang = conv.lang or t.languages[1]
+  c.lang = conv.lang
+  conv.created = conv.created or c:now()
+  local h = t.flow.timers and t.flow.timers[msg.timer]
+  if type(h) == "function" and not require("flow.timers").cancelled(opts and opts.tenant or t.id, msg.timer_id) then
+    h(c, msg.data)
+    settle(c)
+  end
+  conv.version = t.version
+  conv.updated = c:now()
+  return c
+end
+
 -- a fill state always ends the turn with its question
 function M.finish(c)
   local st = c.t.flow.states[c.state]

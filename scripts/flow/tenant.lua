@@ -34,6 +34,7 @@ local readonly = require "flow.readonly"
 local config_env = require "flow.config_env"
 local messages = require "flow.messages"
 local business = require "flow.business"
+local schedules = require "flow.schedules"
 local check = require "flow.check"
 local crypto = require "crypto"
 local host = require "host"
@@ -248,6 +249,19 @@ function M.load(id, opts)
     for _, p in ipairs(fproblems) do out[#out + 1] = ("%s:%d: %s"):format(p.file, p.line, p.msg) end
     return nil, out
   end
+  -- schedules = { ... } in the config: well formed, handlers in flow.timers
+  local slist, sproblem = schedules.parse(settings.schedules)
+  if not slist then
+    return nil, { ("%s:%d: %s"):format(cfg_file, source.line_of(text, sproblem.name and (sproblem.name .. " =") or "schedules")
+      or source.line_of(text, "schedules") or 1, sproblem.msg) }
+  end
+  for _, s in ipairs(slist) do
+    if type(flow.timers) ~= "table" or type(flow.timers[s.handler]) ~= "function" then
+      return nil, { ("%s:%d: schedule '%s': handler '%s' is not a function in timers = { ... } of %s")
+        :format(cfg_file, source.line_of(text, s.name .. " =") or 1, s.name, s.handler, ffile) }
+    end
+  end
+
   -- the tenant's own quick checks (flow.checks = function(render) ... end):
   -- assertions over its data and messages, run before the version may serve
   if flow.checks then

@@ -7,7 +7,8 @@
 --       opts.locked: the caller holds the conversation's lock already (the
 --       worker's main state takes it around a tenant state's turn, so a
 --       turn stopped for its budget cannot keep it)
---       msg = {text = "..."} or {button = "<id>"}
+--       msg = {text = "..."} or {button = "<id>"} or, for a flow timer,
+--             {timer = "<handler>", timer_id, data} (flow.timers)
 --       result = {replies = {{text, buttons?}}, state, slots, version}
 --       err: "unknown tenant" | "tenant broken" | "busy" (the conversation's
 --            lock could not be had in time) | "redis unavailable" | ...
@@ -63,12 +64,13 @@ function M.run(tenant_id, conv_id, msg, opts)
     end
     local text = msg.text or (msg.button and "[" .. msg.button .. "]")
                  or (msg.kind and "[" .. msg.kind .. (msg.media and (" " .. tostring(msg.media.id)) or "") .. "]") or ""
-    store.remember(conv, "customer", text)
+    if not msg.timer then store.remember(conv, "customer", text) end
     -- the context learns the routed tenant and conversation from here,
     -- never from the conversation record
     local eopts = { tenant = tenant_id, conversation = conv_id }
     for k, v in pairs(opts or {}) do if eopts[k] == nil then eopts[k] = v end end
-    local ok, c = xpcall(engine.turn, debug.traceback, t, conv, msg, how, eopts)
+    -- a flow timer (flow.timers) runs its handler instead of reading a message
+    local ok, c = xpcall(msg.timer and engine.timer or engine.turn, debug.traceback, t, conv, msg, how, eopts)
     if not ok then
       log.error("flow failed", { tenant = tenant_id, conversation = conv_id, err = c })
       local reply = { text = t.tone(t.catalog:render("fallback", t.languages[1], { tenant = t.name })) }

@@ -32,7 +32,12 @@ if opts.mode == "serve" then
     end
   end)
   timer.start{ interval = opts.timer_poll, lease = opts.timer_lease }
-  if tenants then tenants.start() end          -- tenant states, hot reload
+  if tenants then
+    tenants.start()                              -- tenant states, hot reload
+    timer.handle("flow", require("flow.timers").fire)          -- c:after / c:at
+    timer.handle("schedule", require("flow.schedules").fire)   -- schedules = { ... }
+    require("flow.schedules").start()
+  end
   if channels then
     timer.handle("outbound", channels.outbound.fire)   -- scheduled messages
     channels.consumer.start()                    -- answers the inbound streams
