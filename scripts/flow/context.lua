@@ -22,6 +22,8 @@
 --                              the flow's timers[handler](c, data) runs then, as a
 --                              turn of this conversation (durable, once; flow.timers)
 --   c:cancel_timer(id)         true, or nil, "not found"; a cancelled timer never runs
+--   c:notify(person, key, vars?) a message to a person of the tenant's staff (the
+--                              owner...) on their channel, once (flow.staff)
 --   c:window_open()            false when the conversation's channel only takes
 --                              templates now (WhatsApp, 24 h after the customer's
 --                              last message); true otherwise
@@ -339,6 +341,29 @@ end
 function Context:cancel_timer(id)
   local r = real(self, "cancel_timer")
   return require("flow.timers").cancel(identity.check_tenant(r.tenant_id, "c:cancel_timer"), r.conv_id, id)
+end
+
+-- c:notify(person, key, vars?): message key rendered (in the person's
+-- `lang`, else the tenant's first language) and sent to a person of the
+-- tenant's staff = { ... } on their channel, through the outbox: once,
+-- even if this turn runs again after a crash. -> id | nil, err
+function Context:notify(person, key, vars)
+  local r = real(self, "notify")
+  local people = r.t.settings.staff
+  if type(person) ~= "string" or type(people) ~= "table" or people[person] == nil then
+    error(("c:notify: the tenant has no staff member '%s' (add them to staff = { ... } in its config)")
+      :format(tostring(person)), 2)
+  end
+  if type(key) ~= "string" or not r.t.catalog:has(key) then
+    error(("c:notify: there is no message '%s' (add it to messages.lua)"):format(tostring(key)), 2)
+  end
+  local lang = people[person].lang or r.t.languages[1]
+  local text = r.t.tone(r.t.catalog:render(key, lang, self:vars(vars)))
+  r.notified = (r.notified or 0) + 1
+  local tenant_id = identity.check_tenant(r.tenant_id, "c:notify")
+  local base = tenant_id:match("^([^.]+)")
+  local id = ("notify:%s:%s:%d:%d"):format(base, r.conv_id, r.conv.turns or 0, r.notified)
+  return require("flow.staff").notify(base, r.t.settings, person, { text = text }, id)
 end
 
 function Context:window_open()

@@ -35,6 +35,7 @@ local config_env = require "flow.config_env"
 local messages = require "flow.messages"
 local business = require "flow.business"
 local schedules = require "flow.schedules"
+local staff = require "flow.staff"
 local check = require "flow.check"
 local crypto = require "crypto"
 local host = require "host"
@@ -260,6 +261,13 @@ function M.load(id, opts)
       return nil, { ("%s:%d: schedule '%s': handler '%s' is not a function in timers = { ... } of %s")
         :format(cfg_file, source.line_of(text, s.name .. " =") or 1, s.name, s.handler, ffile) }
     end
+  end
+
+  -- staff = { ... }: every person reachable on a channel the tenant has
+  local people, pproblem = staff.parse(settings.staff, settings.channels)
+  if not people then
+    return nil, { ("%s:%d: %s"):format(cfg_file, pproblem.id and source.line_of(text, pproblem.id .. " =")
+      or source.line_of(text, "staff") or 1, pproblem.msg) }
   end
 
   -- the tenant's own quick checks (flow.checks = function(render) ... end):
