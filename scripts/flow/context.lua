@@ -15,7 +15,9 @@
 --   c:missing(list?) -> the first unfilled slot of list (default: the state's fill)
 --   c:now()                    the time (seconds, UTC)
 --   c:llm()                    the tenant's LLM client, or nil
---   c:handoff(reason)          record that the customer wants a person
+--   c:handoff(reason | {reason, to}) the customer wants a person: recorded, and with
+--                              a person of the staff to take them, a hand-off opens
+--                              (flow.handoff: the person is told, messages relayed)
 --   c:remind(at, message, id?) a message to this customer at time `at` (durable:
 --                              survives restarts); message = {text} or {template = ...}
 --   c:after(seconds, handler, data?) / c:at(unix_time, handler, data?) -> timer id:
@@ -24,6 +26,8 @@
 --   c:cancel_timer(id)         true, or nil, "not found"; a cancelled timer never runs
 --   c:notify(person, key, vars?) a message to a person of the tenant's staff (the
 --                              owner...) on their channel, once (flow.staff)
+--   c.staff / c:bookings(date) in a staff turn (the flow's staff = function(c, person)):
+--                              who is writing, and the tenant's bookings of a day
 --   c:window_open()            false when the conversation's channel only takes
 --                              templates now (WhatsApp, 24 h after the customer's
 --                              last message); true otherwise
@@ -102,6 +106,10 @@ local FIELDS = {
     end
     return r.booking or nil
   end,
+  -- in a staff turn (flow.staff): who is writing, {id, name}; else nil
+  staff = function(r)
+    return r.staff and readonly.view({ id = r.staff.id, name = r.staff.name }, "c.staff") or nil
+  end,
 }
 for _, k in ipairs{ "state", "lang", "next_state", "moves", "deadline", "quiet", "side_intent", "llm_error" } do
   FIELDS[k] = function(r) return r[k] end
@@ -129,6 +137,7 @@ local WHY = {
   conv = "keep the flow's own notes in c.data", msg = "it is the customer's message",
   slots = "change slots with c:set(name, value) or c.slots[name] = value",
   data = "write into c.data: c.data.name = value",
+  staff = "the person writing is known from their channel address",
 }
 
 local function get(r, k)
@@ -180,7 +189,7 @@ function M.new(t, conv, msg, opts)
   local r = {
     t = t, conv = conv, msg = msg, replies = {}, tenant_id = tenant_id, conv_id = conv_id,
     state = conv.state, lang = conv.lang or t.languages[1], moves = 0,
-    now_fn = opts and opts.now or time.now,
+    now_fn = opts and opts.now or time.now, staff = opts and opts.staff,
   }
   r.conv_view = readonly.view(conv, "c.conv", { custom = true, raw = { slots = true, data = true },
     set = conv_set, hint = "keep the flow's own notes in c.data" })
@@ -193,6 +202,16 @@ end
 
 --- The replies a turn queued (for the runtime that sends them).
 function M.replies(c) return real(c, "replies").replies end
+
+--- The end of a turn: what must come after every reply of it (the
+--- "you're next in line" of a queued hand-off) is added last.
+function M.close(c)
+  local r = real(c, "close")
+  if r.closing then
+    r.replies[#r.replies + 1] = r.closing
+    r.closing = nil
+  end
+end
 
 function Context:now() return real(self, "now").now_fn() end
 
@@ -366,6 +385,18 @@ function Context:notify(person, key, vars)
   return require("flow.staff").notify(base, r.t.settings, person, { text = text }, id)
 end
 
+-- c:bookings(date) -> the tenant's bookings of a local date ("YYYY-MM-DD"),
+-- in a staff turn only (a customer sees only their own, through c.booking)
+function Context:bookings(date)
+  local r = real(self, "bookings")
+  if not r.staff then error("c:bookings(date) is for staff turns (staff = function(c, person) ... end)", 2) end
+  if type(date) ~= "string" or not date:match("^%d%d%d%d%-%d%d%-%d%d$") then
+    error("c:bookings(date): date must be \"YYYY-MM-DD\"", 2)
+  end
+  if not r.t.booking then return {} end
+  return (readonly.plain(r.t.booking:by_day(date) or {}, { name = "bookings" }))
+end
+
 function Context:window_open()
   local r = real(self, "window_open")
   local channel, to = channel_of(r)
@@ -373,11 +404,32 @@ function Context:window_open()
   return require("channels.outbound").window_open(identity.check_tenant(r.tenant_id, "c:window_open"), channel, to)
 end
 
+-- c:handoff(reason) or c:handoff{reason = ..., to = "owner"}: the customer
+-- wants a person. With a person to take them (to, or the tenant's
+-- handoff = { to = ... }, one of its staff) it opens a hand-off (flow.handoff):
+-- the person is told, and the conversation is theirs until they end it.
+-- -> {id, state = "open" | "queued"} | nil (recorded only)
 function Context:handoff(reason)
   local r = real(self, "handoff")
-  reason = readonly.plain(reason, { name = "c:handoff's reason" })
-  r.conv.handoff = { reason = reason, at = self:now() }
-  require("log").info("customer asked for a person", { tenant = r.tenant_id, conversation = r.conv_id, reason = reason })
+  local opts = type(reason) == "table" and readonly.plain(reason, { name = "c:handoff's options" }) or { reason = reason }
+  opts.reason = readonly.plain(opts.reason, { name = "c:handoff's reason" })
+  r.conv.handoff = { reason = opts.reason, at = self:now() }
+  require("log").info("customer asked for a person", { tenant = r.tenant_id, conversation = r.conv_id, reason = opts.reason })
+  local settings = r.t.settings
+  local to = opts.to or (type(settings.handoff) == "table" and settings.handoff.to)
+  if type(to) ~= "string" or type(settings.staff) ~= "table" or settings.staff[to] == nil then return nil end
+  local who = identity.of(r.conv_id)
+  local name = r.conv.slots.name
+  local customer = (type(name) == "string" and name or "") .. (who.phone and (" +" .. who.phone) or "")
+  if customer == "" then customer = r.conv_id end
+  local h = require("flow.handoff").open(identity.check_tenant(r.tenant_id, "c:handoff"), settings, r.conv_id,
+    { reason = tostring(opts.reason or "asked"), to = to, customer = customer, slots = r.conv.slots })
+  if not h then return nil end
+  r.conv.handoff.id, r.conv.handoff.state = h.id, h.state
+  if h.state == "queued" then   -- said after the turn's own replies (context.close)
+    r.closing = { text = require("flow.handoff").text(r.t, "handoff_queued", r.lang) }
+  end
+  return h
 end
 
 M.Context = Context

@@ -210,23 +210,38 @@ function M.language(t, current, text)
   return current
 end
 
--- a flow timer's turn (flow.timers): the flow's timers[msg.timer](c, data)
--- runs with the conversation, as a turn without a customer message; a
--- cancelled timer (or a handler the flow no longer has) does nothing
-function M.timer(t, conv, msg, how, opts)
+-- a turn that runs one of the flow's handlers instead of reading a
+-- message: fn(c) with the conversation, then the moves it asked for
+local function run_handler(t, conv, msg, opts, fn)
   local c = context.new(t, conv, msg, opts)
   c.deadline = time.now() + (t.settings.llm and t.settings.llm.turn_deadline or 4)
   conv.lang = conv.lang or t.languages[1]
   c.lang = conv.lang
   conv.created = conv.created or c:now()
-  local h = t.flow.timers and t.flow.timers[msg.timer]
-  if type(h) == "function" and not require("flow.timers").cancelled(opts and opts.tenant or t.id, msg.timer_id) then
-    h(c, msg.data)
-    settle(c)
-  end
+  fn(c)
+  settle(c)
   conv.version = t.version
+  conv.turns = (conv.turns or 0) + 1
   conv.updated = c:now()
   return c
+end
+
+-- a flow timer's turn (flow.timers): the flow's timers[msg.timer](c, data)
+-- runs with the conversation, as a turn without a customer message; a
+-- cancelled timer (or a handler the flow no longer has) does nothing
+function M.timer(t, conv, msg, how, opts)
+  local h = t.flow.timers and t.flow.timers[msg.timer]
+  return run_handler(t, conv, msg, opts, function(c)
+    if type(h) == "function" and not require("flow.timers").cancelled(opts and opts.tenant or t.id, msg.timer_id) then
+      h(c, msg.data)
+    end
+  end)
+end
+
+-- a message from a person of the tenant's staff (flow.staff) that no
+-- hand-off took: the flow's staff = function(c, person) ... end
+function M.staff(t, conv, msg, how, opts)
+  return run_handler(t, conv, msg, opts, function(c) t.flow.staff(c, opts.staff) end)
 end
 
 -- a fill state always ends the turn with its question

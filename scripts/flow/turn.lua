@@ -26,6 +26,8 @@ local engine = require "flow.engine"
 local lock = require "lock"
 local log = require "log"
 local readonly = require "flow.readonly"
+local handoff = require "flow.handoff"
+local context = require "flow.context"
 
 local M = {}
 
@@ -69,13 +71,39 @@ function M.run(tenant_id, conv_id, msg, opts)
     -- never from the conversation record
     local eopts = { tenant = tenant_id, conversation = conv_id }
     for k, v in pairs(opts or {}) do if eopts[k] == nil then eopts[k] = v end end
-    -- a flow timer (flow.timers) runs its handler instead of reading a message
-    local ok, c = xpcall(msg.timer and engine.timer or engine.turn, debug.traceback, t, conv, msg, how, eopts)
+    -- staff, and customers who are with a person, are not the bot's to answer
+    if not msg.timer then
+      local routed, person = handoff.route(t, tenant_id, conv_id, msg, mid or ("t" .. tostring(conv.turns or 0)))
+      if not routed and person then
+        routed = t.flow.staff == nil and { { text = handoff.text(t, "handoff_staff_none") } } or nil
+      end
+      if routed then
+        conv.turns = (conv.turns or 0) + 1
+        for _, r in ipairs(routed) do store.remember(conv, "bot", r.text) end
+        local out = result{ replies = routed, state = conv.state, slots = conv.slots, version = conv.version }
+        if mid then
+          conv.handled = conv.handled or {}
+          table.insert(conv.handled, { mid = mid, replies = out.replies })
+          while #conv.handled > 20 do table.remove(conv.handled, 1) end
+        end
+        local saved, serr = store.save(tenant_id, conv_id, conv, t.ttl)
+        if not saved then return nil, serr end
+        return out
+      end
+      if person then eopts.staff = person end
+    end
+    -- a flow timer (flow.timers) runs its handler instead of reading a
+    -- message, and so does a staff message the hand-off did not take
+    -- (the flow's staff = function(c, person) ... end)
+    local run = engine.turn
+    if msg.timer then run = engine.timer elseif eopts.staff then run = engine.staff end
+    local ok, c = xpcall(run, debug.traceback, t, conv, msg, how, eopts)
     if not ok then
       log.error("flow failed", { tenant = tenant_id, conversation = conv_id, err = c })
       local reply = { text = t.tone(t.catalog:render("fallback", t.languages[1], { tenant = t.name })) }
       return result{ replies = { reply }, state = conv.state, slots = conv.slots, error = "flow failed" }
     end
+    context.close(c)
     for _, r in ipairs(c.replies) do store.remember(conv, "bot", r.text) end
     if mid then
       local out = output(c)

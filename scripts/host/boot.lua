@@ -36,6 +36,7 @@ if opts.mode == "serve" then
     tenants.start()                              -- tenant states, hot reload
     timer.handle("flow", require("flow.timers").fire)          -- c:after / c:at
     timer.handle("schedule", require("flow.schedules").fire)   -- schedules = { ... }
+    timer.handle("handoff_timeout", require("flow.handoff").timeout_fire)
     require("flow.schedules").start()
   end
   if channels then

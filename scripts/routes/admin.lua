@@ -11,6 +11,7 @@
 --   GET  /admin/tenants/{t}/conversations/{id}     read;  DELETE: reset
 --   GET  /admin/tenants/{t}/bookings?date=YYYY-MM-DD   list of a day
 --   GET  /admin/tenants/{t}/bookings/{id}          read;  POST .../{id}/cancel {"reason"}
+--   GET  /admin/tenants/{t}/handoffs               open and queued hand-offs (flow.handoff), oldest first
 --   POST /admin/tenants/{t}/messages               {"channel", "to", "text" | "template" | "media"}:
 --        a message the business starts ("at": Unix seconds schedules it on a
 --        durable timer, 202); 409 "template required" when the
@@ -114,6 +115,14 @@ admin("GET", "/admin/tenants/{tenant}/bookings", function(req, p)
   return in_tenant("bookings", function() return { date = date } end)(req, p)
 end)
 admin("GET", "/admin/tenants/{tenant}/bookings/{id}", in_tenant("booking", function(_, p) return { id = p.id } end))
+admin("GET", "/admin/tenants/{tenant}/handoffs", function(_, p)
+  local list = {}
+  for _, h in ipairs(require("flow.handoff").list(p.tenant)) do
+    list[#list + 1] = { id = h.id, conversation = h.conv, person = h.person, state = h.state, reason = h.reason,
+                        customer = h.customer, opened = h.opened, last = h.last, answered = h.answered == "1" }
+  end
+  return router.json(200, { handoffs = json.array(list) })
+end)
 admin("POST", "/admin/tenants/{tenant}/bookings/{id}/cancel", in_tenant("cancel_booking", function(req, p)
   local body = json.decode(req.body ~= "" and req.body or "{}") or {}
   return { id = p.id, reason = type(body.reason) == "string" and body.reason or nil }
