@@ -16,6 +16,7 @@
 #include "xcall.h"
 
 #include <curl/curl.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,11 +138,34 @@ done:
   return code;
 }
 
+/* `flowhost chat`: log lines go to $FLOWHOST_CHAT_LOG (default
+ * $TMPDIR/flowhost-chat.log), not between the lines of the conversation;
+ * the chat names the file. If it cannot be opened, only errors reach
+ * stderr. */
+static void chat_log(void) {
+  static char path[1024];
+  const char *p = getenv("FLOWHOST_CHAT_LOG");
+  if (!p || !*p) {
+    const char *tmp = getenv("TMPDIR");
+    snprintf(path, sizeof(path), "%s/flowhost-chat.log", tmp && *tmp ? tmp : "/tmp");
+    p = path;
+  }
+  int fd = open(p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    fh_log_set_level_name("error");
+    setenv("FLOWHOST_CHAT_LOG", "(stderr, errors only)", 1);
+    return;
+  }
+  fh_log_set_fd(fd);
+  setenv("FLOWHOST_CHAT_LOG", p, 1);
+}
+
 /* test, chat and check: one worker runs the command's Lua and ends the
  * process with its exit code */
 static int run_command(fh_config *cfg, const char *cmd) {
   char err[2048];
   fh_worker *w;
+  if (strcmp(cmd, "chat") == 0) chat_log();
   if (fh_worker_create(&w, 0, cfg, cmd, err, sizeof(err))) {
     fprintf(stderr, "flowhost %s: cannot start: %s\n", cmd, err);
     return 2;

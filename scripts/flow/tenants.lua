@@ -20,12 +20,12 @@
 -- one serving and is recorded as last_error with file, line and message.
 local tstate = require "tstate"
 local tenant = require "flow.tenant"
-local crypto = require "crypto"
 local json = require "json"
 local host = require "host"
 local log = require "log"
 local time = require "time"
 local redis = require "redis"
+local version_of = require "flow.version"
 
 local M = {}
 
@@ -35,38 +35,6 @@ local MEMORY_MB = 64
 local BOOT = 'return require("host.tenant_boot").load(...)'
 
 local entries = {}            -- id -> entry
-local runtime_hash = ""
-
-local function is_dir(path) return host.listdir(path) ~= nil end
-
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
--- every .lua file under dir (recursively), into out[path] = text
-local function tree(dir, out, skip)
-  for _, name in ipairs(host.listdir(dir) or {}) do
-    local path = dir .. "/" .. name
-    if not (skip and skip[name]) then
-      if name:match("%.lua$") then out[path] = read(path)
-      elseif is_dir(path) then tree(path, out, skip) end
-    end
-  end
-  return out
-end
-
-local function hash(files)
-  local paths = {}
-  for p in pairs(files) do paths[#paths + 1] = p end
-  table.sort(paths)
-  local parts = {}
-  for i, p in ipairs(paths) do parts[i] = p .. "\0" .. files[p] end
-  return crypto.hex(crypto.sha256(table.concat(parts, "\0")))
-end
 
 -- the runtime library folder (setting `scripts`, FLOWHOST_SCRIPTS): a change
 -- there reloads every tenant
@@ -74,20 +42,11 @@ local function scripts_dir() return require("host").scripts_dir() end
 M.scripts_dir = scripts_dir
 
 --- Hashes the runtime library (part of every version).
-function M.rehash_runtime() runtime_hash = hash(tree(scripts_dir(), {})) end
+M.rehash_runtime = version_of.rehash_runtime
 
---- The tenant's files now, and their version (nil when it has no config).
-function M.snapshot(id)
-  local tdir, fdir = tenant.dirs()
-  local cfg = tdir .. "/" .. id .. ".lua"
-  local text = read(cfg)
-  if not text then return nil end
-  local files = tree(fdir .. "/" .. id, {}, { spec = true })
-  files[cfg] = text
-  local platform = read(tenant.platform_file())
-  if platform then files[tenant.platform_file()] = platform end
-  return files, hash{ runtime = runtime_hash, files = hash(files) }:sub(1, 12)
-end
+--- The tenant's files now, and their version (nil when it has no config):
+--- flow.version.snapshot, the one the check prints too.
+M.snapshot = version_of.snapshot
 
 -- "file:line: message" -> {file, line, message}
 local function parse_problem(p)
