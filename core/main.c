@@ -31,7 +31,8 @@ static void usage(FILE *out) {
           "  flowhost serve [--config FILE]         serve HTTP (default config: none, built-in defaults)\n"
           "  flowhost test [--config FILE] PATH...  run busted specs inside the host runtime\n"
           "  flowhost chat [--config FILE] TENANT   talk to a tenant's flow in the terminal (needs Redis)\n"
-          "  flowhost check [--config FILE] [TENANT...]  load and validate flows (all tenants by default)\n"
+          "  flowhost check [--config FILE] [TENANT...]  load and validate flows (all tenants by default; no Redis)\n"
+          "  flowhost check --translated TENANT...  record that the tenant's translations are up to date\n"
           "  flowhost --help | --version\n\n"
           "Exit codes: 0 ok, 1 failure (or failing specs), 2 bad configuration.\n\n",
           FH_VERSION);
@@ -42,7 +43,11 @@ static void usage(FILE *out) {
             "  FLOWHOST_TENANTS_DIR           config/tenants  tenants' config files\n"
             "  FLOWHOST_FLOWS_DIR             flows           tenants' flow folders\n"
             "  FLOWHOST_ADMIN_TOKEN           (none)          Bearer token that opens the whole admin API\n"
-            "  FLOWHOST_STREAM_CLAIM_IDLE_MS  30000           inbound messages pending this long are taken over\n");
+            "  FLOWHOST_STREAM_CLAIM_IDLE_MS  30000           inbound messages pending this long are taken over\n"
+            "  FLOWHOST_SPEC_DB               15              Redis database of tenant specs (flowhost test flows/<t>/spec,\n"
+            "                                                 and the specs a new version passes before it goes live)\n"
+            "  FLOWHOST_CHAT_URL              (none)          tenant specs talk to this host over HTTP instead\n"
+            "  FLOWHOST_CHAT_LOG              $TMPDIR/flowhost-chat.log  where flowhost chat writes its log lines\n");
   }
 }
 

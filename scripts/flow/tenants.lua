@@ -18,6 +18,9 @@
 -- the old state is closed when its last turn has ended (a turn that began
 -- on the old version ends on it). A version that fails keeps the last good
 -- one serving and is recorded as last_error with file, line and message.
+-- A new version that would replace a serving one must also pass the
+-- tenant's own specs (flow.check_specs; setting specs_before_live, on by
+-- default); the first version a worker loads is not held back by them.
 local tstate = require "tstate"
 local tenant = require "flow.tenant"
 local json = require "json"
@@ -72,13 +75,32 @@ local function remember(e, version, files)
   while #e.history > HISTORY do table.remove(e.history) end
 end
 
+-- a version's own specs (flows/<id>/spec), when it would replace a serving
+-- one and its settings do not say specs_before_live = false; the serving
+-- version answers meanwhile. -> true | nil, problems
+local function specs_pass(e, version, files, r)
+  if not e.ts or (r.settings and r.settings.specs_before_live == false) then return true end
+  e.testing = version
+  local ok, passed, problems = pcall(require("flow.check_specs").run, e.id, files)
+  e.testing = nil
+  if not ok then return nil, { "the specs could not run: " .. tostring(passed) } end
+  return passed, problems
+end
+
 --- Compiles files as the tenant's new version in a fresh state; swaps it in
---- only if it loads and checks. -> true | nil, problems
-function M.install(id, files, version)
+--- only if it loads and checks (and, with opts.specs, its specs pass).
+--- -> true | nil, problems
+function M.install(id, files, version, opts)
   local e = entry(id)
   local ts = tstate.new{ name = id, memory_mb = MEMORY_MB }
   local ok, res = ts:eval(BOOT, json.encode{ id = id, files = files, version = version }, 2)
   local r = ok and json.decode(res) or nil
+  local spec_problems
+  if r and r.ok and opts and opts.specs then
+    local passed
+    passed, spec_problems = specs_pass(e, version, files, r)
+    if not passed then r = { ok = false, problems = spec_problems } end
+  end
   if not r or not r.ok then
     ts:close()
     local problems = r and r.problems or { res }
@@ -118,7 +140,10 @@ function M.reload(id)
   end
   if e and e.pinned_over == version and e.ts then return true end   -- rolled back, no edit since
   if e and e.last_error and e.last_error.version == version then return nil, e.last_error.problems end
-  return M.install(id, files, version)
+  if e and e.testing == version then
+    return nil, { "this version's specs are running; the current version serves until they pass" }
+  end
+  return M.install(id, files, version, { specs = true })
 end
 
 --- Tenants loaded on this worker.
