@@ -8,6 +8,9 @@
 #include <unistd.h>
 
 static fh_log_level min_level = FH_LOG_INFO;
+static int log_fd = STDERR_FILENO;
+
+void fh_log_set_fd(int fd) { log_fd = fd; }
 static const char *names[] = {"debug", "info", "warn", "error"};
 
 int fh_log_set_level_name(const char *name) {
@@ -47,7 +50,7 @@ void fh_log_end(fh_buf *b) {
     const char *p = b->data;
     size_t left = b->len;
     while (left > 0) {
-      ssize_t n = write(STDERR_FILENO, p, left);
+      ssize_t n = write(log_fd, p, left);
       if (n <= 0) break;
       p += n;
       left -= (size_t)n;

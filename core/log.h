@@ -9,6 +9,10 @@
 
 typedef enum { FH_LOG_DEBUG, FH_LOG_INFO, FH_LOG_WARN, FH_LOG_ERROR } fh_log_level;
 
+/* Lines go to fd (default 2, stderr); `flowhost chat` sends them to a
+ * file so they stay out of the conversation. */
+void fh_log_set_fd(int fd);
+
 /* Sets the lowest level written; from "debug", "info", "warn", "error".
  * Returns 0, or FH_EINVAL for an unknown name. */
 int fh_log_set_level_name(const char *name);

@@ -3,6 +3,9 @@
  *   redis.call(cmd, ...)        -> value | nil, err         (yields)
  *   redis.pipeline{{...}, ...}  -> {value | {err=word}, ...} | nil, err (yields)
  *   redis.connected()           -> boolean
+ *   redis.use_db(n)             this worker's commands go to database n, for
+ *                               good (reconnects select it again)
+ *   redis.db()                  -> the database commands go to
  *   redis.null                  the value of a missing key (same as json.null)
  *
  * Commands that would take over or block the worker's shared connection
@@ -192,7 +195,21 @@ static int l_connected(lua_State *L) {
   return 1;
 }
 
+static int l_use_db(lua_State *L) {
+  int db = (int)luaL_checkinteger(L, 1);
+  if (fh_redis_use_db(fh_worker_redis(fh_worker_of(L)), db))
+    return luaL_argerror(L, 1, "a database number 0..65535 (and a Redis to use)");
+  return 0;
+}
+
+static int l_db(lua_State *L) {
+  lua_pushinteger(L, fh_redis_db(fh_worker_redis(fh_worker_of(L))));
+  return 1;
+}
+
 static const luaL_Reg funcs[] = {
+    {"use_db", l_use_db},
+    {"db", l_db},
     {"call", l_call},
     {"pipeline", l_pipeline},
     {"connected", l_connected},

@@ -16,6 +16,7 @@
 #include "xcall.h"
 
 #include <curl/curl.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +31,8 @@ static void usage(FILE *out) {
           "  flowhost serve [--config FILE]         serve HTTP (default config: none, built-in defaults)\n"
           "  flowhost test [--config FILE] PATH...  run busted specs inside the host runtime\n"
           "  flowhost chat [--config FILE] TENANT   talk to a tenant's flow in the terminal (needs Redis)\n"
-          "  flowhost check [--config FILE] [TENANT...]  load and validate flows (all tenants by default)\n"
+          "  flowhost check [--config FILE] [TENANT...]  load and validate flows (all tenants by default; no Redis)\n"
+          "  flowhost check --translated TENANT...  record that the tenant's translations are up to date\n"
           "  flowhost --help | --version\n\n"
           "Exit codes: 0 ok, 1 failure (or failing specs), 2 bad configuration.\n\n",
           FH_VERSION);
@@ -41,7 +43,11 @@ static void usage(FILE *out) {
             "  FLOWHOST_TENANTS_DIR           config/tenants  tenants' config files\n"
             "  FLOWHOST_FLOWS_DIR             flows           tenants' flow folders\n"
             "  FLOWHOST_ADMIN_TOKEN           (none)          Bearer token that opens the whole admin API\n"
-            "  FLOWHOST_STREAM_CLAIM_IDLE_MS  30000           inbound messages pending this long are taken over\n");
+            "  FLOWHOST_STREAM_CLAIM_IDLE_MS  30000           inbound messages pending this long are taken over\n"
+            "  FLOWHOST_SPEC_DB               15              Redis database of tenant specs (flowhost test flows/<t>/spec,\n"
+            "                                                 and the specs a new version passes before it goes live)\n"
+            "  FLOWHOST_CHAT_URL              (none)          tenant specs talk to this host over HTTP instead\n"
+            "  FLOWHOST_CHAT_LOG              $TMPDIR/flowhost-chat.log  where flowhost chat writes its log lines\n");
   }
 }
 
@@ -137,11 +143,34 @@ done:
   return code;
 }
 
+/* `flowhost chat`: log lines go to $FLOWHOST_CHAT_LOG (default
+ * $TMPDIR/flowhost-chat.log), not between the lines of the conversation;
+ * the chat names the file. If it cannot be opened, only errors reach
+ * stderr. */
+static void chat_log(void) {
+  static char path[1024];
+  const char *p = getenv("FLOWHOST_CHAT_LOG");
+  if (!p || !*p) {
+    const char *tmp = getenv("TMPDIR");
+    snprintf(path, sizeof(path), "%s/flowhost-chat.log", tmp && *tmp ? tmp : "/tmp");
+    p = path;
+  }
+  int fd = open(p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    fh_log_set_level_name("error");
+    setenv("FLOWHOST_CHAT_LOG", "(stderr, errors only)", 1);
+    return;
+  }
+  fh_log_set_fd(fd);
+  setenv("FLOWHOST_CHAT_LOG", p, 1);
+}
+
 /* test, chat and check: one worker runs the command's Lua and ends the
  * process with its exit code */
 static int run_command(fh_config *cfg, const char *cmd) {
   char err[2048];
   fh_worker *w;
+  if (strcmp(cmd, "chat") == 0) chat_log();
   if (fh_worker_create(&w, 0, cfg, cmd, err, sizeof(err))) {
     fprintf(stderr, "flowhost %s: cannot start: %s\n", cmd, err);
     return 2;

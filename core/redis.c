@@ -369,7 +369,7 @@ int fh_redis_command(fh_redis *r, int argc, const char **argv, const size_t *len
                      fh_redis_cb cb, void *data) {
   /* while a connect is in progress hiredis buffers the command and sends
    * it once connected (or fails it if the connect fails) */
-  if (!r->ac) return FH_EUNAVAIL;
+  if (!r || !r->ac) return FH_EUNAVAIL;
   if (format_command(&r->resp, argc, argv, lens)) return FH_ENOMEM;
   pending_cmd *pc = fh_freelist_get(&r->cmds);
   if (!pc) return FH_ENOMEM;
@@ -388,12 +388,21 @@ int fh_redis_command(fh_redis *r, int argc, const char **argv, const size_t *len
 }
 
 void fh_redis_flush(fh_redis *r) {
-  if (!r->ac || !(r->ac->c.flags & REDIS_CONNECTED)) return;
+  if (!r || !r->ac || !(r->ac->c.flags & REDIS_CONNECTED)) return;
   uv_events *e = r->ac->ev.data;
   if (e && e->want_write) redisAsyncHandleWrite(r->ac);
 }
 
-int fh_redis_connected(const fh_redis *r) { return r->connected; }
+int fh_redis_connected(const fh_redis *r) { return r ? r->connected : 0; }
+
+int fh_redis_use_db(fh_redis *r, int db) {
+  if (!r || db < 0 || db > 65535) return FH_EINVAL;
+  r->url.db = db;
+  if (r->ac) redisAsyncCommand(r->ac, on_setup_reply, NULL, "SELECT %d", db);
+  return 0;
+}
+
+int fh_redis_db(const fh_redis *r) { return r ? r->url.db : 0; }
 
 static void on_handle_closed(uv_handle_t *h) {
   fh_redis *r = h->data;

@@ -36,7 +36,8 @@ void fh_redis_url_free(fh_redis_url *u);
 /* Starts connecting on loop. Returns 0 even if Redis is down (it retries). */
 int fh_redis_create(fh_redis **out, uv_loop_t *loop, const char *url, double timeout);
 
-/* Sends a command. Returns FH_EUNAVAIL (cb not called) when disconnected,
+/* Sends a command. Returns FH_EUNAVAIL (cb not called) when disconnected
+ * (or r is NULL: `flowhost check` runs without Redis),
  * else 0 and cb is called exactly once. argv/lens are copied. */
 int fh_redis_command(fh_redis *r, int argc, const char **argv, const size_t *lens,
                      fh_redis_cb cb, void *data);
@@ -45,8 +46,16 @@ int fh_redis_command(fh_redis *r, int argc, const char **argv, const size_t *len
  * loop turn (for a journal entry that must leave before something else). */
 void fh_redis_flush(fh_redis *r);
 
-/* 1 while connected. */
+/* 1 while connected. r may be NULL (a command that needs no Redis). */
 int fh_redis_connected(const fh_redis *r);
+
+/* Selects database db on this connection, now and after every reconnect
+ * (`flowhost test` of a tenant's specs uses a database of its own).
+ * Returns 0, or FH_EINVAL for a db outside 0..65535. */
+int fh_redis_use_db(fh_redis *r, int db);
+
+/* The database commands go to. */
+int fh_redis_db(const fh_redis *r);
 
 /* Closes the connection; pending callbacks are dropped, not called. */
 void fh_redis_destroy(fh_redis *r);

@@ -27,6 +27,7 @@ return {
   name = "Sparkle Car Care",
   timezone = "Asia/Kolkata",
   languages = { "en", "hi" },
+  translations = "fallback",             -- Hindi has 12 of the texts for now; "required" (the default) once all are there
   conversation_ttl = 24 * 3600,          -- the seed keeps state 24 hours
   sentiment = { anger = 7, boredom = 8 },
   support_phone = "1800-123-4567",

@@ -3,6 +3,10 @@
 --- written so that a check can name the file and line of a mistake.
 --
 --   source.load(path, env) -> value, text | nil, err   err = "path:line: problem"
+--       a syntax error is said plainly ("a comma is missing after the text
+--       that ends on line 7"), with Lua's own words after it
+--   source.plain_syntax(err, text) -> err in plain words (same path:line)
+--   source.line_match(text, pattern, from?) -> line number | nil  (a Lua pattern)
 --   source.line_of(text, needle, from?) -> line number | nil
 --   source.env(extra, opts?) -> a fresh environment with the safe base library
 --       opts.log_fields: fields every log line of this code carries (the
@@ -143,7 +147,7 @@ function M.load(path, env)
   if text:byte(1) == 27 then return nil, path .. ": binary chunks are not accepted; send the Lua source" end
   local fn
   fn, err = loadstring(text, "@" .. path)
-  if not fn then return nil, err end
+  if not fn then return nil, M.plain_syntax(err, text) end
   setfenv(fn, env)
   local ok, value = pcall(fn)
   if not ok then
@@ -151,6 +155,63 @@ function M.load(path, env)
     return nil, tostring(value)
   end
   return value, text
+end
+
+-- the lines of text, as a list
+local function lines_of(text)
+  local out = {}
+  for l in (text .. "\n"):gmatch("([^\n]*)\n") do out[#out + 1] = l end
+  return out
+end
+
+-- LuaJIT's parser messages, said for someone who edits texts and prices
+local function plain(line, why, lines)
+  local near = why:match("near '(.*)'$")
+  local opened, at = why:match("^'[^']+' expected %(to close '([^']+)' at line (%d+)%)")
+  local here = lines[line] or ""
+  if opened == "{" and near == "<eof>" then
+    return ("the file ends before the { opened on line %s is closed: a } is missing"):format(at)
+  elseif opened == "{" and near then
+    local first = here:match("^%s*(.-)%s*$")
+    if first:sub(1, #near) == near then
+      local prev = line - 1
+      while prev > 1 and not (lines[prev] or ""):find("%S") do prev = prev - 1 end
+      return ("a comma is missing after the text that ends on line %d"):format(prev)
+    end
+    return ("Lua cannot read line %d at '%s': write name = \"text\", with the text in quotes and a comma after it")
+      :format(line, near)
+  elseif opened then
+    return ("the %s that starts on line %s has no end: add one before line %d"):format(opened, at, line)
+  elseif why:find("^unfinished long string") then
+    return "a [[ text is never closed with ]]"
+  elseif why:find("^unfinished string") then
+    return ("the text that starts on line %d is not closed: put a \" at its end, on the same line"):format(line)
+  elseif why:find("^'<eof>' expected") then
+    return ("there is one '%s' too many on line %d (nothing is left open for it to close)"):format(near or "?", line)
+  elseif why:find("^'=' expected") then
+    return ("a name must be followed by = and a value (line %d, at '%s')"):format(line, near or "?")
+  elseif why:find("^unexpected symbol") then
+    return ("Lua did not expect '%s' on line %d: is a value or a quote missing before it?"):format(near or "?", line)
+  end
+  return "Lua cannot read this file"
+end
+
+function M.plain_syntax(err, text)
+  local path, line, why = tostring(err):match("^(.-):(%d+): (.*)$")
+  if not path then return err end
+  return ("%s:%s: %s (Lua: %s)"):format(path, line, plain(tonumber(line), why, lines_of(text or "")), why)
+end
+
+function M.line_match(text, pattern, from)
+  if not text then return nil end
+  local first
+  for i, l in ipairs(lines_of(text)) do
+    if l:find(pattern) then
+      if not from or i >= from then return i end
+      first = first or i
+    end
+  end
+  return first
 end
 
 function M.line_of(text, needle, from)

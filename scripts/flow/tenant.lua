@@ -15,7 +15,14 @@
 -- $FLOWHOST_FLOWS_DIR/<id>/ (default flows) with flow.lua, messages.lua and
 -- optionally tone.lua; flow.lua may load its own helpers with use("name").
 -- t = {id, name, timezone, languages, settings, flow, catalog, tone,
---      version, booking, llm, ttl}
+--      version, booking, llm, ttl, warnings}
+-- A tenant is always loaded from a snapshot of its files (flow.version), so
+-- t.version is the id the server serves for the same files. Besides the
+-- flow's shape (flow.check), M.check_more refuses a version whose messages
+-- use a variable no call site gives, whose catalogue and booking services
+-- or prices disagree, or (translations = "required", the default) that
+-- lacks a text in a language it declares; a translation older than its
+-- source text is one of t.warnings.
 --
 -- A tenant config runs with env(name, default) that reads only the
 -- variables flow.config_env allows the tenant (its own prefix, the vendor
@@ -135,11 +142,19 @@ local function settings_problems(s, file)
   if s.languages ~= nil and (type(s.languages) ~= "table" or type(s.languages[1]) ~= "string") then
     add("languages must be a list like { \"en\", \"hi\" } (the first is the default)")
   end
+  if s.translations ~= nil and s.translations ~= "required" and s.translations ~= "fallback" then
+    add("translations must be \"required\" (every text in every language) or \"fallback\" (the first language's text is said)")
+  end
+  if s.specs_before_live ~= nil and type(s.specs_before_live) ~= "boolean" then
+    add("specs_before_live must be true (a new version goes live only if flows/<tenant>/spec pass) or false")
+  end
   if s.conversation_ttl ~= nil and (type(s.conversation_ttl) ~= "number" or s.conversation_ttl < 60) then
     add("conversation_ttl must be a number of seconds (at least 60)")
   end
   return p
 end
+
+local load_files
 
 function M.load(id, opts)
   if type(id) ~= "string" or not id:match("^[%w_%-]+$") then
@@ -147,13 +162,24 @@ function M.load(id, opts)
   end
   local only = identity.routed()
   if only and id ~= only then return nil, { ("unknown tenant '%s'"):format(id) } end
-  if opts and opts.files then
-    source.files = opts.files
-    local t, problems = M.load(id)
-    source.files = nil
-    if t and opts.version then t.version = opts.version end
-    return t, problems
+  -- always from a snapshot of the files (flow.version): the version id is
+  -- the one the server serves for the same files
+  local files, version = opts and opts.files, opts and opts.version
+  if not files then
+    files, version = require("flow.version").snapshot(id)
+    if not files then
+      return nil, { ("unknown tenant '%s' (no %s/%s.lua)"):format(id, tenants_dir(), id) }
+    end
   end
+  source.files = files
+  local ok, t, problems = pcall(load_files, id)
+  source.files = nil
+  if not ok then error(t, 0) end
+  if t and version then t.version = version end
+  return t, problems
+end
+
+function load_files(id)
   local cfg_file = tenants_dir() .. "/" .. id .. ".lua"
   local dir = flows_dir() .. "/" .. id
   local texts = {}
@@ -165,6 +191,7 @@ function M.load(id, opts)
     return nil, { text and tostring(text) or (cfg_file .. ": did not return a table") }
   end
   texts[#texts + 1] = text
+  local sources = { [cfg_file] = text }         -- path -> text: where a check finds a line
   -- plain data from here on: no metatable can show the checks one thing
   -- and the runtime another
   settings = readonly.plain(settings, { functions = true })
@@ -237,6 +264,7 @@ function M.load(id, opts)
       local v, t = source.load(dir .. "/" .. name .. ".lua", env)
       if v == nil then error({ flow_error = t }, 0) end
       texts[#texts + 1] = t
+      sources[dir .. "/" .. name .. ".lua"] = t
       used[name] = v
     end
     return used[name]
@@ -270,6 +298,10 @@ function M.load(id, opts)
       or source.line_of(text, "staff") or 1, pproblem.msg) }
   end
 
+  sources[ffile] = ftext
+  local errors, warnings = M.check_more(id, settings, flow, catalog, languages,
+    { sources = sources, cfg_file = cfg_file, ctext = text, mfile = mfile, mtext = mtext, ffile = ffile, dir = dir })
+  if #errors > 0 then return nil, errors end
   -- the tenant's own quick checks (flow.checks = function(render) ... end):
   -- assertions over its data and messages, run before the version may serve
   if flow.checks then
@@ -290,6 +322,7 @@ function M.load(id, opts)
     settings = settings, flow = flow, catalog = catalog, tone = tone_fn,
     ttl = settings.conversation_ttl or DEFAULT_TTL,
     version = crypto.hex(crypto.sha256(table.concat(texts, "\0"))):sub(1, 12),
+    warnings = warnings,
   }
   local ok, problem = M.attach(t, settings, id, cfg_file, text)
   if not ok then return nil, { problem } end
@@ -299,6 +332,30 @@ function M.load(id, opts)
     t.reps = reps
   end
   return t
+end
+
+--- What check and a new version's install ask besides the flow's shape
+--- (flow.check): messages render with the variables their call sites give,
+--- business data agrees with itself, every text is in every language.
+--- -> errors, warnings (lists of "file:line: ...")
+function M.check_more(id, settings, flow, catalog, languages, w)
+  local errors, warnings = {}, {}
+  local function take(e, wn)
+    for _, x in ipairs(e or {}) do errors[#errors + 1] = x end
+    for _, x in ipairs(wn or {}) do warnings[#warnings + 1] = x end
+  end
+  local data_sources = { { file = w.cfg_file, text = w.ctext } }
+  for path, text in pairs(w.sources) do
+    if path ~= w.cfg_file then data_sources[#data_sources + 1] = { file = path, text = text } end
+  end
+  take(require("flow.check_data").run(settings, data_sources))
+  take(require("flow.check_messages").run{ flow = flow, catalog = catalog, languages = languages,
+    mfile = w.mfile, mtext = w.mtext, ffile = w.ffile, sources = w.sources,
+    always = require("flow.check_vars").of(settings, flow) })
+  local tr = require "flow.check_translations"
+  take(tr.run{ id = id, catalog = catalog, languages = languages, mode = settings.translations or "required",
+    mfile = w.mfile, mtext = w.mtext, lock = source.read(w.dir .. "/" .. tr.LOCK) })
+  return errors, warnings
 end
 
 -- the booking engine and LLM client a tenant (or a rep) uses

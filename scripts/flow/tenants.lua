@@ -18,14 +18,17 @@
 -- the old state is closed when its last turn has ended (a turn that began
 -- on the old version ends on it). A version that fails keeps the last good
 -- one serving and is recorded as last_error with file, line and message.
+-- A new version that would replace a serving one must also pass the
+-- tenant's own specs (flow.check_specs; setting specs_before_live, on by
+-- default); the first version a worker loads is not held back by them.
 local tstate = require "tstate"
 local tenant = require "flow.tenant"
-local crypto = require "crypto"
 local json = require "json"
 local host = require "host"
 local log = require "log"
 local time = require "time"
 local redis = require "redis"
+local version_of = require "flow.version"
 
 local M = {}
 
@@ -35,38 +38,6 @@ local MEMORY_MB = 64
 local BOOT = 'return require("host.tenant_boot").load(...)'
 
 local entries = {}            -- id -> entry
-local runtime_hash = ""
-
-local function is_dir(path) return host.listdir(path) ~= nil end
-
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
--- every .lua file under dir (recursively), into out[path] = text
-local function tree(dir, out, skip)
-  for _, name in ipairs(host.listdir(dir) or {}) do
-    local path = dir .. "/" .. name
-    if not (skip and skip[name]) then
-      if name:match("%.lua$") then out[path] = read(path)
-      elseif is_dir(path) then tree(path, out, skip) end
-    end
-  end
-  return out
-end
-
-local function hash(files)
-  local paths = {}
-  for p in pairs(files) do paths[#paths + 1] = p end
-  table.sort(paths)
-  local parts = {}
-  for i, p in ipairs(paths) do parts[i] = p .. "\0" .. files[p] end
-  return crypto.hex(crypto.sha256(table.concat(parts, "\0")))
-end
 
 -- the runtime library folder (setting `scripts`, FLOWHOST_SCRIPTS): a change
 -- there reloads every tenant
@@ -74,20 +45,11 @@ local function scripts_dir() return require("host").scripts_dir() end
 M.scripts_dir = scripts_dir
 
 --- Hashes the runtime library (part of every version).
-function M.rehash_runtime() runtime_hash = hash(tree(scripts_dir(), {})) end
+M.rehash_runtime = version_of.rehash_runtime
 
---- The tenant's files now, and their version (nil when it has no config).
-function M.snapshot(id)
-  local tdir, fdir = tenant.dirs()
-  local cfg = tdir .. "/" .. id .. ".lua"
-  local text = read(cfg)
-  if not text then return nil end
-  local files = tree(fdir .. "/" .. id, {}, { spec = true })
-  files[cfg] = text
-  local platform = read(tenant.platform_file())
-  if platform then files[tenant.platform_file()] = platform end
-  return files, hash{ runtime = runtime_hash, files = hash(files) }:sub(1, 12)
-end
+--- The tenant's files now, and their version (nil when it has no config):
+--- flow.version.snapshot, the one the check prints too.
+M.snapshot = version_of.snapshot
 
 -- "file:line: message" -> {file, line, message}
 local function parse_problem(p)
@@ -113,13 +75,32 @@ local function remember(e, version, files)
   while #e.history > HISTORY do table.remove(e.history) end
 end
 
+-- a version's own specs (flows/<id>/spec), when it would replace a serving
+-- one and its settings do not say specs_before_live = false; the serving
+-- version answers meanwhile. -> true | nil, problems
+local function specs_pass(e, version, files, r)
+  if not e.ts or (r.settings and r.settings.specs_before_live == false) then return true end
+  e.testing = version
+  local ok, passed, problems = pcall(require("flow.check_specs").run, e.id, files)
+  e.testing = nil
+  if not ok then return nil, { "the specs could not run: " .. tostring(passed) } end
+  return passed, problems
+end
+
 --- Compiles files as the tenant's new version in a fresh state; swaps it in
---- only if it loads and checks. -> true | nil, problems
-function M.install(id, files, version)
+--- only if it loads and checks (and, with opts.specs, its specs pass).
+--- -> true | nil, problems
+function M.install(id, files, version, opts)
   local e = entry(id)
   local ts = tstate.new{ name = id, memory_mb = MEMORY_MB }
   local ok, res = ts:eval(BOOT, json.encode{ id = id, files = files, version = version }, 2)
   local r = ok and json.decode(res) or nil
+  local spec_problems
+  if r and r.ok and opts and opts.specs then
+    local passed
+    passed, spec_problems = specs_pass(e, version, files, r)
+    if not passed then r = { ok = false, problems = spec_problems } end
+  end
   if not r or not r.ok then
     ts:close()
     local problems = r and r.problems or { res }
@@ -159,7 +140,10 @@ function M.reload(id)
   end
   if e and e.pinned_over == version and e.ts then return true end   -- rolled back, no edit since
   if e and e.last_error and e.last_error.version == version then return nil, e.last_error.problems end
-  return M.install(id, files, version)
+  if e and e.testing == version then
+    return nil, { "this version's specs are running; the current version serves until they pass" }
+  end
+  return M.install(id, files, version, { specs = true })
 end
 
 --- Tenants loaded on this worker.

@@ -31,6 +31,8 @@ if opts.mode == "serve" then
       require("log").info("redis scripts not loaded at start; they load on first use", { error = err })
     end
   end)
+  -- a new tenant version's specs run with this host's config (flow.check_specs)
+  require("flow.check_specs").configure{ config = opts.config_path }
   timer.start{ interval = opts.timer_poll, lease = opts.timer_lease }
   if tenants then
     tenants.start()                              -- tenant states, hot reload

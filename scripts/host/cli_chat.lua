@@ -5,7 +5,8 @@
 --   /new    start a new conversation;       /quit (or end of input) leaves
 -- The conversation is a JSON-chat one ("chat:cli-<128 random bits>"): as on
 -- the chat API, the customer is that conversation, and sees only the
--- bookings made in it.
+-- bookings made in it. Log lines go to a file ($FLOWHOST_CHAT_LOG, default
+-- $TMPDIR/flowhost-chat.log; set by core/main.c), not into the conversation.
 local host = require "host"
 local json = require "json"
 local crypto = require "crypto"
@@ -34,6 +35,7 @@ function M.run(argv)
   local last = { replies = {}, state = "-", slots = {} }
   out(("talking to %s (%s), conversation %s. /quit to leave, #N taps button N, /state, /slots.\n")
     :format(t.name, id, conv))
+  out(("(log lines go to %s)\n"):format(os.getenv("FLOWHOST_CHAT_LOG") or "stderr"))
   while true do
     out("you> ")
     local line = io.read("*l")
