@@ -35,7 +35,7 @@ local crypto = require "crypto"
 local host = require "host"
 local log = require "log"
 
-local M = { TTL = 30 * 86400, MARGIN = 5, KEY_PATTERN = "^[%w_%.:%-]+$" }
+local M = { TTL = 30 * 86400, MARGIN = 2, KEY_PATTERN = "^[%w_%.:%-]+$" }
 
 local CLAIM = rscript.new([[
 local st = redis.call('HMGET', KEYS[1], 'state', 'op', 'result', 'lease')
