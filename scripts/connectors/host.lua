@@ -24,8 +24,7 @@ local ledger = require "connectors.ledger"
 
 local M = {}
 
-M.MODULES = { odoo = "connectors.odoo", frappe = "connectors.frappe",
-              google_calendar = "connectors.google_calendar", zoom = "connectors.zoom" }
+M.MODULES = require("connectors.view").MODULES   -- the one list of connectors
 M.DEFAULT_TIMEOUT, M.MAX_TIMEOUT = 20, 120
 
 local clients = {}     -- fingerprint -> client (tokens cached in it)

@@ -90,7 +90,7 @@ function M.call(conn, req)
       local w, again, why
       if req.judge then w, again, why = req.judge(res, doc) end
       if not w and (res.status < 200 or res.status >= 300) then w, again = retry.status(res.status) end
-      if not w and doc == nil and res.body ~= "" and req.raw ~= true then
+      if not w and doc == nil and res.body ~= "" then
         w, again, why = "bad answer", false, "answer is not JSON"
       end
       if not w then
