@@ -25,6 +25,7 @@ Faults and state: tests/fakes/backoffice_shared.py (config: {"client_email",
 """
 import asyncio
 import base64
+import hashlib
 import json
 import re
 import secrets
@@ -32,10 +33,6 @@ import sys
 import time
 from datetime import datetime
 from urllib.parse import parse_qs, unquote
-
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding
 
 from backoffice_shared import Reply, bearer, json_body, serve
 
@@ -54,15 +51,51 @@ def b64url(s):
     return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
 
 
+def der(buf, i):
+    """One DER element at i -> (tag, content start, end)."""
+    tag, n = buf[i], buf[i + 1]
+    i += 2
+    if n & 0x80:
+        k = n & 0x7F
+        n, i = int.from_bytes(buf[i:i + k], "big"), i + k
+    return tag, i, i + n
+
+
+def rsa_public_key(pem):
+    """(n, e) of a PEM "PUBLIC KEY" (SubjectPublicKeyInfo), stdlib only."""
+    body = "".join(line for line in pem.strip().splitlines() if not line.startswith("-----"))
+    buf = base64.b64decode(body)
+    _, i, _ = der(buf, 0)                 # SubjectPublicKeyInfo
+    _, _, i = der(buf, i)                 # AlgorithmIdentifier (skipped)
+    _, i, _ = der(buf, i)                 # BIT STRING: an unused-bits byte, then
+    key = buf[i + 1:]                     # RSAPublicKey
+    _, i, _ = der(key, 0)
+    _, a, b = der(key, i)                 # modulus
+    _, c, d = der(key, b)                 # public exponent
+    return int.from_bytes(key[a:b], "big"), int.from_bytes(key[c:d], "big")
+
+
+def rs256_ok(pem, message, sig):
+    """RSASSA-PKCS1-v1_5 with SHA-256 (RFC 8017 8.2.2)."""
+    n, e = rsa_public_key(pem)
+    k = (n.bit_length() + 7) // 8
+    if len(sig) != k:
+        return False
+    em = pow(int.from_bytes(sig, "big"), e, n).to_bytes(k, "big")
+    t = bytes.fromhex("3031300d060960864801650304020105000420") + hashlib.sha256(message).digest()
+    return em == b"\x00\x01" + b"\xff" * (k - len(t) - 3) + b"\x00" + t
+
+
 def check_jwt(token, cfg):
     """-> None when good, else the error_description Google gives."""
     try:
         h, c, s = token.split(".")
         header, claims = json.loads(b64url(h)), json.loads(b64url(c))
-        with open(cfg["public_key"], "rb") as f:
-            key = serialization.load_pem_public_key(f.read())
-        key.verify(b64url(s), f"{h}.{c}".encode(), padding.PKCS1v15(), hashes.SHA256())
-    except (ValueError, InvalidSignature, OSError):
+        with open(cfg["public_key"]) as f:
+            good = rs256_ok(f.read(), f"{h}.{c}".encode(), b64url(s))
+    except (ValueError, IndexError, OSError):
+        return "Invalid JWT Signature."
+    if not good:
         return "Invalid JWT Signature."
     now = time.time()
     if header.get("alg") != "RS256" or claims.get("iss") != cfg["client_email"]:

@@ -78,7 +78,7 @@ describe("google_calendar connector", function()
   end)
 
   it("answers 'unauthorized' when the token endpoint refuses the JWT (a key it does not know), without retrying", function()
-    local other = io.popen("openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 2>/dev/null"):read("*a")
+    local other = io.open("tests/fixtures/connectors/other_key.pem"):read("*a")
     client = make(json.encode{ client_email = "bot@flowhost-test.iam.gserviceaccount.com", private_key = other })
     local v, word, detail = gcal.run(client, "get_event", { "primary", "abcde" }, ctx())
     assert.are.same({ nil, "unauthorized" }, { v, word })
