@@ -10,6 +10,9 @@
 #include <lua.h>
 
 int fh_lua_open_crypto(lua_State *L);
+/* lua_api_crypto_rsa.c: crypto.rsa_sha256_sign / rsa_sha256_verify */
+int fh__crypto_rsa_sign(lua_State *L);
+int fh__crypto_rsa_verify(lua_State *L);
 int fh_lua_open_http(lua_State *L);
 int fh_lua_open_redis(lua_State *L);
 int fh_lua_open_time(lua_State *L);

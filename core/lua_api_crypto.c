@@ -17,6 +17,8 @@
  *   - random(n) / random_hex(n) -> n CSPRNG bytes (raw / hex), 1 <= n <= 65536
  *   - equal(a, b) -> boolean; constant time for equal lengths,
  *       false (immediately) for different lengths.
+ *   - rsa_sha256_sign(pem, msg), rsa_sha256_verify(pem, msg, sig): RS256,
+ *       in lua_api_crypto_rsa.c
  * Misuse (wrong argument types, n out of range) raises a Lua error.
  * Library failure returns nil plus a short message. Scratch memory is Lua
  * userdata, so nothing leaks when a Lua error unwinds.
@@ -361,6 +363,8 @@ static const luaL_Reg crypto_funcs[] = {
     {"random", l_random},
     {"random_hex", l_random_hex},
     {"equal", l_equal},
+    {"rsa_sha256_sign", fh__crypto_rsa_sign},
+    {"rsa_sha256_verify", fh__crypto_rsa_verify},
     {NULL, NULL}
 };
 

@@ -27,6 +27,8 @@ static const family families[] = {
     {"flowhost_timer_lateness_seconds", FH_METRIC_HISTOGRAM, "How late durable timers fired", 0},
     {"flowhost_timer_errors_total", FH_METRIC_COUNTER, "Durable timer handlers that failed, by kind", 0},
     {"flowhost_llm_calls_total", FH_METRIC_COUNTER, "LLM calls, by provider and outcome", 0},
+    {"flowhost_connector_calls_total", FH_METRIC_COUNTER, "Connector calls to a back office (Odoo, Frappe, Google Calendar, Zoom), by connector and outcome", 0},
+    {"flowhost_connector_ledger_total", FH_METRIC_COUNTER, "Side-effect ledger outcomes (done, replayed, resolved, in_doubt, busy, failed), by connector", 0},
     {"flowhost_webhook_unusable_total", FH_METRIC_COUNTER, "Verified webhook payloads (or messages of them) the host could not use, kept in the dead-letter stream, by tenant, channel and reason", 0},
     {"flowhost_inbound_dead_letters_total", FH_METRIC_COUNTER, "Entries written to a tenant's dead-letter stream, by tenant and reason", 0},
     {"flowhost_replies_in_doubt_total", FH_METRIC_COUNTER, "Replies a killed host may have sent, counted as sent on restart, by tenant", 0},

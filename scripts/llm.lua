@@ -44,24 +44,14 @@ M.ERRORS = { timeout = true, ["rate limited"] = true, unavailable = true, unauth
 
 M.validate = schema.validate
 
--- http's error words -> ours, and whether another attempt may help
-local TRANSPORT = {
-  timeout = { "timeout", true },
-  ["connection refused"] = { "unavailable", true },
-  ["dns failed"] = { "unavailable", true },
-  ["tls failed"] = { "unavailable", true },
-  closed = { "unavailable", true },
-  ["request failed"] = { "unavailable", true },
-  ["response too large"] = { "bad answer", false },
-  ["bad url"] = { "bad request", false },
-}
-
+-- an HTTP error status -> our word, and whether another attempt may help
+-- (a 409 is a busy provider here; 403 and 404 are the caller's to fix)
+local LLM_WORD = { forbidden = "unauthorized", ["not found"] = "bad request", gone = "bad request",
+                   invalid = "bad request", conflict = "unavailable" }
 local function status_word(status)
-  if status == 401 or status == 403 then return "unauthorized", false end
-  if status == 429 then return "rate limited", true end
-  if status == 408 then return "timeout", true end
-  if status == 409 or status >= 500 then return "unavailable", true end
-  return "bad request", false
+  local word, again = retry.status(status)
+  if word == "conflict" then again = true end
+  return LLM_WORD[word] or word, again
 end
 
 local function setting(opts, key, kind, default, fn)
@@ -185,9 +175,9 @@ local function send(self, what, path, body, read, deadline)
       local res, herr = http.request{ method = "POST", url = url, headers = self.headers, body = payload,
                                       timeout = timeout, connect_timeout = min(timeout, CONNECT_TIMEOUT) }
       if not res then
-        local t = TRANSPORT[herr] or TRANSPORT["request failed"]
+        local word, again = retry.transport(herr)
         note(self, "warn", "llm: request failed", { call = what, attempt = n, error = herr })
-        return nil, t[1], { retry = t[2] }
+        return nil, word, { retry = again }
       end
       local ok, doc = pcall(json.decode, res.body)
       if not ok then doc = nil end

@@ -27,7 +27,8 @@ local M = {}
 
 -- every URL the runtime's connectors take from a tenant's config that an
 -- operator may point elsewhere (a fake in tests, a proxy)
-M.ENDPOINTS = { "TELEGRAM_API_URL", "WHATSAPP_API_URL", "TWILIO_API_URL", "WAPI_API_URL" }
+M.ENDPOINTS = { "TELEGRAM_API_URL", "WHATSAPP_API_URL", "TWILIO_API_URL", "WAPI_API_URL",
+                "GOOGLE_OAUTH_TOKEN_URL", "GOOGLE_CALENDAR_API_URL", "ZOOM_OAUTH_TOKEN_URL", "ZOOM_API_URL" }
 local ENDPOINT = {}
 for _, n in ipairs(M.ENDPOINTS) do ENDPOINT[n] = true end
 

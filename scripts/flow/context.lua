@@ -15,6 +15,8 @@
 --   c:missing(list?) -> the first unfilled slot of list (default: the state's fill)
 --   c:now()                    the time (seconds, UTC)
 --   c:llm()                    the tenant's LLM client, or nil
+--   c.connectors               the back offices the tenant declared (or nil):
+--                              c.connectors.odoo:search_read(...), ... (docs/connectors.md)
 --   c:handoff(reason | {reason, to}) the customer wants a person: recorded, and with
 --                              a person of the staff to take them, a hand-off opens
 --                              (flow.handoff: the person is told, messages relayed)
@@ -93,6 +95,12 @@ local FIELDS = {
   slots = function(r) return r.conv.slots end,
   data = function(r) return r.conv.data end,
   replies = function(r) return r.replies end,
+  connectors = function(r)
+    if r.connectors == nil then
+      r.connectors = r.t.connectors and require("connectors.view").new(r.t.connectors, r.tenant_id) or false
+    end
+    return r.connectors or nil
+  end,
   booking = function(r)
     if r.booking == nil then
       local b = r.t.booking
@@ -134,6 +142,7 @@ local WHY = {
   t = "the tenant a conversation belongs to is fixed by the host",
   tenant = "settings come from the tenant's config file",
   booking = "use its methods: c.booking:slots{...}, c.booking:reserve{...}, ...",
+  connectors = "connectors are declared in the tenant's config (connectors = { ... })",
   conv = "keep the flow's own notes in c.data", msg = "it is the customer's message",
   slots = "change slots with c:set(name, value) or c.slots[name] = value",
   data = "write into c.data: c.data.name = value",

@@ -131,6 +131,14 @@ local function platform(id)
   return defaults, extra, ptext
 end
 
+--- What _platform.lua's env_allow grants tenant id ({} when it grants
+--- nothing or is broken): the main state checks a connector's `*_env`
+--- names with it before reading them.
+function M.env_extra(id)
+  local defaults, extra = platform(id)
+  return defaults and extra or {}
+end
+
 local function settings_problems(s, file)
   local p = {}
   local function add(msg) p[#p + 1] = file .. ":1: " .. msg end
@@ -375,6 +383,11 @@ function M.attach(t, settings, id, cfg_file, text)
     local ok, client = pcall(llm.client, settings.llm)
     if not ok then return nil, ("%s:%d: llm: %s"):format(cfg_file, source.line_of(text, "llm") or 1, tostring(client)) end
     t.llm = client
+  end
+  if settings.connectors then
+    local decls, problem = require("connectors.view").declare(settings.connectors, id)
+    if not decls then return nil, ("%s:%d: %s"):format(cfg_file, source.line_of(text, "connectors") or 1, problem) end
+    t.connectors = decls
   end
   return true
 end

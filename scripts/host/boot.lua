@@ -5,6 +5,7 @@ local opts = ...
 
 local router = require "host.router"
 local timer = require "timer"
+require "connectors.host"       -- connector_op: tenants' connector calls run here, with the credentials
 
 -- flow code reads straight down: sleep(1) yields this task only
 _G.sleep = require("time").sleep

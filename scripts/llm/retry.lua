@@ -1,5 +1,7 @@
---- llm.retry: one logical call made of attempts, with backoff, Retry-After
---- and a total deadline. Knows nothing about LLMs.
+--- llm.retry: one logical call made of attempts, with backoff, Retry-After,
+--- a total deadline and the error words of HTTP failures. Knows nothing
+--- about LLMs: the LLM client (scripts/llm.lua) and the connectors
+--- (scripts/connectors/http.lua) both use it.
 --
 --   retry.run{tries, timeout, deadline?}, attempt) -> value | nil, word
 --       attempt(timeout, n) -> value | nil, word, advice
@@ -16,6 +18,14 @@
 --       from retry-after-ms, else retry-after (seconds or an HTTP-date)
 --   retry.backoff(n) -> seconds before retry n: full jitter, uniform in
 --       [0, min(CAP, BASE * 2^(n-1))]
+--   retry.transport(http_err) -> word, again
+--       http.request's error -> "timeout" | "unavailable" | "bad answer" |
+--       "bad request", and whether another attempt may help
+--   retry.status(code) -> word, again
+--       an HTTP error status -> "unauthorized" (401), "forbidden" (403),
+--       "not found" (404), "timeout" (408, again), "conflict" (409), "gone"
+--       (410), "invalid" (422), "rate limited" (429, again), "unavailable"
+--       (5xx, again), "bad request" (any other)
 --   retry.BASE = 0.25, retry.CAP = 4, retry.MAX_WAIT = 60 (a server asking
 --       for a longer wait gets the word back at once: nobody waits a minute
 --       in a conversation), retry.MIN_ATTEMPT = 0.05 (no attempt is started
@@ -37,6 +47,31 @@ local function http_date(s)
   if not d or not MONTHS[mon] then return nil end
   return (tz.to_utc({ year = tonumber(y), month = MONTHS[mon], day = tonumber(d), hour = tonumber(hh),
                       min = tonumber(mm), sec = tonumber(ss) }, "UTC"))
+end
+
+local TRANSPORT = {
+  timeout = { "timeout", true },
+  ["connection refused"] = { "unavailable", true },
+  ["dns failed"] = { "unavailable", true },
+  ["tls failed"] = { "unavailable", true },
+  closed = { "unavailable", true },
+  ["request failed"] = { "unavailable", true },
+  ["response too large"] = { "bad answer", false },
+  ["bad url"] = { "bad request", false },
+}
+
+function M.transport(err)
+  local t = TRANSPORT[err] or TRANSPORT["request failed"]
+  return t[1], t[2]
+end
+
+local STATUS = { [401] = "unauthorized", [403] = "forbidden", [404] = "not found", [408] = "timeout",
+                 [409] = "conflict", [410] = "gone", [422] = "invalid", [429] = "rate limited" }
+
+function M.status(code)
+  if code >= 500 then return "unavailable", true end
+  local word = STATUS[code] or "bad request"
+  return word, code == 408 or code == 429
 end
 
 function M.after(headers, now)
