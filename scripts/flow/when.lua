@@ -37,7 +37,7 @@ function M.days(lang) return words(lang).days end
 -- Hindi says the part of the day instead of AM/PM
 local function hindi_part(h)
   if h < 4 then return "रात" elseif h < 12 then return "सुबह" elseif h < 16 then return "दोपहर"
-  elseif h < 19 then return "शाम" end
+  elseif h < 20 then return "शाम" end
   return "रात"
 end
 
