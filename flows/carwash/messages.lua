@@ -1,6 +1,6 @@
 -- What the assistant says, in every language the tenant speaks (en, hi).
 -- {name} and the like are the customer's answers; {prices}, {addon_list},
--- {hold_minutes}, {horizon_days}, {support_phone}, {hours} and {currency}
+-- {hold_minutes}, {horizon_days}, {support_phone}, {hours}, {currency} and {id_example}
 -- come from business.lua (write a fact there, never here); {date}, {time},
 -- {when}, {next}, {total} and {id} come from the booking.
 return {
@@ -45,7 +45,7 @@ return {
     handoff = "I'm sorry about that. A member of our team will get back to you shortly, or call us on {support_phone}.",
     not_understood = "Sorry, I didn't get that.",
     fallback = "Sorry, something went wrong on our side. Please try again in a moment.",
-    ask_booking_ref = "Please send your booking id (like SR-AB12CD34) or the mobile number you booked with.",
+    ask_booking_ref = "Please send your booking id (like {id_example}) or the mobile number you booked with.",
     booking_not_found = "I couldn't find an upcoming booking with that. Please check the booking id or the mobile number.",
     ask_new_date = "Your booking {id} ({service}) is on {when}. Which day would you like instead?",
     rescheduled = "Done! Booking {id} is now on {when}.",
@@ -96,7 +96,7 @@ return {
     handoff = "इसके लिए खेद है। हमारी टीम का कोई सदस्य जल्द ही आपसे संपर्क करेगा, या हमें {support_phone} पर कॉल करें।",
     not_understood = "माफ़ कीजिए, मैं समझ नहीं पाया।",
     fallback = "माफ़ कीजिए, हमारी तरफ़ कुछ गड़बड़ हो गई। कृपया थोड़ी देर में फिर से कोशिश करें।",
-    ask_booking_ref = "कृपया अपनी बुकिंग आईडी (जैसे SR-AB12CD34) या वह मोबाइल नंबर भेजें जिससे आपने बुक किया था।",
+    ask_booking_ref = "कृपया अपनी बुकिंग आईडी (जैसे {id_example}) या वह मोबाइल नंबर भेजें जिससे आपने बुक किया था।",
     booking_not_found = "मुझे इससे कोई आने वाली बुकिंग नहीं मिली। कृपया बुकिंग आईडी या मोबाइल नंबर जाँच लें।",
     ask_new_date = "आपकी बुकिंग {id} ({service}) {when} को है। इसकी जगह आप कौन सा दिन चाहेंगे?",
     rescheduled = "हो गया! बुकिंग {id} अब {when} को है।",

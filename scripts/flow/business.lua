@@ -22,7 +22,8 @@
 --   business.variables(settings, lang) -> map
 --       the facts every message may show: {prices}, {service_list},
 --       {addon_list}, {addon_prices}, {hold_minutes}, {horizon_days},
---       {support_phone}, {hours}, {currency}; only those the tenant has.
+--       {support_phone}, {hours}, {currency}, {id_example} (a booking id as
+--       the engine makes them); only those the tenant has.
 --       Rendered for lang, made once per settings and language.
 --   business.price(settings, service, addons) -> the price of a service with
 --       its add-ons (the booking engine stores the same sum)
@@ -76,9 +77,13 @@ end
 
 function M.apply(settings, data, file, text)
   local problems = {}
-  local function problem(near, msg, value)
-    local line = type(value) == "string" and source.line_of(text, '"' .. value .. '"')
-      or source.line_of(text, tostring(near) .. " =") or source.line_of(text, tostring(near)) or 1
+  -- near: the field to find the line by; value: the text written there;
+  -- anchor: the id of the item it is in (the search starts at its line)
+  local function problem(near, msg, value, anchor)
+    local from = anchor and source.line_of(text, '"' .. anchor .. '"')
+    local line = type(value) == "string" and source.line_of(text, '"' .. value .. '"', from)
+      or source.line_of(text, tostring(near) .. " =", from) or from
+      or source.line_of(text, tostring(near)) or 1
     problems[#problems + 1] = ("%s:%d: %s"):format(file, line, msg)
   end
   shape.check(data, problem)
@@ -193,6 +198,10 @@ local function compute(settings, lang)
     v.horizon_days = rules.horizon_days and tostring(rules.horizon_days)
   end
   v.support_phone = settings.support_phone
+  local id = settings.booking and settings.booking.id
+  if id and id.prefix then                       -- "SR-AB12CD34": what a booking id looks like
+    v.id_example = id.prefix .. ("AB12CD34EF56GH78JK90LM12NP34QR56"):sub(1, id.length or 8)
+  end
   local week = settings.business and settings.business.week
   if week then v.hours = hours.describe(week, lang) end
   return v

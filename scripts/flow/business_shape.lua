@@ -55,23 +55,24 @@ local FAQ = {
              "must be the answer, or answers per language: { en = \"...\", hi = \"...\" }" },
 }
 
--- fields of one table against a spec; required names must be there
-local function fields(t, spec, where, problem, required)
+-- fields of one table against a spec; required names must be there;
+-- anchor: the item's id, where its lines start
+local function fields(t, spec, where, problem, required, anchor)
   for k, v in pairs(t) do
     if type(k) == "number" then
       problem(where, ("%s has a value without a name (%s): is there a comma inside a number? Write 4999, not 4,999")
-        :format(where, tostring(v)))
+        :format(where, tostring(v)), nil, anchor)
     elseif not spec[k] then
       local known = {}
       for name in pairs(spec) do known[#known + 1] = name end
       table.sort(known)
-      problem(k, ("%s: '%s' is not a field here (fields: %s)"):format(where, k, table.concat(known, ", ")))
+      problem(k, ("%s: '%s' is not a field here (fields: %s)"):format(where, k, table.concat(known, ", ")), nil, anchor)
     elseif not spec[k][1](v) then
-      problem(k, ("%s.%s %s"):format(where, k, spec[k][2]), type(v) == "string" and v or nil)
+      problem(k, ("%s.%s %s"):format(where, k, spec[k][2]), type(v) == "string" and v or nil, anchor)
     end
   end
   for _, k in ipairs(required or {}) do
-    if t[k] == nil then problem(where, ("%s needs %s"):format(where, k)) end
+    if t[k] == nil then problem(where, ("%s needs %s"):format(where, k), nil, anchor) end
   end
 end
 
@@ -82,7 +83,7 @@ local function list(items, spec, name, problem, required)
     if type(item) ~= "table" then
       problem(name, ("%s must be { id = ..., title = ..., ... }"):format(label))
     else
-      fields(item, spec, label, problem, required)
+      fields(item, spec, label, problem, required, type(item.id) == "string" and item.id or nil)
       if item.id ~= nil then
         if seen[item.id] then problem(item.id, ("%s is written twice"):format(label), item.id) end
         seen[item.id] = true
@@ -111,7 +112,7 @@ function M.check(data, problem)
   if type(data.resources) == "table" then
     for kind, r in pairs(data.resources) do
       if type(r) ~= "table" then problem(kind, ("resources.%s must be { title = ..., count = ... }"):format(tostring(kind)))
-      else fields(r, RESOURCE, "resources." .. tostring(kind), problem) end
+      else fields(r, RESOURCE, "resources." .. tostring(kind), problem, nil, nil) end
     end
   end
 end

@@ -120,6 +120,7 @@ describe("flow.business", function()
     assert.are.equal(5, s.booking.rules.bookings_per_minute)
     assert.truthy(s.booking.resources.chair3)
     assert.is_nil(s.booking.resource_counts)
+    assert.are.equal("HC-AB12CD34", business.variables(s, "en").id_example)
   end)
 
   it("refuses a fact written in the config and in business.lua", function()

@@ -238,6 +238,18 @@ describe("booking.dialog", function()
     assert.are.equal("cancelled", c.went)
   end)
 
+  it("reaches a flow as a read-only module whose handlers act only through the c they get", function()
+    local view = require("flow.source").env().require("booking.dialog")
+    local ok, err = pcall(function() view.new = function() end end)
+    assert.is_false(ok)
+    assert.truthy(tostring(err):find("read-only", 1, true), err)
+    local kit = view.new{}
+    local c = fake({})
+    kit.states.pick_time.enter(c)
+    assert.are.same({ "slots", "next_free" }, { c.booking.calls[1][1], c.booking.calls[2][1] })
+    assert.are.equal("no_free_time", said(c).key)
+  end)
+
   it("totals the service and its add-ons from the catalogue", function()
     local kit = dialog.new{}
     assert.are.equal(550, kit.total(fake()))
