@@ -81,21 +81,20 @@ function M.apply(settings, data, file, text)
   -- anchor: the id of the item it is in (the search starts at its line)
   local function problem(near, msg, value, anchor)
     local from = anchor and source.line_of(text, '"' .. anchor .. '"')
-    local line = type(value) == "string" and source.line_of(text, '"' .. value .. '"', from)
-      or source.line_of(text, tostring(near) .. " =", from) or from
-      or source.line_of(text, tostring(near)) or 1
+    local field = source.line_of(text, tostring(near) .. " =", from)
+    local line = type(value) == "string" and source.line_of(text, '"' .. value .. '"', field or from)
+      or field or from or source.line_of(text, tostring(near)) or 1
     problems[#problems + 1] = ("%s:%d: %s"):format(file, line, msg)
   end
   shape.check(data, problem)
-  if #problems > 0 then return nil, problems end
-
   local week
-  if data.hours ~= nil then
+  if type(data.hours) == "table" then
     local why, field
     week, why, field = hours.week(data.hours)
     if not week then problem(field, "hours" .. (field and field ~= "hours" and ("." .. field) or "") .. ": " .. why,
-                             type(data.hours) == "table" and data.hours[field] or nil) end
+                             data.hours[field]) end
   end
+  if #problems > 0 then return nil, problems end
 
   -- the catalogue: what customers choose from
   local cat = {}

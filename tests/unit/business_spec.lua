@@ -134,6 +134,9 @@ describe("flow.business", function()
     assert.is_nil(s)
     assert.are.equal("flows/shop/business.lua:3: hours.every_day: '9am-1pmm' is not a time range; "
       .. "write it like 9am-1pm or 09:00-13:00", problems[1])
+    -- every problem at once, not the first only
+    _, problems = apply((SHOP:gsub('"9am%-1pm, 2pm%-6pm"', '"9am-1pmm"'):gsub("price = 1200", "price = 1,200")))
+    assert.are.equal(2, #problems, table.concat(problems, "\n"))
   end)
 
   it("catches a comma inside a price, a price in quotes and a misspelt field", function()
