@@ -246,7 +246,7 @@ function Engine:reserve(q, guard)
       timezone = m.zone.name, status = q.hold and "held" or "confirmed",
       hold_until = q.hold and now + m.hold or nil, customer = q.customer,
       channel = guard and guard.channel or q.channel, conversation = guard and guard.conversation or q.conversation,
-      owner = guard and guard.owner or nil, refs = q.refs, area = q.area, price = svc.price,
+      owner = guard and guard.owner or nil, refs = q.refs, area = q.area, price = model.price(svc, q.addons),
     }
     local booking, how
     for _ = 1, 3 do                                 -- an id collision draws a new id

@@ -1,36 +1,15 @@
 -- Sparkle Car Care: the car-service WhatsApp booking assistant
 -- (../shared/seeds/carwash-whatsapp-checklist.txt), as a flowhost tenant.
 -- Secrets and URLs are read by reference with env("NAME", default).
-local addons = {
-  wax        = { title = "Wax polish",       price = 299, duration = 15, names = { "wax", "polish", "waxing" } },
-  tyre_shine = { title = "Tyre shine",       price = 149, duration = 10, names = { "tyre", "tire shine", "tyres" } },
-  vacuum     = { title = "Interior vacuum",  price = 199, duration = 15, names = { "vacuum", "hoovering" } },
-  engine_bay = { title = "Engine bay clean", price = 399, duration = 20, names = { "engine", "engine wash" } },
-}
-
-local function with_addons(service)
-  service.addons = {}
-  for id, a in pairs(addons) do service.addons[id] = { price = a.price, duration = a.duration } end
-  return service
-end
-
-local week = { "08:00-13:00", "14:00-20:00" }  -- lunch break 13:00-14:00
-
--- wash bays, one car at a time each (CARWASH_BAYS: the benchmark uses many)
-local bays = {}
-for i = 1, tonumber(env("CARWASH_BAYS", "2")) do
-  bays["bay" .. i] = { name = "Bay " .. i, skills = { "wash" }, capacity = 1,
-    hours = { mon = week, tue = week, wed = week, thu = week, fri = week, sat = week, sun = week } }
-end
-
+-- This file is plumbing (channels, URLs, rates, LLM, benchmark knobs); what
+-- the business sells, its prices and opening hours are in
+-- flows/carwash/business.lua.
 return {
   name = "Sparkle Car Care",
   timezone = "Asia/Kolkata",
   languages = { "en", "hi" },
-  translations = "fallback",             -- Hindi has 12 of the texts for now; "required" (the default) once all are there
   conversation_ttl = 24 * 3600,          -- the seed keeps state 24 hours
   sentiment = { anger = 7, boredom = 8 },
-  support_phone = "1800-123-4567",
   admin_token_env = "CARWASH_ADMIN_TOKEN",   -- this tenant's own admin API token
   api_key_env = "CARWASH_API_KEY",           -- JSON chat API key: lets a backend name its own conversation ids
   limits = { cpu_ms = 100 },                 -- Lua CPU per turn (memory: 64 MB per state)
@@ -75,44 +54,15 @@ return {
     turn_deadline = 4,                   -- after this the turn goes on with rules
   } or nil,
 
-  catalogue = {
-    services = {
-      { id = "basic_wash",     title = "Basic Wash",        price = 499,  names = { "basic", "wash", "normal wash", "exterior wash" } },
-      { id = "foam_wash",      title = "Foam Wash",         price = 799,  names = { "foam", "premium wash" } },
-      { id = "interior",       title = "Interior Cleaning", price = 999,  names = { "interior", "inside cleaning" } },
-      { id = "full_detailing", title = "Full Detailing",    price = 2499, names = { "detailing", "full detail", "complete detailing" } },
-    },
-    addons = addons,
-    brands = {
-      { id = "maruti",   title = "Maruti Suzuki", names = { "maruti", "suzuki", "maruthi" },
-        models = { "Swift", "Baleno", "Dzire", "Alto", "WagonR", "Brezza", "Ertiga", "Ciaz", "Celerio" } },
-      { id = "hyundai",  title = "Hyundai", models = { "i10", "i20", "Creta", "Venue", "Verna", "Aura", "Alcazar" } },
-      { id = "honda",    title = "Honda",   models = { "City", "Amaze", "Jazz", "Elevate", "WR-V" } },
-      { id = "tata",     title = "Tata",    models = { "Nexon", "Punch", "Tiago", "Tigor", "Harrier", "Safari", "Altroz" } },
-      { id = "mahindra", title = "Mahindra", models = { "XUV700", "XUV300", "Scorpio", "Thar", "Bolero" } },
-      { id = "toyota",   title = "Toyota",  models = { "Innova", "Fortuner", "Glanza", "Hyryder", "Camry" } },
-      { id = "kia",      title = "Kia",     models = { "Seltos", "Sonet", "Carens" } },
-      { id = "mg",       title = "MG",      names = { "morris garages" }, models = { "Hector", "Astor", "Comet" } },
-      { id = "skoda",    title = "Skoda",   models = { "Slavia", "Kushaq", "Octavia" } },
-      { id = "volkswagen", title = "Volkswagen", names = { "vw" }, models = { "Virtus", "Taigun", "Polo" } },
-      { id = "renault",  title = "Renault", models = { "Kwid", "Kiger", "Triber" } },
-    },
-  },
-
-  -- the booking engine
+  -- the booking engine's plumbing; services, hours, bays and the booking
+  -- rules customers see (hold, horizon) come from business.lua
   booking = {
     id = { prefix = "SR-", length = 8 },
-    rules = { granularity = 30, min_notice = 60, horizon_days = 14, hold_minutes = 10,
-              assignment = "least_loaded",
+    rules = { assignment = "least_loaded",
               holds_per_customer = 1,    -- a customer's new hold replaces their earlier one
               -- bookings and holds customers may make across the business per minute (0: no limit)
               bookings_per_minute = tonumber(env("CARWASH_BOOKINGS_PER_MINUTE", "30")) },
-    services = {
-      basic_wash     = with_addons{ duration = 30,  buffer_after = 10, skill = "wash", price = 499 },
-      foam_wash      = with_addons{ duration = 45,  buffer_after = 10, skill = "wash", price = 799 },
-      interior       = with_addons{ duration = 60,  buffer_after = 10, skill = "wash", price = 999 },
-      full_detailing = with_addons{ duration = 120, buffer_after = 15, skill = "wash", price = 2499 },
-    },
-    resources = bays,
+    -- CARWASH_BAYS: the benchmark runs with many wash bays
+    resource_counts = { bay = tonumber(env("CARWASH_BAYS", "")) },
   },
 }

@@ -216,4 +216,16 @@ function M.duration(svc, addons)
   return d
 end
 
+--- model.price(svc, addons?) -> the service's price plus its add-ons'
+--- (nil when the service has no price)
+function M.price(svc, addons)
+  local p = svc.price
+  if type(p) ~= "number" then return p end
+  for _, a in ipairs(addons or {}) do
+    local ad = svc.addons[a]
+    if ad and type(ad.price) == "number" then p = p + ad.price end
+  end
+  return p
+end
+
 return M

@@ -191,9 +191,23 @@ function M.run(t)
   -- the flow's declaration
   local ffile = t.ffile or paths[1] or "flow.lua"
   local ftext = sources[ffile] or ""
+  -- the booking kit's states: what the kit says there, with what it gives
+  local kit_ok, kit = pcall(require, "booking.dialog")
+  local kit_said = {}
+  for _, name in ipairs(set_names(states)) do
+    local said = kit_ok and type(states[name]) == "table" and kit.said(states[name])
+    if said and not kit_said[said] then
+      kit_said[said] = true
+      for _, key in ipairs(set_names(said)) do
+        local vars = {}
+        for _, n in ipairs(said[key]) do vars[n] = true end
+        site(key, "the booking kit (booking.dialog)", vars)
+      end
+    end
+  end
   for _, name in ipairs(set_names(states)) do
     local st = states[name]
-    if type(st) == "table" then
+    if type(st) == "table" and not (kit_ok and kit.said(st)) then
       local where = ("the state %s (%s)"):format(name, short(ffile, source.line_match(ftext, "%f[%w_]" .. name .. "%s*=") or 1))
       local vars = {}
       if type(st.vars) == "function" then vars = vars_keys(st.vars, sources) or false end

@@ -52,6 +52,7 @@ local time = require "time"
 local types = require "flow.slot_types"
 local readonly = require "flow.readonly"
 local identity = require "flow.identity"
+local business = require "flow.business"
 
 local Context = {}
 
@@ -234,10 +235,14 @@ function Context:text(key, vars)
   return r.t.catalog:render(key, r.lang, vars or self:vars())
 end
 
--- variables every message can use: the slots as shown, plus the tenant name
+-- variables every message can use: the business's facts ({prices},
+-- {support_phone}, ... in the conversation's language: flow.business),
+-- the tenant name, the slots as shown
 function Context:vars(extra)
   local r = real(self, "vars")
-  local v = { tenant = r.t.name }
+  local v = {}
+  for k, x in pairs(business.variables(r.t.settings, r.lang)) do v[k] = x end
+  v.tenant = r.t.name
   for name, value in pairs(r.conv.slots) do
     local decl = r.t.flow.slots and r.t.flow.slots[name]
     v[name] = decl and self:show(name) or value

@@ -30,7 +30,7 @@ local readonly = require "flow.readonly"
 local M = {}
 
 local ALLOWED = { tz = true, ["text.fuzzy"] = true, ["text.extract"] = true, ["text.sentiment"] = true,
-                  json = true, log = true }
+                  json = true, log = true, ["booking.dialog"] = true }
 M.ALLOWED = ALLOWED
 
 local BASE = { "assert", "error", "pcall", "select", "tonumber", "tostring", "type", "xpcall", "rawequal",
@@ -109,7 +109,7 @@ function M.env(extra, opts)
   local log_view
   env.require = function(name)
     if not ALLOWED[name] then
-      error(("require '%s' is not allowed in a flow (allowed: tz, text.fuzzy, text.extract, text.sentiment, json, log)")
+      error(("require '%s' is not allowed in a flow (allowed: tz, text.fuzzy, text.extract, text.sentiment, json, log, booking.dialog)")
         :format(tostring(name)), 2)
     end
     if name == "json" then return json_module() end

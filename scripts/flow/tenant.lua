@@ -314,7 +314,9 @@ function load_files(id)
   -- assertions over its data and messages, run before the version may serve
   if flow.checks then
     local ok, err = pcall(flow.checks, function(key, vars, lang)
-      local v = { tenant = settings.name }
+      local v = {}
+      for k, x in pairs(business.variables(settings, lang or languages[1])) do v[k] = x end
+      v.tenant = settings.name
       for k, x in pairs(vars or {}) do v[k] = x end
       return catalog:render(key, lang or languages[1], v)
     end)

@@ -18,6 +18,7 @@ local function copy()
   proc.sh("mkdir -p " .. dir .. "/tenants " .. dir .. "/flows && cp config/tenants/carwash.lua " .. dir
     .. "/tenants/ && cp -r flows/carwash " .. dir .. "/flows/")
   return { dir = dir, cfg = dir .. "/tenants/carwash.lua", msgs = dir .. "/flows/carwash/messages.lua",
+           biz = dir .. "/flows/carwash/business.lua",
            env = ("FLOWHOST_TENANTS_DIR=%s/tenants FLOWHOST_FLOWS_DIR=%s/flows "):format(dir, dir) }
 end
 
@@ -54,15 +55,35 @@ describe("flowhost check refuses", function()
     assert.falsy(out:find("redis", 1, true), out)
   end)
 
-  it("a service in the catalogue that the booking services do not have, naming both places", function()
+  -- a service is written once (business.lua): catalogue, booking services
+  -- and prices are made from it, so a service cannot be in one and not the
+  -- other; what is left to get wrong is the entry itself
+  it("a service without the minutes it takes (it could not be booked)", function()
     local t = case()
-    edit(t.cfg, '{ id = "interior",', '{ id = "ceramic", title = "Ceramic Coating", price = 5999, names = { "ceramic" } },\n      { id = "interior",')
+    edit(t.biz, '    { id = "interior",', '    { id = "ceramic", title = "Ceramic Coating", price = 5999, names = { "ceramic" } },\n    { id = "interior",')
     local out, code = check(t)
     assert.are.equal(1, code, out)
-    local cline = line_of(t.cfg, '"ceramic"')
-    local bline = line_of(t.cfg, "    services = {", line_of(t.cfg, "  booking = {"))
-    assert.truthy(out:find(("%s:%d: service 'ceramic' is in the catalogue but not in the booking services (%s:%d)")
-      :format(t.cfg, cline, t.cfg, bline), 1, true), out)
+    assert.truthy(out:find(("%s:%d: service 'ceramic' needs minutes"):format(t.biz, line_of(t.biz, '"ceramic"')), 1, true), out)
+  end)
+
+  it("a catalogue and booking services written apart (a tenant without business.lua) that disagree", function()
+    local t = case()
+    -- the older layout, in a small tenant: catalogue and booking services in its config
+    proc.sh(("mkdir -p %s/flows/apart && cp tests/fixtures/flows/mini/* %s/flows/apart/"):format(t.dir, t.dir))
+    local cfg = t.dir .. "/tenants/apart.lua"
+    write(cfg, [[return {
+  name = "Apart", timezone = "UTC", languages = { "en", "hi" }, translations = "fallback",
+  catalogue = { services = { { id = "basic_wash", title = "Basic Wash", price = 499 },
+                             { id = "ceramic", title = "Ceramic", price = 5999 } } },
+  booking = { rules = { granularity = 30, horizon_days = 14, hold_minutes = 10 },
+              services = { basic_wash = { duration = 30, skill = "wash", price = 499 } },
+              resources = { bay1 = { name = "Bay 1", skills = { "wash" }, hours = { mon = { "08:00-20:00" } } } } },
+}
+]])
+    local out, code = check(t, "apart")
+    assert.are.equal(1, code, out)
+    assert.truthy(out:find(("%s:%d: service 'ceramic' is in the catalogue but not in the booking services")
+      :format(cfg, line_of(cfg, '"ceramic"')), 1, true), out)
   end)
 
   it("a {placeholder} typo, at the message's line", function()
@@ -70,34 +91,33 @@ describe("flowhost check refuses", function()
     edit(t.msgs, "- Name: {name}", "- Name: {nme}")
     local out, code = check(t)
     assert.are.equal(1, code, out)
-    assert.truthy(out:find(("%s:%d: en.summary uses {nme}, but the state summary"):format(t.msgs, line_of(t.msgs, "{nme}")),
-      1, true), out)
+    assert.truthy(out:find(("%s:%d: en.summary uses {nme}, but the booking kit (booking.dialog) gives no nme")
+      :format(t.msgs, line_of(t.msgs, "{nme}")), 1, true), out)
   end)
 
-  it("a typo in a variable a c:say call gives", function()
+  it("a typo in a variable the kit gives", function()
     local t = case()
     edit(t.msgs, "The earliest free time is {next}. Which day", "The earliest free time is {nxt}. Which day")
     local out, code = check(t)
     assert.are.equal(1, code, out)
-    assert.truthy(out:find("en.no_times_day uses {nxt}, but c:say at flow.lua:", 1, true), out)
+    assert.truthy(out:find("en.no_times_day uses {nxt}, but the booking kit", 1, true), out)
   end)
 
-  it("price = 4,999: a comma inside a number", function()
+  it("price = 2,499: a comma inside a number", function()
     local t = case()
-    edit(t.cfg, 'title = "Full Detailing",    price = 2499,', 'title = "Full Detailing",    price = 2,499,')
+    edit(t.biz, "price = 2499, minutes = 120", "price = 2,499, minutes = 120")
     local out, code = check(t)
     assert.are.equal(1, code, out)
-    assert.truthy(out:find(("%s:%d: catalogue service 'full_detailing': price = 2,499 has a comma inside a number: write 2499")
-      :format(t.cfg, line_of(t.cfg, "price = 2,499")), 1, true), out)
+    assert.truthy(out:find(("%s:%d: service 'full_detailing' has a value without a name (499): is there a comma inside a number?")
+      :format(t.biz, line_of(t.biz, "price = 2,499")), 1, true), out)
   end)
 
   it("a price that is not a positive number", function()
     local t = case()
-    edit(t.cfg, "full_detailing = with_addons{ duration = 120, buffer_after = 15, skill = \"wash\", price = 2499 }",
-      "full_detailing = with_addons{ duration = 120, buffer_after = 15, skill = \"wash\", price = 0 }")
+    edit(t.biz, "price = 2499, minutes = 120", "price = 0, minutes = 120")
     local out, code = check(t)
     assert.are.equal(1, code, out)
-    assert.truthy(out:find("booking service 'full_detailing': price must be a positive number (it is 0)", 1, true), out)
+    assert.truthy(out:find("service 'full_detailing'.price must be a positive number", 1, true), out)
   end)
 
   it("a syntax error, in plain words with the file and line", function()
@@ -120,11 +140,12 @@ describe("flowhost check refuses", function()
   end)
 
   it("a missing translation when the tenant requires every text in every language", function()
-    local t = case()
-    edit(t.cfg, 'translations = "fallback",', 'translations = "required",')
+    local t = case()                                 -- carwash requires them (the default)
+    edit(t.msgs, [[    ask_addons = "क्या आप कोई ऐड-ऑन लेना चाहेंगे? हमारे पास {addon_list} हैं। नहीं चाहिए तो 'नहीं' लिखें।",
+]], "")
     local out, code = check(t)
     assert.are.equal(1, code, out)
-    assert.truthy(out:find(("%s:%d: Hindi has no text for %%d+ messages: ask_addons"):format(t.msgs:gsub("%p", "%%%0"),
+    assert.truthy(out:find(("%s:%d: Hindi has no text for %%d+ messages?: ask_addons"):format(t.msgs:gsub("%p", "%%%0"),
       line_of(t.msgs, "  hi = {"))), out)
   end)
 end)

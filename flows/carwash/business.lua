@@ -1,0 +1,78 @@
+-- Sparkle Car Care: what we sell, what it costs, when we are open.
+--
+-- Every fact is written here once. The price list, the booking times and
+-- the messages ({prices}, {addon_list}, {hold_minutes}, {horizon_days},
+-- {support_phone}, {hours}) are made from it. Prices are in rupees, times
+-- in minutes. docs/flows.md says how to change each part.
+return {
+  support_phone = "1800-123-4567",
+  currency = "Rs.",
+
+  -- opening hours per day: "8am-1pm, 2pm-8pm" or "08:00-13:00, 14:00-20:00";
+  -- "closed" for a day off. every_day, weekdays (mon-fri) and weekend
+  -- (sat, sun) cover several days; a named day (mon ... sun) wins over them.
+  hours = {
+    every_day = "8am-1pm, 2pm-8pm",            -- lunch break 1pm-2pm
+  },
+  closed_on = {},                               -- holidays, like { "2026-12-25" }
+
+  -- the wash bays, one car at a time each
+  resources = {
+    bay = { title = "Bay", count = 2 },
+  },
+
+  hold_minutes = 10,          -- a picked time is kept this long while the customer confirms
+  horizon_days = 14,          -- how many days ahead customers can book
+  start_every_minutes = 30,   -- start times offered: every half hour
+  notice_minutes = 60,        -- the earliest start is an hour from now
+
+  -- services: minutes of work, then buffer minutes to get the bay ready
+  services = {
+    { id = "basic_wash", title = "Basic Wash", price = 499, minutes = 30, buffer = 10,
+      names = { "basic", "wash", "normal wash", "exterior wash" } },
+    { id = "foam_wash", title = "Foam Wash", price = 799, minutes = 45, buffer = 10,
+      names = { "foam", "premium wash" } },
+    { id = "interior", title = "Interior Cleaning", price = 999, minutes = 60, buffer = 10,
+      names = { "interior", "inside cleaning" } },
+    { id = "full_detailing", title = "Full Detailing", price = 2499, minutes = 120, buffer = 15,
+      names = { "detailing", "full detail", "complete detailing" } },
+  },
+
+  -- add-ons: extra price and extra minutes on top of any service
+  addons = {
+    { id = "wax", title = "Wax polish", price = 299, minutes = 15, names = { "wax", "polish", "waxing" } },
+    { id = "tyre_shine", title = "Tyre shine", price = 149, minutes = 10, names = { "tyre", "tire shine", "tyres" } },
+    { id = "vacuum", title = "Interior vacuum", price = 199, minutes = 15, names = { "vacuum", "hoovering" } },
+    { id = "engine_bay", title = "Engine bay clean", price = 399, minutes = 20, names = { "engine", "engine wash" } },
+  },
+
+  -- questions customers ask, and our answers (they may use the {...} facts)
+  faq = {
+    { id = "location", asks = { "where are you", "where are you located", "address", "location", "kahan ho" },
+      answer = { en = "Call us on {support_phone} and we will tell you the way to our centre. We are open {hours}.",
+                 hi = "हमारे सेंटर का रास्ता जानने के लिए {support_phone} पर कॉल करें। हम {hours} खुले हैं।" } },
+    { id = "hours", asks = { "timings", "opening hours", "when are you open", "are you open" },
+      answer = { en = "We are open {hours}.", hi = "हम {hours} खुले हैं।" } },
+    { id = "home", asks = { "at my home", "doorstep", "home service", "come to my house" },
+      answer = { en = "Sorry, we only wash cars at our centre. Call {support_phone} for anything else.",
+                 hi = "माफ़ कीजिए, हम सिर्फ़ अपने सेंटर पर ही धुलाई करते हैं। और कुछ हो तो {support_phone} पर कॉल करें।" } },
+  },
+
+  -- the car brands and models customers may name
+  lists = {
+    brands = {
+      { id = "maruti", title = "Maruti Suzuki", names = { "maruti", "suzuki", "maruthi" },
+        models = { "Swift", "Baleno", "Dzire", "Alto", "WagonR", "Brezza", "Ertiga", "Ciaz", "Celerio" } },
+      { id = "hyundai", title = "Hyundai", models = { "i10", "i20", "Creta", "Venue", "Verna", "Aura", "Alcazar" } },
+      { id = "honda", title = "Honda", models = { "City", "Amaze", "Jazz", "Elevate", "WR-V" } },
+      { id = "tata", title = "Tata", models = { "Nexon", "Punch", "Tiago", "Tigor", "Harrier", "Safari", "Altroz" } },
+      { id = "mahindra", title = "Mahindra", models = { "XUV700", "XUV300", "Scorpio", "Thar", "Bolero" } },
+      { id = "toyota", title = "Toyota", models = { "Innova", "Fortuner", "Glanza", "Hyryder", "Camry" } },
+      { id = "kia", title = "Kia", models = { "Seltos", "Sonet", "Carens" } },
+      { id = "mg", title = "MG", names = { "morris garages" }, models = { "Hector", "Astor", "Comet" } },
+      { id = "skoda", title = "Skoda", models = { "Slavia", "Kushaq", "Octavia" } },
+      { id = "volkswagen", title = "Volkswagen", names = { "vw" }, models = { "Virtus", "Taigun", "Polo" } },
+      { id = "renault", title = "Renault", models = { "Kwid", "Kiger", "Triber" } },
+    },
+  },
+}
