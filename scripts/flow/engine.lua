@@ -170,13 +170,15 @@ local function read_other(c, st)
   local n = notes[c]
   local asking = c.msg.text and question.is(c.msg.text, n.lex.question_words)
   if c.side_intent and (asking or n.priced) then return c:go(c.state) end  -- answered: the question again
-  local key = st.on and choice_of(c, st)
+  -- "no, day after tomorrow" corrects an answer before it picks "no"
+  local correcting = st.edits and c.msg.text and extract.correction(c.msg.text)
+  local key = st.on and not correcting and choice_of(c, st)
   if key then
     local target = st.on[key]
     if type(target) == "function" then target(c, key) else c:go(target) end
     return
   end
-  if st.reply and st.reply(c, c.msg) ~= false then return end
+  if st.reply and not correcting and st.reply(c, c.msg) ~= false then return end
   if st.edits then
     local changed, problem = fill.run(c, { correcting = true })
     if problem then return ask_reason(c, problem) end
@@ -185,6 +187,12 @@ local function read_other(c, st)
       if c.t.flow.changed then c.t.flow.changed(c, changed) end
       if not c.next_state then c:go(c.state) end
       return
+    end
+    key = correcting and st.on and choice_of(c, st)   -- "no" after all
+    if key then
+      local target = st.on[key]
+      if type(target) == "function" then return target(c, key) end
+      return c:go(target)
     end
   end
   if asking then side.unknown_question(c)
