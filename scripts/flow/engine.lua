@@ -4,7 +4,7 @@
 --       msg = {text?, button?}; how = "found" | "new" | "expired" (flow.store)
 --       opts.now = fn() -> seconds (tests move the clock)
 --
--- Order in a turn (docs/flows.md, "How a message is read"): the message is
+-- Order in a turn (docs/language.md, "How the engine reads a message"): the message is
 -- spelled as the library reads it (the tenant's business.words); a tapped
 -- button of the current state; a conversation handed off to a person
 -- answers "a person will reply here" until "continue"; else an intent

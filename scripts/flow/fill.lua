@@ -10,6 +10,7 @@
 --   opts.llm_for: list of slots the LLM may fill when the rules found nothing
 --                 for the slot that was asked
 --   opts.only: the one slot to look for (a question may answer only that)
+--   fill.same(a, b) -> true when two slot values are equal (lists item by item)
 local types = require "flow.slot_types"
 local extract = require "text.extract"
 local log = require "log"
@@ -24,6 +25,7 @@ local function same(a, b)
   for i = 1, #a do if a[i] ~= b[i] then return false end end
   return true
 end
+M.same = same
 
 -- the slots to look at, the one asked first
 local function order(c)

@@ -18,6 +18,7 @@
 -- Message keys are optional: a tenant without one gets the plain behaviour.
 -- None of these yield.
 local intents = require "flow.intents"
+local same = require("flow.fill").same
 local types = require "flow.slot_types"
 local fuzzy = require "text.fuzzy"
 
@@ -84,13 +85,6 @@ end
 
 function M.unknown_question(c)
   c:say(has(c, "unknown_question") and "unknown_question" or "not_understood")
-end
-
-local function same(a, b)
-  if type(a) ~= "table" or type(b) ~= "table" then return a == b end
-  if #a ~= #b then return false end
-  for i = 1, #a do if a[i] ~= b[i] then return false end end
-  return true
 end
 
 function M.acknowledge(c, names, before, was)
