@@ -20,10 +20,12 @@
 -- business.question_words = { "donde", "cuanto" }: more words that open a question.
 --
 -- Nothing here yields. Building is linear in the size of the lists; each
--- turn's rewrite is linear in the message (text.rewrite), the FAQ lookup
+-- turn's rewrite looks up the message's words (shared tokens) and runs
+-- text.rewrite only when one starts a variant; the FAQ lookup
 -- is one fuzzy.best over the phrases (indexed by first letter).
 local rewrite = require "text.rewrite"
 local fuzzy = require "text.fuzzy"
+local words = require "text.words"
 
 local M = {}
 
@@ -48,7 +50,20 @@ local function build(business)
         any = true
       end
     end
-    if any then lex.rewrite = rewrite.words(map) end
+    if any then
+      -- the full rewrite runs only on a message holding a variant's first word
+      local fn, first = rewrite.words(map), {}
+      for v in pairs(map) do
+        local t = words.tokens(v)[1]
+        if t then first[t.w] = true end
+      end
+      lex.rewrite = function(text)
+        for _, t in ipairs(words.cached(text)) do
+          if first[t.w] then return fn(text) end
+        end
+        return text
+      end
+    end
   end
   if type(business.faq) == "table" then
     local options, answers = {}, {}
