@@ -46,16 +46,30 @@ return {
     { id = "engine_bay", title = "Engine bay clean", price = 399, minutes = 20, names = { "engine", "engine wash" } },
   },
 
-  -- questions customers ask, and our answers (they may use the {...} facts)
+  -- Words customers type, as the bot should read them: each entry is the
+  -- word the bot understands, then the spellings customers use for it.
+  words = {
+    tomorrow = { "tmrw", "tomoro", "tommorow", "tomorow", "tmrow" },
+    name = { "naem", "nam", "nme" },
+    number = { "numbr", "nmbr", "numbar", "no." },
+    swift = { "swfit", "swif" },
+    addons = { "add ons", "add on", "addon" },
+    detailing = { "detaling", "deatiling" },
+    ["full detailing"] = { "full detail" },
+  },
+
+  -- Questions customers ask, and the message (in messages.lua) that answers
+  -- them. A question is answered and the current question asked again.
   faq = {
-    { id = "location", asks = { "where are you", "where are you located", "address", "location", "kahan ho" },
-      answer = { en = "Call us on {support_phone} and we will tell you the way to our centre. We are open {hours}.",
-                 hi = "हमारे सेंटर का रास्ता जानने के लिए {support_phone} पर कॉल करें। हम {hours} खुले हैं।" } },
-    { id = "hours", asks = { "timings", "opening hours", "when are you open", "are you open" },
-      answer = { en = "We are open {hours}.", hi = "हम {hours} खुले हैं।" } },
-    { id = "home", asks = { "at my home", "doorstep", "home service", "come to my house" },
-      answer = { en = "Sorry, we only wash cars at our centre. Call {support_phone} for anything else.",
-                 hi = "माफ़ कीजिए, हम सिर्फ़ अपने सेंटर पर ही धुलाई करते हैं। और कुछ हो तो {support_phone} पर कॉल करें।" } },
+    { answer = "faq_hours", asks = { "are you open", "open on", "opening hours", "opening time", "closing time",
+                                        "timings", "working hours", "what time do you open", "kab khulte", "kab tak khule" } },
+    { answer = "faq_location", asks = { "where are you", "where are you located", "your location", "address",
+                                           "where is your shop", "how to reach", "directions", "kahan hai" } },
+    { answer = "faq_home_service", asks = { "at my home", "at home", "home service", "doorstep", "come to my house",
+                                               "pick up my car", "ghar pe", "ghar par" } },
+    { answer = "faq_services", asks = { "difference between", "whats the difference", "what is the difference",
+                                           "what is included", "whats included", "which is better" } },
+    { answer = "faq_payment", asks = { "payment", "pay by card", "upi", "gpay", "paytm", "pay online" } },
   },
 
   -- the car brands and models customers may name

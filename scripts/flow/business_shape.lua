@@ -29,6 +29,10 @@ local TOP = {
   addons = { function(v) return type(v) == "table" end, "must be a list of add-ons" },
   faq = { function(v) return type(v) == "table" end, "must be a list of questions and answers" },
   lists = { function(v) return type(v) == "table" end, "must hold named lists, like lists = { brands = { ... } }" },
+  -- how customers write (flow.lexicon reads these)
+  words = { function(v) return type(v) == "table" end, "must map a word to the spellings customers use, like words = { tomorrow = { \"tmrw\" } }" },
+  intents = { function(v) return type(v) == "table" end, "must map an intent to more phrases, like intents = { human = { \"talk to the owner\" } }" },
+  question_words = { words, "must be a list of words that open a question, like { \"donde\", \"cuanto\" }" },
 }
 
 local ITEM = {
@@ -51,8 +55,8 @@ local RESOURCE = {
 
 local FAQ = {
   id = ITEM.id, asks = { words, "must list how customers ask it, like { \"where are you\", \"address\" }" },
-  answer = { function(v) return text(v) or type(v) == "table" end,
-             "must be the answer, or answers per language: { en = \"...\", hi = \"...\" }" },
+  answer = { function(v) return type(v) == "string" and v:match("^[%w_]+$") ~= nil end,
+             "must name the message in messages.lua that answers it, like answer = \"faq_hours\"" },
 }
 
 -- fields of one table against a spec; required names must be there;

@@ -4,18 +4,28 @@
 --       msg = {text?, button?}; how = "found" | "new" | "expired" (flow.store)
 --       opts.now = fn() -> seconds (tests move the clock)
 --
--- Order in a turn: a tapped button of the current state; else an intent
--- (cancel, start over, human, help, reschedule, price); else an angry or
--- bored customer gets the hand-off text; else the state reads the message:
--- a fill state fills slots (rules, then the LLM when configured) and asks
--- for what is missing, a state with `on` takes one of its choices, `reply`
--- handles anything else. Entering a state says its `say`, runs its `enter`,
--- and moves on through `done` when it has nothing left to ask.
+-- Order in a turn (docs/language.md, "How the engine reads a message"): the message is
+-- spelled as the library reads it (the tenant's business.words); a tapped
+-- button of the current state; a conversation handed off to a person
+-- answers "a person will reply here" until "continue"; else an intent
+-- (cancel, start over, human, help, reschedule, price: "how much is X" names
+-- X's price); else an FAQ of the tenant (answered, the question asked
+-- again); else an angry or bored customer gets the hand-off text; else the
+-- state reads the message: a fill state fills slots (rules, then the LLM
+-- when configured) and asks for what is missing, a state with `on` takes one
+-- of its choices, `reply` handles anything else. A question nothing answered
+-- fills no slot but the one asked (and no choice), and says so. A changed
+-- answer is acknowledged. A message that filled the last slot and names a
+-- time is read again by the next state (its `reply`): "tomorrow 5pm" picks
+-- 5 pm. Entering a state says its `say`, runs its `enter`, and moves on
+-- through `done` when it has nothing left to ask. One question per turn.
 local context = require "flow.context"
 local fill = require "flow.fill"
 local intents = require "flow.intents"
-local types = require "flow.slot_types"
+local lexicon = require "flow.lexicon"
+local side = require "flow.side"
 local sentiment = require "text.sentiment"
+local question = require "text.question"
 local extract = require "text.extract"
 local fuzzy = require "text.fuzzy"
 local words = require "text.words"
@@ -26,6 +36,10 @@ local M = {}
 local MAX_MOVES = 20
 
 local enter
+
+-- the engine's notes on a turn: slots before it, where the message was
+-- read, whether it filled something, the reply index a state was entered at
+local notes = setmetatable({}, { __mode = "k" })
 
 local function settle(c)
   -- follow c:go() requests made by handlers
@@ -44,6 +58,11 @@ enter = function(c, name)
   local st = c.t.flow.states[name]
   c.state, c.conv.state = name, name
   c.conv.asked = nil
+  local n = notes[c]
+  if n then
+    n.entered_at = #c.replies
+    if name == c.t.flow.start then n.fresh = true end
+  end
   if st.say then c:say(st.say, st.vars and st.vars(c), { buttons = st.buttons }) end
   if st.enter then st.enter(c) end
   if c.next_state then return settle(c) end
@@ -82,20 +101,58 @@ local function choice_of(c, st)
   end
 end
 
+-- one complaint, which asks again itself ("That number doesn't look right.
+-- Please send a 10-digit ..."); without a message for it: "not understood"
+-- and the question
 local function ask_reason(c, problem)
   local decl = c.t.flow.slots[problem.slot]
   local key = decl.invalid
   if type(key) == "table" then key = key[problem.reason] or key.invalid end
-  if type(key) == "string" then c:say(key) else c:say("not_understood") end
-  c:ask(problem.slot)
+  if type(key) ~= "string" then
+    c:say("not_understood")
+    return c:ask(problem.slot)
+  end
+  c:say(key).asked = problem.slot
+  c.conv.asked = problem.slot
+end
+
+local function acknowledge(c, changed)
+  local n = notes[c]
+  side.acknowledge(c, changed, n.before, n.conv.was)
+end
+
+-- a question ("which is better, foam or basic?") is no answer: it may fill
+-- the slot asked, unless that is a choice, and nothing else
+local function read_question(c, st)
+  local asked = c.conv.asked
+  local decl = asked and c.t.flow.slots[asked]
+  if decl and decl.type ~= "choice" and decl.type ~= "choices" then
+    local changed, problem = fill.run(c, { only = asked })
+    if problem then return ask_reason(c, problem) end
+    if #changed > 0 then
+      notes[c].filled = true
+      if not c:missing(st.fill) then c:go(st.done) end
+      return
+    end
+  end
+  side.unknown_question(c)
 end
 
 local function read_fill(c, st)
-  -- after a side question ("help", "how much?") the words are not an answer
+  local n = notes[c]
+  local asking = c.msg.text and question.is(c.msg.text, n.lex.question_words)
+  -- after a side question ("help", "how much is foam?") the words are no
+  -- answer; a long message that also asks about price may still state facts
+  if c.side_intent and (asking or n.priced) then return end
+  if asking then return read_question(c, st) end
   local asked = c.conv.asked
   if c.side_intent then c.conv.asked = nil end
   local changed, problem = fill.run(c, { llm_for = not c.side_intent and st.fill or nil })
   c.conv.asked = asked
+  if #changed > 0 then
+    notes[c].filled = true
+    acknowledge(c, changed)
+  end
   if problem then return ask_reason(c, problem) end
   if #changed == 0 and st.reply and st.reply(c, c.msg) ~= false then return end
   if #changed == 0 and asked and not c.side_intent and c.slots[asked] == nil then
@@ -110,23 +167,36 @@ end
 -- returns false when the message was not for it), else corrections of
 -- earlier answers (edits = true), else "not understood" and the question again
 local function read_other(c, st)
-  local key = st.on and choice_of(c, st)
+  local n = notes[c]
+  local asking = c.msg.text and question.is(c.msg.text, n.lex.question_words)
+  if c.side_intent and (asking or n.priced) then return c:go(c.state) end  -- answered: the question again
+  -- "no, day after tomorrow" corrects an answer before it picks "no"
+  local correcting = st.edits and c.msg.text and extract.correction(c.msg.text)
+  local key = st.on and not correcting and choice_of(c, st)
   if key then
     local target = st.on[key]
     if type(target) == "function" then target(c, key) else c:go(target) end
     return
   end
-  if st.reply and st.reply(c, c.msg) ~= false then return end
+  if st.reply and not correcting and st.reply(c, c.msg) ~= false then return end
   if st.edits then
     local changed, problem = fill.run(c, { correcting = true })
     if problem then return ask_reason(c, problem) end
     if #changed > 0 then
+      acknowledge(c, changed)
       if c.t.flow.changed then c.t.flow.changed(c, changed) end
       if not c.next_state then c:go(c.state) end
       return
     end
+    key = correcting and st.on and choice_of(c, st)   -- "no" after all
+    if key then
+      local target = st.on[key]
+      if type(target) == "function" then return target(c, key) end
+      return c:go(target)
+    end
   end
-  if not c.side_intent then c:say("not_understood") end
+  if asking then side.unknown_question(c)
+  elseif not c.side_intent then c:say("not_understood") end
   c:go(c.state)                                  -- show the question again
 end
 
@@ -139,12 +209,54 @@ local function read(c)
     for k in pairs(c.slots) do c.slots[k] = nil end
     for k, v in pairs(keep) do c.slots[k] = v end
     for k in pairs(c.data) do c.data[k] = nil end
+    notes[c].fresh = true
     enter(c, c.t.flow.start)
     st = c.t.flow.states[c.state]
     if st.final then return end
   end
+  notes[c].read_state = c.state
   if st.fill then return read_fill(c, st) end
   return read_other(c, st)
+end
+
+-- the message filled the last slot and moved on: a time in it ("tomorrow
+-- 5pm") is read by the next state's reply, which then speaks instead of the
+-- state's opening offer
+local function carry(c)
+  local n = notes[c]
+  local st = c.t.flow.states[c.state]
+  if not n.filled or c.state == n.read_state or not st.reply or st.fill or st.carry == false then return end
+  if not c.msg.text or not extract.time(c.msg.text) then return end
+  local at, before = n.entered_at or #c.replies, #c.replies
+  if st.reply(c, c.msg) == false or (#c.replies == before and not c.next_state) then return end
+  local replies = context.replies(c)
+  for _ = at + 1, before do table.remove(replies, at + 1) end
+  settle(c)
+end
+
+-- slots cleared this turn (an edit) keep their old value in conv.was, so
+-- the new answer is acknowledged as a change; a fresh start forgets them
+local function remember_cleared(c)
+  local n = notes[c]
+  local conv = n.conv
+  if n.fresh then conv.was = nil; return end
+  for name, v in pairs(n.before) do
+    if c.slots[name] == nil then
+      conv.was = conv.was or {}
+      conv.was[name] = v
+    end
+  end
+end
+
+-- the message as the library reads it: the tenant's spellings rewritten
+local function heard(msg, lex)
+  if type(msg.text) ~= "string" then return msg end
+  local text = lex.rewrite(msg.text)
+  if text == msg.text then return msg end
+  local out = {}
+  for k, v in pairs(msg) do out[k] = v end
+  out.text, out.original = text, msg.text
+  return out
 end
 
 local function run_intent(c, name)
@@ -155,7 +267,12 @@ local function run_intent(c, name)
 end
 
 function M.turn(t, conv, msg, how, opts)
+  local lex = lexicon.of(t)
+  msg = heard(msg, lex)
   local c = context.new(t, conv, msg, opts)
+  local before = {}
+  for k, v in pairs(conv.slots or {}) do before[k] = v end
+  notes[c] = { before = before, conv = conv, lex = lex }
   local budget = t.settings.llm and t.settings.llm.turn_deadline or 4
   c.deadline = time.now() + budget
   if how ~= "found" or not conv.state or not t.flow.states[conv.state] then
@@ -176,12 +293,21 @@ function M.turn(t, conv, msg, how, opts)
 
   local st = t.flow.states[c.state]
   local pressed = msg.button and st.on and st.on[msg.button] ~= nil
-  local intent = not pressed and intents.detect(msg.text)
+  local held = not pressed and side.held(c, conv, lex)
+  if held == true then return M.finish(c) end
+  local intent = not pressed and intents.detect(msg.text, lex.intents)
+  local faq = not pressed and not intent and msg.text and lex.faq(msg.text)
   if intent then
-    run_intent(c, intent)
+    if intent == "restart" or intent == "cancel" then notes[c].fresh = true end
+    if intent == "price" and side.price_of(c) then notes[c].priced = true else run_intent(c, intent) end
     settle(c)
     if intents.consumes(intent) then return M.finish(c) end
     c.side_intent = true
+  elseif faq then
+    c:say(faq)
+    c.side_intent = true
+  elseif held then
+    c.side_intent = true                       -- "continue": the question again
   elseif not pressed and msg.text then
     local mood = sentiment.disengage(sentiment.score(msg.text), t.settings.sentiment)
     if mood then
@@ -193,6 +319,8 @@ function M.turn(t, conv, msg, how, opts)
   end
   read(c)
   settle(c)
+  carry(c)
+  remember_cleared(c)
   return M.finish(c)
 end
 
@@ -244,13 +372,14 @@ function M.staff(t, conv, msg, how, opts)
   return run_handler(t, conv, msg, opts, function(c) t.flow.staff(c, opts.staff) end)
 end
 
--- a fill state always ends the turn with its question
+-- a fill state ends the turn with one question: its own, unless a reply
+-- of this turn already asks one
 function M.finish(c)
   local st = c.t.flow.states[c.state]
   local want = st.fill and not c.quiet and c:missing(st.fill)
   if want then
     local asked = false
-    for _, r in ipairs(c.replies) do asked = asked or r.asked == want end
+    for _, r in ipairs(c.replies) do asked = asked or r.asked ~= nil end
     if not asked then c:ask(want) end
   end
   c.conv.turns = (c.conv.turns or 0) + 1

@@ -9,6 +9,8 @@
 --                    keep their value and later guesses are ignored)
 --   opts.llm_for: list of slots the LLM may fill when the rules found nothing
 --                 for the slot that was asked
+--   opts.only: the one slot to look for (a question may answer only that)
+--   fill.same(a, b) -> true when two slot values are equal (lists item by item)
 local types = require "flow.slot_types"
 local extract = require "text.extract"
 local log = require "log"
@@ -23,6 +25,7 @@ local function same(a, b)
   for i = 1, #a do if a[i] ~= b[i] then return false end end
   return true
 end
+M.same = same
 
 -- the slots to look at, the one asked first
 local function order(c)
@@ -54,9 +57,9 @@ local function offer(c, name, value, correcting, changed)
   return true
 end
 
-local function by_rules(c, correcting, changed)
+local function by_rules(c, correcting, changed, only)
   local problem
-  for _, name in ipairs(order(c)) do
+  for _, name in ipairs(only and { only } or order(c)) do
     local decl = c.t.flow.slots[name]
     local asked = name == c.conv.asked
     local ex = decl.extract or types[decl.type].extract
@@ -132,7 +135,7 @@ function M.run(c, opts)
   opts = opts or {}
   local changed = {}
   local correcting = opts.correcting or (c.msg.text and extract.correction(c.msg.text)) or false
-  local problem = by_rules(c, correcting, changed)
+  local problem = by_rules(c, correcting, changed, opts.only)
   local asked = c.conv.asked
   if not problem and opts.llm_for and asked and c.slots[asked] == nil then
     by_llm(c, opts.llm_for, changed)

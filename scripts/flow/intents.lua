@@ -2,11 +2,17 @@
 --- over, talk to a human, help, reschedule, price), recognised by phrases in
 --- English and romanized Hindi, with typo tolerance.
 --
---   intents.detect(text) -> name | nil
+--   intents.detect(text, extra?) -> name | nil
+--       extra: {name = {phrase, ...}} a tenant's own phrases (business.intents)
+--       on top of the built-in ones. A side question (help, price) is not
+--       read in a message that says no ("no add-ons please", "no extras").
+--   intents.resumes(text, extra?) -> true when a handed-off customer wants
+--       the bot back ("continue", "bot", "go on with the booking")
 --   intents.consumes(name) -> false for side questions (help, price): the
---       message is still read for slots and the current question asked again
+--       current question is asked again
 --   intents.default(name) -> fn(c) used when the flow does not handle it
 local fuzzy = require "text.fuzzy"
+local extract = require "text.extract"
 
 local M = {}
 
@@ -23,23 +29,71 @@ local PHRASES = {
             "charge", "kitna", "kitne", "kya rate", "add-ons", "addons", "extras", "discount" },
 }
 
-local OPTIONS = {}
-for name, names in pairs(PHRASES) do OPTIONS[#OPTIONS + 1] = { id = name, names = names } end
-table.sort(OPTIONS, function(a, b) return a.id < b.id end)
+local RESUME = { "continue", "bot", "resume", "go on", "carry on", "continue booking", "back to booking",
+                 "continue with the booking", "aage badho", "chalo aage", "jari rakho" }
+
+-- the option list of the built-in phrases plus extra (kept per extra table)
+local function options_of(extra)
+  local out = {}
+  for name, names in pairs(PHRASES) do
+    local all = names
+    if extra and extra[name] then
+      all = { unpack(names) }
+      for _, p in ipairs(extra[name]) do all[#all + 1] = p end
+    end
+    out[#out + 1] = { id = name, names = all }
+  end
+  if extra then
+    for name, names in pairs(extra) do
+      if not PHRASES[name] and name ~= "resume" then out[#out + 1] = { id = name, names = names } end
+    end
+  end
+  table.sort(out, function(a, b) return a.id < b.id end)
+  return out
+end
+
+local OPTIONS = options_of(nil)
+local for_extra = setmetatable({}, { __mode = "k" })
 
 local SIDE = { help = true, price = true }
 
-function M.detect(text)
+function M.detect(text, extra)
   if type(text) ~= "string" or text == "" then return nil end
+  local options = OPTIONS
+  if extra then
+    options = for_extra[extra]
+    if not options then options = options_of(extra); for_extra[extra] = options end
+  end
   -- a long message that only mentions "cost" somewhere is still a question
   -- about price; commands must be most of a short message
-  local id, score = fuzzy.best(text, OPTIONS, { min_score = 0.85 })
+  local id, score = fuzzy.best(text, options, { min_score = 0.85 })
   if not id then return nil end
   if not SIDE[id] then
     local words = select(2, text:gsub("%S+", ""))
     if words > 8 and score < 1 then return nil end
+  elseif extract.yes_no(text) == false then
+    return nil                                     -- "no add-ons please" answers, it does not ask
   end
   return id
+end
+
+local RESUME_OPTIONS = { { id = "resume", names = RESUME } }
+local resume_for = setmetatable({}, { __mode = "k" })
+
+function M.resumes(text, extra)
+  if type(text) ~= "string" or text == "" then return false end
+  local options = RESUME_OPTIONS
+  if extra and extra.resume then
+    options = resume_for[extra]
+    if not options then
+      local names = { unpack(RESUME) }
+      for _, p in ipairs(extra.resume) do names[#names + 1] = p end
+      options = { { id = "resume", names = names } }
+      resume_for[extra] = options
+    end
+  end
+  local words = select(2, text:gsub("%S+", ""))
+  return words <= 6 and fuzzy.best(text, options, { min_score = 0.85 }) ~= nil
 end
 
 function M.consumes(name) return not SIDE[name] end
@@ -55,7 +109,7 @@ local DEFAULTS = {
   human = function(c)
     c:handoff("asked")
     c.quiet = true
-    c:say("handoff")
+    c:say(c.t.catalog:has("handoff_asked") and "handoff_asked" or "handoff")
   end,
   help = function(c)
     if c.t.catalog:has("help") then c:say("help") end

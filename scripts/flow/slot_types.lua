@@ -114,6 +114,22 @@ M.choice = {
 
 local NONE = { "none", "no", "nothing", "skip", "no thanks", "nope", "not needed", "nahi", "kuch nahi" }
 
+-- "2", "1 and 3", "1, 3" -> the options with those numbers | nil (only
+-- numbers, separators and "and"/"aur" in the message)
+local function list_numbers(text, options)
+  local t = trim(text:lower())
+  if t == "" or t:find("[^%d%s,&%.%)andur]") then return nil end
+  local rest = t:gsub("%d+", ""):gsub("and", ""):gsub("aur", ""):gsub("[%s,&%.%)]", "")
+  if rest ~= "" then return nil end
+  local ids, seen = {}, {}
+  for d in t:gmatch("%d+") do
+    local o = options[tonumber(d)]
+    if not o then return nil end
+    if not seen[o.id] then seen[o.id] = true; ids[#ids + 1] = o.id end
+  end
+  return #ids > 0 and ids or nil
+end
+
 M.choices = {
   extract = function(msg, slot, c, asked)
     local options = M.options(slot, c)
@@ -126,6 +142,8 @@ M.choices = {
     local ids = fuzzy.all(text_of(msg), options, { min_score = asked and 0.6 or 0.85 })
     if ids and #ids > 0 then return ids end
     if asked then
+      local picked = list_numbers(text_of(msg), options)     -- the buttons' numbers
+      if picked then return picked end
       local t = trim((text_of(msg):lower():gsub("[%p]", " ")))
       for _, w in ipairs(NONE) do
         if t == w or t:find("^" .. w .. " ") then return {} end

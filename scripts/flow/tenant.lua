@@ -307,6 +307,14 @@ function load_files(id)
   end
 
   sources[ffile] = ftext
+  -- business.faq answers are messages: each must be in messages.lua
+  local faq = settings.business and settings.business.faq
+  for i, f in ipairs(type(faq) == "table" and faq or {}) do
+    if type(f) == "table" and type(f.answer) == "string" and not catalog:has(f.answer) then
+      return nil, { ("%s/business.lua:%d: faq %d answers with message '%s', which messages.lua does not have")
+        :format(dir, source.line_of(btext or "", '"' .. f.answer .. '"') or 1, i, f.answer) }
+    end
+  end
   local errors, warnings = M.check_more(id, settings, flow, catalog, languages,
     { sources = sources, cfg_file = cfg_file, ctext = text, mfile = mfile, mtext = mtext, ffile = ffile, dir = dir })
   if #errors > 0 then return nil, errors end

@@ -1,5 +1,5 @@
 --- text.clock: the time of day a message names ("10am", "at 3", "saade 10",
---- "shaam 5 baje") and the part of the day ("evening"). Reached through
+--- "shaam 5 baje", "शाम 6 बजे") and the part of the day ("evening"). Reached through
 --- text.extract; the rules are in docs/language.md.
 --
 --   clock.time(text)    -> minutes after midnight, matched | nil
@@ -142,6 +142,7 @@ local function reading(s, i)
   local w, k4 = s:match("^%s*(o'?%s?clock)()", j)
   if not w then w, k4 = s:match("^%s*(baje?y?)()", j) end
   if not w then w, k4 = s:match("^%s*(bje)()", j) end
+  if not w then w, k4 = s:match("^%s*(\224\164\172\224\164\156\224\165\135)()", j) end   -- बजे
   if w and not find(sub(s, k4, k4), "%a") then kind, j = "word", k4 end
   if kind == "colon" then
     local hrs = s:match("^%s*hrs?%.?()", j) or s:match("^%s*hours()", j)

@@ -121,7 +121,7 @@ describe("turns of the car-service tenant", function()
 
   it("asking for a person records the request", function()
     local c = talk.new("carwash")
-    c:says("hi"):says("I want to talk to a person"):hears("A member of our team")
+    c:says("hi"):says("I want to talk to a person"):hears("A person from our team")
     assert.are.equal("asked", store.load("carwash", c.id).handoff.reason)
   end)
 
