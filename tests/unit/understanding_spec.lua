@@ -32,8 +32,8 @@ end)
 describe("flow.lexicon", function()
   local t = { settings = { business = {
     words = { tomorrow = { "tmrw", "tomoro" }, name = { "naem" }, swift = { "swfit" } },
-    faq = { { answer = "faq_hours", phrases = { "are you open", "opening hours" } },
-            { answer = "faq_location", phrases = { "where are you located", "address" } } },
+    faq = { { answer = "faq_hours", asks = { "are you open", "opening hours" } },
+            { answer = "faq_location", asks = { "where are you located", "address" } } },
     intents = { human = { "malik se baat" } },
   } } }
 
