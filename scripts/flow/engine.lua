@@ -308,7 +308,7 @@ function M.turn(t, conv, msg, how, opts)
     c.side_intent = true
   elseif held then
     c.side_intent = true                       -- "continue": the question again
-  elseif not pressed and msg.text then
+  elseif not pressed and msg.text and t.settings.handoff_on_sentiment ~= false then
     local mood = sentiment.disengage(sentiment.score(msg.text), t.settings.sentiment)
     if mood then
       c:handoff(mood)

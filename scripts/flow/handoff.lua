@@ -112,7 +112,7 @@ end
 redis.call('HSET', KEYS[5] .. ARGV[1], 'id', ARGV[1], 'conv', ARGV[2], 'person', ARGV[3], 'state', state,
            'opened', ARGV[4], 'last', ARGV[4], 'reason', ARGV[5], 'tenant', ARGV[6], 'customer', ARGV[7])
 redis.call('SET', KEYS[1], ARGV[1])
-redis.call('ZADD', KEYS[4], ARGV[4], ARGV[1])
+redis.call('ZADD', KEYS[4], ARGV[8], ARGV[1])
 return { ARGV[1], state }]])
 
 -- closes one; -> {1, the next queued id now open with the person, or ''}
@@ -191,8 +191,9 @@ local function to_person(tenant, settings, person, key, vars, id)
 end
 
 -- a message to the customer: into their conversation's history (under its
--- lock) and, on a channel, out through the outbox, once per id
-local function to_customer(tenant, settings, conv, msg, id)
+-- lock) and, on a channel, out through the outbox, once per id; `ended`:
+-- the hand-off is over, the bot answers the conversation again
+local function to_customer(tenant, settings, conv, msg, id, ended)
   local store = require "flow.store"
   local turn = require "flow.turn"
   local lock = require "lock"
@@ -200,7 +201,8 @@ local function to_customer(tenant, settings, conv, msg, id)
   lock.with(turn.lock_key(tenant, conv), turn.LEASE, function()
     local c = store.load(tenant, conv)
     if c then
-      store.remember(c, "staff", msg)
+      if ended and type(c.handoff) == "table" then c.handoff.resumed = time.now() end
+      store.remember(c, ended and "bot" or "staff", msg)
       store.save(tenant, conv, c, t and t.ttl or 24 * 3600)
     end
   end, { wait = 10 })
@@ -241,7 +243,8 @@ function M.open(tenant, settings, conv, opts)
   local summary = summary_of(opts)
   local r = OPEN:run({ k(tenant, "conv", conv), k(tenant, "person", person), k(tenant, "queue", person),
                        k(tenant, "open"), k(tenant, "h", "") },
-                     { id, conv, person, now, tostring(opts.reason or "asked"), tenant, tostring(opts.customer or conv) })
+                     { id, conv, person, now, tostring(opts.reason or "asked"), tenant, tostring(opts.customer or conv),
+                       math.floor(time.now() * 1000) })
   if type(r) ~= "table" then return nil, "storage" end
   if r[1] == id then
     redis.call("HSET", k(tenant, "h", id), "summary", summary)
@@ -325,7 +328,7 @@ function M.close(tenant, settings, id, why)
         next = next_text }, "ho:end:" .. id)
   end
   to_customer(r.tenant or tenant, settings, r.conv, text(t, why == "timeout" and "handoff_timeout" or "handoff_ended"),
-              "ho:end:c:" .. id)
+              "ho:end:c:" .. id, true)
   if nxt then schedule_timeout(tenant, settings, nxt.id, time.now()) end
   return true
 end

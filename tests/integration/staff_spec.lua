@@ -22,7 +22,8 @@ describe("staff", function()
   setup(function()
     -- the fake numbers its updates from 1 each time it starts: forget the
     -- update ids (and their outboxes) an earlier run left in this Redis
-    for _, pattern in ipairs{ "fh:seen:{ticker}:telegram:*", "fh:out:{ticker}:telegram:*" } do
+    -- (and hand-offs an earlier run left open)
+    for _, pattern in ipairs{ "fh:seen:{ticker}:telegram:*", "fh:out:{ticker}:telegram:*", "fh:ho:{ticker}:*" } do
       redis.call("EVAL", "for _, k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) end return 1", 0, pattern)
     end
     fake = vendor.start("telegram", "/_control/sent?token=" .. TOKEN)

@@ -16,15 +16,23 @@ local Fake = {}
 Fake.__index = Fake
 
 function M.start(name, ready_path)
-  local port = proc.free_port()
-  local f = setmetatable({ name = name, port = port, url = "http://127.0.0.1:" .. port }, Fake)
-  os.execute(("python3 tests/fakes/%s.py --port %d > var/test/%s-fake-%d.out 2>&1 &"):format(name, port, name, port))
-  local ok = proc.wait_until(function()
-    local r = http.request{ url = f.url .. (ready_path or "/_control/sent"), timeout = 0.3 }
-    return r and r.status == 200
-  end, 5)
-  if not ok then error("the fake " .. name .. " did not start (var/test/" .. name .. "-fake-" .. port .. ".out)") end
-  return f
+  -- a free port can be taken by another process before the fake binds it:
+  -- then it says so and exits, and another port is tried
+  for _ = 1, 3 do
+    local port = proc.free_port()
+    local f = setmetatable({ name = name, port = port, url = "http://127.0.0.1:" .. port }, Fake)
+    local out = ("var/test/%s-fake-%d.out"):format(name, port)
+    os.execute(("python3 tests/fakes/%s.py --port %d > %s 2>&1 &"):format(name, port, out))
+    local lost = false
+    local ok = proc.wait_until(function()
+      if (proc.read_file(out) or ""):find("address already in use", 1, true) then lost = true; return true end
+      local r = http.request{ url = f.url .. (ready_path or "/_control/sent"), timeout = 0.3 }
+      return r and r.status == 200
+    end, 5)
+    if ok and not lost then return f end
+    if not lost then error("the fake " .. name .. " did not start (" .. out .. ")") end
+  end
+  error("the fake " .. name .. " found no free port in 3 tries")
 end
 
 function Fake:control(path, body)
