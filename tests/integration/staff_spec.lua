@@ -83,6 +83,13 @@ describe("staff", function()
     assert.are.equal(2, #to_owner())
   end)
 
+  it("does not hand an angry customer off when the tenant says handoff_on_sentiment = false", function()
+    local a = tostring(tonumber(crypto.random_hex(4), 16) + 6000000)
+    from(a, "This is the worst service ever!!! I am furious, useless bot, terrible terrible")
+    assert.are.equal("pong", nth(a, 1))
+    assert.are.equal(0, #handoffs())
+  end)
+
   it("answers the owner's own messages with the flow's staff handler", function()
     local before = #to_owner()
     from(OWNER, "today")
