@@ -44,6 +44,8 @@ static void usage(FILE *out) {
             "  FLOWHOST_FLOWS_DIR             flows           tenants' flow folders\n"
             "  FLOWHOST_ADMIN_TOKEN           (none)          Bearer token that opens the whole admin API\n"
             "  FLOWHOST_STREAM_CLAIM_IDLE_MS  30000           inbound messages pending this long are taken over\n"
+            "  FLOWHOST_DEBOUNCE_MS           1500            quick messages of one conversation within this become one turn\n"
+            "                                                 (messaging channels; a tenant's debounce_ms wins; 0: off)\n"
             "  FLOWHOST_SPEC_DB               15              Redis database of tenant specs (flowhost test flows/<t>/spec,\n"
             "                                                 and the specs a new version passes before it goes live)\n"
             "  FLOWHOST_CHAT_URL              (none)          tenant specs talk to this host over HTTP instead\n"
