@@ -114,8 +114,13 @@ function M.move(k, c)
     if why == "not free" then return times.offer(c, c.data.free, k.msg.time_not_free, day_vars(c), k.max_times) end
     return false
   end
-  local b = c.booking:reschedule(c.data.manage, start)
+  local b, err = c.booking:reschedule(c.data.manage, start)
   if not b then
+    if err == "rate limited" then return c:say(k.msg.busy_now) end
+    if err ~= "slot taken" and err ~= "not available" then
+      require("log").warn("reschedule failed", { err = tostring(err) })
+      return c:say(k.msg.try_again)
+    end
     local b0 = booking(c)
     local starts = times.free(c, c.data.new_date, b0.service, b0.addons)
     if #starts == 0 then
