@@ -120,7 +120,7 @@ end
 function M.cache_key(tenant, name, day) return ("fh:cal:{%s}:%s:busy:%d"):format(tenant, name, day) end
 function M.mine_key(tenant, name) return ("fh:cal:{%s}:%s:mine"):format(tenant, name) end
 
-local function odoo_time(t) return tz.format_iso(t, "UTC"):sub(1, 19):gsub("T", " ") end
+local function odoo_time(t) return (tz.format_iso(t, "UTC"):sub(1, 19):gsub("T", " ")) end
 local function iso(t) return tz.format_iso(t, "UTC"):sub(1, 19) .. "Z" end
 M.odoo_time, M.iso = odoo_time, iso
 
