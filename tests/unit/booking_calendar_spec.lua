@@ -113,11 +113,20 @@ describe("calendar declarations", function()
       files["tests/fixtures/flows/calco/" .. f] = io.open("tests/fixtures/flows/calco/" .. f):read("*a")
     end
     local t, problems = tenant.load("calco", { files = files, version = "x" })
-    tenant.folders()
     assert.is_nil(t)
     local line = select(2, bad:sub(1, bad:find("colour", 1, true)):gsub("\n", ""))
     assert.are.equal(("tests/fixtures/tenants/calco.lua:%d: booking.resources.desk.calendar.colour: unknown field (google, odoo, connector, freshness, write)")
       :format(line + 1), problems[1])
+    -- a rep's calendar replaces the tenant's (and gives the rep its own engine)
+    files["tests/fixtures/tenants/calco.lua"] = cfg:gsub("  booking = {", '  calendar = { google = "primary" },\n'
+      .. '  reps = { anna = { calendar = { odoo = { user_id = 9 } } } },\n  booking = {', 1)
+    t = assert(tenant.load("calco", { files = files, version = "y" }))
+    tenant.folders()
+    assert.are.same({ "google", "google", "odoo" }, { t.calendar.sources.all.kind, t.calendar.sources["r.desk"].kind,
+                                                      t.reps.anna.calendar.sources.all.kind })
+    assert.are.equal(9, t.reps.anna.calendar.sources.all.user_id)
+    assert.are.equal("calco.anna", t.reps.anna.calendar.tenant)
+    assert.are_not.equal(t.booking, t.reps.anna.booking)
   end)
 end)
 
