@@ -1,9 +1,17 @@
 --- booking: the one booking engine of every tenant (wash bays, stylists,
 --- technicians, sales reps' calendars).
 --
---   local engine, err = booking.new{ tenant = "carwash", model = decl, busy = fn? }
+--   local engine, err = booking.new{ tenant = "carwash", model = decl, busy = fn?, on_change = fn? }
 --     decl: see scripts/booking/model.lua; err names the bad field.
---     busy(resource_id, from, to) -> list of {s, e} (external calendars; may yield)
+--     busy(resource_id, from, to) -> list of {s, e} | nil, err (external
+--       calendars, booking.calendar; may yield). Busy time only removes
+--       slots: the atomic reserve in Redis still decides what is booked. A
+--       busy fn that fails makes slots, next_free, reserve and reschedule
+--       answer nil, "calendar unavailable" (never free time it cannot see).
+--     on_change(booking) -> booking' (may yield) called after a reserve
+--       (also a repeated one), confirm, cancel, complete, no-show or
+--       reschedule succeeded; what it returns is returned (calendar writes,
+--       booking.calendar_sync). Its failures are its own: never the change's.
 --
 -- Queries (yield: Redis, and busy()):
 --   engine:slots{service, from, to, area?, resource?, addons?, limit?} -> slots | nil, err
@@ -69,7 +77,7 @@ local ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 local PUBLIC = { "slots", "next_free", "order", "reserve", "get", "confirm", "cancel", "complete",
                  "no_show", "reschedule", "by_customer", "by_resource_day", "by_day", "for_customer" }
 
---- booking.new{tenant, model, busy?, now?} -> engine | nil, err
+--- booking.new{tenant, model, busy?, on_change?, now?} -> engine | nil, err
 --- The engine's state stays in this closure; the object returned is a
 --- read-only proxy of bound methods (writing to it raises).
 function M.new(opts)
@@ -77,7 +85,7 @@ function M.new(opts)
          "booking.new{tenant = ..., model = ...}")
   local m, err = model.compile(opts.model)
   if not m then return nil, "booking (" .. opts.tenant .. "): " .. err end
-  local self = setmetatable({ tenant = opts.tenant, m = m, busy_fn = opts.busy, now = opts.now or time.now,
+  local self = setmetatable({ tenant = opts.tenant, m = m, busy_fn = opts.busy, on_change = opts.on_change, now = opts.now or time.now,
                               prefix = "bk:{" .. opts.tenant .. "}:" }, Engine)
   return customer.locked(self, Engine, PUBLIC)
 end
@@ -115,7 +123,7 @@ function Engine:busy(resources, from, to)
   local out = {}
   for _, rid in ipairs(resources) do
     local list, err = self.busy_fn(rid, from, to)
-    if list == nil and err then return nil, "calendar: " .. tostring(err) end
+    if list == nil and err then return nil, "calendar unavailable" end
     out[rid] = list or {}
   end
   return out
@@ -228,7 +236,7 @@ function Engine:reserve(q, guard)
     local id = redis.call("GET", store.keys(self.prefix).idem(idem))
     if type(id) == "string" then
       local b = store.get(self.prefix, id)
-      if b and (not guard or b.owner == guard.owner) then return expire_view(b, now), "dup" end
+      if b and (not guard or b.owner == guard.owner) then return self:changed(expire_view(b, now)), "dup" end
     end
   end
   local slots, err = self:slots{ service = q.service, from = q.start, to = q.start, area = q.area,
@@ -268,7 +276,7 @@ function Engine:reserve(q, guard)
       if m.policy == "round_robin" and how == "ok" then
         redis.call("SET", store.keys(self.prefix).rr(svc.id), rid)
       end
-      return booking, how
+      return self:changed(booking), how
     end
     if how ~= "slot taken" then return nil, how end
   end
@@ -281,9 +289,17 @@ function Engine:get(id)
   return expire_view(b, self.now()), err
 end
 
+-- after a change succeeded: the on_change hook (calendar writes)
+function Engine:changed(b)
+  if not b or not self.on_change then return b end
+  return self.on_change(b) or b
+end
+
 function Engine:change(id, action, reason)
   self:ready()
-  return store.change(self.prefix, id, action, self.now(), reason)
+  local b, err = store.change(self.prefix, id, action, self.now(), reason)
+  if not b then return nil, err end
+  return self:changed(b)
 end
 
 function Engine:confirm(id) return self:change(id, "confirm") end
@@ -300,15 +316,23 @@ function Engine:reschedule(id, new_start, resource)
   local rid = resource or b.resource
   local res = self.m.resources[rid]
   if not svc or not res then return nil, "not available" end
-  local free = availability.slots(self.m, { service = b.service, from = new_start, to = new_start,
-                                            resource = rid, addons = b.addons, area = b.area }, {}, nil, self.now())
+  local q = { service = b.service, from = new_start, to = new_start, resource = rid, addons = b.addons, area = b.area }
+  local free = availability.slots(self.m, q, {}, nil, self.now())
   if not free[1] or free[1].start ~= new_start then return nil, "not available" end
+  local busy, berr = self:busy({ rid }, new_start - 86400, new_start + 86400)
+  if berr then return nil, berr end
+  if busy then                                      -- busy in the calendar: taken
+    free = availability.slots(self.m, q, {}, busy, self.now())
+    if not free[1] or free[1].start ~= new_start then return nil, "slot taken" end
+  end
   local dur = b["end"] - b.start
-  return store.move(self.prefix, b, {
+  local moved, merr = store.move(self.prefix, b, {
     start = new_start, ["end"] = new_start + dur, blocked_start = new_start - svc.before,
     blocked_end = new_start + dur + svc.after, resource = rid, date = tz.date(new_start, self.m.zone),
   }, { cap = res.capacity, now = self.now(), travel = self.m.travel, maxspan = MAXSPAN,
        cust_keys = customer_keys(self, b.customer) })
+  if not moved then return nil, merr end
+  return self:changed(moved)
 end
 
 -- the records of an index's ids (ids whose record is gone leave the index)

@@ -376,17 +376,24 @@ function M.check_more(id, settings, flow, catalog, languages, w)
   return errors, warnings
 end
 
--- the booking engine and LLM client a tenant (or a rep) uses
+-- the booking engine (with its calendars) and LLM client a tenant (or a rep) uses
 function M.attach(t, settings, id, cfg_file, text)
   identity.check_tenant(id, "tenant.attach")
+  local cal, cproblem = require("booking.calendar_attach").build(settings, id)
+  if cproblem then
+    local from = cproblem.after and source.line_of(text, cproblem.after)
+    return nil, ("%s:%d: %s"):format(cfg_file, source.line_of(text, cproblem.needle, from) or 1, cproblem.msg)
+  end
   if settings.booking then
     local booking = require "booking"
     local model = {}
     for k, v in pairs(settings.booking) do model[k] = v end
     model.timezone = model.timezone or settings.timezone
-    local engine, err = booking.new{ tenant = id, model = model }
+    local engine, err = booking.new{ tenant = id, model = model, busy = cal and cal.busy,
+                                     on_change = cal and cal.on_change }
     if not engine then return nil, ("%s:%d: %s"):format(cfg_file, source.line_of(text, "booking") or 1, err) end
-    t.booking = engine
+    t.booking, t.calendar = engine, cal
+    if cal then cal.engine = engine end
   end
   if settings.llm then
     local llm = require "llm"
@@ -425,6 +432,7 @@ function M.reps(t, settings, mdecl, cfg_file, text)
       end
       local s = merge(settings, o)
       s.reps, s.rep, s.tone, s.messages, s.hours = nil, rep, nil, nil, nil
+      if o.calendar ~= nil then s.calendar = o.calendar end   -- the rep's calendar replaces the tenant's
       if o.hours and s.booking and s.booking.resources then
         local res = {}
         for rid, r in pairs(s.booking.resources) do
@@ -448,7 +456,7 @@ function M.reps(t, settings, mdecl, cfg_file, text)
         if not ok then problems[#problems + 1] = where .. ": tone: " .. tostring(err)
         else v.tone = tone.pipeline(o.tone) end
       end
-      if o.booking or o.hours then
+      if o.booking or o.hours or o.calendar ~= nil then
         local ok, err = M.attach(v, s, v.id, cfg_file, text)
         if not ok then problems[#problems + 1] = where .. ": " .. err end
       end

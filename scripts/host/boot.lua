@@ -40,6 +40,7 @@ if opts.mode == "serve" then
     timer.handle("flow", require("flow.timers").fire)          -- c:after / c:at
     timer.handle("schedule", require("flow.schedules").fire)   -- schedules = { ... }
     timer.handle("handoff_timeout", require("flow.handoff").timeout_fire)
+    timer.handle("calendar_sync", require("booking.calendar_sync").fire)  -- bookings to calendars
     require("flow.schedules").start()
   end
   if channels then

@@ -4,6 +4,7 @@
 --   turn{tenant?, id, msg}        -> {res} | {err}          one customer message
 --   conversation{id} / reset{id}  -> the conversation / done
 --   bookings{date} / booking{id} / cancel_booking{id, reason}
+--   calendar_sync{tenant?, id}    -> {res = true} | {err}   a booking to its calendars
 require "host.tenant_guard"      -- first: no module may keep LuaJIT's own string.find
 local json = require "json"
 local tenant = require "flow.tenant"
@@ -57,6 +58,12 @@ function M.load(arg)
   _G.cancel_booking = answer(function(r)
     if not t.booking then return nil, "no booking engine" end
     return t.booking:cancel(r.id, r.reason or "cancelled by an operator")
+  end)
+  -- the "calendar_sync" timer (booking.calendar_sync.fire): writes a booking to its calendars
+  _G.calendar_sync = answer(function(r)
+    local v = tenant.get(routed(r))
+    if not v or not v.calendar then return true end
+    return v.calendar.sync(r.id)
   end)
   local settings = {}
   for k, v in pairs(t.settings) do
