@@ -47,7 +47,7 @@ local M = {}
 M.MESSAGES = {
   pick_time = { "date" }, time_not_free = { "date" }, slot_taken = { "date" },
   no_times_day = { "date", "next" }, no_times_today = { "date", "next" }, day_closed = { "date", "next" },
-  day_full = { "date", "next" }, no_free_time = {}, try_again = {}, busy_now = {}, hold_lost = {},
+  day_full = { "date", "next" }, no_free_time = {}, try_again = {}, busy_now = {}, hold_lost = {}, times_unavailable = {},
   summary = { "date", "time", "total", "id" }, booked = { "date", "time", "total", "id" },
   btn_confirm = {}, btn_edit = {}, btn_cancel = {}, what_to_change = {}, cancelled = {},
   ask_booking_ref = {}, booking_not_found = {}, bad_date = {}, date_past = {}, date_too_far = {},

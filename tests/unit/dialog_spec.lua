@@ -17,6 +17,7 @@ local function fake_booking(opts)
   local function note(name, arg) b.calls[#b.calls + 1] = { name, arg } end
   function b:slots(q)
     note("slots", q)
+    if opts.slots_err then return nil, opts.slots_err end
     local out = {}
     for _, t in ipairs(opts.free or {}) do out[#out + 1] = { start = t } end
     return out
@@ -158,6 +159,18 @@ describe("booking.dialog", function()
     assert.are.equal("Wed 09 Dec, 12:00 PM", said(c).vars.next)
     assert.is_nil(c.slots.date)
     assert.are.equal("collect", c.went)
+  end)
+
+  it("invents no time when the free times cannot be known (an outside calendar is down)", function()
+    local kit = dialog.new{}
+    local c = fake({ slots_err = "calendar unavailable" })
+    kit.states.pick_time.enter(c)
+    assert.are.equal("times_unavailable", said(c).key)
+    assert.is_nil(c.slots.date)                                   -- asked again, later
+    assert.are.equal("collect", c.went)
+    c = fake({ msg = { text = "10:30" }, data = { free = { at("10:30") } }, reserve = { { err = "calendar unavailable" } } })
+    kit.states.pick_time.reply(c)
+    assert.are.equal("times_unavailable", said(c).key)
   end)
 
   it("says a closed day is closed, a full one full, and when nothing is free at all", function()

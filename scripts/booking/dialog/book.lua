@@ -54,7 +54,12 @@ end
 function M.offer_times(k, c)
   if c.data.hold and c.data.hold_for == hold_key(k, c) then return c:go("summary") end
   M.release(k, c)
-  local starts = free(k, c)
+  local starts, err = free(k, c)
+  if err then                                  -- the free times cannot be known now
+    c:say(k.msg.times_unavailable)
+    c:clear(k.slots.date)
+    return c:go(k.collect)
+  end
   if #starts == 0 then return no_times(k, c) end
   times.offer(c, starts, k.msg.pick_time, day_vars(k, c), k.max_times)
 end
@@ -63,6 +68,7 @@ end
 -- across the business this minute), gone, or we could not reach storage
 local function not_reserved(k, c, err)
   if err == "rate limited" then return c:say(k.msg.busy_now) end
+  if err == "calendar unavailable" then return c:say(k.msg.times_unavailable) end
   if err ~= "slot taken" and err ~= "not available" then return c:say(k.msg.try_again) end
   local starts = free(k, c)
   if #starts > 0 then return times.offer(c, starts, k.msg.slot_taken, day_vars(k, c), k.max_times) end

@@ -100,7 +100,11 @@ local function day_vars(c) return { date = times.day(c, c.data.new_date) } end
 
 function M.offer(k, c)
   local b = booking(c)
-  local starts = times.free(c, c.data.new_date, b.service, b.addons)
+  local starts, err = times.free(c, c.data.new_date, b.service, b.addons)
+  if err then
+    c:say(k.msg.times_unavailable)
+    return c:go("resched_date")
+  end
   if #starts == 0 then
     times.none(c, k.msg, c.data.new_date, b.service, b.addons)
     return c:go("resched_date")
@@ -117,6 +121,7 @@ function M.move(k, c)
   local b, err = c.booking:reschedule(c.data.manage, start)
   if not b then
     if err == "rate limited" then return c:say(k.msg.busy_now) end
+    if err == "calendar unavailable" then return c:say(k.msg.times_unavailable) end
     if err ~= "slot taken" and err ~= "not available" then
       require("log").warn("reschedule failed", { err = tostring(err) })
       return c:say(k.msg.try_again)

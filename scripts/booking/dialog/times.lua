@@ -4,7 +4,9 @@
 --
 --   times.label(c, t) / times.day(c, date) / times.at(c, t)
 --       "10:30 AM" / "Tue 08 Dec" / "Tue 08 Dec, 10:30 AM" in c.lang (flow.when)
---   times.free(c, date, service, addons) -> list of start times (may be empty)
+--   times.free(c, date, service, addons) -> list of start times (may be empty),
+--       err when they could not be known (e.g. "calendar unavailable": the
+--       tenant's outside calendar did not answer; no time is invented)
 --   times.offer(c, starts, key, vars?)
 --       says message `key` with up to cfg.max_times times as buttons, spread
 --       over the day; remembers them (c.data.free, c.data.offered)
@@ -31,9 +33,10 @@ function M.at(c, t) return when.at(t, zone(c), c.lang) end
 function M.free(c, date, service, addons)
   local z = zone(c)
   local from = tz.parse_iso(date .. "T00:00:00", z)
-  local slots = c.booking:slots{ service = service, addons = addons, from = from, to = tz.add_days(from, 1, z) - 1 }
+  local slots, err = c.booking:slots{ service = service, addons = addons, from = from, to = tz.add_days(from, 1, z) - 1 }
   local out = {}
   for _, s in ipairs(slots or {}) do out[#out + 1] = s.start end
+  if not slots then return out, err or "unavailable" end
   return out
 end
 
