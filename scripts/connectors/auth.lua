@@ -11,6 +11,10 @@
 --       send(token) -> res, doc | nil, word, detail; when it answers
 --       "unauthorized" with a cached token, the token is fetched again and
 --       send tried once more (a token expired or revoked since it was cached)
+--   auth.bearer_json(self, judge, method, path, value, ctx, idempotent)
+--       a JSON call with the connector's bearer token (self.token,
+--       self.conn, self.api): -> the answer's JSON object, true for a 204,
+--       or nil, word, detail (Google Calendar, Zoom)
 -- Tokens live in the worker's main state (scripts/connectors/host.lua),
 -- never in a tenant's state.
 local time = require "time"
@@ -45,6 +49,20 @@ function M.with(tok, deadline, send)
     return send(token)
   end
   return res, doc, detail
+end
+
+function M.bearer_json(self, judge, method, path, value, ctx, idempotent)
+  local chttp = require "connectors.http"
+  return M.with(self.token, ctx.deadline, function(token)
+    local headers, body = { Authorization = "Bearer " .. token, Accept = "application/json" }, nil
+    if value ~= nil then headers, body = chttp.json_body(headers, value) end
+    local res, doc, detail = chttp.call(self.conn, { method = method, url = self.api .. path, headers = headers,
+      body = body, deadline = ctx.deadline, idempotent = idempotent, judge = judge })
+    if not res then return nil, doc, detail end
+    if res.status == 204 then return true end
+    if type(doc) ~= "table" then return nil, "bad answer", "answer is not a JSON object" end
+    return doc
+  end)
 end
 
 return M

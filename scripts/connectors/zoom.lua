@@ -75,16 +75,7 @@ local function mid(id)
 end
 
 local function send(self, method, path, value, ctx, idempotent)
-  return auth.with(self.token, ctx.deadline, function(token)
-    local headers, body = { Authorization = "Bearer " .. token, Accept = "application/json" }, nil
-    if value ~= nil then headers, body = chttp.json_body(headers, value) end
-    local res, doc, detail = chttp.call(self.conn, { method = method, url = self.api .. path, headers = headers,
-      body = body, deadline = ctx.deadline, idempotent = idempotent, judge = judge })
-    if not res then return nil, doc, detail end
-    if res.status == 204 then return true end
-    if type(doc) ~= "table" then return nil, "bad answer", "answer is not a JSON object" end
-    return doc
-  end)
+  return auth.bearer_json(self, judge, method, path, value, ctx, idempotent)
 end
 
 local RUN = {}
