@@ -99,12 +99,36 @@ function M.warm(c)
   end
 end
 
+local function peek(key) return cache[key] and cache[key].value end
+
 --- the service slot's options: Frappe's services for the car (or for the
 --- default type before the car is known) as last read; business.lua's until then
 function M.service_options(c)
   local vtype = M.vehicle_type(c) or frappe.vehicle_type(catalogue.vehicle_types, nil)
-  local e = cache["services:" .. tostring(vtype)]
-  return e and e.value or catalogue.services
+  return peek("services:" .. tostring(vtype)) or catalogue.services
+end
+
+-- the chosen service as Frappe sells it for the car, from what was last read (never yields)
+local function chosen_service(c)
+  local vtype = M.vehicle_type(c)
+  for _, s in ipairs(vtype and peek("services:" .. vtype) or {}) do
+    if s.id == c.slots.service then return s end
+  end
+end
+
+--- the add-ons slot's options: those Frappe sells with the chosen service,
+--- with its prices, as last read; business.lua's until then. (A function, so
+--- the engine never quotes business.lua's price of one add-on.)
+function M.addon_options(c)
+  local s = chosen_service(c)
+  local prices = s and peek("addons:" .. s.product_id)
+  if not prices then return catalogue.addon_list end
+  local out = {}
+  for _, a in ipairs(catalogue.addon_list) do
+    local p = prices[a.id]
+    if p then out[#out + 1] = { id = a.id, title = a.title, names = a.names, price = p.price } end
+  end
+  return out
 end
 
 --- the kit's price hook: Frappe's total for the car (calculate_booking_price,
@@ -126,6 +150,8 @@ function M.total(c, service, chosen)
   return answer or frappe.sum(s, prices, chosen)
 end
 
+local ADDONS_WORD = { en = "Add-ons: ", hi = "ऐड-ऑन: " }
+
 -- "- Foam Wash: Rs. 849" lines for one type, or "Rs. 749 / 849 / 1099 (Hatchback / Sedan / SUV)"
 local function price_lines(c, vtype)
   local cur = tenant.business.currency or "Rs."
@@ -146,7 +172,17 @@ local function price_lines(c, vtype)
         #types > 1 and (" (" .. table.concat(names, " / ") .. ")") or "")
     end
   end
-  return #lines > 0 and table.concat(lines, "\n") or nil
+  if #lines == 0 then return nil end
+  -- the add-ons of the chosen service (else the first one's) for the car
+  local list = vtype and services(c, vtype)
+  local s = chosen_service(c) or (list and list[1])
+  local prices = s and addons(c, s.product_id)
+  local priced = {}
+  for _, a in ipairs(prices and catalogue.addon_list or {}) do
+    if prices[a.id] then priced[#priced + 1] = ("%s %s %s"):format(a.title, cur, tostring(prices[a.id].price)) end
+  end
+  if #priced > 0 then lines[#lines + 1] = (ADDONS_WORD[c.lang] or ADDONS_WORD.en) .. table.concat(priced, ", ") end
+  return table.concat(lines, "\n")
 end
 
 --- the price intent: Frappe's prices for the customer's car (every type

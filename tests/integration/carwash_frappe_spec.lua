@@ -96,6 +96,8 @@ describe("carwash with its Frappe back office", function()
     local c = talk.new("carwash", { url = s.url })
     c:says("hi"):says("prices"):hears("Foam Wash: Rs. 749 / 849 / 1099 (Hatchback / Sedan / SUV)")
     c:says("Asha"):says(phone()):says("Maruti Swift"):says("prices"):hears("Foam Wash: Rs. 749"):never_hears("1099")
+    c:hears("Add-ons: Wax polish Rs. 249")
+    c:says("how much is wax"):never_hears("299")           -- never business.lua's price of one add-on
   end)
 
   it("writes a confirmed booking to Frappe once, with its SR- id, car and Frappe's total", function()
