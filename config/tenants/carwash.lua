@@ -54,6 +54,19 @@ return {
     turn_deadline = 4,                   -- after this the turn goes on with rules
   } or nil,
 
+  -- The back office (the seed's Frappe app), optional: with CARWASH_FRAPPE_URL set,
+  -- services, add-ons and prices per vehicle type come from Frappe and bookings are
+  -- written there (flows/carwash/backoffice.lua; README "Carwash back office").
+  connectors = env("CARWASH_FRAPPE_URL") and {
+    frappe = { url = env("CARWASH_FRAPPE_URL"), key_env = "CARWASH_FRAPPE_KEY",
+               secret_env = "CARWASH_FRAPPE_SECRET", timeout = 5, tries = 2, deadline = 12 },
+  } or nil,
+  backoffice = env("CARWASH_FRAPPE_URL") and {
+    fresh_minutes = 5,            -- Frappe's catalogue and prices are read again after this
+    read_timeout = 3,             -- seconds a read may keep a customer's turn waiting
+    retry_seconds = tonumber(env("CARWASH_FRAPPE_RETRY_SECONDS", "60")),   -- first retry of a failed write
+  } or nil,
+
   -- the booking engine's plumbing; services, hours, bays and the booking
   -- rules customers see (hold, horizon) come from business.lua
   booking = {

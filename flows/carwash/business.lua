@@ -88,5 +88,18 @@ return {
       { id = "volkswagen", title = "Volkswagen", names = { "vw" }, models = { "Virtus", "Taigun", "Polo" } },
       { id = "renault", title = "Renault", models = { "Kwid", "Kiger", "Triber" } },
     },
+    -- the body type of each model, as the back office prices it (with
+    -- CARWASH_FRAPPE_URL set, prices per vehicle type come from Frappe);
+    -- a model not listed here is priced as the type marked default
+    vehicle_types = {
+      { id = "Hatchback", models = { "Swift", "Baleno", "Alto", "WagonR", "Celerio", "i10", "i20", "Jazz", "Tiago",
+                                     "Altroz", "Punch", "Glanza", "Kwid", "Polo", "Comet" } },
+      { id = "Sedan", default = true, models = { "Dzire", "Ciaz", "Verna", "Aura", "City", "Amaze", "Tigor", "Camry",
+                                                 "Slavia", "Octavia", "Virtus" } },
+      { id = "SUV", models = { "Brezza", "Ertiga", "Creta", "Venue", "Alcazar", "Elevate", "WR-V", "Nexon", "Harrier",
+                               "Safari", "XUV700", "XUV300", "Scorpio", "Thar", "Bolero", "Innova", "Fortuner",
+                               "Hyryder", "Seltos", "Sonet", "Carens", "Hector", "Astor", "Kushaq", "Taigun",
+                               "Kiger", "Triber" } },
+    },
   },
 }

@@ -19,6 +19,12 @@
 --     max_times = 8,           time buttons offered, spread over the day
 --     booking_words = { "booking", "appointment" },  "cancel my booking" cancels
 --                              an existing booking, not the one being made
+--     price = function(c, service, addons) -> number | nil
+--                              the total the summary shows (nil: business.lua's)
+--     on_booked = function(c, booking), on_rescheduled = ..., on_cancelled = ...
+--                              called once the engine has confirmed, moved or
+--                              cancelled a booking (e.g. to write it to a back
+--                              office); an error in one is logged, the booking stands
 --   }
 --   kit.states       pick_time, summary, edit (with `edit`), booked, cancelled,
 --                    find_booking, resched_date, resched_time, rescheduled,
@@ -38,6 +44,7 @@ local book = require "booking.dialog.book"
 local manage = require "booking.dialog.manage"
 local times = require "booking.dialog.times"
 local readonly = require "flow.readonly"
+local hooks = require "booking.dialog.hooks"
 
 local pairs, ipairs = readonly.pairs, readonly.ipairs     -- the flow's tables may be views
 
@@ -89,6 +96,7 @@ local function configure(cfg)
     if not M.MESSAGES[key] then error(("booking.dialog.new: messages.%s is not a message of the kit"):format(tostring(key)), 3) end
     k.msg[key] = name(v, "messages." .. key)
   end
+  hooks.configure(k, cfg)
   k.booking_words = words(cfg.booking_words, { "booking", "appointment", "बुकिंग" }, "booking_words")
   if cfg.edit ~= nil then
     k.edit = {}

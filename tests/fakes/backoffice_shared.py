@@ -15,7 +15,8 @@ Control API (every fake; JSON object bodies, POST unless stated):
                                  then the request is answered normally
         {"after": true}          apply the fault after doing the work (the
                                  change is made, the answer lost)
-  /_control/reset {}             forget records, tokens, faults and calls
+  /_control/reset {}             forget records, tokens, faults and calls (a fake's
+                                 seeded records come back)
   GET /_control/state            {"records": {collection: [record, ...]}, "calls": [...]}
   GET /_control/calls            {"calls": [{"method", "path", "query", "body" (its first 400 bytes)}, ...]}
   /_control/config {...}         the fake's credentials (see each fake)
@@ -83,14 +84,16 @@ class Tokens:
 class Fake:
     """State and control API of one fake vendor; `handle` is the vendor's."""
 
-    def __init__(self, handle, config):
-        self.handle, self.defaults = handle, dict(config)
+    def __init__(self, handle, config, seed=None):
+        self.handle, self.defaults, self.seed = handle, dict(config), seed
         self.reset()
 
     def reset(self):
         self.records, self.tokens = Records(), Tokens()
         self.faults, self.calls = [], []
         self.config = dict(self.defaults)
+        if self.seed:
+            self.seed(self.records)            # the vendor's own data, there from the start
 
     def take_fault(self, req):
         for f in self.faults:
@@ -167,9 +170,10 @@ def bearer(req):
     return auth[7:] if auth[:7].lower() == "bearer " else None
 
 
-async def serve(doc, handle_for, config):
-    """Parses the fake's command line and serves it: handle_for(fake) -> handle(req)."""
+async def serve(doc, handle_for, config, seed=None):
+    """Parses the fake's command line and serves it: handle_for(fake) -> handle(req);
+    seed(records), when given, fills the records on start and on every reset."""
     args = vendor_args(doc).parse_args()
-    fake = Fake(None, config)
+    fake = Fake(None, config, seed)
     fake.handle = handle_for(fake)
     await run_vendor(args, fake.route)

@@ -14,6 +14,10 @@ AuthenticationError. Routes:
   DELETE /api/resource/<DocType>/<name>           -> 202 {"data": "ok"}
   GET|POST /api/method/frappe.auth.get_logged_user -> {"message": user}
   GET|POST /api/method/ping                        -> {"message": "pong"}
+  GET|POST /api/method/<the car-service app's methods> (customer_portal.get_filtered_services,
+         booking.get_optional_addons, booking.calculate_booking_price, booking.create_booking)
+         and its doctypes (Service Product, Service Addon, Service Booking), seeded on start
+         and on reset: tests/fakes/frappe_carwash.py
 Errors carry exc_type, exception and _server_messages (a JSON list of JSON strings).
 Faults, state and credentials: tests/fakes/backoffice_shared.py (config:
 {"key": "fk", "secret": "fs", "user": "bot@example.com"}).
@@ -24,6 +28,7 @@ import sys
 from urllib.parse import unquote
 
 from backoffice_shared import Reply, json_body, serve
+import frappe_carwash
 
 CONFIG = {"key": "fk", "secret": "fs", "user": "bot@example.com"}
 STATUS = {"ValidationError": 417, "AuthenticationError": 401, "PermissionError": 403,
@@ -56,8 +61,18 @@ def filtered(docs, filters):
     return docs
 
 
+def method_args(req):
+    """A method's arguments: the query, then a JSON object body over it."""
+    args = dict(req.params)
+    body = json_body(req)
+    if isinstance(body, dict):
+        args.update(body)
+    return args
+
+
 def handle_for(fake):
     counters = {}
+    app = frappe_carwash.App(fake, error, lambda message: Reply(200, {"message": message}))
 
     def handle(req):
         cfg = fake.config
@@ -69,6 +84,9 @@ def handle_for(fake):
                 return Reply(200, {"message": cfg["user"]})
             if parts[2] == "ping":
                 return Reply(200, {"message": "pong"})
+            reply = app.method(parts[2], method_args(req))
+            if reply is not None:
+                return reply
             return error("DoesNotExistError", f"Method {parts[2]} not found")
         if parts[:2] != ["api", "resource"] or len(parts) not in (3, 4):
             return Reply(404, {"exc_type": "DoesNotExistError"})
@@ -116,5 +134,5 @@ def handle_for(fake):
 
 
 if __name__ == "__main__":
-    asyncio.run(serve(__doc__, handle_for, CONFIG))
+    asyncio.run(serve(__doc__, handle_for, CONFIG, frappe_carwash.seed))
     sys.exit(0)

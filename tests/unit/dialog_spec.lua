@@ -269,4 +269,31 @@ describe("booking.dialog", function()
     assert.are.equal("Tue 08 Dec", kit.show_date(DATE, nil, fake()))
     assert.are.equal("मंगलवार, 8 दिसंबर", kit.show_date(DATE, nil, fake({ lang = "hi" })))
   end)
+  it("calls the flow's hooks once the engine booked, moved or cancelled; a failing hook leaves the booking standing", function()
+    local seen = {}
+    local kit = dialog.new{
+      on_booked = function(_, b) seen[#seen + 1] = { "booked", b.id } end,
+      on_rescheduled = function(_, b) seen[#seen + 1] = { "rescheduled", b.id, b.start } end,
+      on_cancelled = function() error("back office down") end,
+      price = function(_, service, addons) return service == "wash" and 1000 + #addons or nil end }
+    local held = { id = "SR-HOLD", status = "held", customer = { name = "Asha", phone = "9876543210" } }
+    local c = fake({ held = held, data = { hold = "SR-HOLD", start = at("10:30") } })
+    kit.states.summary.on.confirm(c)
+    assert.are.equal("booked", c.went)
+    c = fake({ msg = { button = "t" .. at("11:00") }, data = { manage = "SR-HOLD", new_date = DATE } })
+    function c.booking:reschedule(id, start) return { id = id, start = start, status = "confirmed" } end
+    kit.states.resched_time.reply(c)
+    assert.are.equal("rescheduled", c.went)
+    c = fake({ data = { manage = "SR-HOLD" } })
+    kit.states.cancel_existing.on.yes(c)
+    assert.are.equal("booking_cancelled", c.went)
+    assert.are.same({ { "booked", "SR-HOLD" }, { "rescheduled", "SR-HOLD", at("11:00") } }, seen)
+    assert.are.equal(1001, kit.total(fake()))                   -- the flow's price
+    local other = fake()
+    other.slots.service = "polish"
+    assert.are.equal(150, kit.total(other))                     -- no price from the flow: the catalogue's
+    local ok, err = pcall(dialog.new, { on_booked = "write it" })
+    assert.is_false(ok)
+    assert.truthy(tostring(err):find("on_booked must be a function", 1, true), err)
+  end)
 end)

@@ -11,9 +11,11 @@
 --   book.take_time(k, c)     pick_time's reply: hold the picked time, then the summary
 --   book.confirm(k, c)       the summary's confirm: book the held time
 --   book.release(k, c)       let a held time go (cancelled, or a changed service/date)
---   book.total(k, c)         the price of the chosen service and add-ons
+--   book.total(k, c)         the price of the chosen service and add-ons (the
+--                            flow's price hook, else business.lua's)
 local times = require "booking.dialog.times"
 local business = require "flow.business"
+local hooks = require "booking.dialog.hooks"
 
 local M = {}
 
@@ -116,11 +118,13 @@ function M.confirm(k, c)
     end
   end
   c.data.booking_id, c.data.hold, c.data.hold_for = b.id, nil, nil
+  hooks.after(k, c, "booked", b)
   c:go("booked")
 end
 
 function M.total(k, c)
-  return business.price(c.tenant, s(k, c, "service"), s(k, c, "addons"))
+  return hooks.price(k, c, s(k, c, "service"), s(k, c, "addons"))
+    or business.price(c.tenant, s(k, c, "service"), s(k, c, "addons"))
 end
 
 --- the variables of the summary and the booked message

@@ -18,6 +18,7 @@
 local tz = require "tz"
 local extract = require "text.extract"
 local times = require "booking.dialog.times"
+local hooks = require "booking.dialog.hooks"
 
 local M = {}
 
@@ -135,6 +136,7 @@ function M.move(k, c)
     return times.offer(c, starts, k.msg.slot_taken, day_vars(c), k.max_times)
   end
   c.data.start = start
+  hooks.after(k, c, "rescheduled", b)
   c:go("rescheduled")
 end
 
@@ -144,6 +146,7 @@ function M.cancel(k, c)
     c:say(k.msg.booking_not_found)
     return c:go("kept")
   end
+  hooks.after(k, c, "cancelled", b)
   c:go("booking_cancelled")
 end
 
