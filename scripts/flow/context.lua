@@ -28,8 +28,12 @@
 --   c:cancel_timer(id)         true, or nil, "not found"; a cancelled timer never runs
 --   c:notify(person, key, vars?) a message to a person of the tenant's staff (the
 --                              owner...) on their channel, once (flow.staff)
---   c.staff / c:bookings(date) in a staff turn (the flow's staff = function(c, person)):
---                              who is writing, and the tenant's bookings of a day
+--   c.staff                    in a staff turn (the flow's staff = function(c, person)): who is writing
+--   c:bookings(date, resource?) / c:move_booking(id, start) / c:send_to(booking, key, vars?)
+--                              in staff and schedule turns only: the tenant's
+--                              bookings of a day (of one stylist), moving any
+--                              booking, a message to a booking's customer
+--   c:history(n?)              the conversation's last n lines {who, text}
 --   c:window_open()            false when the conversation's channel only takes
 --                              templates now (WhatsApp, 24 h after the customer's
 --                              last message); true otherwise
@@ -399,16 +403,75 @@ function Context:notify(person, key, vars)
   return require("flow.staff").notify(base, r.t.settings, person, { text = text }, id)
 end
 
--- c:bookings(date) -> the tenant's bookings of a local date ("YYYY-MM-DD"),
--- in a staff turn only (a customer sees only their own, through c.booking)
-function Context:bookings(date)
-  local r = real(self, "bookings")
-  if not r.staff then error("c:bookings(date) is for staff turns (staff = function(c, person) ... end)", 2) end
+-- the back office: a staff turn (the flow's staff handler), or a schedule's
+-- turn (conversation "schedule:<name>", flow.schedules); customers never
+local function back_office(r, fn)
+  if r.staff or (r.msg.timer and r.conv_id:match("^schedule:")) then return r end
+  error(("c:%s is for staff turns (staff = function(c, person) ... end) and schedules"):format(fn), 3)
+end
+
+local function a_date(date, fn)
   if type(date) ~= "string" or not date:match("^%d%d%d%d%-%d%d%-%d%d$") then
-    error("c:bookings(date): date must be \"YYYY-MM-DD\"", 2)
+    error(("c:%s: date must be \"YYYY-MM-DD\""):format(fn), 3)
   end
+end
+
+-- c:bookings(date, resource?) -> the tenant's bookings of a local date
+-- ("YYYY-MM-DD"), of one resource (a stylist, a bay) when given; in staff
+-- and schedule turns only (a customer sees only their own, through c.booking)
+function Context:bookings(date, resource)
+  local r = back_office(real(self, "bookings"), "bookings(date, resource?)")
+  a_date(date, "bookings(date, resource?)")
+  if resource ~= nil and type(resource) ~= "string" then error("c:bookings(date, resource?): resource must be an id", 2) end
   if not r.t.booking then return {} end
-  return (readonly.plain(r.t.booking:by_day(date) or {}, { name = "bookings" }))
+  local list = resource and r.t.booking:by_resource_day(resource, date) or r.t.booking:by_day(date)
+  return (readonly.plain(list or {}, { name = "bookings" }))
+end
+
+-- c:move_booking(id, start, resource?) -> booking | nil, err: a staff member
+-- moves any booking of the tenant (the engine's reschedule: the old time is
+-- freed only once the new one is had; "slot taken", "not available", "not found")
+function Context:move_booking(id, start, resource)
+  local r = back_office(real(self, "move_booking"), "move_booking(id, start)")
+  if type(id) ~= "string" or type(start) ~= "number" then error("c:move_booking(id, start, resource?): id text, start Unix seconds", 2) end
+  if not r.t.booking then return nil, "no bookings" end
+  local b, err = r.t.booking:reschedule(id, start, resource)
+  if not b then return nil, err end
+  return (readonly.plain(b, { name = "booking" }))
+end
+
+-- c:send_to(booking_or_conversation, key, vars?) -> id | nil, err: a staff
+-- member's message to a customer (a booking's conversation, or a
+-- conversation id of a channel), rendered in the tenant's first language,
+-- through the outbox (once per call, like c:notify). WhatsApp's 24-hour
+-- rule applies: outside it the outbox logs "template required".
+function Context:send_to(target, key, vars)
+  local r = back_office(real(self, "send_to"), "send_to(booking, key, vars?)")
+  local conv = type(target) == "table" and target.conversation or target
+  if type(conv) ~= "string" then error("c:send_to(booking_or_conversation, key, vars?): needs a booking or a conversation id", 2) end
+  if type(key) ~= "string" or not r.t.catalog:has(key) then
+    error(("c:send_to: there is no message '%s' (add it to messages.lua)"):format(tostring(key)), 2)
+  end
+  local who = identity.of(conv)
+  if who.channel == "chat" then return nil, "the customer has no channel to send on" end
+  local text = r.t.tone(r.t.catalog:render(key, r.t.languages[1], self:vars(vars)))
+  r.sent = (r.sent or 0) + 1
+  local tenant_id = identity.check_tenant(r.tenant_id, "c:send_to")
+  local base = tenant_id:match("^([^.]+)")
+  return require("channels.outbound").later(time.now(), base, who.channel, who.verified:sub(#who.channel + 2),
+    { text = text }, ("send:%s:%s:%d:%d"):format(base, r.conv_id, r.conv.turns or 0, r.sent))
+end
+
+-- c:history(n?) -> the conversation's last n lines (default 10), oldest
+-- first: {who = "customer" | "bot" | ..., text}; a staff handler reads what
+-- was said before ("a las 5" after "mueve la cita de Ana")
+function Context:history(n)
+  local r = real(self, "history")
+  local h = r.conv.history or {}
+  n = math.min(tonumber(n) or 10, #h)
+  local out = {}
+  for i = #h - n + 1, #h do out[#out + 1] = { who = h[i].who, text = h[i].text } end
+  return out
 end
 
 function Context:window_open()
