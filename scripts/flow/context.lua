@@ -26,8 +26,9 @@
 --                              the flow's timers[handler](c, data) runs then, as a
 --                              turn of this conversation (durable, once; flow.timers)
 --   c:cancel_timer(id)         true, or nil, "not found"; a cancelled timer never runs
---   c:notify(person, key, vars?) a message to a person of the tenant's staff (the
---                              owner...) on their channel, once (flow.staff)
+--   c:notify(person, key, vars?, opts?) a message to a person of the tenant's staff
+--                              (the owner...) on their channel, once (flow.staff);
+--                              opts.template goes instead outside their 24 h window
 --   c.staff                    in a staff turn (the flow's staff = function(c, person)): who is writing
 --   c:bookings(date, resource?) / c:move_booking(id, start) / c:send_to(booking, key, vars?)
 --                              in staff and schedule turns only: the tenant's
@@ -380,11 +381,19 @@ function Context:cancel_timer(id)
   return require("flow.timers").cancel(identity.check_tenant(r.tenant_id, "c:cancel_timer"), r.conv_id, id)
 end
 
--- c:notify(person, key, vars?): message key rendered (in the person's
+-- the message, or the template when the person's WhatsApp window is closed
+-- (a template = {sid | name, params} the flow gave for that case)
+local function or_template(tenant, channel, to, msg, template)
+  if type(template) ~= "table" or require("channels.outbound").window_open(tenant, channel, to) then return msg end
+  return { template = readonly.plain(template, { name = "a template" }) }
+end
+
+-- c:notify(person, key, vars?, opts?): message key rendered (in the person's
 -- `lang`, else the tenant's first language) and sent to a person of the
 -- tenant's staff = { ... } on their channel, through the outbox: once,
--- even if this turn runs again after a crash. -> id | nil, err
-function Context:notify(person, key, vars)
+-- even if this turn runs again after a crash. opts.template = {sid, params}
+-- goes instead when their 24-hour window is closed. -> id | nil, err
+function Context:notify(person, key, vars, opts)
   local r = real(self, "notify")
   local people = r.t.settings.staff
   if type(person) ~= "string" or type(people) ~= "table" or people[person] == nil then
@@ -400,7 +409,13 @@ function Context:notify(person, key, vars)
   local tenant_id = identity.check_tenant(r.tenant_id, "c:notify")
   local base = tenant_id:match("^([^.]+)")
   local id = ("notify:%s:%s:%d:%d"):format(base, r.conv_id, r.conv.turns or 0, r.notified)
-  return require("flow.staff").notify(base, r.t.settings, person, { text = text }, id)
+  local staff = require "flow.staff"
+  local msg = { text = text }
+  if opts and opts.template then
+    local p = (staff.parse(r.t.settings.staff, r.t.settings.channels) or {})[person]
+    if p and p.channel then msg = or_template(base, p.channel, p.to, msg, opts.template) end
+  end
+  return staff.notify(base, r.t.settings, person, msg, id)
 end
 
 -- the back office: a staff turn (the flow's staff handler), or a schedule's
@@ -440,12 +455,13 @@ function Context:move_booking(id, start, resource)
   return (readonly.plain(b, { name = "booking" }))
 end
 
--- c:send_to(booking_or_conversation, key, vars?) -> id | nil, err: a staff
--- member's message to a customer (a booking's conversation, or a
+-- c:send_to(booking_or_conversation, key, vars?, template?) -> id | nil, err:
+-- a staff member's message to a customer (a booking's conversation, or a
 -- conversation id of a channel), rendered in the tenant's first language,
--- through the outbox (once per call, like c:notify). WhatsApp's 24-hour
--- rule applies: outside it the outbox logs "template required".
-function Context:send_to(target, key, vars)
+-- through the outbox (once per call, like c:notify). Outside WhatsApp's
+-- 24-hour window template = {sid, params} goes instead (without one the
+-- outbox logs "template required").
+function Context:send_to(target, key, vars, template)
   local r = back_office(real(self, "send_to"), "send_to(booking, key, vars?)")
   local conv = type(target) == "table" and target.conversation or target
   if type(conv) ~= "string" then error("c:send_to(booking_or_conversation, key, vars?): needs a booking or a conversation id", 2) end
@@ -458,8 +474,9 @@ function Context:send_to(target, key, vars)
   r.sent = (r.sent or 0) + 1
   local tenant_id = identity.check_tenant(r.tenant_id, "c:send_to")
   local base = tenant_id:match("^([^.]+)")
-  return require("channels.outbound").later(time.now(), base, who.channel, who.verified:sub(#who.channel + 2),
-    { text = text }, ("send:%s:%s:%d:%d"):format(base, r.conv_id, r.conv.turns or 0, r.sent))
+  local to = who.verified:sub(#who.channel + 2)
+  return require("channels.outbound").later(time.now(), base, who.channel, to,
+    or_template(base, who.channel, to, { text = text }, template), ("send:%s:%s:%d:%d"):format(base, r.conv_id, r.conv.turns or 0, r.sent))
 end
 
 -- c:history(n?) -> the conversation's last n lines (default 10), oldest
