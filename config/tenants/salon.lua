@@ -42,11 +42,13 @@ return {
   },
 
   -- Twilio Content API templates (approved by WhatsApp), for messages
-  -- outside the 24-hour window: {{1}} name, {{2}} service, {{3}} day and time
+  -- outside the 24-hour window (the development ids below are placeholders):
+  -- reminder/confirmation {{1}} name, {{2}} service, {{3}} day and time
   templates = {
-    reminder = env("SALON_TEMPLATE_REMINDER", "HXreminder0000000000000000000000"),
-    confirmation = env("SALON_TEMPLATE_CONFIRMATION", "HXconfirm00000000000000000000000"),
-    summary = env("SALON_TEMPLATE_SUMMARY", "HXsummary00000000000000000000000"),   -- {{1}} citas today
+    reminder = env("SALON_TEMPLATE_REMINDER", "HX1e000000000000000000000000000001"),
+    confirmation = env("SALON_TEMPLATE_CONFIRMATION", "HX1e000000000000000000000000000002"),
+    summary = env("SALON_TEMPLATE_SUMMARY", "HX1e000000000000000000000000000003"),   -- {{1}} citas today
+    notice = env("SALON_TEMPLATE_NOTICE", "HX1e000000000000000000000000000004"),    -- {{1}} a notice to staff
   },
 
   -- optional: an OpenAI-compatible LLM reads what the rules cannot

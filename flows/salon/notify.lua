@@ -44,10 +44,15 @@ function M.vars(c, b)
 end
 
 -- the stylist hears of their own citas when they are staff too
+-- (outside their 24-hour window as the "notice" template, the text its variable)
 local function tell(c, key, b)
   local v = M.vars(c, b)
-  c:notify("owner", "owner_" .. key, v)
-  if b.resource and c.tenant.staff[b.resource] then c:notify(b.resource, "stylist_" .. key, v) end
+  c:notify("owner", "owner_" .. key, v, { template = { sid = c.tenant.templates.notice,
+                                                        params = { c:text("owner_" .. key, c:vars(v)) } } })
+  if b.resource and c.tenant.staff[b.resource] then
+    c:notify(b.resource, "stylist_" .. key, v, { template = { sid = c.tenant.templates.notice,
+                                                              params = { c:text("stylist_" .. key, c:vars(v)) } } })
+  end
 end
 
 local function remind_at(c, b)

@@ -64,8 +64,9 @@ end
 local function day(c, person, text)
   local date = day_of(c, text)
   local list = notify.lines(c, c:bookings(date, resource_of(c, person)), resource_of(c, person) == nil)
-  if #list == 0 then return c:say("staff_day_none", { date = date }) end
-  c:say("staff_day", { n = #list, list = table.concat(list, "\n"), date = date })
+  local label = notify.when(c, at(c, date, 12 * 60)):match("^[^,]+")
+  if #list == 0 then return c:say("staff_day_none", { date = label }) end
+  c:say("staff_day", { n = #list, list = table.concat(list, "\n"), date = label })
 end
 
 local function who_comes(c, person, text)
