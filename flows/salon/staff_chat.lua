@@ -28,17 +28,9 @@ local function day_of(c, text)
   return extract.date(text, { now = c:now(), zone = c.tenant.timezone }) or tz.date(c:now(), c.tenant.timezone)
 end
 
--- a time of the salon's day: a bare "a las 5" means 17:00 (nobody is
--- booked at 5 in the morning: the salon opens at 9)
-local function minutes_of(text)
-  local m = extract.time(text)
-  if not m then
-    local h, mm = text:match("a las (%d%d?):?(%d*)")
-    if h then m = tonumber(h) * 60 + (tonumber(mm) or 0) end
-  end
-  if m and m < 8 * 60 then m = m + 12 * 60 end
-  return m
-end
+-- a time of the salon's day: "a las 5" is 17:00 (text.extract's rule for
+-- a bare hour: 1-7 afternoon)
+local function minutes_of(text) return extract.time(text) end
 
 local function at(c, date, m)
   return tz.parse_iso(("%sT%02d:%02d:00"):format(date, math.floor(m / 60), m % 60), c.tenant.timezone)
