@@ -214,6 +214,13 @@ local function es_minutes(toks, i, h)
   return h, m, i + 2
 end
 
+-- "cinco para las seis", "10 para las 5" (Mexican "to"): before the cue at i -> h, m, first byte | nil
+local function es_to(toks, i, h)
+  local p, q = toks[i - 1], toks[i - 2]
+  if not (p and q) or p.w ~= "para" or not ES_MINUTES[q.w] or ES_MINUTES[q.w] == 30 then return nil end
+  return (h + 10) % 12 + 1, 60 - ES_MINUTES[q.w], q.s
+end
+
 local function time_candidates(s, toks, opts)
   local out = {}
   local function add(st, en, h, m, kind, zero)
@@ -245,17 +252,28 @@ local function time_candidates(s, toks, opts)
       local h, m, kind, j, zero = reading(s, nt.s)
       local after = toks[i + 2]
       if kind == "hrs" and not (w == "las" or w == "la" or h > 12) then h = nil end   -- "after 2 hrs"
+      local st = t.s
       if h and kind == "bare" and h <= 12 then
         local h2, m2, last = es_minutes(toks, i + 1, h)
         if h2 then h, m, j, after = h2, m2, toks[last].e + 1, nil end
+        if m == 0 and w == "las" then
+          local st2
+          h2, m2, st2 = es_to(toks, i, h)
+          if h2 then h, m, st = h2, m2, st2 end
+        end
       end
       if h and not (kind == "bare" and after and after.s <= j + 1 and UNITS[after.w]) then
-        add(t.s, j - 1, h, m, kind, zero)
+        add(st, j - 1, h, m, kind, zero)
       end
     elseif (w == "las" or w == "la") and nt and ES_HOURS[nt.w] and (ES_HOURS[nt.w] == 1) == (w == "la") then
       local h, m, last = es_minutes(toks, i + 1, ES_HOURS[nt.w])
-      if not h then h, m, last = ES_HOURS[nt.w], 0, i + 1 end
-      add(t.s, toks[last].e, h, m, "bare")
+      local st = t.s
+      if not h then
+        h, m, last = ES_HOURS[nt.w], 0, i + 1
+        local h2, m2, st2 = es_to(toks, i, h)
+        if h2 then h, m, st = h2, m2, st2 end
+      end
+      add(st, toks[last].e, h, m, "bare")
     end
     local fw = fold(w)
     if w == "noon" or w == "midday" or fw == "mediodia" then add(t.s, t.e, 12, 0, "ampm") end

@@ -70,6 +70,9 @@ describe("Spanish dates and times as instants in America/Mexico_City", function(
     { "15 de julio a las 10 de la mañana", mx(2027, 7, 15, 10, 0) },       -- July: still UTC-6
     { "el jueves 10 de diciembre a las 11 y media", mx(2026, 12, 10, 11, 30) },
     { "Mañana A LAS 5", mx(2026, 12, 3, 17, 0) },
+    { "en un par de días a las cinco y veinte", mx(2026, 12, 4, 17, 20) },
+    { "el viernes, cinco para las seis", mx(2026, 12, 4, 17, 55) },
+    { "ayer a las 10", mx(2026, 12, 1, 10, 0) },
   }) do
     it(("reads %q as %s UTC"):format(c[1], os.date("!%Y-%m-%d %H:%M", c[2])), function()
       local got, date, minutes = instant(c[1])
