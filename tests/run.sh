@@ -87,7 +87,7 @@ suite "flowhost check" build/flowhost check
 echo "== tenant flow specs (a running host over HTTP, real Redis)"
 CHAT_PORT=${CHAT_PORT:-18090}
 # (the specs book far past a minute's business-wide limit, which has its own specs)
-CARWASH_BOOKINGS_PER_MINUTE=0 FLOWHOST_LISTEN="127.0.0.1:$CHAT_PORT" FLOWHOST_WORKERS=2 \
+CARWASH_BOOKINGS_PER_MINUTE=0 SALON_BOOKINGS_PER_MINUTE=0 FLOWHOST_LISTEN="127.0.0.1:$CHAT_PORT" FLOWHOST_WORKERS=2 \
   build/flowhost serve --config config/flowhost.lua > var/test/tenant-host.log 2>&1 &
 HOST_PID=$!
 for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$CHAT_PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done

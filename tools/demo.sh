@@ -24,6 +24,10 @@ export CARWASH_TELEGRAM_TOKEN=${CARWASH_TELEGRAM_TOKEN:-123456:DEV-ONLY-not-a-re
 export CARWASH_TELEGRAM_SECRET=${CARWASH_TELEGRAM_SECRET:-dev-only-secret}
 export CARWASH_ADMIN_TOKEN=${CARWASH_ADMIN_TOKEN:-dev-only-carwash-admin}
 export CARWASH_API_KEY=${CARWASH_API_KEY:-dev-only-carwash-api-key}
+export SALON_ADMIN_TOKEN=${SALON_ADMIN_TOKEN:-dev-only-salon-admin}
+export SALON_API_KEY=${SALON_API_KEY:-dev-only-salon-api-key}
+export SALON_TWILIO_ACCOUNT_SID=${SALON_TWILIO_ACCOUNT_SID:-AC00000000000000000000000000000000}
+export SALON_TWILIO_AUTH_TOKEN=${SALON_TWILIO_AUTH_TOKEN:-dev-only-salon-twilio-token}
 export FLOWHOST_ADMIN_TOKEN=${FLOWHOST_ADMIN_TOKEN:-dev-only-admin}
 cat <<EOT
 flowhost is starting on http://$listen (Redis: $REDIS_URL). Try:
@@ -39,6 +43,12 @@ or name your own conversation with the tenant's API key (development key):
   curl -s -X POST http://$listen/v1/tenants/carwash/conversations/demo-1/messages \
        -H 'Authorization: Bearer $CARWASH_API_KEY' -H 'Content-Type: application/json' -d '{"text": "hi"}'
   REDIS_URL=$REDIS_URL build/flowhost chat carwash      (in another terminal)
+Talk to the salon (tenant "salon", in Spanish) the same way:
+  id=\$(curl -s -X POST http://$listen/v1/tenants/salon/conversations | sed 's/.*"id":"\([0-9a-f]*\)".*/\1/')
+  curl -s -X POST http://$listen/v1/tenants/salon/conversations/\$id/messages \
+       -H 'Content-Type: application/json' -d '{"text": "hola, quiero un corte mañana a las 5"}'
+  REDIS_URL=$REDIS_URL build/flowhost chat salon
+Twilio webhook (signed with SALON_TWILIO_AUTH_TOKEN): POST http://$listen/webhooks/salon/twilio
 Admin API (development token): curl -s -H 'Authorization: Bearer dev-only-admin' http://$listen/admin/tenants
 Telegram webhook: POST http://$listen/webhooks/carwash/telegram with header
   X-Telegram-Bot-Api-Secret-Token: dev-only-secret

@@ -23,8 +23,14 @@
 --                              the total the summary shows (nil: business.lua's)
 --     on_booked = function(c, booking), on_rescheduled = ..., on_cancelled = ...
 --                              called once the engine has confirmed, moved or
---                              cancelled a booking (e.g. to write it to a back
---                              office); an error in one is logged, the booking stands
+--                              cancelled a booking (write it to a back office,
+--                              tell the owner with c:notify, set a reminder with
+--                              c:at); an error in one is logged, the booking stands
+--     slots.area, slots.resource   (optional) the flow's slots naming the
+--                              location and the person: times are offered and
+--                              booked there / with them; a person slot set to
+--     any = "any",             this value leaves the pick to the engine's
+--                              assignment policy (rules.assignment)
 --   }
 --   kit.states       pick_time, summary, edit (with `edit`), booked, cancelled,
 --                    find_booking, resched_date, resched_time, rescheduled,
@@ -55,11 +61,12 @@ M.MESSAGES = {
   pick_time = { "date" }, time_not_free = { "date" }, slot_taken = { "date" },
   no_times_day = { "date", "next" }, no_times_today = { "date", "next" }, day_closed = { "date", "next" },
   day_full = { "date", "next" }, no_free_time = {}, try_again = {}, busy_now = {}, hold_lost = {}, times_unavailable = {},
-  summary = { "date", "time", "total", "id" }, booked = { "date", "time", "total", "id" },
+  summary = { "date", "time", "total", "id", "resource" }, booked = { "date", "time", "total", "id", "resource" },
   btn_confirm = {}, btn_edit = {}, btn_cancel = {}, what_to_change = {}, cancelled = {},
   ask_booking_ref = {}, booking_not_found = {}, bad_date = {}, date_past = {}, date_too_far = {},
-  ask_new_date = { "id", "service", "when" }, rescheduled = { "id", "service", "when" },
-  confirm_cancel_booking = { "id", "service", "when" }, booking_cancelled = { "id", "service", "when" },
+  ask_new_date = { "id", "service", "when", "resource" }, rescheduled = { "id", "service", "when", "resource" },
+  confirm_cancel_booking = { "id", "service", "when", "resource" },
+  booking_cancelled = { "id", "service", "when", "resource" },
   btn_yes_cancel = {}, btn_keep = {}, kept = {},
 }
 
@@ -91,6 +98,10 @@ local function configure(cfg)
               max_times = cfg.max_times or 8 }
   if type(k.max_times) ~= "number" or k.max_times < 2 then error("booking.dialog.new: max_times must be 2 or more", 3) end
   for _, s in ipairs(SLOTS) do k.slots[s] = name(cfg.slots and cfg.slots[s] or s, "slots." .. s) end
+  for _, s in ipairs{ "area", "resource" } do
+    if cfg.slots and cfg.slots[s] ~= nil then k.slots[s] = name(cfg.slots[s], "slots." .. s) end
+  end
+  k.any = cfg.any == nil and "any" or name(cfg.any, "any")
   for key in pairs(M.MESSAGES) do k.msg[key] = key end
   for key, v in pairs(cfg.messages or {}) do
     if not M.MESSAGES[key] then error(("booking.dialog.new: messages.%s is not a message of the kit"):format(tostring(key)), 3) end
@@ -164,6 +175,8 @@ function M.new(cfg)
   end
 
   local watched = { [k.slots.service] = true, [k.slots.addons] = true, [k.slots.date] = true }
+  if k.slots.area then watched[k.slots.area] = true end
+  if k.slots.resource then watched[k.slots.resource] = true end
   function kit.changed(c, names)
     for _, n in ipairs(names) do
       if watched[n] then

@@ -152,6 +152,7 @@ end
 local WORDS = {
   en = { ["or"] = " or ", addons = "Add-ons: " },
   hi = { ["or"] = " या ", addons = "ऐड-ऑन: " },
+  es = { ["or"] = " o ", addons = "Extras: " },
 }
 
 local function list_of(items, last_join)

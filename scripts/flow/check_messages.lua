@@ -261,7 +261,9 @@ function M.run(t)
       -- only a key handed to a function (f(c, "key", ...)): not one compared
       -- or stored (text == "id"), which says nothing
       local handed = before:find("[%(,]%s*$") ~= nil
-      if handed and not said and catalog:has(key) and not states[key] then
+      -- f(c, "key", vars): variables in a name cannot be read, so not checked
+      local opaque = text:find("^%s*,%s*[%a_][%w_%.]*%s*[,)]", e) ~= nil
+      if handed and not said and not opaque and catalog:has(key) and not states[key] then
         local vars = {}
         for n in pairs(pool) do vars[n] = true end
         local open = text:match("^%s*,%s*(){", e)

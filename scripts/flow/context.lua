@@ -26,10 +26,15 @@
 --                              the flow's timers[handler](c, data) runs then, as a
 --                              turn of this conversation (durable, once; flow.timers)
 --   c:cancel_timer(id)         true, or nil, "not found"; a cancelled timer never runs
---   c:notify(person, key, vars?) a message to a person of the tenant's staff (the
---                              owner...) on their channel, once (flow.staff)
---   c.staff / c:bookings(date) in a staff turn (the flow's staff = function(c, person)):
---                              who is writing, and the tenant's bookings of a day
+--   c:notify(person, key, vars?, opts?) a message to a person of the tenant's staff
+--                              (the owner...) on their channel, once (flow.staff);
+--                              opts.template goes instead outside their 24 h window
+--   c.staff                    in a staff turn (the flow's staff = function(c, person)): who is writing
+--   c:bookings(date, resource?) / c:move_booking(id, start) / c:send_to(booking, key, vars?)
+--                              in staff and schedule turns only: the tenant's
+--                              bookings of a day (of one stylist), moving any
+--                              booking, a message to a booking's customer
+--   c:history(n?)              the conversation's last n lines {who, text}
 --   c:window_open()            false when the conversation's channel only takes
 --                              templates now (WhatsApp, 24 h after the customer's
 --                              last message); true otherwise
@@ -376,11 +381,19 @@ function Context:cancel_timer(id)
   return require("flow.timers").cancel(identity.check_tenant(r.tenant_id, "c:cancel_timer"), r.conv_id, id)
 end
 
--- c:notify(person, key, vars?): message key rendered (in the person's
+-- the message, or the template when the person's WhatsApp window is closed
+-- (a template = {sid | name, params} the flow gave for that case)
+local function or_template(tenant, channel, to, msg, template)
+  if type(template) ~= "table" or require("channels.outbound").window_open(tenant, channel, to) then return msg end
+  return { template = readonly.plain(template, { name = "a template" }) }
+end
+
+-- c:notify(person, key, vars?, opts?): message key rendered (in the person's
 -- `lang`, else the tenant's first language) and sent to a person of the
 -- tenant's staff = { ... } on their channel, through the outbox: once,
--- even if this turn runs again after a crash. -> id | nil, err
-function Context:notify(person, key, vars)
+-- even if this turn runs again after a crash. opts.template = {sid, params}
+-- goes instead when their 24-hour window is closed. -> id | nil, err
+function Context:notify(person, key, vars, opts)
   local r = real(self, "notify")
   local people = r.t.settings.staff
   if type(person) ~= "string" or type(people) ~= "table" or people[person] == nil then
@@ -396,19 +409,86 @@ function Context:notify(person, key, vars)
   local tenant_id = identity.check_tenant(r.tenant_id, "c:notify")
   local base = tenant_id:match("^([^.]+)")
   local id = ("notify:%s:%s:%d:%d"):format(base, r.conv_id, r.conv.turns or 0, r.notified)
-  return require("flow.staff").notify(base, r.t.settings, person, { text = text }, id)
+  local staff = require "flow.staff"
+  local msg = { text = text }
+  if opts and opts.template then
+    local p = (staff.parse(r.t.settings.staff, r.t.settings.channels) or {})[person]
+    if p and p.channel then msg = or_template(base, p.channel, p.to, msg, opts.template) end
+  end
+  return staff.notify(base, r.t.settings, person, msg, id)
 end
 
--- c:bookings(date) -> the tenant's bookings of a local date ("YYYY-MM-DD"),
--- in a staff turn only (a customer sees only their own, through c.booking)
-function Context:bookings(date)
-  local r = real(self, "bookings")
-  if not r.staff then error("c:bookings(date) is for staff turns (staff = function(c, person) ... end)", 2) end
+-- the back office: a staff turn (the flow's staff handler), or a schedule's
+-- turn (conversation "schedule:<name>", flow.schedules); customers never
+local function back_office(r, fn)
+  if r.staff or (r.msg.timer and r.conv_id:match("^schedule:")) then return r end
+  error(("c:%s is for staff turns (staff = function(c, person) ... end) and schedules"):format(fn), 3)
+end
+
+local function a_date(date, fn)
   if type(date) ~= "string" or not date:match("^%d%d%d%d%-%d%d%-%d%d$") then
-    error("c:bookings(date): date must be \"YYYY-MM-DD\"", 2)
+    error(("c:%s: date must be \"YYYY-MM-DD\""):format(fn), 3)
   end
+end
+
+-- c:bookings(date, resource?) -> the tenant's bookings of a local date
+-- ("YYYY-MM-DD"), of one resource (a stylist, a bay) when given; in staff
+-- and schedule turns only (a customer sees only their own, through c.booking)
+function Context:bookings(date, resource)
+  local r = back_office(real(self, "bookings"), "bookings(date, resource?)")
+  a_date(date, "bookings(date, resource?)")
+  if resource ~= nil and type(resource) ~= "string" then error("c:bookings(date, resource?): resource must be an id", 2) end
   if not r.t.booking then return {} end
-  return (readonly.plain(r.t.booking:by_day(date) or {}, { name = "bookings" }))
+  local list = resource and r.t.booking:by_resource_day(resource, date) or r.t.booking:by_day(date)
+  return (readonly.plain(list or {}, { name = "bookings" }))
+end
+
+-- c:move_booking(id, start, resource?) -> booking | nil, err: a staff member
+-- moves any booking of the tenant (the engine's reschedule: the old time is
+-- freed only once the new one is had; "slot taken", "not available", "not found")
+function Context:move_booking(id, start, resource)
+  local r = back_office(real(self, "move_booking"), "move_booking(id, start)")
+  if type(id) ~= "string" or type(start) ~= "number" then error("c:move_booking(id, start, resource?): id text, start Unix seconds", 2) end
+  if not r.t.booking then return nil, "no bookings" end
+  local b, err = r.t.booking:reschedule(id, start, resource)
+  if not b then return nil, err end
+  return (readonly.plain(b, { name = "booking" }))
+end
+
+-- c:send_to(booking_or_conversation, key, vars?, template?) -> id | nil, err:
+-- a staff member's message to a customer (a booking's conversation, or a
+-- conversation id of a channel), rendered in the tenant's first language,
+-- through the outbox (once per call, like c:notify). Outside WhatsApp's
+-- 24-hour window template = {sid, params} goes instead (without one the
+-- outbox logs "template required").
+function Context:send_to(target, key, vars, template)
+  local r = back_office(real(self, "send_to"), "send_to(booking, key, vars?)")
+  local conv = type(target) == "table" and target.conversation or target
+  if type(conv) ~= "string" then error("c:send_to(booking_or_conversation, key, vars?): needs a booking or a conversation id", 2) end
+  if type(key) ~= "string" or not r.t.catalog:has(key) then
+    error(("c:send_to: there is no message '%s' (add it to messages.lua)"):format(tostring(key)), 2)
+  end
+  local who = identity.of(conv)
+  if who.channel == "chat" then return nil, "the customer has no channel to send on" end
+  local text = r.t.tone(r.t.catalog:render(key, r.t.languages[1], self:vars(vars)))
+  r.sent = (r.sent or 0) + 1
+  local tenant_id = identity.check_tenant(r.tenant_id, "c:send_to")
+  local base = tenant_id:match("^([^.]+)")
+  local to = who.verified:sub(#who.channel + 2)
+  return require("channels.outbound").later(time.now(), base, who.channel, to,
+    or_template(base, who.channel, to, { text = text }, template), ("send:%s:%s:%d:%d"):format(base, r.conv_id, r.conv.turns or 0, r.sent))
+end
+
+-- c:history(n?) -> the conversation's last n lines (default 10), oldest
+-- first: {who = "customer" | "bot" | ..., text}; a staff handler reads what
+-- was said before ("a las 5" after "mueve la cita de Ana")
+function Context:history(n)
+  local r = real(self, "history")
+  local h = r.conv.history or {}
+  n = math.min(tonumber(n) or 10, #h)
+  local out = {}
+  for i = #h - n + 1, #h do out[#out + 1] = { who = h[i].who, text = h[i].text } end
+  return out
 end
 
 function Context:window_open()

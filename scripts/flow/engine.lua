@@ -325,15 +325,31 @@ function M.turn(t, conv, msg, how, opts)
 end
 
 -- the conversation's language: Hindi once the customer writes Devanagari
--- (when the tenant speaks it); "english" / "hindi" alone switch explicitly
--- (second result true: the message was only that)
+-- (when the tenant speaks it); a language's name alone switches explicitly
+-- ("english", "inglés", "en español", "spanish please"; second result true:
+-- the message was only that). Nothing else switches: a Spanish tenant's
+-- customer who writes "ok" or "5pm" stays in Spanish.
+local LANGUAGE_NAMES = { english = "en", ingles = "en", hindi = "hi", spanish = "es", espanol = "es" }
+local AROUND_NAME = words.set("in en please por favor pls plz porfa")
+
+local function named_language(text)
+  local toks = words.tokens(words.fold(text:lower()))
+  if #toks == 0 or #toks > 3 then return nil end
+  local named
+  for _, tk in ipairs(toks) do
+    local l = LANGUAGE_NAMES[tk.w]
+    if l and not named then named = l
+    elseif not AROUND_NAME[tk.w] then return nil end
+  end
+  return named
+end
+
 function M.language(t, current, text)
   if type(text) ~= "string" then return current end
   local speaks = {}
   for _, l in ipairs(t.languages) do speaks[l] = true end
-  local word = words.trim(text):lower():match("^%a+$")
-  if word == "english" and speaks.en then return "en", true end
-  if word == "hindi" and speaks.hi then return "hi", true end
+  local named = #text <= 40 and named_language(text)
+  if named and speaks[named] then return named, true end
   if speaks.hi and text:find("\224[\164\165]") then return "hi" end
   return current
 end

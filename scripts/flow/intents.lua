@@ -1,11 +1,14 @@
 --- flow.intents: what a customer can ask for in any state (cancel, start
 --- over, talk to a human, help, reschedule, price), recognised by phrases in
---- English and romanized Hindi, with typo tolerance.
+--- English, romanized Hindi and Spanish (Mexico), with typo tolerance;
+--- accents never matter ("cuánto" is "cuanto": words.fold on both sides).
 --
 --   intents.detect(text, extra?) -> name | nil
 --       extra: {name = {phrase, ...}} a tenant's own phrases (business.intents)
 --       on top of the built-in ones. A side question (help, price) is not
 --       read in a message that says no ("no add-ons please", "no extras").
+--       SHORT phrases ("ya no", "con alguien") count only in a message of
+--       at most four words: "ya no puedo el jueves" moves, it does not cancel.
 --   intents.resumes(text, extra?) -> true when a handed-off customer wants
 --       the bot back ("continue", "bot", "go on with the booking")
 --   intents.consumes(name) -> false for side questions (help, price): the
@@ -13,6 +16,7 @@
 --   intents.default(name) -> fn(c) used when the flow does not handle it
 local fuzzy = require "text.fuzzy"
 local extract = require "text.extract"
+local fold = require("text.words").fold
 
 local M = {}
 
@@ -28,9 +32,42 @@ local PHRASES = {
   price = { "price", "prices", "price list", "cost", "costs", "how much", "rate", "rates", "charges",
             "charge", "kitna", "kitne", "kya rate", "add-ons", "addons", "extras", "discount" },
 }
+-- Spanish (Mexico), written without accents (messages are folded before matching)
+local ES = {
+  cancel = { "cancelar", "cancela", "cancelo", "cancelala", "cancelar mi cita", "cancela mi cita",
+             "cancelar la cita", "cancelar cita", "anular mi cita", "ya no voy a ir", "ya no puedo ir" },
+  restart = { "empezar de nuevo", "empezar otra vez", "comenzar de nuevo", "volver a empezar",
+              "desde el principio", "reiniciar", "nueva cita" },
+  human = { "quiero hablar con una persona", "hablar con una persona", "persona real", "con un humano",
+            "hablar con alguien", "hablar con la duena", "hablar con el dueno", "con el encargado",
+            "con la encargada", "un asesor", "atencion al cliente", "hablar con un agente" },
+  help = { "ayuda", "ayudame", "necesito ayuda", "que puedes hacer", "como funciona" },
+  reschedule = { "reagendar", "reprogramar", "cambiar mi cita", "cambiar la cita", "mover mi cita",
+                 "mover la cita", "recorrer mi cita", "posponer mi cita", "cambiar la hora de mi cita" },
+  price = { "cuanto cuesta", "cuanto cuestan", "cuanto sale", "cuanto cobran", "cuanto es", "precio",
+            "precios", "lista de precios", "costo", "costos", "tarifa", "tarifas" },
+}
+for name, list in pairs(ES) do
+  for _, p in ipairs(list) do table.insert(PHRASES[name], p) end
+end
+-- phrases that are a command only as (nearly) the whole message
+local SHORT = {
+  cancel = { "ya no", "ya no quiero", "ya no gracias" },
+  human = { "con alguien", "alguien", "una persona", "con una persona", "con la duena", "con el dueno",
+            "la duena", "el dueno", "humano" },
+}
+local SHORT_WORDS = 4
 
 local RESUME = { "continue", "bot", "resume", "go on", "carry on", "continue booking", "back to booking",
-                 "continue with the booking", "aage badho", "chalo aage", "jari rakho" }
+                 "continue with the booking", "aage badho", "chalo aage", "jari rakho",
+                 "continuar", "seguir", "sigamos", "continuemos", "seguir con la cita", "volver al bot",
+                 "regresar al bot" }
+
+local function folded(list)
+  local out = {}
+  for i, p in ipairs(list) do out[i] = fold(p) end
+  return out
+end
 
 -- the option list of the built-in phrases plus extra (kept per extra table)
 local function options_of(extra)
@@ -39,13 +76,13 @@ local function options_of(extra)
     local all = names
     if extra and extra[name] then
       all = { unpack(names) }
-      for _, p in ipairs(extra[name]) do all[#all + 1] = p end
+      for _, p in ipairs(extra[name]) do all[#all + 1] = fold(p) end
     end
     out[#out + 1] = { id = name, names = all }
   end
   if extra then
     for name, names in pairs(extra) do
-      if not PHRASES[name] and name ~= "resume" then out[#out + 1] = { id = name, names = names } end
+      if not PHRASES[name] and name ~= "resume" then out[#out + 1] = { id = name, names = folded(names) } end
     end
   end
   table.sort(out, function(a, b) return a.id < b.id end)
@@ -53,6 +90,9 @@ local function options_of(extra)
 end
 
 local OPTIONS = options_of(nil)
+local SHORT_OPTIONS = {}
+for name, names in pairs(SHORT) do SHORT_OPTIONS[#SHORT_OPTIONS + 1] = { id = name, names = names } end
+table.sort(SHORT_OPTIONS, function(a, b) return a.id < b.id end)
 local for_extra = setmetatable({}, { __mode = "k" })
 
 local SIDE = { help = true, price = true }
@@ -66,10 +106,12 @@ function M.detect(text, extra)
   end
   -- a long message that only mentions "cost" somewhere is still a question
   -- about price; commands must be most of a short message
+  text = fold(text)
+  local words = select(2, text:gsub("%S+", ""))
   local id, score = fuzzy.best(text, options, { min_score = 0.85 })
+  if not id and words <= SHORT_WORDS then id, score = fuzzy.best(text, SHORT_OPTIONS, { min_score = 0.85 }) end
   if not id then return nil end
   if not SIDE[id] then
-    local words = select(2, text:gsub("%S+", ""))
     if words > 8 and score < 1 then return nil end
   elseif extract.yes_no(text) == false then
     return nil                                     -- "no add-ons please" answers, it does not ask
@@ -87,13 +129,13 @@ function M.resumes(text, extra)
     options = resume_for[extra]
     if not options then
       local names = { unpack(RESUME) }
-      for _, p in ipairs(extra.resume) do names[#names + 1] = p end
+      for _, p in ipairs(extra.resume) do names[#names + 1] = fold(p) end
       options = { { id = "resume", names = names } }
       resume_for[extra] = options
     end
   end
   local words = select(2, text:gsub("%S+", ""))
-  return words <= 6 and fuzzy.best(text, options, { min_score = 0.85 }) ~= nil
+  return words <= 6 and fuzzy.best(fold(text), options, { min_score = 0.85 }) ~= nil
 end
 
 function M.consumes(name) return not SIDE[name] end

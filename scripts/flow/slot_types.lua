@@ -98,9 +98,15 @@ M.choice = {
     end
     local id = fuzzy.best(text_of(msg), options, { min_score = asked and 0.6 or 0.8 })
     if not id and asked then
-      -- a number picks from the list the customer was shown
-      local n = list_number(text_of(msg))
+      -- a number picks from the list the customer was shown ("2", "el dos")
+      local n = list_number(text_of(msg)) or extract.number(text_of(msg))
       if n and options[n] then return options[n].id end
+      -- "cualquiera", "anyone": the option declared {id = "any"} or {any = true}
+      if extract.any(text_of(msg)) then
+        for _, o in ipairs(options) do
+          if o.id == "any" or (type(o.option) == "table" and o.option.any) then return o.id end
+        end
+      end
     end
     return id
   end,

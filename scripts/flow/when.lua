@@ -10,7 +10,7 @@
 --   when.WEEKDAYS = { "mon", ..., "sun" }
 --   when.days(lang) -> short weekday names, Monday first
 --
--- A language without its own words here reads English. Nothing here
+-- Spanish (es): "jue 3 dic", 24-hour "17:00". A language without its own words here reads English. Nothing here
 -- yields; it may be called anywhere.
 local tz = require "tz"
 
@@ -22,6 +22,10 @@ local WORDS = {
   en = {
     days = { "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun" },
     months = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" },
+  },
+  es = {
+    days = { "lun", "mar", "mié", "jue", "vie", "sáb", "dom" },
+    months = { "ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sep", "oct", "nov", "dic" },
   },
   hi = {
     days = { "सोमवार", "मंगलवार", "बुधवार", "गुरुवार", "शुक्रवार", "शनिवार", "रविवार" },
@@ -47,6 +51,7 @@ function M.clock(minutes, lang, short)
   if h == 0 then h = 12 end
   local hm = (short and min == 0) and tostring(h) or ("%d:%02d"):format(h, min)
   if lang == "hi" then return hindi_part(hour) .. " " .. hm end
+  if lang == "es" then return ("%d:%02d"):format(hour, min) end          -- 24-hour clock: "17:00"
   return hm .. " " .. (hour < 12 and "AM" or "PM")
 end
 
@@ -73,6 +78,7 @@ function M.day(date, lang)
   local w = words(lang)
   local wd = M.weekday(date)
   if lang == "hi" then return ("%s, %d %s"):format(w.days[wd], d, w.months[m]) end
+  if lang == "es" then return ("%s %d %s"):format(w.days[wd], d, w.months[m]) end
   return ("%s %02d %s"):format(w.days[wd], d, w.months[m])
 end
 

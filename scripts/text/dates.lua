@@ -1,6 +1,8 @@
 --- text.dates: the date a message names ("kal", "next friday", "25th",
---- "25/12", "dec 25"). Reached through text.extract; the rules are in
---- docs/language.md.
+--- "25/12", "dec 25", "mañana", "el próximo lunes", "15 de diciembre").
+--- Reached through text.extract; the rules are in docs/language.md.
+--- Spanish words are looked up with their accents folded (words.fold), so
+--- "miércoles" and "miercoles" are one word.
 --
 --   dates.date(text, {now = t, zone = "Asia/Kolkata"}) -> "YYYY-MM-DD", matched | nil
 --
@@ -24,7 +26,12 @@ local RELATIVE = {
   ["2mrw"] = 1, kal = 1, ["कल"] = 1,
   parso = 2, parson = 2, parsoon = 2, parsho = 2, overmorrow = 2, ["परसों"] = 2,
   yesterday = -1,
+  hoy = 0, manana = 1, mnana = 1, manna = 1, maana = 1, ayer = -1,
 }
+-- "mañana" after "la"/"esta" is the morning ("en la mañana"), not tomorrow
+local MANANA = words.set("manana mnana manna maana")
+local THE_DAYPART = words.set("la las esta")
+local TODAY_PARTS = words.set("manana tarde noche")
 local RELATIVE_FUZZY = { tomorrow = 1, yesterday = -1, overmorrow = 2 }
 
 local WEEKDAYS = {
@@ -35,36 +42,61 @@ local WEEKDAYS = {
   shaniwar = 6, ravivar = 7, raviwar = 7, itvaar = 7, itwar = 7, etvaar = 7,
   ["सोमवार"] = 1, ["मंगलवार"] = 2, ["बुधवार"] = 3, ["गुरुवार"] = 4, ["शुक्रवार"] = 5,
   ["शनिवार"] = 6, ["रविवार"] = 7,
+  lunes = 1, martes = 2, miercoles = 3, jueves = 4, viernes = 5, sabado = 6, domingo = 7,
+  lun = 1, mie = 3, mier = 3, jue = 4, vie = 5, sab = 6, dom = 7,
 }
 local WEEKDAYS_FUZZY = { monday = 1, tuesday = 2, wednesday = 3, thursday = 4, friday = 5,
                          saturday = 6, sunday = 7, somvar = 1, mangalvar = 2, budhvar = 3,
-                         guruvar = 4, shukravar = 5, shanivar = 6, ravivar = 7 }
+                         guruvar = 4, shukravar = 5, shanivar = 6, ravivar = 7,
+                         martes = 2, miercoles = 3, jueves = 4, viernes = 5, sabado = 6, domingo = 7 }
 -- abbreviations that are also English words: a weekday only after a cue word or alone
-local AMBIGUOUS_DAY = { sat = true, sun = true, wed = true, mon = true, tom = true }
+local AMBIGUOUS_DAY = { sat = true, sun = true, wed = true, mon = true, tom = true,
+                        lun = true, mie = true, vie = true, sab = true, dom = true }
 
 local MONTHS = {
   january = 1, february = 2, march = 3, april = 4, may = 5, june = 6, july = 7, august = 8,
   september = 9, october = 10, november = 11, december = 12,
   jan = 1, feb = 2, mar = 3, apr = 4, jun = 6, jul = 7, aug = 8, sep = 9, sept = 9, oct = 10,
   nov = 11, dec = 12,
+  enero = 1, febrero = 2, marzo = 3, abril = 4, mayo = 5, junio = 6, julio = 7, agosto = 8,
+  septiembre = 9, setiembre = 9, octubre = 10, noviembre = 11, diciembre = 12,
+  ene = 1, abr = 4, dic = 12,
 }
 local MONTHS_FUZZY = { january = 1, february = 2, march = 3, april = 4, june = 6, july = 7,
-                       august = 8, september = 9, october = 10, november = 11, december = 12 }
+                       august = 8, september = 9, october = 10, november = 11, december = 12,
+                       febrero = 2, agosto = 8, septiembre = 9, octubre = 10, noviembre = 11,
+                       diciembre = 12 }
 
 local NUMBERS = { a = 1, an = 1, one = 1, two = 2, three = 3, four = 4, five = 5, six = 6,
                   seven = 7, eight = 8, nine = 9, ten = 10, couple = 2, ek = 1, ["do"] = 2, teen = 3,
-                  char = 4, paanch = 5 }
+                  char = 4, paanch = 5,
+                  un = 1, uno = 1, una = 1, dos = 2, tres = 3, cuatro = 4, cinco = 5, seis = 6, siete = 7,
+                  ocho = 8, nueve = 9, diez = 10, quince = 15 }
+local DAY_UNITS = words.set("day days din dia dias")
+local WEEK_UNITS = words.set("week weeks hafte semana semanas")
+-- "in 3 days": the words that open it ("dentro de": "de" is skipped)
+local IN_WORDS = words.set("in after within en dentro")
+-- "the 25th", "el 15", "el día 15"
+local THE = words.set("the el")
+local NEXT = words.set("next agle proximo proxima siguiente")
+local THIS = words.set("this coming is este esta")
 
 local ORDINAL = words.set("st nd rd th")
-local DAY_CUES = words.set("on this next coming by till until before after agle is aane wale")
+local DAY_CUES = words.set([[on this next coming by till until before after agle is aane wale
+  el este proximo siguiente para hasta antes despues desde]])
 
 -- ---- dates -----------------------------------------------------------------
 
 local relative_fuzzy = fuzzy.lookup_fn(RELATIVE_FUZZY)
 local near = { [WEEKDAYS_FUZZY] = fuzzy.lookup_fn(WEEKDAYS_FUZZY), [MONTHS_FUZZY] = fuzzy.lookup_fn(MONTHS_FUZZY) }
 
+local fold = words.fold
+
 local function lookup(w, exact, fuzzy_map)
   local v = exact[w]
+  if v then return v end
+  w = fold(w)
+  v = exact[w]
   if v then return v end
   if fuzzy_map and #w >= 5 then return (near[fuzzy_map](w)) end
   return nil
@@ -166,12 +198,18 @@ local function word_dates(toks, today, lt, add)
   local n = #toks
   for i = 1, n do
     local t = toks[i]
-    local w = t.w
-    -- relative words
+    local w = fold(t.w)
+    local prev = toks[i - 1] and fold(toks[i - 1].w)
+    -- relative words ("la mañana" is a part of the day; "esta tarde" is today)
     local rel = RELATIVE[w]
     if rel == nil and #w >= 6 and t.alpha then rel = relative_fuzzy(w) end
+    if MANANA[w] and THE_DAYPART[prev] then rel = nil end
     if rel ~= nil and not (AMBIGUOUS_DAY[w] and n > 3) then
-      add(t.s, t.e, today + rel, "relative")
+      if rel == 1 and prev == "pasado" then add(toks[i - 1].s, t.e, today + 2, "relative")
+      else add(t.s, t.e, today + rel, "relative") end
+    end
+    if (w == "esta" or w == "hoy") and toks[i + 1] and TODAY_PARTS[fold(toks[i + 1].w)] then
+      add(t.s, toks[i + 1].e, today, "relative")
     end
     if w == "day" and toks[i + 1] and toks[i + 2] then
       local w1, w2 = toks[i + 1].w, toks[i + 2].w
@@ -180,14 +218,16 @@ local function word_dates(toks, today, lt, add)
       if w1 == "before" and r2 == -1 then add(t.s, toks[i + 2].e, today - 2, "relative") end
     end
     -- in 3 days / after 2 weeks / 3 days later / 3 din baad
-    if (w == "in" or w == "after" or w == "within") and toks[i + 1] then
+    if IN_WORDS[w] and toks[i + 1] then
       local j = i + 1
+      if w == "dentro" and toks[j].w == "de" and toks[j + 1] then j = j + 1 end
       local k = tonumber(toks[j].w) or NUMBERS[toks[j].w]
       if toks[j].w == "a" and toks[j + 1] and toks[j + 1].w == "couple" then k, j = 2, j + 1 end
-      if k and toks[j + 1] and toks[j + 1].w == "of" then j = j + 1 end
-      local unit = toks[j + 1] and toks[j + 1].w
-      if k and (unit == "day" or unit == "days" or unit == "din") then add(t.s, toks[j + 1].e, today + k, "relative")
-      elseif k and (unit == "week" or unit == "weeks" or unit == "hafte") then add(t.s, toks[j + 1].e, today + 7 * k, "relative") end
+      if toks[j].w == "un" and toks[j + 1] and toks[j + 1].w == "par" then k, j = 2, j + 1 end
+      if k and toks[j + 1] and (toks[j + 1].w == "of" or toks[j + 1].w == "de") then j = j + 1 end
+      local unit = toks[j + 1] and fold(toks[j + 1].w)
+      if k and DAY_UNITS[unit] then add(t.s, toks[j + 1].e, today + k, "relative")
+      elseif k and WEEK_UNITS[unit] then add(t.s, toks[j + 1].e, today + 7 * k, "relative") end
     end
     local k = tonumber(w) or NUMBERS[w]
     if k and toks[i + 1] and (toks[i + 1].w == "days" or toks[i + 1].w == "din") and toks[i + 2] then
@@ -197,36 +237,40 @@ local function word_dates(toks, today, lt, add)
       end
     end
     -- weekdays, with this / next / coming
-    local wd = t.alpha and lookup(w, WEEKDAYS, WEEKDAYS_FUZZY)
+    local wd = t.alpha and lookup(t.w, WEEKDAYS, WEEKDAYS_FUZZY)
     if wd then
-      local prev = toks[i - 1] and toks[i - 1].w
       if not AMBIGUOUS_DAY[w] or DAY_CUES[prev] or n <= 2 then
         local delta = (wd - lt.wday) % 7
-        local st = t.s
-        if prev == "next" or prev == "agle" then
+        local st, en = t.s, t.e
+        local n1, n2 = toks[i + 1] and fold(toks[i + 1].w), toks[i + 2] and toks[i + 2].w
+        local after = (n1 == "que" and n2 == "viene" and i + 2) or (NEXT[n1] and n1 ~= "agle" and i + 1)
+        if NEXT[prev] or after then                   -- next friday, el lunes que viene
           if delta == 0 then delta = 7 end
-          st = toks[i - 1].s
-        elseif prev == "this" or prev == "coming" or prev == "is" then
+          if NEXT[prev] then st = toks[i - 1].s end
+          if after then en = toks[after].e end
+        elseif THIS[prev] then
           st = toks[i - 1].s
         end
-        add(st, t.e, today + delta, "weekday")
+        add(st, en, today + delta, "weekday")
       end
     end
     -- 25th, the 25th, 25 dec [2026], 25th of december, dec 25[th][, 2026]
     local d, j, ordinal = day_number(toks, i)
     if d then
       local mi = j + 1
-      if toks[mi] and toks[mi].w == "of" then mi = mi + 1 end
+      if toks[mi] and (toks[mi].w == "of" or toks[mi].w == "de") then mi = mi + 1 end
       local m = toks[mi] and toks[mi].alpha and lookup(toks[mi].w, MONTHS, MONTHS_FUZZY)
       if m then
-        local y, yi = year_at(toks, mi + 1)
+        local yat = mi + 1
+        if toks[yat] and toks[yat].w == "de" then yat = yat + 1 end   -- 15 de diciembre de 2026
+        local y, yi = year_at(toks, yat)
         if y then
           if valid(y, m, d) then add(t.s, toks[yi].e, days_from_civil(y, m, d), "explicit") end
         else
           add(t.s, toks[mi].e, next_md(y0, m0, d0, m, d), "explicit")
         end
-      elseif ordinal or (toks[i - 1] and toks[i - 1].w == "the") then
-        local st = (toks[i - 1] and toks[i - 1].w == "the") and toks[i - 1].s or t.s
+      elseif ordinal or THE[prev] or ((prev == "dia") and THE[toks[i - 2] and toks[i - 2].w]) then
+        local st = THE[prev] and toks[i - 1].s or (prev == "dia" and toks[i - 2].s) or t.s
         add(st, toks[j].e, next_day_of_month(y0, m0, d0, d), "explicit")
       end
     end

@@ -6,9 +6,12 @@
 --   extract.email(text)         -> "rahul@example.com" | nil
 --   extract.name(text, opts?)   -> "Rahul Sharma" | nil          (opts.asked)
 --   extract.date(text, opts)    -> "YYYY-MM-DD", matched | nil   (opts.now, opts.zone)
---   extract.time(text)          -> minutes after midnight, matched | nil
+--   extract.time(text, opts?)   -> minutes after midnight, matched | nil
+--                                  (opts.hours, opts.prefer: am or pm for "a las 5")
 --   extract.daypart(text)       -> "morning" | "afternoon" | "evening" | nil
---   extract.yes_no(text, lang?) -> true | false | nil            (lang: "en" | "hi" | nil)
+--   extract.yes_no(text, lang?) -> true | false | nil   (lang: "en" | "hi" | "es" | nil)
+--   extract.any(text)           -> true | false   ("cualquiera", "anyone": no preference)
+--   extract.number(text)        -> n | nil        ("2", "el dos", "la segunda", "option 3")
 --   extract.correction(text)    -> true | false
 --
 -- Every function raises when text is not a string (or opts are malformed)
@@ -22,14 +25,16 @@ local dates = require "text.dates"
 local clock = require "text.clock"
 local words = require "text.words"
 local fuzzy = require "text.fuzzy"
+local picks = require "text.picks"
 
 local M = {
   phone_in = ids.phone_in, plate_in = ids.plate_in, email = ids.email,
   name = names.name, date = dates.date, time = clock.time, daypart = clock.daypart,
+  any = picks.any, number = picks.number,
 }
 
 local lower, gsub, find, type, ipairs = string.lower, string.gsub, string.find, type, ipairs
-local cached, squeeze = words.cached, words.squeeze
+local cached, squeeze, fold = words.cached, words.squeeze, words.fold
 
 -- ---- yes / no ----------------------------------------------------------------
 
@@ -49,14 +54,23 @@ lex("haan han haa hanji haanji theek thik bilkul chalega zaroor jaroor zarur ह
 lex("ha ji accha acha achha जी", true, "weak", "hi")
 lex("nahi nahin nai nhi nahii नहीं नही", false, "strong", "hi")
 lex("na naa mat ना", false, "weak", "hi")
-
+-- Spanish (Mexico), looked up without accents ("sí" is "si")
+lex("si sii claro obvio confirmo confirmado confirmada", true, "strong", "es")
+lex("va dale orale andale listo perfecto correcto exacto bueno sip", true, "weak", "es")
+lex("nel nop nones", false, "strong", "es")
+lex("tampoco", false, "weak", "es")
+-- which words a lang reads (nil: every language)
+local READS = { en = { en = true }, hi = { en = true, hi = true }, es = { es = true, en = true } }
 local SQUEEZED = {}
 for w, v in pairs(LEX) do
   local s = squeeze(w)
   if not LEX[s] and (SQUEEZED[s] == nil or SQUEEZED[s][1] == v[1]) then SQUEEZED[s] = v end
 end
 local FUZZY_STRONG = {}
-for w, v in pairs(LEX) do if v[2] == "strong" and #w >= 4 and w:match("^%a+$") then FUZZY_STRONG[w] = v end end
+for w, v in pairs(LEX) do
+  -- short Spanish words stay exact: "claro" must not take "clara"
+  if v[2] == "strong" and #w >= 4 and w:match("^%a+$") and (v[3] ~= "es" or #w >= 6) then FUZZY_STRONG[w] = v end
+end
 local fuzzy_strong = fuzzy.lookup_fn(FUZZY_STRONG)
 
 -- phrases (word sequences): polarity, or "none" when they mean neither
@@ -77,6 +91,12 @@ phrase("no thanks, no thank you, not now, not really, not yet, not interested, d
 phrase("nahi chahiye, mat karo, rehne do, nahi chaiye", false, "hi")
 phrase("not sure, no idea, dont know, i dont know, idk, maybe, not certain", "none", "en")
 phrase("pata nahi, pta nahi, shayad", "none", "hi")
+phrase("si por favor, claro que si, por supuesto, de acuerdo, esta bien, me parece bien, va que va, asi es, " ..
+       "sin problema, no hay problema, no hay bronca, con gusto, adelante, me late", true, "es")
+phrase("no gracias, mejor no, para nada, ya no, no quiero, no puedo, todavia no, aun no, no por ahora, " ..
+       "no me interesa, ahorita no", false, "es")
+phrase("no se, no lo se, tal vez, quizas, quiza, a lo mejor, no estoy seguro, no estoy segura, puede ser",
+       "none", "es")
 table.sort(PHRASES, function(a, b) return #a.seq > #b.seq end)
 
 -- a list of word sequences -> {[first word] = {seq, ...}} (in list order)
@@ -92,7 +112,7 @@ end
 local PHRASES_BY_FIRST = by_first(PHRASES)
 
 local NEGATORS = words.set("not dont never")
-local FILLERS = words.set("oh ohh ah um umm uh well sir madam maam bhai bro dear hmm hm")
+local FILLERS = words.set("oh ohh ah um umm uh well sir madam maam bhai bro dear hmm hm pues este eh mmm oye oiga senorita joven")
 local EMOJI_WORDS = { { "\240\159\145\141", " yes " }, { "\240\159\145\140", " yes " },   -- 👍 👌
                       { "\226\156\133", " yes " }, { "\226\156\148", " yes " },            -- ✅ ✔
                       { "\240\159\145\142", " no " }, { "\226\157\140", " no " } }         -- 👎 ❌
@@ -100,8 +120,12 @@ local EMOJI_WORDS = { { "\240\159\145\141", " yes " }, { "\240\159\145\140", " y
 local function word_mark(w, lang)
   local sq = squeeze(w)
   local v = LEX[w] or LEX[sq] or SQUEEZED[sq]
+  if not v then
+    local f = fold(w)
+    if f ~= w then v = LEX[f] end
+  end
   if not v and #w >= 4 then v = fuzzy_strong(w) end
-  if v and (lang == nil or lang == "hi" or v[3] == lang) then return v end
+  if v and (lang == nil or READS[lang][v[3]]) then return v end
   return nil
 end
 
@@ -109,19 +133,19 @@ local NONE = {}
 
 local function seq_at(toks, i, seq)
   for k = 1, #seq do
-    if not toks[i + k - 1] or toks[i + k - 1].w ~= seq[k] then return false end
+    if not toks[i + k - 1] or fold(toks[i + k - 1].w) ~= seq[k] then return false end
   end
   return true
 end
 
 function M.yes_no(text, lang)
   if type(text) ~= "string" then error("extract.yes_no: text must be a string", 2) end
-  if lang ~= nil and lang ~= "en" and lang ~= "hi" then error("extract.yes_no: lang must be \"en\", \"hi\" or nil", 2) end
+  if lang ~= nil and not READS[lang] then error("extract.yes_no: lang must be \"en\", \"hi\", \"es\" or nil", 2) end
   local s = lower(text)
   for _, e in ipairs(EMOJI_WORDS) do s = gsub(s, e[1], e[2]) end
   local toks = cached(s)
   local first = 1
-  while toks[first] and FILLERS[toks[first].w] do first = first + 1 end
+  while toks[first] and FILLERS[fold(toks[first].w)] do first = first + 1 end
   if not toks[first] then return nil end
   -- a message of more than four words answers only with its first words
   -- (below), so only a mark there is looked for
@@ -130,8 +154,8 @@ function M.yes_no(text, lang)
   local marks, i = {}, first
   while toks[i] do
     local hit
-    for _, p in ipairs(PHRASES_BY_FIRST[toks[i].w] or NONE) do
-      if (lang == nil or lang == "hi" or p.lang == lang) and seq_at(toks, i, p.seq) then
+    for _, p in ipairs(PHRASES_BY_FIRST[fold(toks[i].w)] or NONE) do
+      if (lang == nil or READS[lang][p.lang]) and seq_at(toks, i, p.seq) then
         hit = { at = i, polarity = p.polarity, strong = true, len = #p.seq }
         break
       end

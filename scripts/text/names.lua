@@ -118,6 +118,7 @@ local LEAD = {
   { "my", "name", "is" }, { "my", "names" }, { "myself" }, { "call", "me" }, { "i", "am" }, { "im" }, { "i", "m" },
   { "this", "is" }, { "mera", "naam", "hai" }, { "mera", "naam" }, { "mera", "nam" }, { "naam", "hai" },
   { "मेरा", "नाम" }, { "name", "is" },
+  { "me", "llamo" }, { "mi", "nombre", "es" }, { "soy", start = true },    -- Spanish
   { "name", start = true }, { "naam", start = true },
   { "its", asked = true }, { "it", "is", asked = true }, { "name", asked = true }, { "naam", asked = true },
 }

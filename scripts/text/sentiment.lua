@@ -73,6 +73,17 @@ add("please, pls, thanks, thank you, good, nice, sure, yes, wash, service, detai
     "schedule, when, batao, accha, acha, dhanyavaad, shukriya, धन्यवाद, happy, satisfied, helpful, " ..
     "professional, polite, clean, acceptable, fine", 0, 0, 1)
 add("working", 0, 0, 0)
+-- Spanish (Mexico), with and without accents; "me da igual" and "cualquiera" are answers, not boredom
+add("pésimo, pesimo, pésima, pesima, fraude, estafa, rateros, una vergüenza, una verguenza, estoy harta, " ..
+    "estoy harto, que mal servicio, qué mal servicio", 4, 0, 0)
+add("enojada, enojado, sigo esperando, nadie contesta, nadie responde", 3, 0, 0)
+add("molesta, molesto, mal servicio, grosera, grosero, queja, reembolso, tardan mucho", 2, 0, 0)
+add("pendejo, pendeja, pendejos, chingada, chingado, verga, mierda, puta, puto, cabrón, cabron, culero, " ..
+    "culeros", 5, 0, 0)
+add("olvídalo, olvidalo, déjalo, dejalo, no me interesa, ya no me interesa", 0, 8, 0)
+add("dejen de escribir, ya no me escriban, no me escriban", 0, 9, 0)
+add("quiero, necesito, cita, precio, disponible, agendar, reservar", 0, 0, 2)
+add("por favor, gracias, muchas gracias, perfecto, corte, tinte", 0, 0, 1)
 
 -- feelings that turn into anger when negated ("not happy")
 local FEELING = words.set([[good happy satisfied great nice helpful fine professional working clean

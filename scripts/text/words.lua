@@ -12,6 +12,9 @@
 --   words.set(str)   -> {word = true} from a space-separated string
 --   words.word_byte_at(s, i) -> is byte i part of a word character? (false past the ends)
 --   words.trim(s)    -> s without white space at either end
+--   words.fold(s)    -> s with Latin accents taken off and those letters
+--       lowercased ("Mañana" -> "Manana", "SÍ" -> "Si", "dueña" -> "duena"):
+--       how Spanish words are looked up, typed with or without tildes
 --
 -- A word is a run of letters and digits (ASCII, Latin, Devanagari and other
 -- Indic scripts); everything else separates words. Every function takes time
@@ -157,6 +160,21 @@ function M.trim(s)
   while space(byte(s, b)) do b = b - 1 end
   if a == 1 and b == #s then return s end
   return sub(s, a, b)
+end
+
+-- U+00C0-U+00FF (bytes C3 80-BF) -> the plain lowercase letter
+local FOLD = {}
+do
+  local plain = "aaaaaaaceeeeiiiidnooooo*ouuuuyts" .. "aaaaaaaceeeeiiiidnooooo/ouuuuyty"
+  for k = 0, 63 do
+    local c = sub(plain, k + 1, k + 1)
+    if c ~= "*" and c ~= "/" then FOLD["\195" .. string.char(128 + k)] = c end
+  end
+end
+
+function M.fold(s)
+  if not find(s, "\195", 1, true) then return s end
+  return (s:gsub("\195[\128-\191]", FOLD))
 end
 
 return M

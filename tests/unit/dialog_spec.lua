@@ -79,7 +79,7 @@ describe("booking.dialog", function()
       assert.truthy(kit.states[s], s)
     end
     assert.are.equal("my_summary", kit.states.summary.say)
-    assert.are.same({ "date", "time", "total", "id" }, kit.messages.my_summary)
+    assert.are.same({ "date", "time", "total", "id", "resource" }, kit.messages.my_summary)
     assert.is_nil(kit.messages.summary)
     assert.are.equal("btn_car", kit.states.edit.buttons[2].title)
     local c = fake({ state = "edit" })
@@ -136,10 +136,55 @@ describe("booking.dialog", function()
     assert.are.equal("chat:x:4:1", q.idempotency_key)
     assert.are.same({ name = "Asha", phone = "9876543210" }, q.customer)
     assert.are.equal("SR-HOLD", c.data.hold)
-    assert.are.equal("wash|wax|" .. DATE, c.data.hold_for)
+    assert.are.equal("wash|wax|" .. DATE .. "||", c.data.hold_for)
     assert.are.equal("summary", c.went)
     kit.states.pick_time.reply(c)
     assert.are.equal("chat:x:4:2", names(c.booking, "reserve")[2].idempotency_key)
+  end)
+
+  it("offers and holds times at the chosen location with the chosen person; 'any' leaves the person to the engine", function()
+    local kit = dialog.new{ slots = { area = "location", resource = "stylist" }, any = "cualquiera" }
+    local c = fake({ msg = { text = "10:30" }, free = { at("10:30") }, reserve = { { id = "SR-HOLD", resource = "ana" } } })
+    c.slots.location, c.slots.stylist = "centro", "ana"
+    kit.states.pick_time.enter(c)
+    local q = names(c.booking, "slots")[1]
+    assert.are.same({ "centro", "ana" }, { q.area, q.resource })
+    kit.states.pick_time.reply(c)
+    local r = names(c.booking, "reserve")[1]
+    assert.are.same({ "centro", "ana" }, { r.area, r.resource })
+    assert.are.equal("wash|wax|" .. DATE .. "|centro|ana", c.data.hold_for)
+    assert.are.equal("ana", c.data.resource)
+    -- "cualquiera": the engine picks (no resource), the location still holds
+    c = fake({ msg = { text = "10:30" }, free = { at("10:30") }, data = { free = { at("10:30") } } })
+    c.slots.location, c.slots.stylist = "norte", "cualquiera"
+    kit.states.pick_time.reply(c)
+    r = names(c.booking, "reserve")[1]
+    assert.are.equal("norte", r.area)
+    assert.is_nil(r.resource)
+    -- a changed person offers times again
+    c = fake({ state = "summary", data = { hold = "SR-HOLD" } })
+    assert.is_true(kit.changed(c, { "stylist" }))
+    assert.are.equal("pick_time", c.went)
+  end)
+
+  it("calls the flow's hooks after booking, moving and cancelling, and refuses a hook that is no function", function()
+    local seen = {}
+    local kit = dialog.new{
+      on_booked = function(_, b) seen[#seen + 1] = "booked " .. b.id end,
+      on_cancelled = function(_, b) seen[#seen + 1] = "cancelled " .. b.id end,
+      on_rescheduled = function(_, b) seen[#seen + 1] = "rescheduled " .. b.id end }
+    local held = { id = "SR-HOLD", status = "held", customer = { name = "Asha", phone = "9876543210" } }
+    local c = fake({ held = held, data = { hold = "SR-HOLD", start = at("10:30") } })
+    kit.states.summary.on.confirm(c)
+    c = fake({ data = { manage = "SR-OLD" } })
+    kit.states.cancel_existing.on.yes(c)
+    c = fake({ msg = { text = "10:30" }, held = { id = "SR-OLD", service = "wash", resource = "ana", area = "centro" },
+               data = { manage = "SR-OLD", new_date = DATE, free = { at("10:30") } } })
+    function c.booking:reschedule(id, start) return { id = id, start = start } end
+    kit.states.resched_time.reply(c)
+    assert.are.same({ "booked SR-HOLD", "cancelled SR-OLD", "rescheduled SR-OLD" }, seen)
+    assert.has_error(function() dialog.new{ on_booked = "tell the owner" } end,
+      "booking.dialog.new: on_booked must be a function (c, ...)")
   end)
 
   it("answers a refused hold: busy, taken with others free, taken and the day full", function()

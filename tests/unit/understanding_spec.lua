@@ -24,8 +24,8 @@ describe("text.question", function()
   end)
 
   it("takes a tenant's own question words", function()
-    assert.is_false(question.is("donde estan?"))
-    assert.is_true(question.is("donde estan?", { donde = true }))
+    assert.is_false(question.is("wo bist du?"))
+    assert.is_true(question.is("wo bist du?", { wo = true }))
   end)
 end)
 

@@ -19,11 +19,23 @@ local hooks = require "booking.dialog.hooks"
 
 local M = {}
 
-local function s(k, c, name) return c.slots[k.slots[name]] end
+local function s(k, c, name) return k.slots[name] and c.slots[k.slots[name]] end
 
--- a held slot belongs to one service, add-ons and date
+--- where the customer wants it: {area, resource} from the flow's location
+--- and person slots (when the kit was given them); the person's slot set
+--- to k.any ("cualquiera", "anyone") leaves the choice to the engine's
+--- assignment policy
+function M.where(k, c)
+  local person = s(k, c, "resource")
+  if person == k.any then person = nil end
+  return { area = s(k, c, "area"), resource = person }
+end
+
+-- a held slot belongs to one service, add-ons, date, place and person
 local function hold_key(k, c)
-  return table.concat({ s(k, c, "service") or "", table.concat(s(k, c, "addons") or {}, "+"), s(k, c, "date") or "" }, "|")
+  local w = M.where(k, c)
+  return table.concat({ s(k, c, "service") or "", table.concat(s(k, c, "addons") or {}, "+"), s(k, c, "date") or "",
+                        w.area or "", w.resource or "" }, "|")
 end
 
 function M.release(k, c)
@@ -41,14 +53,14 @@ local function request_key(c)
 end
 
 local function free(k, c)
-  return times.free(c, s(k, c, "date"), s(k, c, "service"), s(k, c, "addons"))
+  return times.free(c, s(k, c, "date"), s(k, c, "service"), s(k, c, "addons"), M.where(k, c))
 end
 
 local function day_vars(k, c) return { date = times.day(c, s(k, c, "date")) } end
 
 -- no time on the chosen day: say why, and ask for another day
 local function no_times(k, c, filled)
-  times.none(c, k.msg, s(k, c, "date"), s(k, c, "service"), s(k, c, "addons"), filled)
+  times.none(c, k.msg, s(k, c, "date"), s(k, c, "service"), s(k, c, "addons"), filled, M.where(k, c))
   c:clear(k.slots.date)
   return c:go(k.collect)
 end
@@ -83,18 +95,20 @@ function M.take_time(k, c)
     if why == "not free" then return times.offer(c, c.data.free, k.msg.time_not_free, day_vars(k, c), k.max_times) end
     return false                                   -- not a time: maybe a correction
   end
+  local w = M.where(k, c)
   local b, err = c.booking:reserve{ service = s(k, c, "service"), addons = s(k, c, "addons"), start = start,
-    customer = customer(k, c), hold = true, idempotency_key = request_key(c) }
+    area = w.area, resource = w.resource, customer = customer(k, c), hold = true, idempotency_key = request_key(c) }
   if not b then return not_reserved(k, c, err) end
-  c.data.hold, c.data.hold_for, c.data.start = b.id, hold_key(k, c), start
+  c.data.hold, c.data.hold_for, c.data.start, c.data.resource = b.id, hold_key(k, c), start, b.resource
   c:go("summary")
 end
 
 -- book the held time for the customer as they are now (they may have
 -- changed their name or number after the hold was taken)
 local function book(k, c)
+  local w = M.where(k, c)
   return c.booking:reserve{ service = s(k, c, "service"), addons = s(k, c, "addons"), start = c.data.start,
-    customer = customer(k, c), idempotency_key = request_key(c) }
+    area = w.area, resource = w.resource, customer = customer(k, c), idempotency_key = request_key(c) }
 end
 
 function M.confirm(k, c)
@@ -117,9 +131,9 @@ function M.confirm(k, c)
       return c:go("pick_time")
     end
   end
-  c.data.booking_id, c.data.hold, c.data.hold_for = b.id, nil, nil
-  hooks.after(k, c, "booked", b)
+  c.data.booking_id, c.data.hold, c.data.hold_for, c.data.resource = b.id, nil, nil, b.resource
   c:go("booked")
+  hooks.after(k, c, "booked", b)
 end
 
 function M.total(k, c)
@@ -130,7 +144,7 @@ end
 --- the variables of the summary and the booked message
 function M.vars(k, c)
   return { time = c.data.start and times.label(c, c.data.start) or "", date = times.day(c, s(k, c, "date")),
-           total = M.total(k, c), id = c.data.booking_id }
+           total = M.total(k, c), id = c.data.booking_id, resource = times.resource(c, c.data.resource) }
 end
 
 return M

@@ -80,7 +80,8 @@ function M.vars(k, c)
   for _, s in ipairs(c.tenant.catalogue and c.tenant.catalogue.services or {}) do
     if s.id == b.service then service = s.title end
   end
-  return { id = b.id, service = service, when = b.start and times.at(c, b.start) or "" }
+  return { id = b.id, service = service, when = b.start and times.at(c, b.start) or "",
+           resource = times.resource(c, b.resource) }
 end
 
 function M.new_date(k, c)
@@ -99,15 +100,18 @@ end
 
 local function day_vars(c) return { date = times.day(c, c.data.new_date) } end
 
+-- a booking moves within its own place and person (the engine keeps them)
+local function where(b) return { area = b.area, resource = b.resource } end
+
 function M.offer(k, c)
   local b = booking(c)
-  local starts, err = times.free(c, c.data.new_date, b.service, b.addons)
+  local starts, err = times.free(c, c.data.new_date, b.service, b.addons, where(b))
   if err then
     c:say(k.msg.times_unavailable)
     return c:go("resched_date")
   end
   if #starts == 0 then
-    times.none(c, k.msg, c.data.new_date, b.service, b.addons)
+    times.none(c, k.msg, c.data.new_date, b.service, b.addons, nil, where(b))
     return c:go("resched_date")
   end
   times.offer(c, starts, k.msg.pick_time, day_vars(c), k.max_times)
@@ -128,16 +132,16 @@ function M.move(k, c)
       return c:say(k.msg.try_again)
     end
     local b0 = booking(c)
-    local starts = times.free(c, c.data.new_date, b0.service, b0.addons)
+    local starts = times.free(c, c.data.new_date, b0.service, b0.addons, where(b0))
     if #starts == 0 then
-      times.none(c, k.msg, c.data.new_date, b0.service, b0.addons, true)
+      times.none(c, k.msg, c.data.new_date, b0.service, b0.addons, true, where(b0))
       return c:go("resched_date")
     end
     return times.offer(c, starts, k.msg.slot_taken, day_vars(c), k.max_times)
   end
   c.data.start = start
-  hooks.after(k, c, "rescheduled", b)
   c:go("rescheduled")
+  hooks.after(k, c, "rescheduled", b)
 end
 
 function M.cancel(k, c)
@@ -146,8 +150,8 @@ function M.cancel(k, c)
     c:say(k.msg.booking_not_found)
     return c:go("kept")
   end
-  hooks.after(k, c, "cancelled", b)
   c:go("booking_cancelled")
+  hooks.after(k, c, "cancelled", b)
 end
 
 function M.start(c, action)

@@ -2,17 +2,19 @@
 --- customer's pick, and what to say when a day has none. Acts only through
 --- the `c` it is given (c.booking, c.tenant, c.data, c:say).
 --
+--   times.resource(c, id) -> the resource's name ("Ana"), or ""
 --   times.label(c, t) / times.day(c, date) / times.at(c, t)
 --       "10:30 AM" / "Tue 08 Dec" / "Tue 08 Dec, 10:30 AM" in c.lang (flow.when)
---   times.free(c, date, service, addons) -> list of start times (may be empty),
+--   times.free(c, date, service, addons, where?) -> list of start times (may be empty),
 --       err when they could not be known (e.g. "calendar unavailable": the
 --       tenant's outside calendar did not answer; no time is invented)
+--       where = {area?, resource?}: only at that location / with that person
 --   times.offer(c, starts, key, vars?)
 --       says message `key` with up to cfg.max_times times as buttons, spread
 --       over the day; remembers them (c.data.free, c.data.offered)
 --   times.pick(c) -> start | nil | nil, "not free"
 --       the start chosen: a button, "10:30", "4 pm", a button's number, "earliest"
---   times.none(c, msg, date, service, addons)
+--   times.none(c, msg, date, service, addons, filled?, where?)
 --       says why a day has no times (closed, none left today, fully booked,
 --       just filled up) with the earliest free time
 local tz = require "tz"
@@ -26,14 +28,23 @@ local M = {}
 
 local function zone(c) return c.tenant.timezone end
 
+--- the name of a resource ("Ana", "Bay 2") as the business wrote it, or ""
+function M.resource(c, rid)
+  local res = rid and c.tenant.booking and c.tenant.booking.resources
+  local r = res and res[rid]
+  return r and r.name or rid or ""
+end
+
 function M.label(c, t) return when.time(t, zone(c), c.lang) end
 function M.day(c, date) return when.day(date, c.lang) or tostring(date) end
 function M.at(c, t) return when.at(t, zone(c), c.lang) end
 
-function M.free(c, date, service, addons)
+function M.free(c, date, service, addons, where)
   local z = zone(c)
   local from = tz.parse_iso(date .. "T00:00:00", z)
-  local slots, err = c.booking:slots{ service = service, addons = addons, from = from, to = tz.add_days(from, 1, z) - 1 }
+  where = where or {}
+  local slots, err = c.booking:slots{ service = service, addons = addons, from = from, to = tz.add_days(from, 1, z) - 1,
+                                      area = where.area, resource = where.resource }
   local out = {}
   for _, s in ipairs(slots or {}) do out[#out + 1] = s.start end
   if not slots then return out, err or "unavailable" end
@@ -92,15 +103,16 @@ local function open_on(c, date)
 end
 
 -- the earliest free time from now, as the customer reads it
-function M.next_free(c, service, addons)
-  local nf = c.booking:next_free{ service = service, addons = addons }
+function M.next_free(c, service, addons, where)
+  where = where or {}
+  local nf = c.booking:next_free{ service = service, addons = addons, area = where.area, resource = where.resource }
   return nf and M.at(c, nf.start) or nil
 end
 
 --- says why date has no times; msg = the messages table of the kit;
 --- filled = true when the day filled up while the customer was choosing
-function M.none(c, msg, date, service, addons, filled)
-  local nxt = M.next_free(c, service, addons)
+function M.none(c, msg, date, service, addons, filled, where)
+  local nxt = M.next_free(c, service, addons, where)
   if not nxt then return c:say(msg.no_free_time) end
   local key = msg.no_times_day
   if filled then key = msg.day_full
