@@ -5,6 +5,10 @@
 -- stylists and the owner write to the same number for their day.
 -- This file is plumbing (channel, people's numbers, schedules, template
 -- ids); services, prices, locations and hours are in flows/salon/business.lua.
+
+-- the template for a notice to staff whose WhatsApp window is closed ({{1}} the text)
+local notice_template = env("SALON_TEMPLATE_NOTICE", "HX1e000000000000000000000000000004")
+
 return {
   name = "Salón Lucía",
   timezone = "America/Mexico_City",
@@ -33,7 +37,7 @@ return {
 
   -- a person only when the customer asks for one: never on mood
   handoff_on_sentiment = false,
-  handoff = { to = "owner", end_words = { "listo", "terminar", "ya quedó", "fin" },
+  handoff = { to = "owner", end_words = { "listo", "terminar", "ya quedó", "fin" }, template = notice_template,
               timeout = tonumber(env("SALON_HANDOFF_TIMEOUT", "1800")) },
 
   -- every morning at 8 (Mexico City): the owner and each stylist get their day
@@ -48,7 +52,7 @@ return {
     reminder = env("SALON_TEMPLATE_REMINDER", "HX1e000000000000000000000000000001"),
     confirmation = env("SALON_TEMPLATE_CONFIRMATION", "HX1e000000000000000000000000000002"),
     summary = env("SALON_TEMPLATE_SUMMARY", "HX1e000000000000000000000000000003"),   -- {{1}} citas today
-    notice = env("SALON_TEMPLATE_NOTICE", "HX1e000000000000000000000000000004"),    -- {{1}} a notice to staff
+    notice = notice_template,                                                        -- {{1}} a notice to staff
   },
 
   -- optional: an OpenAI-compatible LLM reads what the rules cannot

@@ -25,6 +25,8 @@
 --       relay (a Vapi call transferred after its deadline): the bot changes
 --       no booking for it (booking.customer asks active())
 --
+-- Outside a person's WhatsApp 24-hour window, what they get goes as the
+-- template handoff.template names (its one variable: the text), if any.
 -- Texts: the tenant's messages.lua may define handoff_queued,
 -- handoff_ended, handoff_timeout (to the customer) and handoff_staff_open,
 -- handoff_staff_relay, handoff_staff_ended, handoff_staff_timeout,
@@ -183,11 +185,22 @@ local function settings_of(tenant, settings)
   return st and st.settings or {}
 end
 
--- a message to a person of the staff, once per id
+-- a message to a person of the staff, once per id; outside their WhatsApp
+-- window it goes as the tenant's handoff.template (a Content/template id
+-- whose one variable is the text), when it names one
 local function to_person(tenant, settings, person, key, vars, id)
   local t = tenant_of(tenant)
   local lang = settings.staff and settings.staff[person] and settings.staff[person].lang
-  return require("flow.staff").notify(base(tenant), settings, person, { text = text(t, key, lang, vars) }, id)
+  local msg = { text = text(t, key, lang, vars) }
+  local tpl = settings.handoff and settings.handoff.template
+  if type(tpl) == "string" and tpl ~= "" then
+    local people = require("flow.staff").parse(settings.staff, settings.channels) or {}
+    local p = people[person]
+    if p and p.channel and not require("channels.outbound").window_open(base(tenant), p.channel, p.to) then
+      msg = { template = { sid = tpl, name = tpl, params = { msg.text } } }
+    end
+  end
+  return require("flow.staff").notify(base(tenant), settings, person, msg, id)
 end
 
 -- a message to the customer: into their conversation's history (under its

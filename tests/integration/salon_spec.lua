@@ -160,6 +160,22 @@ describe("salon over Twilio", function()
     assert.are.equal(0, #handoffs())
   end)
 
+  it("tells an owner who has not written in 24 hours of a hand-off with the notice template", function()
+    redis.call("DEL", "fh:window:{salon}:twilio:" .. OWNER)       -- the owner's window is closed
+    redis.call("EVAL", "for _, k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) end return 1", 0,
+      "fh:ho:{salon}:*")                                           -- no hand-off in the way
+    local a = number()
+    local o = #sent_to(OWNER)
+    say(a, "hola", 2)
+    say(a, "quiero hablar con una persona")
+    local sid, m = nth(OWNER, o + 1)
+    assert.are.equal("HX1e000000000000000000000000000004", sid)
+    assert.truthy(json.decode(m.ContentVariables)["1"]:find("Conversación #", 1, true), m.ContentVariables)
+    from(OWNER, "listo")                                          -- and the owner ends it
+    assert.truthy(nth(OWNER, o + 2):find("terminada", 1, true))  -- (now in the window: as text)
+    assert.are.equal(0, #handoffs())
+  end)
+
   it("books a cita with a stylist, tells the owner, and keeps it in the day's list", function()
     local date, typed, where = day(2)
     local c = number()
@@ -186,11 +202,13 @@ describe("salon over Twilio", function()
   it("answers the owner's staff commands and sends the 08:00 summary from tomorrow's occurrence", function()
     local date, typed, where = day(1)
     local c = number()
+    local o0 = #sent_to(OWNER)
     to_times(c, "Marta", typed, where)
     say(c, "1")
     local booked = say(c, "1")
     local id = booked:match("(SL%-%w+)")
     assert.truthy(id, booked)
+    assert.truthy(nth(OWNER, o0 + 1):find("Nueva cita", 1, true))   -- the owner's notice is out first
     -- "¿qué tengo mañana?": the owner sees the cita
     local got = say(OWNER, "¿qué tengo mañana?")
     assert.truthy(got:find("Marta", 1, true), got)
