@@ -4,12 +4,17 @@
 # concurrent conversations from a second flowhost process.
 #   bash bench/carwash.sh            (after a build: cmake --build build)
 # Env: CARWASH_BENCH_SECONDS (20), CARWASH_BENCH_SETS ("64 1000"),
-#      BENCH_CARWASH_PORT (18400), BENCH_CARWASH_REDIS_PORT (16393)
+#      BENCH_CARWASH_PORT (18400), BENCH_CARWASH_REDIS_PORT (16393),
+#      FLOWHOST_BIN (build/flowhost), FLOWHOST_WORKERS (2)
+# Prints per set: turns/s, p50/p99/max, and the serving process's CPU per
+# turn (its utime + stime from /proc/<pid>/stat over the set, divided by the
+# turns; HTTP, JSON, Redis client and the tenant's Lua all included).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 RPORT="${BENCH_CARWASH_REDIS_PORT:-16393}"
 PORT="${BENCH_CARWASH_PORT:-18400}"
+BIN="${FLOWHOST_BIN:-build/flowhost}"
 rm -rf var/bench-carwash
 tools/redis.sh start bench-carwash "$RPORT" >/dev/null
 pid=
@@ -24,11 +29,29 @@ echo "redis: appendonly $(redis-cli -p "$RPORT" config get appendonly | tail -1)
 # from one address and books far past a customer's per-minute limit
 export CARWASH_API_KEY="bench-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 CARWASH_BOOKINGS_PER_MINUTE=0 FLOWHOST_MAX_CONNECTIONS_PER_IP=0 \
-CARWASH_BAYS=${CARWASH_BAYS:-40} FLOWHOST_LISTEN="127.0.0.1:$PORT" FLOWHOST_WORKERS=2 FLOWHOST_LOG_LEVEL=warn \
-  build/flowhost serve --config config/flowhost.lua > var/bench-carwash/host.log 2>&1 &
+CARWASH_BAYS=${CARWASH_BAYS:-40} FLOWHOST_LISTEN="127.0.0.1:$PORT" FLOWHOST_WORKERS=${FLOWHOST_WORKERS:-2} FLOWHOST_LOG_LEVEL=warn \
+  "$BIN" serve --config config/flowhost.lua > var/bench-carwash/host.log 2>&1 &
 pid=$!
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
+# CPU ticks (utime + stime) of the serving process, and of each of its threads
+ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+thread_ticks() { for t in /proc/$pid/task/*; do awk '{printf "%s:%d ", $2, $14 + $15}' "$t/stat"; done; }
+HZ=$(getconf CLK_TCK)
 for n in ${CARWASH_BENCH_SETS:-64 1000}; do
-  CARWASH_BENCH_URL="http://127.0.0.1:$PORT" CARWASH_BENCH_CONVERSATIONS=$n \
-    build/flowhost test bench/carwash_bench.lua | grep -E "carwash happy path|success|fail|error" || true
+  c0=$(ticks); th0=$(thread_ticks)
+  out=$(CARWASH_BENCH_URL="http://127.0.0.1:$PORT" CARWASH_BENCH_CONVERSATIONS=$n \
+    "$BIN" test bench/carwash_bench.lua 2>&1 || true)
+  c1=$(ticks); th1=$(thread_ticks)
+  echo "$out" | grep -E "carwash happy path,|fail|error" | grep -v "^$" || true
+  turns=$(echo "$out" | sed -n 's/.*conversations: \([0-9]*\) turns in \([0-9.]*\) s.*/\1 \2/p')
+  set -- $turns
+  if [ -n "${1:-}" ] && [ "$1" -gt 0 ]; then
+    awk -v c=$((c1 - c0)) -v hz="$HZ" -v t="$1" -v s="$2" 'BEGIN {
+      printf "  server CPU: %.2f ms per turn (%.1f CPU-s over %.1f s: %.0f%% of a core)\n",
+        c / hz * 1000 / t, c / hz, s, c / hz / s * 100 }'
+    # per thread (the workers are the busy ones: one core each at most)
+    paste <(echo "$th0" | tr ' ' '\n') <(echo "$th1" | tr ' ' '\n') | awk -v hz="$HZ" -v s="$2" '
+      NF == 2 { split($1, a, ":"); split($2, b, ":"); d = (b[2] - a[2]) / hz
+                if (d > 0.05 * s) printf "  thread %s: %.0f%% of a core\n", b[1], d / s * 100 }'
+  fi
 done
