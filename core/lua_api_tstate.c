@@ -41,6 +41,7 @@
 #include "lua_api.h"
 #include "runtime.h"
 #include "task.h"
+#include "tpool.h"
 #include "worker.h"
 
 #include <lauxlib.h>
@@ -254,7 +255,8 @@ static void hook(lua_State *L, lua_Debug *ar) {
 }
 
 /* The state's allocator: the C heap (shared arenas, no per-state segments:
- * ~860 KB a tenant instead of ~1 MB) with a count and a hard cap. Growth
+ * ~860 KB a tenant instead of ~1 MB; small blocks recycled per worker
+ * thread, core/tpool.h) with a count and a hard cap. Growth
  * past the cap is refused (LuaJIT raises "not enough memory" where it
  * asked; tenant code always runs in a protected call); frees and shrinks
  * always succeed, so the collector and lua_close never fail. A refusal
@@ -263,7 +265,7 @@ static void *ts_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   tstate *ts = ud;
   if (nsize == 0) {
     if (ptr) ts->bytes -= osize;
-    free(ptr);
+    if (ptr) fh_tpool_put(ptr, osize);
     return NULL;
   }
   size_t old = ptr ? osize : 0;
@@ -294,7 +296,7 @@ static void *ts_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
       }
     }
   }
-  void *p = realloc(ptr, nsize);
+  void *p = fh_tpool_resize(ptr, old, nsize);
   if (p) ts->bytes = ts->bytes - old + nsize;
   else if (nsize <= old) return ptr;     /* a shrink that could not move */
   return p;
