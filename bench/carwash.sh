@@ -28,20 +28,28 @@ echo "redis: appendonly $(redis-cli -p "$RPORT" config get appendonly | tail -1)
 # the driver names its own conversation ids (the tenant's API key), runs
 # from one address and books far past a customer's per-minute limit
 export CARWASH_API_KEY="bench-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+export FLOWHOST_ADMIN_TOKEN="bench-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 CARWASH_BOOKINGS_PER_MINUTE=0 FLOWHOST_MAX_CONNECTIONS_PER_IP=0 \
 CARWASH_BAYS=${CARWASH_BAYS:-40} FLOWHOST_LISTEN="127.0.0.1:$PORT" FLOWHOST_WORKERS=${FLOWHOST_WORKERS:-2} FLOWHOST_LOG_LEVEL=warn \
   "$BIN" serve --config config/flowhost.lua > var/bench-carwash/host.log 2>&1 &
 pid=$!
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
+# the tenant's states (owner and copies): "<Lua CPU ms of their calls> <calls> <states> <KB per state>"
+lua_cpu() {
+  curl -s -H "Authorization: Bearer $FLOWHOST_ADMIN_TOKEN" "http://127.0.0.1:$PORT/admin/tenants/carwash" | python3 -c '
+import json, sys
+d = json.load(sys.stdin); s = [d] + d.get("copies", [])
+print(sum(x.get("cpu_ms") or 0 for x in s), sum(x.get("calls") or 0 for x in s), len(s), sum(x.get("memory_kb") or 0 for x in s) / len(s))' 2>/dev/null || echo "0 0 0 0"
+}
 # CPU ticks (utime + stime) of the serving process, and of each of its threads
 ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
 thread_ticks() { for t in /proc/$pid/task/*; do awk '{printf "%s:%d ", $2, $14 + $15}' "$t/stat"; done; }
 HZ=$(getconf CLK_TCK)
 for n in ${CARWASH_BENCH_SETS:-64 1000}; do
-  c0=$(ticks); th0=$(thread_ticks)
+  c0=$(ticks); th0=$(thread_ticks); l0=$(lua_cpu)
   out=$(CARWASH_BENCH_URL="http://127.0.0.1:$PORT" CARWASH_BENCH_CONVERSATIONS=$n \
     "$BIN" test bench/carwash_bench.lua 2>&1 || true)
-  c1=$(ticks); th1=$(thread_ticks)
+  c1=$(ticks); th1=$(thread_ticks); l1=$(lua_cpu)
   echo "$out" | grep -E "carwash happy path,|fail|error" | grep -v "^$" || true
   turns=$(echo "$out" | sed -n 's/.*conversations: \([0-9]*\) turns in \([0-9.]*\) s.*/\1 \2/p')
   set -- $turns
@@ -49,6 +57,9 @@ for n in ${CARWASH_BENCH_SETS:-64 1000}; do
     awk -v c=$((c1 - c0)) -v hz="$HZ" -v t="$1" -v s="$2" 'BEGIN {
       printf "  server CPU: %.2f ms per turn (%.1f CPU-s over %.1f s: %.0f%% of a core)\n",
         c / hz * 1000 / t, c / hz, s, c / hz / s * 100 }'
+    # in the tenant's own states only (the rules: flow, NLU, booking engine, their Redis calls)
+    echo "$l0 $l1" | awk '$6 > $2 { printf "  tenant Lua CPU: %.3f ms per call (%d calls in %d states of ~%.0f KB)\n",
+      ($5 - $1) / ($6 - $2), $6 - $2, $7, $8 }'
     # per thread (the workers are the busy ones: one core each at most)
     paste <(echo "$th0" | tr ' ' '\n') <(echo "$th1" | tr ' ' '\n') | awk -v hz="$HZ" -v s="$2" '
       NF == 2 { split($1, a, ":"); split($2, b, ":"); d = (b[2] - a[2]) / hz

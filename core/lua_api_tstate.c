@@ -12,6 +12,7 @@
  *       resumes is bounded by cpu_seconds (default 0.1). over: nil, or
  *       "cpu" | "memory" | "wall" when the turn was stopped for a budget.
  *   ts:memory()  -> KB in use;   ts:tasks() -> tasks running in it
+ *   ts:cpu()     -> thread CPU seconds its finished calls used (all resumes)
  *   ts:pressure() -> true over 75 % of the cap; ts:step(kb) -> cycle done, KB
  *       (one incremental collection step: the manager collects a state under
  *       pressure in steps between loop turns, never in one stall)
@@ -105,6 +106,7 @@ typedef struct tstate {
   int break_due;         /* a turn stopped in C for holding the worker: it
                             yields at the next pcall return (over()) */
   uv_timer_t closer;     /* closes the state outside any callback of it */
+  double cpu_total;      /* thread CPU seconds of its finished calls */
   char name[64];
 } tstate;
 
@@ -485,6 +487,7 @@ static void on_call_done(fh_task *t, int ok, lua_State *co, int nres, void *data
   }
   take_result(co, ok, nres, &cc->result, &cc->rlen);
 
+  cc->ts->cpu_total += fh_task_cpu_used(t);
   cc->ts->live--;
   maybe_close(cc->ts);
   if (!cc->yielded) return;              /* l_call picks the result up */
@@ -577,6 +580,12 @@ static int l_memory(lua_State *L) {
   return 1;
 }
 
+static int l_cpu(lua_State *L) {
+  tstate *ts = check_ts(L);
+  lua_pushnumber(L, ts->cpu_total);
+  return 1;
+}
+
 static int l_tasks(lua_State *L) {
   tstate *ts = check_ts(L);
   lua_pushinteger(L, ts->live);
@@ -595,7 +604,7 @@ static int l_close(lua_State *L) {
 
 static const luaL_Reg methods[] = {
     {"eval", l_eval}, {"call", l_call}, {"memory", l_memory}, {"step", l_step}, {"pressure", l_pressure},
-    {"tasks", l_tasks}, {"close", l_close}, {NULL, NULL},
+    {"tasks", l_tasks}, {"cpu", l_cpu}, {"close", l_close}, {NULL, NULL},
 };
 
 int fh_lua_open_tstate(lua_State *L) {

@@ -100,13 +100,13 @@ function M.workers(id)
   return cur and cur.workers or nil
 end
 
---- What each copy serves: {{worker, version, tasks, memory_kb, calls}, ...} (owner only).
+--- What each copy serves: {{worker, version, tasks, memory_kb, calls, cpu_ms}, ...} (owner only).
 function M.status(id)
   local out = {}
   for _, w in ipairs(M.workers(id) or {}) do
     local a = op(w, { op = "copy", id = id })
     out[#out + 1] = { worker = w, version = a.version or json.null, tasks = a.tasks, memory_kb = a.memory_kb,
-                      calls = a.calls }
+                      calls = a.calls, cpu_ms = a.cpu_ms }
   end
   return out
 end

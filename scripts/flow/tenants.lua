@@ -6,7 +6,9 @@
 --       err: "unknown tenant" | "tenant broken" | "flow failed: <error>"
 --   tenants.status(id) -> {version, last_error, loaded_at, history, name,
 --                          settings, memory_kb, tasks (turns running in its
---                          state now)} | nil
+--                          state now), calls and cpu_ms (calls into this
+--                          version's state and their Lua CPU), worker,
+--                          copies (flow.replicas)} | nil
 --   tenants.list() -> ids known;  tenants.reload(id?) ; tenants.rollback(id, version)
 --   tenants.start() loads this worker's tenants and starts flow.watcher
 --                   (inotify on config/tenants, flows/ and scripts/, SIGHUP,
@@ -133,6 +135,7 @@ local function serve(e, ts, r, version, files)
   e.loaded_at = time.now()
   e.last_error = nil
   e.pinned_over = nil
+  e.calls = 0                                   -- (counted per state, like ts:cpu())
   remember(e, version, files)
   if old then old:close() end                   -- closes after its last turn
   return old
@@ -227,7 +230,8 @@ local function local_status(id)
   return { id = id, name = e.name, version = e.version or json.null, loaded_at = e.loaded_at,
            last_error = e.last_error or json.null, history = history, settings = e.settings,
            memory_kb = e.ts and e.ts:memory() or nil, tasks = e.ts and e.ts:tasks() or nil,
-           calls = e.calls or 0, worker = host.worker(), copies = json.array(replicas.status(id)) }
+           calls = e.calls or 0, cpu_ms = e.ts and e.ts:cpu() * 1000 or nil,
+           worker = host.worker(), copies = json.array(replicas.status(id)) }
 end
 
 -- serve version (from the kept history) while the files on disk are still
@@ -419,7 +423,8 @@ local OPS = {
   copy = function(a)
     local e = entries[a.id]
     if not (e and e.copy and e.ts) then return {} end
-    return { version = e.version, tasks = e.ts:tasks(), memory_kb = e.ts:memory(), calls = e.calls or 0 }
+    return { version = e.version, tasks = e.ts:tasks(), memory_kb = e.ts:memory(), calls = e.calls or 0,
+             cpu_ms = e.ts:cpu() * 1000 }
   end,
 }
 
