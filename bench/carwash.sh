@@ -47,10 +47,10 @@ thread_ticks() { for t in /proc/$pid/task/*; do awk '{printf "%s:%d ", $2, $14 +
 HZ=$(getconf CLK_TCK)
 for n in ${CARWASH_BENCH_SETS:-64 1000}; do
   c0=$(ticks); th0=$(thread_ticks); l0=$(lua_cpu)
-  out=$(CARWASH_BENCH_URL="http://127.0.0.1:$PORT" CARWASH_BENCH_CONVERSATIONS=$n \
-    "$BIN" test bench/carwash_bench.lua 2>&1 || true)
+  out=$( { TIMEFORMAT="driver CPU: %U user + %S sys s"; time CARWASH_BENCH_URL="http://127.0.0.1:$PORT" \
+    CARWASH_BENCH_CONVERSATIONS=$n "$BIN" test bench/carwash_bench.lua; } 2>&1 || true)
   c1=$(ticks); th1=$(thread_ticks); l1=$(lua_cpu)
-  echo "$out" | grep -E "carwash happy path,|fail|error" | grep -v "^$" || true
+  echo "$out" | grep -E "carwash happy path,|fail|error|driver CPU" | grep -v "^$" | sed 's/^driver/  driver/' || true
   turns=$(echo "$out" | sed -n 's/.*conversations: \([0-9]*\) turns in \([0-9.]*\) s.*/\1 \2/p')
   set -- $turns
   if [ -n "${1:-}" ] && [ "$1" -gt 0 ]; then

@@ -243,13 +243,18 @@ static void hook(lua_State *L, lua_Debug *ar) {
   }
   /* a long turn takes turns with the other requests of the worker */
   if (fh_task_co(t) == L) {
-    int runaway = fh_task_cpu_used(t) > LONG_TURN ||
-                  (ts->penalty_until > 0 && fh_monotonic() < ts->penalty_until);
-    double slice = fh_task_slice(t);
-    if (slice > (runaway ? LONG_SLICE : SLICE) && lua_isyieldable(L)) {
-      /* the loop gets a turn; the task goes on later (no memory: now) */
-      if (fh_task_preempt(t, runaway ? slice * LONG_REST : 0) == 0) lua_yield(L, 0);
-      return;
+    /* the clocks first: CPU time (a system call for a thread) cannot be
+     * more than the time on the clock, so it is read only past that */
+    int runaway = (ts->penalty_until > 0 && fh_monotonic() < ts->penalty_until) ||
+                  (fh_task_wall_used(t) > LONG_TURN && fh_task_cpu_used(t) > LONG_TURN);
+    double limit = runaway ? LONG_SLICE : SLICE;
+    if (fh_task_wall_slice(t) > limit) {
+      double slice = fh_task_slice(t);
+      if (slice > limit && lua_isyieldable(L)) {
+        /* the loop gets a turn; the task goes on later (no memory: now) */
+        if (fh_task_preempt(t, runaway ? slice * LONG_REST : 0) == 0) lua_yield(L, 0);
+        return;
+      }
     }
   }
   /* garbage goes before the allocator's cap refuses live data */
