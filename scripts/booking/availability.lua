@@ -105,6 +105,7 @@ end
 -- bookings of one resource as seen from area (travel time added), and how
 -- many start on each local date (only when a per-day limit needs it)
 local function prepare(m, list, area)
+  if list == nil or list[1] == nil then return NONE, NONE end
   local out, per_day = {}, {}
   for _, b in ipairs(list or {}) do
     local pad = (m.travel > 0 and area and b.area and b.area ~= "" and b.area ~= area) and m.travel or 0
@@ -170,6 +171,25 @@ local function span_starts(m, sp, dur, before, after, earliest, latest)
   return out
 end
 
+-- working spans {a, b, la, lb, days} of res from local day first to last
+local function day_spans(m, res, per_day, first, last)
+  local spans = {}
+  for days = first, last do
+    local date = date_of_days(days)
+    if not (m.max_per_day and (per_day[date] or 0) >= m.max_per_day) then
+      for _, sp in ipairs(M.spans(m, res, days)) do
+        local prev = spans[#spans]
+        if prev and prev[2] == sp[1] and prev[5] + (prev[6] or 0) == days - 1 then
+          prev[2], prev[4], prev[6] = sp[2], sp[4] + 86400 * (days - prev[5]), days - prev[5]
+        else
+          spans[#spans + 1] = { sp[1], sp[2], sp[3], sp[4], days }
+        end
+      end
+    end
+  end
+  return spans
+end
+
 function M.slots(m, q, occ, busy, now)
   local svc = m.services[q.service]
   if not svc then error("booking: unknown service " .. tostring(q.service), 2) end
@@ -190,24 +210,19 @@ function M.slots(m, q, occ, busy, now)
   end
   local first_day = floor((earliest + m.zone:offset(earliest)) / DAY) - 1
   local last_day = floor((latest + m.zone:offset(latest)) / DAY) + 1
+  local shared = {}          -- hours -> spans, for resources without days off
   for _, res in ipairs(M.candidates(m, svc, q.area, q.resource)) do
     local booked, per_day = prepare(m, occ[res.id], q.area)
-    local ext = busy and busy[res.id] or {}
+    local ext = busy and busy[res.id] or NONE
     -- working spans of all days, a span ending at 24:00 joined to one
-    -- starting at 00:00 the next day (night shifts cross midnight)
-    local spans = {}
-    for days = first_day, last_day do
-      local date = date_of_days(days)
-      if not (m.max_per_day and (per_day[date] or 0) >= m.max_per_day) then
-        for _, sp in ipairs(M.spans(m, res, days)) do
-          local prev = spans[#spans]
-          if prev and prev[2] == sp[1] and prev[5] + (prev[6] or 0) == days - 1 then
-            prev[2], prev[4], prev[6] = sp[2], sp[4] + 86400 * (days - prev[5]), days - prev[5]
-          else
-            spans[#spans + 1] = { sp[1], sp[2], sp[3], sp[4], days }
-          end
-        end
-      end
+    -- starting at 00:00 the next day (night shifts cross midnight); the
+    -- same list (and so the same free starts below) for every resource
+    -- with the same hours and no days off of its own
+    local share = not m.max_per_day and next(res.days_off) == nil
+    local spans = share and shared[res.hours]
+    if not spans then
+      spans = day_spans(m, res, per_day, first_day, last_day)
+      if share then shared[res.hours] = spans end
     end
     local cap = res.capacity
     for _, sp in ipairs(spans) do
@@ -215,14 +230,12 @@ function M.slots(m, q, occ, busy, now)
       local near, near_ext = within(booked, a, b), within(ext, a, b)
       if near[1] == nil and near_ext[1] == nil then
         -- nothing booked or busy here: the span's starts (and their slots)
-        -- are those of any other free resource with the same span (bays
-        -- with equal hours share them)
-        local key = a .. ":" .. b .. ":" .. sp[3] .. ":" .. sp[4]
-        local open = free_slots[key]
+        -- are those of any other free resource with the same span
+        local open = free_slots[sp]
         if not open then
           open = span_starts(m, sp, dur, before, after, earliest, latest)
           for i = 1, #open do open[i] = slot_at(open[i]) end
-          free_slots[key] = open
+          free_slots[sp] = open
         end
         local id = res.id
         for i = 1, #open do
