@@ -29,6 +29,7 @@ local log = require "log"
 local time = require "time"
 local redis = require "redis"
 local replicas = require "flow.replicas"
+local admission = require "flow.admission"
 
 local M = {}
 
@@ -310,8 +311,11 @@ local function local_call(id, fn, payload)
     time.sleep(0)
     if e.ts and e.ts ~= ts then ts = e.ts end  -- rebuilt meanwhile
   end
+  admission.enter(e)                            -- (a busy state: in arrival order)
+  if e.ts and e.ts ~= ts then ts = e.ts end    -- reloaded meanwhile
   e.calls = (e.calls or 0) + 1
   local ok, res, over = ts:call(fn, payload, e.cpu)
+  admission.leave(e)
   if not ok then
     log.error("tenant turn failed", { tenant = id, err = res, budget = over })
     if over == "wall" and e.ts == ts then rebuild(e) end
