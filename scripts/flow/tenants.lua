@@ -312,10 +312,15 @@ local function local_call(id, fn, payload)
     if e.ts and e.ts ~= ts then ts = e.ts end  -- rebuilt meanwhile
   end
   admission.enter(e)                            -- (a busy state: in arrival order)
+  if entries[id] ~= e then                      -- removed, or a copy dropped, meanwhile
+    admission.leave(e)
+    return M.call(id, fn, payload)
+  end
   if e.ts and e.ts ~= ts then ts = e.ts end    -- reloaded meanwhile
   e.calls = (e.calls or 0) + 1
-  local ok, res, over = ts:call(fn, payload, e.cpu)
+  local called, ok, res, over = pcall(ts.call, ts, fn, payload, e.cpu)
   admission.leave(e)
+  if not called then error(ok, 0) end
   if not ok then
     log.error("tenant turn failed", { tenant = id, err = res, budget = over })
     if over == "wall" and e.ts == ts then rebuild(e) end
