@@ -12,6 +12,7 @@
  *       resumes is bounded by cpu_seconds (default 0.1). over: nil, or
  *       "cpu" | "memory" | "wall" when the turn was stopped for a budget.
  *   ts:memory()  -> KB in use;   ts:tasks() -> tasks running in it
+ *   ts:cpu()     -> thread CPU seconds its finished calls used (all resumes)
  *   ts:pressure() -> true over 75 % of the cap; ts:step(kb) -> cycle done, KB
  *       (one incremental collection step: the manager collects a state under
  *       pressure in steps between loop turns, never in one stall)
@@ -41,6 +42,7 @@
 #include "lua_api.h"
 #include "runtime.h"
 #include "task.h"
+#include "tpool.h"
 #include "worker.h"
 
 #include <lauxlib.h>
@@ -104,6 +106,7 @@ typedef struct tstate {
   int break_due;         /* a turn stopped in C for holding the worker: it
                             yields at the next pcall return (over()) */
   uv_timer_t closer;     /* closes the state outside any callback of it */
+  double cpu_total;      /* thread CPU seconds of its finished calls */
   char name[64];
 } tstate;
 
@@ -240,13 +243,18 @@ static void hook(lua_State *L, lua_Debug *ar) {
   }
   /* a long turn takes turns with the other requests of the worker */
   if (fh_task_co(t) == L) {
-    int runaway = fh_task_cpu_used(t) > LONG_TURN ||
-                  (ts->penalty_until > 0 && fh_monotonic() < ts->penalty_until);
-    double slice = fh_task_slice(t);
-    if (slice > (runaway ? LONG_SLICE : SLICE) && lua_isyieldable(L)) {
-      /* the loop gets a turn; the task goes on later (no memory: now) */
-      if (fh_task_preempt(t, runaway ? slice * LONG_REST : 0) == 0) lua_yield(L, 0);
-      return;
+    /* the clocks first: CPU time (a system call for a thread) cannot be
+     * more than the time on the clock, so it is read only past that */
+    int runaway = (ts->penalty_until > 0 && fh_monotonic() < ts->penalty_until) ||
+                  (fh_task_wall_used(t) > LONG_TURN && fh_task_cpu_used(t) > LONG_TURN);
+    double limit = runaway ? LONG_SLICE : SLICE;
+    if (fh_task_wall_slice(t) > limit) {
+      double slice = fh_task_slice(t);
+      if (slice > limit && lua_isyieldable(L)) {
+        /* the loop gets a turn; the task goes on later (no memory: now) */
+        if (fh_task_preempt(t, runaway ? slice * LONG_REST : 0) == 0) lua_yield(L, 0);
+        return;
+      }
     }
   }
   /* garbage goes before the allocator's cap refuses live data */
@@ -254,7 +262,8 @@ static void hook(lua_State *L, lua_Debug *ar) {
 }
 
 /* The state's allocator: the C heap (shared arenas, no per-state segments:
- * ~860 KB a tenant instead of ~1 MB) with a count and a hard cap. Growth
+ * ~860 KB a tenant instead of ~1 MB; small blocks recycled per worker
+ * thread, core/tpool.h) with a count and a hard cap. Growth
  * past the cap is refused (LuaJIT raises "not enough memory" where it
  * asked; tenant code always runs in a protected call); frees and shrinks
  * always succeed, so the collector and lua_close never fail. A refusal
@@ -263,7 +272,7 @@ static void *ts_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   tstate *ts = ud;
   if (nsize == 0) {
     if (ptr) ts->bytes -= osize;
-    free(ptr);
+    if (ptr) fh_tpool_put(ptr, osize);
     return NULL;
   }
   size_t old = ptr ? osize : 0;
@@ -294,7 +303,7 @@ static void *ts_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
       }
     }
   }
-  void *p = realloc(ptr, nsize);
+  void *p = fh_tpool_resize(ptr, old, nsize);
   if (p) ts->bytes = ts->bytes - old + nsize;
   else if (nsize <= old) return ptr;     /* a shrink that could not move */
   return p;
@@ -483,6 +492,7 @@ static void on_call_done(fh_task *t, int ok, lua_State *co, int nres, void *data
   }
   take_result(co, ok, nres, &cc->result, &cc->rlen);
 
+  cc->ts->cpu_total += fh_task_cpu_used(t);
   cc->ts->live--;
   maybe_close(cc->ts);
   if (!cc->yielded) return;              /* l_call picks the result up */
@@ -575,6 +585,12 @@ static int l_memory(lua_State *L) {
   return 1;
 }
 
+static int l_cpu(lua_State *L) {
+  tstate *ts = check_ts(L);
+  lua_pushnumber(L, ts->cpu_total);
+  return 1;
+}
+
 static int l_tasks(lua_State *L) {
   tstate *ts = check_ts(L);
   lua_pushinteger(L, ts->live);
@@ -593,7 +609,7 @@ static int l_close(lua_State *L) {
 
 static const luaL_Reg methods[] = {
     {"eval", l_eval}, {"call", l_call}, {"memory", l_memory}, {"step", l_step}, {"pressure", l_pressure},
-    {"tasks", l_tasks}, {"close", l_close}, {NULL, NULL},
+    {"tasks", l_tasks}, {"cpu", l_cpu}, {"close", l_close}, {NULL, NULL},
 };
 
 int fh_lua_open_tstate(lua_State *L) {

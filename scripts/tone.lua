@@ -152,6 +152,18 @@ end
 local function emoji(text, keep)
   local out, i, n, seen = {}, 1, #text, 0
   while i <= n do
+    -- ASCII goes out in one piece up to two characters before the next
+    -- non-ASCII byte: an emoji starts there or one character before it (a
+    -- keycap, 1️⃣), and what follows looks at the one piece before an emoji
+    local na = find(text, "[\128-\255]", i)
+    if not na then
+      out[#out + 1] = sub(text, i)
+      break
+    end
+    if na - 2 > i then
+      out[#out + 1] = sub(text, i, na - 3)
+      i = na - 2
+    end
     local stop = utf8.emoji_at(text, i)
     if stop then
       seen = seen + 1

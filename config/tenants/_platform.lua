@@ -6,6 +6,10 @@ return {
   conversation_ttl = 24 * 3600,
   sentiment = { anger = 7, boredom = 8 },
   limits = { cpu_ms = 100 },
+  -- workers serving a tenant: 1 (its owner worker only) or "all" (a copy of
+  -- its state on every worker: a busy tenant uses every core, each copy
+  -- costs about 1 MB; flow.replicas)
+  workers = 1,
   -- What tenant configs may read with env() (and name in *_env fields)
   -- besides their own prefix (CARWASH_ for carwash) and the vendor
   -- endpoints (TELEGRAM_API_URL, ...): names or prefixes ending in *;

@@ -13,6 +13,7 @@ return {
   admin_token_env = "CARWASH_ADMIN_TOKEN",   -- this tenant's own admin API token
   api_key_env = "CARWASH_API_KEY",           -- JSON chat API key: lets a backend name its own conversation ids
   limits = { cpu_ms = 100 },                 -- Lua CPU per turn (memory: 64 MB per state)
+  workers = "all",                           -- busy: a state on every worker (see _platform.lua)
 
   -- channels; credentials by reference (development values: see README)
   channels = {

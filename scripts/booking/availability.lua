@@ -105,6 +105,7 @@ end
 -- bookings of one resource as seen from area (travel time added), and how
 -- many start on each local date (only when a per-day limit needs it)
 local function prepare(m, list, area)
+  if list == nil or list[1] == nil then return NONE, NONE end
   local out, per_day = {}, {}
   for _, b in ipairs(list or {}) do
     local pad = (m.travel > 0 and area and b.area and b.area ~= "" and b.area ~= area) and m.travel or 0
@@ -117,11 +118,14 @@ local function prepare(m, list, area)
   return out, per_day
 end
 
--- the intervals of list touching [a, b)
+-- the intervals of list touching [a, b) (NONE, shared, when there are none)
 local function within(list, a, b)
-  local out = {}
+  local out = NONE
   for _, iv in ipairs(list) do
-    if iv.s < b and iv.e > a then out[#out + 1] = iv end
+    if iv.s < b and iv.e > a then
+      if out == NONE then out = {} end
+      out[#out + 1] = iv
+    end
   end
   return out
 end
@@ -139,63 +143,118 @@ function M.candidates(m, svc, area, only)
   return out
 end
 
+-- the starts on the grid inside span sp = {a, b, la, lb, days} (UTC and
+-- local bounds) whose blocked time fits the span, between earliest and
+-- latest; bookings not considered
+local function span_starts(m, sp, dur, before, after, earliest, latest)
+  local a, b, la, lb, days = sp[1], sp[2], sp[3], sp[4], sp[5]
+  local gran = m.granularity
+  local out = {}
+  local ls = ceil((la + before) / gran) * gran
+  if (b - a) == (lb - la) then                      -- no DST change inside the span
+    -- straight to the first start not before earliest
+    if a + (ls - la) < earliest then ls = ls + ceil((earliest - a - (ls - la)) / gran) * gran end
+    while ls + dur + after <= lb do
+      local s = a + (ls - la)
+      if s > latest then break end
+      if s - before >= a and s + dur + after <= b then out[#out + 1] = s end
+      ls = ls + gran
+    end
+    return out
+  end
+  local y, mo, d = tz.civil_from_days(days)
+  while ls + dur + after <= lb do
+    local s = local_utc(m, y, mo, d, ls)
+    if s >= earliest and s <= latest and s - before >= a and s + dur + after <= b then out[#out + 1] = s end
+    ls = ls + gran
+  end
+  return out
+end
+
+-- working spans {a, b, la, lb, days} of res from local day first to last
+local function day_spans(m, res, per_day, first, last)
+  local spans = {}
+  for days = first, last do
+    local date = date_of_days(days)
+    if not (m.max_per_day and (per_day[date] or 0) >= m.max_per_day) then
+      for _, sp in ipairs(M.spans(m, res, days)) do
+        local prev = spans[#spans]
+        if prev and prev[2] == sp[1] and prev[5] + (prev[6] or 0) == days - 1 then
+          prev[2], prev[4], prev[6] = sp[2], sp[4] + 86400 * (days - prev[5]), days - prev[5]
+        else
+          spans[#spans + 1] = { sp[1], sp[2], sp[3], sp[4], days }
+        end
+      end
+    end
+  end
+  return spans
+end
+
 function M.slots(m, q, occ, busy, now)
   local svc = m.services[q.service]
   if not svc then error("booking: unknown service " .. tostring(q.service), 2) end
   local dur = model.duration(svc, q.addons)
-  local before, after, gran = svc.before, svc.after, m.granularity
+  local before, after = svc.before, svc.after
   local earliest = math.max(q.from, now + m.min_notice)
   local latest = math.min(q.to, now + m.horizon)
-  local by_start, starts = {}, {}
+  local by_start, starts, free_slots = {}, {}, {}
   if latest < earliest then return {} end
+  local function slot_at(s)
+    local slot = by_start[s]
+    if not slot then
+      slot = { start = s, ["end"] = s + dur, resources = {}, n = 0 }
+      by_start[s] = slot
+      starts[#starts + 1] = s
+    end
+    return slot
+  end
   local first_day = floor((earliest + m.zone:offset(earliest)) / DAY) - 1
   local last_day = floor((latest + m.zone:offset(latest)) / DAY) + 1
+  local shared = {}          -- hours -> spans, for resources without days off
   for _, res in ipairs(M.candidates(m, svc, q.area, q.resource)) do
     local booked, per_day = prepare(m, occ[res.id], q.area)
-    local ext = busy and busy[res.id] or {}
+    local ext = busy and busy[res.id] or NONE
     -- working spans of all days, a span ending at 24:00 joined to one
-    -- starting at 00:00 the next day (night shifts cross midnight)
-    local spans = {}
-    for days = first_day, last_day do
-      local date = date_of_days(days)
-      if not (m.max_per_day and (per_day[date] or 0) >= m.max_per_day) then
-        for _, sp in ipairs(M.spans(m, res, days)) do
-          local prev = spans[#spans]
-          if prev and prev[2] == sp[1] and prev[5] + (prev[6] or 0) == days - 1 then
-            prev[2], prev[4], prev[6] = sp[2], sp[4] + 86400 * (days - prev[5]), days - prev[5]
-          else
-            spans[#spans + 1] = { sp[1], sp[2], sp[3], sp[4], days }
-          end
-        end
-      end
+    -- starting at 00:00 the next day (night shifts cross midnight); the
+    -- same list (and so the same free starts below) for every resource
+    -- with the same hours and no days off of its own
+    local share = not m.max_per_day and next(res.days_off) == nil
+    local spans = share and shared[res.hours]
+    if not spans then
+      spans = day_spans(m, res, per_day, first_day, last_day)
+      if share then shared[res.hours] = spans end
     end
     local cap = res.capacity
     for _, sp in ipairs(spans) do
-      local a, b, la, lb, days = sp[1], sp[2], sp[3], sp[4], sp[5]
-      local steady = (b - a) == (lb - la)           -- no DST change inside the span
+      local a, b = sp[1], sp[2]
       local near, near_ext = within(booked, a, b), within(ext, a, b)
-      local ls = ceil((la + before) / gran) * gran
-      while ls + dur + after <= lb do
-        local s
-        if steady then s = a + (ls - la)
-        else
-          local y, mo, d = tz.civil_from_days(days)
-          s = local_utc(m, y, mo, d, ls)
+      if near[1] == nil and near_ext[1] == nil then
+        -- nothing booked or busy here: the span's starts (and their slots)
+        -- are those of any other free resource with the same span
+        local open = free_slots[sp]
+        if not open then
+          open = span_starts(m, sp, dur, before, after, earliest, latest)
+          for i = 1, #open do open[i] = slot_at(open[i]) end
+          free_slots[sp] = open
         end
-        local bs, be = s - before, s + dur + after
-        if s >= earliest and s <= latest and bs >= a and be <= b
-           and not overlaps_any(near_ext, bs, be)
-           and (cap == 1 and not overlaps_any(near, bs, be) or cap > 1 and peak(near, bs, be) < cap) then
-          local slot = by_start[s]
-          if not slot then
-            slot = { start = s, ["end"] = s + dur, resources = {}, n = 0 }
-            by_start[s] = slot
-            starts[#starts + 1] = s
-          end
+        local id = res.id
+        for i = 1, #open do
+          local slot = open[i]
           local n = slot.n + 1                      -- candidates come in id order:
-          slot.resources[n], slot.n = res.id, n     -- each list is sorted already
+          slot.resources[n], slot.n = id, n         -- each list is sorted already
         end
-        ls = ls + gran
+      else
+        local open = span_starts(m, sp, dur, before, after, earliest, latest)
+        for i = 1, #open do
+          local s = open[i]
+          local bs, be = s - before, s + dur + after
+          if not overlaps_any(near_ext, bs, be)
+             and (cap == 1 and not overlaps_any(near, bs, be) or cap > 1 and peak(near, bs, be) < cap) then
+            local slot = slot_at(s)
+            local n = slot.n + 1
+            slot.resources[n], slot.n = res.id, n
+          end
+        end
       end
     end
   end

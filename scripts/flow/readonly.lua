@@ -373,11 +373,16 @@ function M.plain(v, opts)
     for k, val in next, x do
       local tk = type(k)
       if tk == "string" or (tk == "number" and k == k and k ~= inf and k ~= -inf) then
-        top = top + 1
-        stack[top] = k
-        local c = copy(val)
-        top = top - 1
-        if c ~= nil then out[k] = c end
+        local tv = type(val)
+        if tv == "string" or tv == "boolean" or (tv == "number" and val == val and val ~= inf and val ~= -inf) then
+          out[k] = val                   -- (what copy would return, without the call)
+        else
+          top = top + 1
+          stack[top] = k
+          local c = copy(val)
+          top = top - 1
+          if c ~= nil then out[k] = c end
+        end
       else
         problem("a key that is a " .. tk)
       end

@@ -6,7 +6,9 @@
 --       err: "unknown tenant" | "tenant broken" | "flow failed: <error>"
 --   tenants.status(id) -> {version, last_error, loaded_at, history, name,
 --                          settings, memory_kb, tasks (turns running in its
---                          state now)} | nil
+--                          state now), calls and cpu_ms (calls into this
+--                          version's state and their Lua CPU), worker,
+--                          copies (flow.replicas)} | nil
 --   tenants.list() -> ids known;  tenants.reload(id?) ; tenants.rollback(id, version)
 --   tenants.start() loads this worker's tenants and starts flow.watcher
 --                   (inotify on config/tenants, flows/ and scripts/, SIGHUP,
@@ -29,6 +31,8 @@ local log = require "log"
 local time = require "time"
 local redis = require "redis"
 local version_of = require "flow.version"
+local replicas = require "flow.replicas"
+local admission = require "flow.admission"
 
 local M = {}
 
@@ -87,23 +91,47 @@ local function specs_pass(e, version, files, r)
   return passed, problems
 end
 
---- Compiles files as the tenant's new version in a fresh state; swaps it in
---- only if it loads and checks (and, with opts.specs, its specs pass).
---- -> true | nil, problems
-function M.install(id, files, version, opts)
-  local e = entry(id)
+-- a fresh state with files loaded as version -> ts, r (its boot answer: ok,
+-- name, fallback, limits, settings | problems; the caller closes ts then)
+local function boot(id, files, version)
   local ts = tstate.new{ name = id, memory_mb = MEMORY_MB }
   local ok, res = ts:eval(BOOT, json.encode{ id = id, files = files, version = version }, 2)
   local r = ok and json.decode(res) or nil
-  local spec_problems
-  if r and r.ok and opts and opts.specs then
-    local passed
-    passed, spec_problems = specs_pass(e, version, files, r)
+  return ts, r or { ok = false, problems = { res } }
+end
+
+-- e serves ts (version, r its boot answer) from now on; the old state
+-- closes after its last turn
+local function serve(e, ts, r, version, files)
+  local old = e.ts
+  e.ts, e.version, e.name, e.fallback, e.settings = ts, version, r.name, r.fallback, r.settings
+  -- a tenant may ask for less CPU per turn, never for more than the platform's
+  e.cpu = math.min(tonumber(r.limits and r.limits.cpu_ms) or MAX_CPU_MS, MAX_CPU_MS) / 1000
+  e.loaded_at = time.now()
+  e.last_error = nil
+  e.pinned_over = nil
+  e.calls = 0                                   -- (counted per state, like ts:cpu())
+  remember(e, version, files)
+  if old then old:close() end                   -- closes after its last turn
+  return old
+end
+
+--- Compiles files as the tenant's new version in a fresh state (and in the
+--- copies of a tenant on several workers, flow.replicas); swaps it in
+--- only if it loads and checks everywhere (and, with opts.specs, its specs
+--- pass: they run after the compile, before the copies are made).
+--- -> true | nil, problems
+function M.install(id, files, version, opts)
+  local e = entry(id)
+  local ts, r = boot(id, files, version)
+  if r.ok and opts and opts.specs then
+    local passed, spec_problems = specs_pass(e, version, files, r)
     if not passed then r = { ok = false, problems = spec_problems } end
   end
-  if not r or not r.ok then
+  if r.ok then r = replicas.prepare(M.owner(id), id, files, version, r) end
+  if not r.ok then
     ts:close()
-    local problems = r and r.problems or { res }
+    local problems = r.problems
     e.last_error = parse_problem(problems[1])
     e.last_error.problems = problems
     e.last_error.version = version
@@ -112,26 +140,39 @@ function M.install(id, files, version, opts)
       { tenant = id, version = version, problem = tostring(problems[1]) })
     return nil, problems
   end
-  local old = e.ts
-  e.ts, e.version, e.name, e.fallback, e.settings = ts, version, r.name, r.fallback, r.settings
-  -- a tenant may ask for less CPU per turn, never for more than the platform's
-  e.cpu = math.min(tonumber(r.limits and r.limits.cpu_ms) or MAX_CPU_MS, MAX_CPU_MS) / 1000
-  e.loaded_at = time.now()
-  e.last_error = nil
-  e.pinned_over = nil
-  remember(e, version, files)
-  if old then old:close() end                   -- closes after its last turn
+  local old = serve(e, ts, r, version, files)
+  replicas.commit(M.owner(id), id, version, r.settings)
   if old then log.info("tenant reloaded", { tenant = id, version = version }) end
   return true
+end
+
+-- one install of a tenant at a time: copies on other workers make it yield
+local install_once = M.install
+function M.install(id, files, version, opts)
+  local e = entry(id)
+  while e.installing do time.sleep(0.005) end
+  e.installing = true
+  local ok, done, problems = pcall(install_once, id, files, version, opts)
+  e.installing = nil
+  if not ok then error(done, 0) end
+  return done, problems
+end
+
+-- waits while a version of id is being installed (it yields for the copies
+-- on other workers): nobody sees an entry half made
+local function settled(id)
+  while entries[id] and entries[id].installing do time.sleep(0.005) end
+  return entries[id]
 end
 
 --- Loads the tenant's current files if they changed. -> true | nil, problems
 function M.reload(id)
   local files, version = M.snapshot(id)
-  local e = entries[id]
+  local e = settled(id)
   if not files then                            -- its config is gone: removed
     if e and e.ts then e.ts:close() end
     entries[id] = nil
+    replicas.drop(M.owner(id), id)
     return nil, { "unknown tenant" }
   end
   if e and e.version == version and e.ts then
@@ -146,10 +187,10 @@ function M.reload(id)
   return M.install(id, files, version, { specs = true })
 end
 
---- Tenants loaded on this worker.
+--- Tenants loaded on this worker (as their owner).
 function M.owned()
   local out = {}
-  for id, e in pairs(entries) do if e.ts then out[#out + 1] = id end end
+  for id, e in pairs(entries) do if e.ts and not e.copy then out[#out + 1] = id end end
   table.sort(out)
   return out
 end
@@ -161,7 +202,7 @@ function M.list()
 end
 
 local function local_status(id)
-  local e = entries[id]
+  local e = settled(id)
   if not e then
     if not M.snapshot(id) then return nil end
     M.reload(id)
@@ -172,7 +213,9 @@ local function local_status(id)
   for i, h in ipairs(e.history) do history[i] = { version = h.version, at = h.at } end
   return { id = id, name = e.name, version = e.version or json.null, loaded_at = e.loaded_at,
            last_error = e.last_error or json.null, history = history, settings = e.settings,
-           memory_kb = e.ts and e.ts:memory() or nil, tasks = e.ts and e.ts:tasks() or nil }
+           memory_kb = e.ts and e.ts:memory() or nil, tasks = e.ts and e.ts:tasks() or nil,
+           calls = e.calls or 0, cpu_ms = e.ts and e.ts:cpu() * 1000 or nil,
+           worker = host.worker(), copies = json.array(replicas.status(id)) }
 end
 
 -- serve version (from the kept history) while the files on disk are still
@@ -251,7 +294,16 @@ local function local_call(id, fn, payload)
     time.sleep(0)
     if e.ts and e.ts ~= ts then ts = e.ts end  -- rebuilt meanwhile
   end
-  local ok, res, over = ts:call(fn, payload, e.cpu)
+  admission.enter(e)                            -- (a busy state: in arrival order)
+  if entries[id] ~= e then                      -- removed, or a copy dropped, meanwhile
+    admission.leave(e)
+    return M.call(id, fn, payload)
+  end
+  if e.ts and e.ts ~= ts then ts = e.ts end    -- reloaded meanwhile
+  e.calls = (e.calls or 0) + 1
+  local called, ok, res, over = pcall(ts.call, ts, fn, payload, e.cpu)
+  admission.leave(e)
+  if not called then error(ok, 0) end
   if not ok then
     log.error("tenant turn failed", { tenant = id, err = res, budget = over })
     if over == "wall" and e.ts == ts then rebuild(e) end
@@ -271,7 +323,7 @@ function M.reload_all()
   end
   local seen = {}
   for _, id in ipairs(M.list()) do if M.owner(id) == host.worker() then seen[id] = true end end
-  for id in pairs(entries) do seen[id] = true end
+  for id, e in pairs(entries) do if not e.copy then seen[id] = true end end   -- copies follow their owner
   for id in pairs(seen) do
     local p = pins[id]
     local files, version = M.snapshot(id)
@@ -306,6 +358,8 @@ function M.owner(id)
   return h % math.max(1, host.workers())
 end
 
+local function mine(id) return M.owner(id) == host.worker() end
+
 local function remote(id, op, args)
   args.op, args.id = op, id
   local ok, res = host.call_on(M.owner(id), "tenant_op", json.encode(args))
@@ -327,6 +381,43 @@ local OPS = {
     local ok, problems = M.reload(a.id)
     return { ok = ok, problems = problems }
   end,
+  -- this worker's copy of a tenant served by several (flow.replicas)
+  prepare = function(a)
+    local e = entry(a.id)
+    e.copy = true                                -- (its owner decides its versions)
+    if e.pending then e.pending.ts:close() end
+    local ts, r = boot(a.id, a.files, a.version)
+    if not r.ok then ts:close(); e.pending = nil; return { ok = false, problems = r.problems } end
+    e.pending = { ts = ts, r = r, version = a.version, files = a.files }
+    return { ok = true }
+  end,
+  commit = function(a)
+    local e, p = entries[a.id], entries[a.id] and entries[a.id].pending
+    if not (p and p.version == a.version) then return { ok = false, problems = { "nothing prepared" } } end
+    e.pending = nil
+    serve(e, p.ts, p.r, p.version, p.files)
+    return { ok = true }
+  end,
+  abort = function(a)
+    local e = entries[a.id]
+    if e and e.pending and e.pending.version == a.version then e.pending.ts:close(); e.pending = nil end
+    return { ok = true }
+  end,
+  drop = function(a)
+    local e = entries[a.id]
+    if e and e.copy and not mine(a.id) then
+      if e.ts then e.ts:close() end
+      if e.pending then e.pending.ts:close() end
+      entries[a.id] = nil
+    end
+    return { ok = true }
+  end,
+  copy = function(a)
+    local e = entries[a.id]
+    if not (e and e.copy and e.ts) then return {} end
+    return { version = e.version, tasks = e.ts:tasks(), memory_kb = e.ts:memory(), calls = e.calls or 0,
+             cpu_ms = e.ts:cpu() * 1000 }
+  end,
 }
 
 -- what another worker asks of the tenants pinned here
@@ -335,7 +426,6 @@ function _G.tenant_op(payload)
   return json.encode(OPS[a.op](a))
 end
 
-local function mine(id) return M.owner(id) == host.worker() end
 
 --- Whether id is a tenant id (flow.tenant.ID: "_platform", "..", ".x" are not).
 function M.valid_id(id)
@@ -344,7 +434,8 @@ end
 
 function M.call(id, fn, payload)
   if not M.valid_id(id) then return nil, "unknown tenant" end
-  if mine(id) then return local_call(id, fn, payload) end
+  local e = entries[id]
+  if mine(id) or (e and e.copy and e.ts) then return local_call(id, fn, payload) end   -- a copy here serves it
   local r = remote(id, "call", { fn = fn, payload = payload })
   return r.out, r.err, r.detail, r.fallback
 end
