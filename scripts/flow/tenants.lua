@@ -202,7 +202,10 @@ function M.list()
 end
 
 local function local_status(id)
-  local e = settled(id)
+  -- a serving entry changes only in serve(), which does not yield: its
+  -- status can be read while a new version compiles or runs its specs
+  local e = entries[id]
+  if not (e and e.ts) then e = settled(id) end
   if not e then
     if not M.snapshot(id) then return nil end
     M.reload(id)
