@@ -86,13 +86,14 @@ local function options_of(extra)
     end
   end
   table.sort(out, function(a, b) return a.id < b.id end)
-  return out
+  return fuzzy.seal(out)                       -- built here, never changed
 end
 
 local OPTIONS = options_of(nil)
 local SHORT_OPTIONS = {}
 for name, names in pairs(SHORT) do SHORT_OPTIONS[#SHORT_OPTIONS + 1] = { id = name, names = names } end
 table.sort(SHORT_OPTIONS, function(a, b) return a.id < b.id end)
+fuzzy.seal(SHORT_OPTIONS)
 local for_extra = setmetatable({}, { __mode = "k" })
 
 local SIDE = { help = true, price = true }
@@ -119,7 +120,7 @@ function M.detect(text, extra)
   return id
 end
 
-local RESUME_OPTIONS = { { id = "resume", names = RESUME } }
+local RESUME_OPTIONS = fuzzy.seal{ { id = "resume", names = RESUME } }
 local resume_for = setmetatable({}, { __mode = "k" })
 
 function M.resumes(text, extra)
@@ -130,7 +131,7 @@ function M.resumes(text, extra)
     if not options then
       local names = { unpack(RESUME) }
       for _, p in ipairs(extra.resume) do names[#names + 1] = fold(p) end
-      options = { { id = "resume", names = names } }
+      options = fuzzy.seal{ { id = "resume", names = names } }
       resume_for[extra] = options
     end
   end

@@ -75,6 +75,7 @@ local function build(business)
       end
     end
     if #options > 0 then
+      fuzzy.seal(options)                      -- built here, never changed
       lex.faq = function(text)
         local id = fuzzy.best(text, options, { min_score = 0.85 })
         return id and answers[id] or nil

@@ -304,9 +304,19 @@ end
 -- {[byte] = {{opt = index, id, nm = prepared name, ni = index in names}, ...}}
 -- (kept per list while the list holds the same options and names)
 local indexed = setmetatable({}, { __mode = "k" })
+local sealed = setmetatable({}, { __mode = "k" })
+
+--- fuzzy.seal(options) -> options: the caller promises never to change
+--- this list (a library's own phrase list): its index is not checked
+--- against the list on every call (that check is most of a short match).
+function M.seal(options)
+  sealed[options] = true
+  return options
+end
+
 local function name_index(options)
   local got = indexed[options]
-  if got and unchanged(got.flat, options) then return got.idx end
+  if got and (sealed[options] or unchanged(got.flat, options)) then return got.idx end
   local idx = {}
   for oi, o in ipairs(options) do
     for ni, raw in ipairs(o.names) do

@@ -119,6 +119,13 @@ describe("text.fuzzy", function()
     assert.are.equal("b", (fuzzy.best("polish please", options)))
   end)
 
+  it("trusts a sealed list (a library's own phrases) without checking it each call", function()
+    local options = fuzzy.seal{ { id = "a", names = { "wax" } } }
+    assert.are.equal("a", (fuzzy.best("wax please", options)))
+    options[1].names[1] = "polish"                       -- (a sealed list is never changed)
+    assert.are.equal("a", (fuzzy.best("wax please", options)))
+  end)
+
   it("a prepared lookup answers as fuzzy.lookup does, from a copy of the map", function()
     local map = { tomorrow = 1, today = 0, tuesday = 2, thursday = 4 }
     local near = fuzzy.lookup_fn(map)
