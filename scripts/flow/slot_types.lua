@@ -42,7 +42,9 @@ function M.options(slot, c)
     for _, n in ipairs(o.names or {}) do names[#names + 1] = n end
     out[i] = { id = o.id, title = o.title or o.id, names = names, option = o }
   end
-  if type(slot.options) == "table" then static[slot] = out end
+  -- a slot's own list is read once; the list made from it is the runtime's
+  -- and never changes: matching need not check it again (fuzzy.seal)
+  if type(slot.options) == "table" then static[slot] = fuzzy.seal(out) end
   return out
 end
 
