@@ -16,6 +16,8 @@ Control API (every fake; JSON object bodies, POST unless stated):
         {"after": true}          apply the fault after doing the work (the
                                  change is made, the answer lost)
   /_control/reset {}             forget records, tokens, faults and calls
+  /_control/seed {"records": {collection: [record, ...]}}  adds records as
+                                 they are (a record with an "id" keeps it)
   GET /_control/state            {"records": {collection: [record, ...]}, "calls": [...]}
   GET /_control/calls            {"calls": [{"method", "path", "query", "body" (its first 400 bytes)}, ...]}
   /_control/config {...}         the fake's credentials (see each fake)
@@ -47,10 +49,17 @@ class Records:
 
     def add(self, coll, rec, rid=None):
         rid = next(self.ids) if rid is None else rid
+        if isinstance(rid, int) and rid >= self.peek():
+            self.ids = itertools.count(rid + 1)     # later ids never collide with it
         rec = dict(rec)
         rec["id"] = rid
         self.by.setdefault(coll, {})[rid] = rec
         return rec
+
+    def peek(self):
+        n = next(self.ids)
+        self.ids = itertools.chain([n], self.ids)
+        return n
 
     def get(self, coll, rid):
         return self.by.get(coll, {}).get(rid)
@@ -83,14 +92,16 @@ class Tokens:
 class Fake:
     """State and control API of one fake vendor; `handle` is the vendor's."""
 
-    def __init__(self, handle, config):
-        self.handle, self.defaults = handle, dict(config)
+    def __init__(self, handle, config, seed=None):
+        self.handle, self.defaults, self.seed = handle, dict(config), seed
         self.reset()
 
     def reset(self):
         self.records, self.tokens = Records(), Tokens()
         self.faults, self.calls = [], []
         self.config = dict(self.defaults)
+        if self.seed:
+            self.seed(self.records)
 
     def take_fault(self, req):
         for f in self.faults:
@@ -119,6 +130,11 @@ class Fake:
                 return 200, {"faults": len(self.faults)}
             if path == "/_control/reset":
                 self.reset()
+                return 200, {"ok": True}
+            if path == "/_control/seed":
+                for coll, recs in msg["records"].items():
+                    for r in recs:
+                        self.records.add(coll, {k: v for k, v in r.items() if k != "id"}, r.get("id"))
                 return 200, {"ok": True}
             if path == "/_control/config":
                 self.config.update(msg)
@@ -167,9 +183,10 @@ def bearer(req):
     return auth[7:] if auth[:7].lower() == "bearer " else None
 
 
-async def serve(doc, handle_for, config):
-    """Parses the fake's command line and serves it: handle_for(fake) -> handle(req)."""
+async def serve(doc, handle_for, config, seed=None):
+    """Parses the fake's command line and serves it: handle_for(fake) -> handle(req);
+    seed(records), when given, fills a fresh (or reset) fake."""
     args = vendor_args(doc).parse_args()
-    fake = Fake(None, config)
+    fake = Fake(None, config, seed)
     fake.handle = handle_for(fake)
     await run_vendor(args, fake.route)
