@@ -100,6 +100,8 @@ def term(rec, t):
         return v != value
     if op in ("in", "not in"):
         return (v in value) == (op == "in")
+    if op in ("=like", "=ilike"):
+        return isinstance(v, str) and v.lower() == str(value).lower()
     if op in ("like", "ilike"):
         return isinstance(v, str) and str(value).lower() in v.lower()
     if v is False or v is None:
