@@ -16,6 +16,7 @@ Control API (every fake; JSON object bodies, POST unless stated):
         {"after": true}          apply the fault after doing the work (the
                                  change is made, the answer lost)
   /_control/reset {}             forget records, tokens, faults and calls
+  /_control/unscript {}          forget the faults not applied yet
   /_control/seed {"records": {collection: [record, ...]}}  adds records as
                                  they are (a record with an "id" keeps it)
   GET /_control/state            {"records": {collection: [record, ...]}, "calls": [...]}
@@ -130,6 +131,9 @@ class Fake:
                 return 200, {"faults": len(self.faults)}
             if path == "/_control/reset":
                 self.reset()
+                return 200, {"ok": True}
+            if path == "/_control/unscript":
+                self.faults = []
                 return 200, {"ok": True}
             if path == "/_control/seed":
                 for coll, recs in msg["records"].items():
