@@ -19,12 +19,24 @@
 --           creds.transfer_number}}, else {"error": ...}; at once, no turn
 --       end-of-call-report: stored with the conversation (30 days)
 --       anything else: {}
---   The conversation is "vapi:<call id>"; what the caller said is the tool's
---   `text` argument (or all its arguments as text).
+--   The conversation is "vapi:<call id>"; a tool call is one turn of it,
+--   under its lock, run once per toolCallId (a retried or duplicated call
+--   gets the first answer). Two ways to read a tool call:
+--     text (default): what the caller said is the tool's `text` argument
+--       (or all its arguments as text); the result is the flow's replies
+--     tools (creds.tools = true, channels.vapi = { tools = true, ... }):
+--       dispatched by name to the flow's tools[name](c, args, call)
+--       (flow.engine.tool; call.phone defaults to the call's
+--       customer.number); the result is the handler's table as one line of
+--       JSON. A tool the turn could not answer in time (or a call already
+--       transferred) gets {"status":"NEEDS_HUMAN","message":<transfer>}, and
+--       the handler's call.handed_over() is true from then on: it changes
+--       nothing more (and undoes what it made after that).
 local json = require "json"
 local crypto = require "crypto"
 local redis = require "redis"
 local host = require "host"
+local time = require "time"
 local turns = require "channels.turn"
 local S = require "channels.shape"
 local handoff = require "flow.handoff"
@@ -64,11 +76,11 @@ end
 -- runs the turn, waiting at most `deadline` seconds; past it the caller
 -- hears the transfer text, so the call is handed over (flow.handoff): the
 -- turn still running, and every later tool call of the call, books nothing
-local function turn(tenant, conv, text, deadline)
+local function turn(tenant, conv, msg, deadline, mid)
   if handoff.active(tenant, conv) then return nil, "handed over" end
   local me, res, err, done = host.task_id(), nil, nil, false
   host.spawn(function()
-    res, err = turns.run(tenant, conv, { text = text })
+    res, err = turns.run(tenant, conv, msg, { mid = mid })
     done = true
     host.wake(me)
   end)
@@ -78,15 +90,19 @@ local function turn(tenant, conv, text, deadline)
     return nil, "deadline"
   end
   if not res then return nil, err end
-  return res.replies
+  return res
+end
+
+local function decoded(args)
+  if type(args) == "string" then
+    local d = json.decode(args)
+    if d ~= nil then return d end
+  end
+  return args
 end
 
 local function text_of(args)
-  if type(args) == "string" then
-    local decoded = json.decode(args)
-    if decoded == nil then return args end
-    args = decoded
-  end
+  args = decoded(args)
   if type(args) ~= "table" then return tostring(args or "") end
   if type(args.text) == "string" then return args.text end
   local parts = {}
@@ -112,8 +128,21 @@ local function tool_calls(tenant, m, creds, unusable)
     if not cok then unusable[#unusable + 1] = { word = cword, detail = cdetail, item = c } end
     if cok and conv then
       local fn = c["function"] or {}
-      local replies = turn(tenant, conv, text_of(fn.arguments or c.parameters), tonumber(creds.deadline) or 8)
-      results[#results + 1] = { toolCallId = S.text(c.id), name = fn.name, result = replies and speak(replies) or transfer }
+      local args, deadline = fn.arguments or c.parameters, tonumber(creds.deadline) or 8
+      local result
+      if creds.tools then
+        local a = decoded(args)
+        local phone = type(m.call.customer) == "table" and m.call.customer.number or nil
+        local res = turn(tenant, conv, { tool = { name = S.text(fn.name or ""), id = S.text(c.id),
+          arguments = type(a) == "table" and a or {}, phone = type(phone) == "string" and phone or nil,
+          deadline = time.now() + deadline } }, deadline, "tool:" .. S.text(c.id))
+        result = json.encode(res and res.result or { status = "NEEDS_HUMAN",
+          message = res and speak(res.replies) or transfer })
+      else
+        local res = turn(tenant, conv, { text = text_of(args) }, deadline, "tool:" .. S.text(c.id))
+        result = res and speak(res.replies) or transfer
+      end
+      results[#results + 1] = { toolCallId = S.text(c.id), name = fn.name, result = one_line(result) }
     elseif type(c) == "table" and S.ok(c.id, S.id()) then
       results[#results + 1] = { toolCallId = S.text(c.id), result = transfer }   -- Vapi still gets its answer
     end

@@ -69,7 +69,8 @@ local function resources(data, week, counts, skills, problem)
     for i = 1, n do
       local id = n == 1 and kind or (kind .. i)
       out[id] = { name = n == 1 and (r.title or kind) or ((r.title or kind) .. " " .. i), capacity = 1,
-                  skills = does, hours = rweek, areas = r.areas, days_off = r.days_off }
+                  skills = does, hours = rweek, areas = r.areas, days_off = r.days_off,
+                  calendar = r.calendar }
     end
   end
   return out

@@ -51,6 +51,8 @@ local RESOURCE = {
   title = ITEM.title, count = { function(v) return whole_or_zero(v) and v >= 1 end, "must be a whole number, 1 or more" },
   does = { words, "must list the skills, like { \"wash\" }" }, hours = TOP.hours,
   areas = { words, "must list area names" }, days_off = TOP.closed_on,
+  -- an external calendar (docs/calendars.md), e.g. { odoo = { user_id = 7 } }
+  calendar = { function(v) return type(v) == "table" end, "must name a calendar, like { odoo = { user_id = 7 } }" },
 }
 
 local FAQ = {

@@ -18,7 +18,7 @@ local SLOT_FIELDS = { type = "string", prompt = "string", invalid = "any", optio
   buttons = "boolean", describe = "string", optional = "boolean" }
 local FLOW_FIELDS = { start = "string", states = "table", slots = "table", intents = "table",
   changed = "function", keep_on_restart = "table", version = "any", migrate = "function",
-  checks = "function", timers = "table", staff = "function" }
+  checks = "function", timers = "table", staff = "function", tools = "table" }
 M.INTENTS = { cancel = true, restart = true, human = true, help = true, reschedule = true, price = true }
 -- messages the runtime itself says
 M.RUNTIME_MESSAGES = { "not_understood", "handoff", "expired", "fallback" }
@@ -53,7 +53,7 @@ function M.flow(flow, catalog, text, file)
   end
   for _, k in ipairs(sorted_keys(flow)) do
     local want = FLOW_FIELDS[k]
-    if not want then add(at(k), ("unknown flow field '%s' (allowed: start, states, slots, intents, changed, keep_on_restart, migrate, checks, timers, staff)"):format(k))
+    if not want then add(at(k), ("unknown flow field '%s' (allowed: start, states, slots, intents, changed, keep_on_restart, migrate, checks, timers, staff, tools)"):format(k))
     elseif want ~= "any" and type(flow[k]) ~= want then add(at(k), ("flow field '%s' must be a %s"):format(k, want)) end
   end
   local states, slots = flow.states or {}, flow.slots or {}

@@ -388,6 +388,39 @@ function M.staff(t, conv, msg, how, opts)
   return run_handler(t, conv, msg, opts, function(c) t.flow.staff(c, opts.staff) end)
 end
 
+-- a tool call of a voice assistant (channels.vapi with tools = true):
+-- msg.tool = {name, id, arguments, phone, deadline}; the flow's
+-- tools[name](c, args, call) returns the result (a table of data), which
+-- M.result(c) gives back. call = {id, name, phone (the caller's number),
+-- deadline (absolute seconds: the answer is due then), handed_over() ->
+-- true once the caller was transferred (nothing may be changed after)}.
+-- A tool the flow does not have answers {status = "NEEDS_HUMAN", error}.
+local results = setmetatable({}, { __mode = "k" })
+function M.tool(t, conv, msg, how, opts)
+  local tool = msg.tool
+  local h = t.flow.tools and t.flow.tools[tool.name]
+  local tenant_id, conv_id = opts and opts.tenant or t.id, opts and opts.conversation or conv.id
+  local call = { id = tool.id, name = tool.name, phone = tool.phone, deadline = tool.deadline,
+                 handed_over = function() return require("flow.handoff").active(tenant_id, conv_id) end }
+  local out
+  local c = run_handler(t, conv, msg, opts, function(c)
+    if type(h) ~= "function" then
+      out = { status = "NEEDS_HUMAN", error = "unknown tool " .. tostring(tool.name) }
+      return
+    end
+    local args = type(tool.arguments) == "table" and tool.arguments or {}
+    out = h(c, args, call)
+    if type(out) ~= "table" then
+      error(("tools.%s must return a table (the tool's result), got %s"):format(tool.name, type(out)), 0)
+    end
+  end)
+  results[c] = out
+  return c
+end
+
+--- the result of a tool turn (M.tool), or nil
+function M.result(c) return results[c] end
+
 -- a fill state ends the turn with one question: its own, unless a reply
 -- of this turn already asks one
 function M.finish(c)

@@ -8,8 +8,12 @@
 --       worker's main state takes it around a tenant state's turn, so a
 --       turn stopped for its budget cannot keep it)
 --       msg = {text = "..."} or {button = "<id>"} or, for a flow timer,
---             {timer = "<handler>", timer_id, data} (flow.timers)
---       result = {replies = {{text, buttons?}}, state, slots, version}
+--             {timer = "<handler>", timer_id, data} (flow.timers), or for
+--             a voice assistant's tool call {tool = {name, id, arguments,
+--             phone, deadline}} (the flow's tools[name], flow.engine.tool)
+--       result = {replies = {{text, buttons?}}, state, slots, version,
+--                 result? (a tool call's result; a repeated mid gets the
+--                 same one)}
 --       err: "unknown tenant" | "tenant broken" | "busy" (the conversation's
 --            lock could not be had in time) | "redis unavailable" | ...
 --
@@ -44,7 +48,8 @@ local function result(r) return (readonly.plain(r, { name = "turn result" })) en
 local function output(c)
   local replies = {}
   for i, r in ipairs(c.replies) do replies[i] = { text = r.text, buttons = r.buttons } end
-  return result{ replies = replies, state = c.conv.state, slots = c.conv.slots, version = c.conv.version }
+  return result{ replies = replies, state = c.conv.state, slots = c.conv.slots, version = c.conv.version,
+                 result = engine.result(c) }
 end
 
 function M.run(tenant_id, conv_id, msg, opts)
@@ -60,11 +65,13 @@ function M.run(tenant_id, conv_id, msg, opts)
     if mid and conv.handled then
       for _, h in ipairs(conv.handled) do
         if h.mid == mid then
-          return result{ replies = h.replies, state = conv.state, slots = conv.slots, version = conv.version, repeated = true }
+          return result{ replies = h.replies, result = h.result, state = conv.state, slots = conv.slots,
+                         version = conv.version, repeated = true }
         end
       end
     end
     local text = msg.text or (msg.button and "[" .. msg.button .. "]")
+                 or (msg.tool and "[tool " .. tostring(msg.tool.name) .. "]")
                  or (msg.kind and "[" .. msg.kind .. (msg.media and (" " .. tostring(msg.media.id)) or "") .. "]") or ""
     if not msg.timer then store.remember(conv, "customer", text) end
     -- the context learns the routed tenant and conversation from here,
@@ -72,7 +79,7 @@ function M.run(tenant_id, conv_id, msg, opts)
     local eopts = { tenant = tenant_id, conversation = conv_id }
     for k, v in pairs(opts or {}) do if eopts[k] == nil then eopts[k] = v end end
     -- staff, and customers who are with a person, are not the bot's to answer
-    if not msg.timer then
+    if not msg.timer and not msg.tool then
       local routed, person = handoff.route(t, tenant_id, conv_id, msg, mid or ("t" .. tostring(conv.turns or 0)))
       if not routed and person then
         routed = t.flow.staff == nil and { { text = handoff.text(t, "handoff_staff_none") } } or nil
@@ -96,7 +103,8 @@ function M.run(tenant_id, conv_id, msg, opts)
     -- message, and so does a staff message the hand-off did not take
     -- (the flow's staff = function(c, person) ... end)
     local run = engine.turn
-    if msg.timer then run = engine.timer elseif eopts.staff then run = engine.staff end
+    if msg.timer then run = engine.timer elseif msg.tool then run = engine.tool
+    elseif eopts.staff then run = engine.staff end
     local ok, c = xpcall(run, debug.traceback, t, conv, msg, how, eopts)
     if not ok then
       log.error("flow failed", { tenant = tenant_id, conversation = conv_id, err = c })
@@ -108,7 +116,7 @@ function M.run(tenant_id, conv_id, msg, opts)
     if mid then
       local out = output(c)
       conv.handled = conv.handled or {}
-      table.insert(conv.handled, { mid = mid, replies = out.replies })
+      table.insert(conv.handled, { mid = mid, replies = out.replies, result = out.result })
       while #conv.handled > 20 do table.remove(conv.handled, 1) end
     end
     local saved, serr = store.save(tenant_id, conv_id, conv, t.ttl)

@@ -17,6 +17,9 @@ Control API (every fake; JSON object bodies, POST unless stated):
                                  change is made, the answer lost)
   /_control/reset {}             forget records, tokens, faults and calls (a fake's
                                  seeded records come back)
+  /_control/unscript {}          forget the faults not applied yet
+  /_control/seed {"records": {collection: [record, ...]}}  adds records as
+                                 they are (a record with an "id" keeps it)
   GET /_control/state            {"records": {collection: [record, ...]}, "calls": [...]}
   GET /_control/calls            {"calls": [{"method", "path", "query", "body" (its first 400 bytes)}, ...]}
   /_control/config {...}         the fake's credentials (see each fake)
@@ -48,10 +51,17 @@ class Records:
 
     def add(self, coll, rec, rid=None):
         rid = next(self.ids) if rid is None else rid
+        if isinstance(rid, int) and rid >= self.peek():
+            self.ids = itertools.count(rid + 1)     # later ids never collide with it
         rec = dict(rec)
         rec["id"] = rid
         self.by.setdefault(coll, {})[rid] = rec
         return rec
+
+    def peek(self):
+        n = next(self.ids)
+        self.ids = itertools.chain([n], self.ids)
+        return n
 
     def get(self, coll, rid):
         return self.by.get(coll, {}).get(rid)
@@ -122,6 +132,14 @@ class Fake:
                 return 200, {"faults": len(self.faults)}
             if path == "/_control/reset":
                 self.reset()
+                return 200, {"ok": True}
+            if path == "/_control/unscript":
+                self.faults = []
+                return 200, {"ok": True}
+            if path == "/_control/seed":
+                for coll, recs in msg["records"].items():
+                    for r in recs:
+                        self.records.add(coll, {k: v for k, v in r.items() if k != "id"}, r.get("id"))
                 return 200, {"ok": True}
             if path == "/_control/config":
                 self.config.update(msg)

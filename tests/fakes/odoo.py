@@ -13,10 +13,25 @@ POST /jsonrpc {"jsonrpc":"2.0","method":"call","id":N,"params":{"service","metho
       error member, code 200, data.name the exception: AccessDenied (bad
       key or uid), MissingError (a deleted or unknown id),
       ValidationError (calendar.event with stop before start).
+  The models the bots use keep real state and are checked as Odoo checks
+  them (MODELS below: calendar.event, res.partner, crm.lead, crm.stage,
+  res.users): a field the model does not have -> ValueError ("Invalid
+  field"), a required field missing on create -> ValidationError, a
+  datetime not "YYYY-MM-DD HH:MM:SS" -> ValueError; defaults filled in
+  (active, user_id = the caller, stage_id = the first stage, ...);
+  many2one read as [id, "name"], x2many written with command tuples
+  ([6,0,ids], [4,id,0], [3,id,0], [5,0,0]) or a plain id list; records
+  with active = false are left out of searches unless the domain names
+  active. Other models take anything (the connector specs' own).
+  Access rights per user: config "rights": {"<uid>": {"<model>": "rwcu"}}
+  (read, write, create, unlink; a model not listed: all) -> AccessError.
+  Fresh state: res.users 7 (the bot, "OdooBot") and crm.stage New (1),
+  Qualified (2), Proposition (3), Won (4); /_control/seed adds more.
 Faults, state and credentials: tests/fakes/backoffice_shared.py (config:
 {"db": "testdb", "login": "bot@example.com", "key": "odoo-key", "uid": 7}).
 """
 import asyncio
+import re
 import sys
 
 from backoffice_shared import Reply, json_body, serve
@@ -30,21 +45,63 @@ def rpc_error(rid, name, message, code=200):
         "debug": f"Traceback (most recent call last):\n  ...\n{name}: {message}\n"}}})
 
 
+M2O, M2M, DT = "m2o", "m2m", "datetime"
+# model -> field -> kind (None: a plain value); REQUIRED: create needs them
+MODELS = {
+    "calendar.event": {"name": None, "start": DT, "stop": DT, "allday": None, "start_date": None,
+                       "stop_date": None, "duration": None, "partner_ids": M2M, "user_id": M2O,
+                       "description": None, "location": None, "res_model": None, "res_model_id": M2O,
+                       "res_id": None, "opportunity_id": M2O, "active": None, "privacy": None,
+                       "show_as": None, "categ_ids": M2M, "alarm_ids": M2M, "x_flowhost_key": None},
+    "res.partner": {"name": None, "email": None, "phone": None, "mobile": None, "is_company": None,
+                    "street": None, "zip": None, "city": None, "tz": None, "lang": None, "active": None,
+                    "x_flowhost_key": None},
+    "crm.lead": {"name": None, "type": None, "partner_id": M2O, "contact_name": None, "partner_name": None,
+                 "email_from": None, "phone": None, "mobile": None, "stage_id": M2O, "user_id": M2O,
+                 "team_id": M2O, "description": None, "street": None, "zip": None, "city": None,
+                 "expected_revenue": None, "probability": None, "active": None, "tag_ids": M2M,
+                 "x_flowhost_key": None},
+    "crm.stage": {"name": None, "sequence": None, "fold": None, "is_won": None},
+    "res.users": {"name": None, "login": None, "partner_id": M2O, "active": None, "tz": None},
+}
+REQUIRED = {"calendar.event": ["name", "start", "stop"], "res.partner": [], "crm.lead": ["name"],
+            "crm.stage": ["name"], "res.users": ["name", "login"]}
+TARGET = {"partner_ids": "res.partner", "user_id": "res.users", "partner_id": "res.partner",
+          "stage_id": "crm.stage", "opportunity_id": "crm.lead", "res_model_id": "ir.model",
+          "team_id": "crm.team", "categ_ids": "calendar.event.type", "alarm_ids": "calendar.alarm",
+          "tag_ids": "crm.tag"}
+RIGHT = {"search_read": "r", "search": "r", "search_count": "r", "read": "r", "write": "w",
+         "create": "c", "unlink": "u"}
+DATETIME = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$")
+
+
+def seed(records):
+    records.add("res.users", {"name": "OdooBot", "login": "bot@example.com", "active": True}, 7)
+    for i, name in enumerate(["New", "Qualified", "Proposition", "Won"], 1):
+        records.add("crm.stage", {"name": name, "sequence": i, "fold": False, "is_won": name == "Won"}, i)
+
+
 class OdooError(Exception):
-    def __init__(self, name, message):
+    def __init__(self, name, message, builtin=False):
         super().__init__(message)
-        self.name = "odoo.exceptions." + name
+        self.name = ("builtins." if builtin else "odoo.exceptions.") + name
 
 
 def term(rec, t):
     field, op, value = t
     v = rec.get(field, False)
+    if isinstance(v, list) and field.endswith("_ids"):      # x2many: any of its ids
+        want = value if isinstance(value, list) else [value]
+        hit = any(i in want for i in v)
+        return hit if op in ("=", "in") else not hit
     if op in ("=", "=="):
         return v == value
     if op == "!=":
         return v != value
     if op in ("in", "not in"):
         return (v in value) == (op == "in")
+    if op in ("=like", "=ilike"):
+        return isinstance(v, str) and v.lower() == str(value).lower()
     if op in ("like", "ilike"):
         return isinstance(v, str) and str(value).lower() in v.lower()
     if v is False or v is None:
@@ -73,11 +130,109 @@ def matches(rec, domain):
     return ok
 
 
+def label(model):
+    return " ".join(w.capitalize() for w in model.split("."))
+
+
+def check_vals(model, vals, creating, uid):
+    """Odoo's checks of create/write values; -> the values to store."""
+    fields = MODELS.get(model)
+    if fields is None:
+        return dict(vals)
+    for k in vals:
+        if k not in fields:
+            raise OdooError("ValueError", f"Invalid field '{k}' on model '{model}'", builtin=True)
+    out = {}
+    for k, v in vals.items():
+        kind = fields[k]
+        if kind == DT and v is not False and not (isinstance(v, str) and DATETIME.match(v)):
+            raise OdooError("ValueError", f"time data {v!r} does not match format '%Y-%m-%d %H:%M:%S'", builtin=True)
+        if kind == M2O and isinstance(v, list):
+            v = v[0] if v else False
+        out[k] = v
+    if creating:
+        for k in REQUIRED.get(model, []):
+            if out.get(k) in (None, False, ""):
+                raise OdooError("ValidationError", f"Missing required value for the field '{k}' ({label(model)})")
+        defaults = {"active": True}
+        if model == "calendar.event":
+            defaults.update(user_id=uid, partner_ids=[], allday=False, show_as="busy", description=False,
+                            location=False, res_model=False, res_id=False)
+        if model == "crm.lead":
+            defaults.update(type="lead", stage_id=1, partner_id=False, phone=False, email_from=False)
+        for k, v in defaults.items():
+            out.setdefault(k, v)
+    return out
+
+
+def apply_x2many(old, cmds):
+    """x2many commands (or a plain id list) applied to a list of ids."""
+    ids = list(old or [])
+    if cmds is False:
+        return []
+    if all(isinstance(c, int) for c in cmds):
+        return list(cmds)
+    for c in cmds:
+        op = c[0]
+        if op == 6:
+            ids = list(c[2])
+        elif op == 4 and c[1] not in ids:
+            ids.append(c[1])
+        elif op in (2, 3) and c[1] in ids:
+            ids.remove(c[1])
+        elif op == 5:
+            ids = []
+        elif op not in (2, 3, 4):
+            raise OdooError("ValueError", f"unsupported x2many command {c!r}", builtin=True)
+    return ids
+
+
 def handle_for(fake):
-    def object_call(model, method, args, kwargs):
+    def shown(model, r, fields):
+        """A record as Odoo reads it: many2one as [id, "name"]."""
+        kinds = MODELS.get(model, {})
+        out = {}
+        for k, v in r.items():
+            if fields and k not in fields and k != "id":
+                continue
+            if kinds.get(k) == M2O and isinstance(v, int) and not isinstance(v, bool):
+                target = fake.records.get(TARGET.get(k, ""), v)
+                v = [v, target.get("name", f"{k} {v}") if target else f"{TARGET.get(k, k)},{v}"]
+            out[k] = v
+        if fields:
+            for k in fields:
+                if k not in out and k in kinds:
+                    out[k] = [] if kinds[k] == M2M else False
+        return out
+
+    def store(model, vals, old=None):
+        kinds = MODELS.get(model, {})
+        for k, v in list(vals.items()):
+            if kinds.get(k) == M2M:
+                vals[k] = apply_x2many(old.get(k) if old else [], v)
+        if model == "calendar.event":
+            start, stop = (vals.get("start", old and old.get("start")), vals.get("stop", old and old.get("stop")))
+            if start and stop and stop < start:
+                raise OdooError("ValidationError", "The ending date and time cannot be earlier than the starting date and time.")
+        return vals
+
+    def allowed(uid, model, method):
+        rights = (fake.config.get("rights") or {}).get(str(uid), {})
+        if model in rights and RIGHT.get(method, "r") not in rights[model]:
+            what = {"r": "read", "w": "write", "c": "create", "u": "delete"}[RIGHT.get(method, "r")]
+            raise OdooError("AccessError", f"You are not allowed to {what} '{label(model)}' ({model}) records.")
+
+    def object_call(model, method, args, kwargs, uid):
         recs = fake.records
+        allowed(uid, model, method)
         if method in ("search_read", "search", "search_count"):
-            found = [r for r in recs.all(model) if matches(r, args[0] if args else [])]
+            domain = args[0] if args else []
+            archived = any(isinstance(t, list) and t and t[0] == "active" for t in domain)
+            found = [r for r in recs.all(model) if matches(r, domain)
+                     and (archived or "active" not in MODELS.get(model, {}) or r.get("active", True) is not False)]
+            order = (kwargs.get("order") or "").split()
+            if order:
+                found.sort(key=lambda r: (r.get(order[0]) is False, r.get(order[0]) or 0), reverse=order[-1:] == ["desc"])
             if method == "search_count":
                 return len(found)
             found = found[kwargs.get("offset") or 0:]
@@ -85,24 +240,21 @@ def handle_for(fake):
                 found = found[:kwargs["limit"]]
             if method == "search":
                 return [r["id"] for r in found]
-            fields = kwargs.get("fields")
-            return [{k: v for k, v in r.items() if not fields or k in fields or k == "id"} for r in found]
+            return [shown(model, r, kwargs.get("fields")) for r in found]
         if method == "read":
             out = []
             for i in args[0]:
                 r = recs.get(model, i)
                 if r is None:
                     raise OdooError("MissingError", f"Record does not exist or has been deleted.\n(Record: {model}({i},), User: 7)")
-                out.append(r)
+                out.append(shown(model, r, kwargs.get("fields")))
             return out
         if method == "create":
             vals = args[0]
             many = isinstance(vals, list)
             made = []
             for v in (vals if many else [vals]):
-                if model == "calendar.event" and v.get("start") and v.get("stop") and v["stop"] < v["start"]:
-                    raise OdooError("ValidationError", "The ending date and time cannot be earlier than the starting date and time.")
-                made.append(recs.add(model, v)["id"])
+                made.append(recs.add(model, store(model, check_vals(model, v, True, uid)))["id"])
             return made if many else made[0]
         if method in ("write", "unlink"):
             for i in args[0]:
@@ -112,7 +264,8 @@ def handle_for(fake):
                 if method == "unlink":
                     recs.drop(model, i)
                 else:
-                    recs.get(model, i).update(args[1])
+                    old = recs.get(model, i)
+                    old.update(store(model, check_vals(model, args[1], False, uid), old))
             return True
         raise OdooError("UserError", f"The method '{method}' does not exist on the model '{model}'")
 
@@ -134,7 +287,7 @@ def handle_for(fake):
         if db != cfg["db"] or uid != cfg["uid"] or key != cfg["key"]:
             return rpc_error(rid, "odoo.exceptions.AccessDenied", "Access Denied")
         try:
-            return Reply(200, {"jsonrpc": "2.0", "id": rid, "result": object_call(model, method, margs, kwargs or {})})
+            return Reply(200, {"jsonrpc": "2.0", "id": rid, "result": object_call(model, method, margs, kwargs or {}, uid)})
         except OdooError as e:
             return rpc_error(rid, e.name, str(e))
         except (TypeError, KeyError, IndexError, AttributeError) as e:
@@ -143,5 +296,5 @@ def handle_for(fake):
 
 
 if __name__ == "__main__":
-    asyncio.run(serve(__doc__, handle_for, CONFIG))
+    asyncio.run(serve(__doc__, handle_for, CONFIG, seed))
     sys.exit(0)
