@@ -17,6 +17,12 @@ return {
     -- tools = true: each Vapi tool call goes to the flow's tools[name]
     vapi = { secret_env = "HVAC_VAPI_SECRET", tools = true, deadline = 8,
              transfer = "Let me get a dispatcher to call you back." },
+    -- SMS confirmations to the caller, when HVAC_TWILIO_ACCOUNT_SID is set
+    twilio = env("HVAC_TWILIO_ACCOUNT_SID") and {
+      account_sid_env = "HVAC_TWILIO_ACCOUNT_SID", auth_token_env = "HVAC_TWILIO_AUTH_TOKEN",
+      from = env("HVAC_TWILIO_FROM", ""),
+      webhook_url = env("HVAC_TWILIO_WEBHOOK_URL", "http://127.0.0.1:8080/webhooks/hvac/twilio"),
+      api_url = env("TWILIO_API_URL", "https://api.twilio.com") } or nil,
   },
 
   connectors = {

@@ -41,13 +41,18 @@ local function who(args, call)
   return records.phone(args.phone) or records.phone(call.phone), args.email ~= "" and args.email or nil
 end
 
-local function event_result(c, status, ev, key)
+local function event_result(c, status, ev, key, again)
   local uid = type(ev.user_id) == "table" and ev.user_id[1] or ev.user_id
   local tech = dispatch.tech_by_user(c, uid)
   local s, e = utc(ev.start), utc(ev.stop)
+  local vars = { when = spoken(c, s), tech = tech and tech.name or "a technician" }
+  -- a change reaches the caller in writing too, when the tenant has SMS (Twilio)
+  -- (not again for a visit the caller had already booked)
+  if not again and (status == "scheduled" or status == "rescheduled" or status == "cancelled") then
+    c:text_caller("sms_" .. status, vars)
+  end
   return { status = status, appointment_id = ev.id, start = iso(c, s), ["end"] = iso(c, e),
-           technician_name = tech and tech.name or nil,
-           message = say(c, key, { when = spoken(c, s), tech = tech and tech.name or "a technician" }) }
+           technician_name = tech and tech.name or nil, message = say(c, key, vars) }
 end
 
 -- the event a reschedule or cancel is about: by id, else the caller's next one
@@ -95,7 +100,7 @@ local function book(c, args, call)
   if not partner then return needs_human(c, call, perr == "forbidden" and "odoo_refused" or "odoo", a) end
   -- the same caller at the same time already has it (a repeated call): that one
   local same = records.events_of(c, { partner }, dispatch.odoo_time(slot.start), dispatch.odoo_time(slot.start))
-  if same and same[1] then return event_result(c, "scheduled", same[1], "scheduled") end
+  if same and same[1] then return event_result(c, "scheduled", same[1], "scheduled", true) end
   local lead, lerr = records.lead(c, a, partner, call.id)
   if lead == nil then return needs_human(c, call, lerr == "forbidden" and "odoo_refused" or "odoo", a) end
   if call.handed_over() then return needs_human(c, call, "transferred", a) end

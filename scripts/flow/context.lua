@@ -35,6 +35,8 @@
 --                              bookings of a day (of one stylist), moving any
 --                              booking, a message to a booking's customer
 --   c:history(n?)              the conversation's last n lines {who, text}
+--   c:text_caller(key, vars?)  in a voice tool turn: an SMS to the number the call came
+--                              from, through the tenant's Twilio channel, once
 --   c:window_open()            false when the conversation's channel only takes
 --                              templates now (WhatsApp, 24 h after the customer's
 --                              last message); true otherwise
@@ -489,6 +491,29 @@ function Context:history(n)
   local out = {}
   for i = #h - n + 1, #h do out[#out + 1] = { who = h[i].who, text = h[i].text } end
   return out
+end
+
+-- c:text_caller(key, vars?) -> id | nil, err: in a voice assistant's tool
+-- turn, the message as a text (SMS, through the tenant's Twilio channel) to
+-- the number the call came from (the host read it from the call, e.g.
+-- Vapi's customer.number; the flow cannot choose it); once per call, turn
+-- and message (through the outbox). err: "no caller number" | "no sms channel"
+function Context:text_caller(key, vars)
+  local r = real(self, "text_caller")
+  local tool = type(r.msg) == "table" and type(r.msg.tool) == "table" and r.msg.tool or nil
+  local digits = tool and type(tool.phone) == "string" and tool.phone:gsub("%D", "") or ""
+  if #digits < 7 or #digits > 15 then return nil, "no caller number" end
+  local channels = r.t.settings.channels
+  if type(channels) ~= "table" or type(channels.twilio) ~= "table" then return nil, "no sms channel" end
+  if type(key) ~= "string" or not r.t.catalog:has(key) then
+    error(("c:text_caller: there is no message '%s' (add it to messages.lua)"):format(tostring(key)), 2)
+  end
+  local tenant_id = identity.check_tenant(r.tenant_id, "c:text_caller")
+  local base = tenant_id:match("^([^.]+)")
+  r.texted = (r.texted or 0) + 1
+  local id = ("sms:%s:%s:%s:%d"):format(base, r.conv_id, tostring(tool.id), r.texted)
+  return require("channels.outbound").later(time.now(), base, "twilio", "+" .. digits,
+    { text = r.t.tone(r.t.catalog:render(key, r.lang, self:vars(vars))) }, id)
 end
 
 function Context:window_open()

@@ -66,6 +66,18 @@ local function book(over)
   return a
 end
 
+local TWILIO_SID = "AC" .. require("crypto").random_hex(16)
+local twilio
+
+-- the texts the fake Twilio took for a number
+local function texts_to(number)
+  local out = {}
+  for _, m in ipairs(twilio:control("/_control/sent?account_sid=" .. TWILIO_SID).sent) do
+    if m.params.To == number and m.status == 201 then out[#out + 1] = m.params.Body end
+  end
+  return out
+end
+
 describe("the HVAC voice dispatcher", function()
   setup(function()
     for _, pattern in ipairs{ "fh:cal:{hvac}:*", "fh:fx:{hvac}:*", "fh:conv:{hvac:*", "fh:handoff:{hvac}:*" } do
@@ -78,8 +90,11 @@ describe("the HVAC voice dispatcher", function()
     end
     vapi = vendor.start("vapi", "/_control/sent")
     odoo = vendor.start("odoo", "/_control/calls")
+    twilio = vendor.start("twilio", "/_control/sent?account_sid=" .. TWILIO_SID)
     seed()
     s = proc.start{ config = "config/flowhost.lua", env = { FLOWHOST_WORKERS = 1, HVAC_VAPI_SECRET = SECRET,
+      HVAC_TWILIO_ACCOUNT_SID = TWILIO_SID, HVAC_TWILIO_AUTH_TOKEN = "tw-" .. crypto.random_hex(8),
+      HVAC_TWILIO_FROM = "+15125550000", TWILIO_API_URL = twilio.url,
       HVAC_ODOO_URL = odoo.url, HVAC_ODOO_DB = "testdb", HVAC_ODOO_LOGIN = "bot@example.com", HVAC_ODOO_KEY = "odoo-key",
       HVAC_ODOO_DISPATCH_USER_ID = 2 } }
   end)
@@ -87,6 +102,7 @@ describe("the HVAC voice dispatcher", function()
     if s then proc.stop(s) end
     if vapi then vapi:stop() end
     if odoo then odoo:stop() end
+    if twilio then twilio:stop() end
   end)
   before_each(function() odoo:control("/_control/config", { rights = {} }) end)
 
@@ -131,6 +147,10 @@ describe("the HVAC voice dispatcher", function()
     assert.are.equal("+15125550101", partner.phone)          -- the call's number
     assert.are.equal(stage_named("Visit Scheduled"), by_id("crm.lead", 900).stage_id)
     assert.are.equal(tz.parse_iso(at), tz.parse_iso(ev.start, "UTC"))
+    -- and the caller gets it in writing, by SMS to the call's number
+    assert.truthy(proc.wait_until(function() return #texts_to("+15125550101") >= 1 end, 5, 0.05), "no SMS")
+    local sms = texts_to("+15125550101")[1]
+    assert.truthy(sms:find("your visit is booked for", 1, true) and sms:find(TECHS[ev.user_id], 1, true), sms)
   end)
 
   it("creates one event for a duplicated tool call, and for the same caller at the same time", function()
