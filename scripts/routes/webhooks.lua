@@ -16,6 +16,7 @@ local registry = require "channels.registry"
 local inbound = require "channels.inbound"
 local log = require "log"
 local receipts = require "channels.receipts"
+local reps = require "channels.reps"
 local json = require "json"
 
 local function fail(status, word, message)
@@ -33,7 +34,7 @@ local function channel(p)
   if not st or st.version == nil then return nil, { fail(404, "unknown tenant", "no tenant '" .. p.tenant .. "'") } end
   local creds, why = registry.creds(st.settings, p.channel)
   if not creds then return nil, { fail(404, "channel not enabled", why) } end
-  return adapter, creds
+  return adapter, creds, st.settings
 end
 
 -- the subscription check some providers make (WhatsApp: hub.challenge)
@@ -70,7 +71,7 @@ local function guarded(p, fn, ...)
 end
 
 router.route("POST", "/webhooks/{tenant}/{channel}", function(req, p)
-  local adapter, creds = channel(p)
+  local adapter, creds, settings = channel(p)
   if not adapter then return unpack(creds) end
   local ok, status, reason = adapter.verify(req, creds)
   if not ok then
@@ -97,8 +98,15 @@ router.route("POST", "/webhooks/{tenant}/{channel}", function(req, p)
   -- delivery receipts (delivered / read / failed) recorded on the outbound message
   for _, s in ipairs(statuses or {}) do receipts.record(p.tenant, s.id, s) end
   for _, m in ipairs(msgs) do
-    local done, qerr = inbound.accept(p.tenant, p.channel, m)
-    if not done then return fail(503, "unavailable", "cannot queue the message (" .. tostring(qerr) .. "); retry") end
+    -- a tenant with sales reps: the rep the message belongs to (channels.reps)
+    local rep, why = reps.route(p.tenant, settings, m, creds)
+    if rep == nil and why then return fail(503, "unavailable", "cannot route the message (" .. tostring(why) .. "); retry") end
+    if rep == false then
+      log.info("webhook message left alone", { tenant = p.tenant, channel = p.channel, reason = why })
+    else
+      local done, qerr = inbound.accept(p.tenant, p.channel, m)
+      if not done then return fail(503, "unavailable", "cannot queue the message (" .. tostring(qerr) .. "); retry") end
+    end
   end
   if adapter.ack then return adapter.ack() end     -- e.g. Twilio wants TwiML
   return router.json(200, { ok = true })
