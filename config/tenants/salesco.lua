@@ -24,13 +24,8 @@ return {
     zoom = { account_id_env = "SALESCO_ZOOM_ACCOUNT_ID", client_id_env = "SALESCO_ZOOM_CLIENT_ID",
              client_secret_env = "SALESCO_ZOOM_CLIENT_SECRET", timeout = 3, tries = 2, deadline = 6 },
   },
-  -- a call with a rep: 30 minutes on a half-hour grid, from an hour from now, two weeks ahead
-  booking = {
-    id = { prefix = "SC-", length = 8 },
-    rules = { granularity = 30, min_notice = 60, horizon_days = 14 },
-    services = { call = { duration = 30, skill = "call" } },
-    resources = { rep = { skills = { "call" }, hours = WEEKDAYS("09:00-18:00") } },
-  },
+  -- the booking engine's plumbing; the call itself (30 minutes, hours, notice) is in business.lua
+  booking = { id = { prefix = "SC-", length = 8 } },
   -- the reps, to notify when a prospect asks for a person (their chat with the bot)
   staff = {
     anna = { name = "Anna", telegram = tonumber(env("SALESCO_ANNA_CHAT", "700001")) },
