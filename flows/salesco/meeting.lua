@@ -12,7 +12,7 @@ local DAYS = 3                  -- days looked at before "all busy"
 
 local function when(t, zone)
   local l = tz.local_time(t, zone)
-  local days = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" }
+  local days = { "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun" }
   return ("%s %02d/%02d %02d:%02d"):format(days[l.wday], l.day, l.month, l.hour, l.min)
 end
 M.when = when

@@ -53,8 +53,19 @@ local UPDATE = S.object{
   update_id = S.integer(), message = S.opt(MESSAGE), edited_message = S.opt(MESSAGE),
   business_message = S.opt(MESSAGE), edited_business_message = S.opt(MESSAGE), business_connection = S.opt(CONNECTION),
   callback_query = S.opt(S.object{ id = S.id(), from = S.opt(USER), data = S.opt(S.string()),
-                                   message = S.opt(S.object{ chat = CHAT }) }),
+                                   message = S.opt(S.object{ chat = CHAT, business_connection_id = S.opt(S.id()) }) }),
 }
+
+-- a message in a rep's own chat, through their business connection: one
+-- conversation per connection and chat, and who wrote it (channels.reps)
+local function business(msg, connection, from)
+  if connection then
+    msg.business = S.text(connection)
+    msg.conversation = msg.business .. "/" .. msg.conversation
+    msg.from = { id = from and from.id, username = from and from.username }
+  end
+  return msg
+end
 
 function M.parse(body)
   local u, jerr = json.decode(body or "")
@@ -76,15 +87,11 @@ function M.parse(body)
     if not chat then return S.fail("missing field", "callback_query: neither message.chat nor from") end
     local msg = { id = id, conversation = S.text(chat.id), name = cb.from and cb.from.first_name,
                   button = cb.data, kind = cb.data and "button" or "unsupported", callback = cb.id }
-    return { msg }, {}
+    return { business(msg, cb.message and cb.message.business_connection_id, cb.from) }, {}
   end
   if not m then return {}, {} end                 -- other update kinds: nothing to answer
   local msg = { id = id, conversation = S.text(m.chat.id), name = m.from and m.from.first_name }
-  if m.business_connection_id then                -- a rep's own chat, through their business connection
-    msg.business = S.text(m.business_connection_id)
-    msg.conversation = msg.business .. "/" .. msg.conversation
-    msg.from = { id = m.from and m.from.id, username = m.from and m.from.username }
-  end
+  business(msg, m.business_connection_id, m.from)
   if m.text then msg.text, msg.kind = m.text, "text"
   elseif m.location then
     msg.kind, msg.location = "location", { latitude = m.location.latitude, longitude = m.location.longitude }
