@@ -56,6 +56,13 @@ local UPDATE = S.object{
                                    message = S.opt(S.object{ chat = CHAT, business_connection_id = S.opt(S.id()) }) }),
 }
 
+-- a BusinessConnection (checked against CONNECTION) as channels.reps keeps it
+local function connection_of(bc)
+  local can_reply = bc.can_reply
+  if can_reply == nil and bc.rights then can_reply = bc.rights.can_reply end
+  return { id = S.text(bc.id), user_id = bc.user.id, enabled = bc.is_enabled ~= false, can_reply = can_reply == true }
+end
+
 -- a message in a rep's own chat, through their business connection: one
 -- conversation per connection and chat, and who wrote it (channels.reps)
 local function business(msg, connection, from)
@@ -75,11 +82,7 @@ function M.parse(body)
   local id = S.text(u.update_id)
   local m, cb = u.message or u.edited_message or u.business_message or u.edited_business_message, u.callback_query
   if u.business_connection then
-    local bc = u.business_connection
-    local can_reply = bc.can_reply
-    if can_reply == nil and bc.rights then can_reply = bc.rights.can_reply == true end
-    return { { id = id, kind = "business_connection", connection = { id = S.text(bc.id), user_id = bc.user.id,
-             enabled = bc.is_enabled ~= false, can_reply = can_reply == true } } }, {}
+    return { { id = id, kind = "business_connection", connection = connection_of(u.business_connection) } }, {}
   end
   if cb then
     -- a tap on a button: its chat, else (an inline message) the user's own chat
@@ -155,9 +158,7 @@ function M.business_connection(creds, id)
   if not bc then return nil, err end
   local ok, word, detail = S.check(bc, CONNECTION)
   if not ok then return nil, word .. ": " .. tostring(detail) end
-  local can_reply = bc.can_reply
-  if can_reply == nil and bc.rights then can_reply = bc.rights.can_reply == true end
-  return { id = S.text(bc.id), user_id = bc.user.id, enabled = bc.is_enabled ~= false, can_reply = can_reply == true }
+  return connection_of(bc)
 end
 
 --- Shows "typing…" in the chat (best effort; Telegram shows it up to 5 s).
