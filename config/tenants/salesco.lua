@@ -30,6 +30,7 @@ return {
   staff = {
     anna = { name = "Anna", telegram = tonumber(env("SALESCO_ANNA_CHAT", "700001")) },
     ben = { name = "Ben", telegram = tonumber(env("SALESCO_BEN_CHAT", "700002")) },
+    cara = { name = "Cara", telegram = tonumber(env("SALESCO_CARA_CHAT", "700003")) },
   },
   reps = {
     anna = {
@@ -44,6 +45,14 @@ return {
       calendar = { google = env("SALESCO_BEN_CALENDAR", "ben@salesco.example"), write = false, freshness = 30 },
       telegram = { user_id = tonumber(env("SALESCO_BEN_TELEGRAM_ID", "700002")),
                    prospects = { "@acme_cto", tonumber(env("SALESCO_BEN_PROSPECT", "8100001")) } },
+    },
+    -- a rep with a bot of their own instead of Telegram Business: its webhook is
+    -- /webhooks/salesco.cara/telegram
+    cara = {
+      name = "Cara Lim, Sales Co",
+      hours = WEEKDAYS("10:00-16:00"),
+      calendar = { google = env("SALESCO_CARA_CALENDAR", "cara@salesco.example"), write = false, freshness = 30 },
+      channels = { telegram = { token_env = "SALESCO_CARA_TELEGRAM_TOKEN", secret_env = "SALESCO_CARA_TELEGRAM_SECRET" } },
     },
   },
 }

@@ -127,7 +127,7 @@ local function handle(tenant, settings, f, merged)
   local msg, word, detail = usable(f)
   if not msg then return false, word, detail end
   local adapter = registry.adapter(f.channel)
-  local creds = adapter and registry.creds(settings, f.channel)
+  local creds = adapter and registry.creds(registry.for_rep(settings, f.rep), f.channel)
   if not creds then return nil, "channel " .. tostring(f.channel) .. " not enabled" end
   local key = outbox_key(tenant, f)
   local box = redis.call("GET", key)

@@ -430,6 +430,7 @@ end
 
 
 local REP_FIELDS = { name = true, tone = true, messages = true, hours = true, booking = true, calendar = true, telegram = true,
+                     channels = true,
                      llm = true, sentiment = true, support_phone = true }
 
 --- A tenant's sales reps (settings.reps = {anna = {...}}): each inherits the
@@ -450,6 +451,10 @@ function M.reps(t, settings, mdecl, cfg_file, text, files)
       if files and files[rep] then o = merge(files[rep], o) end   -- flows/<t>/reps/<rep>.lua, the config on top
       for k in pairs(o) do
         if not REP_FIELDS[k] then problems[#problems + 1] = where .. ": unknown override '" .. tostring(k) .. "'" end
+      end
+      if type(o.channels) == "table" and o.channels.telegram and type(o.telegram) == "table" and o.telegram.user_id then
+        problems[#problems + 1] = where .. ": connects through Telegram Business (telegram.user_id) or with a bot "
+          .. "of their own (channels.telegram), not both"
       end
       local s = merge(settings, o)
       s.reps, s.rep, s.tone, s.messages, s.hours = nil, rep, nil, nil, nil

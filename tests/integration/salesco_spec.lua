@@ -15,6 +15,8 @@ local gcal = require "connectors.google_calendar"
 
 local TOKEN = "777018:" .. crypto.random_hex(12)
 local SECRET = "sales_" .. crypto.random_hex(8)
+local CARA_TOKEN = "777019:" .. crypto.random_hex(12)                 -- a rep with a bot of her own
+local CARA_SECRET = "cara_" .. crypto.random_hex(8)
 local ANNA = tonumber(crypto.random_hex(4), 16) + 7000000          -- the reps' Telegram user ids
 local BEN = ANNA + 1
 local ANNA_CAL, BEN_CAL = "anna@salesco.example", "ben@salesco.example"
@@ -55,7 +57,8 @@ describe("salesco over Telegram Business", function()
       SALESCO_ZOOM_ACCOUNT_ID = "acc-1", SALESCO_ZOOM_CLIENT_ID = "zid", SALESCO_ZOOM_CLIENT_SECRET = "zsecret",
       ZOOM_OAUTH_TOKEN_URL = zoom.url .. "/oauth/token", ZOOM_API_URL = zoom.url .. "/v2",
       SALESCO_ANNA_TELEGRAM_ID = ANNA, SALESCO_BEN_TELEGRAM_ID = BEN,
-      SALESCO_ANNA_CHAT = ANNA, SALESCO_BEN_CHAT = BEN }
+      SALESCO_ANNA_CHAT = ANNA, SALESCO_BEN_CHAT = BEN,
+      SALESCO_CARA_TELEGRAM_TOKEN = CARA_TOKEN, SALESCO_CARA_TELEGRAM_SECRET = CARA_SECRET }
     start_host()
     gclient = gcal.new({ timeout = 2, tries = 1 }, { credentials_env = SA },
       { token = google.url .. "/token", api = google.url .. "/calendar/v3" })
@@ -253,6 +256,37 @@ describe("salesco over Telegram Business", function()
     -- and the next one is scheduled (3 days later)
     local third, rec = follow_up(anna_conn, p)
     assert.truthy(third and rec.payload.data.n == 2)
+  end)
+
+  it("answers a rep's own bot at /webhooks/salesco.<rep>/telegram with that bot, follow-ups included", function()
+    local p = new_chat()
+    local u = tg:control("/_control/make_update", { chat_id = p, text = "Hello", token = CARA_TOKEN })
+    local url = s.url .. "/webhooks/salesco.cara/telegram"
+    local r = tg:control("/_control/deliver", { url = url, secret = SECRET, update = u })
+    assert.are.same({ 403 }, r.statuses)                      -- the company bot's secret is not Cara's
+    r = tg:control("/_control/deliver", { url = s.url .. "/webhooks/salesco.anna/telegram", secret = SECRET, update = u })
+    assert.are.same({ 404 }, r.statuses)                      -- Anna has no bot of her own
+    r = tg:control("/_control/deliver", { url = url, secret = CARA_SECRET, update = u })
+    assert.are.same({ 200 }, r.statuses)
+    local function cara_said()
+      local out = {}
+      for _, m in ipairs(tg:control("/_control/sent?token=" .. CARA_TOKEN .. "&method=sendMessage").sent) do
+        if m.status == 200 and tostring(m.params.chat_id) == tostring(p) then out[#out + 1] = m.params.text end
+      end
+      return out
+    end
+    assert.truthy(proc.wait_until(function() return #cara_said() >= 2 end, 10, 0.05), json.encode(cara_said()))
+    assert.matches("thank you for writing to Cara Lim", cara_said()[1])
+    local conv = "telegram:" .. p
+    local id
+    for _, x in ipairs(redis.call("ZRANGE", "fh:timers:due", 0, -1)) do
+      local rec = json.decode(redis.call("HGET", "fh:timers:data", x) or "null")
+      if type(rec) == "table" and rec.payload and rec.payload.conv == conv and rec.payload.tenant == "salesco.cara" then id = x end
+    end
+    assert.truthy(id, "no follow-up for Cara's prospect")
+    make_due(id)
+    assert.truthy(proc.wait_until(function() return #cara_said() >= 3 end, 10, 0.05), json.encode(cara_said()))
+    assert.matches("just checking in", cara_said()[3])
   end)
 
   it("hands a prospect to the rep in English and in Russian: the rep is told, the assistant stops", function()

@@ -91,3 +91,18 @@ describe("channels.reps", function()
     assert.truthy(ttl > 3500 and ttl <= 3600, tostring(ttl))
   end)
 end)
+
+describe("a rep's own channel (channels.registry.for_rep)", function()
+  local registry = require "channels.registry"
+  local settings = { name = "T", channels = { telegram = { token_env = "T_TOKEN", api_url = "http://tg" } },
+                     reps = { cara = { channels = { telegram = { token_env = "T_CARA_TOKEN" } } }, anna = {} } }
+
+  it("puts the rep's fields over the tenant's for that channel, and leaves other reps alone", function()
+    local s = registry.for_rep(settings, "cara")
+    assert.are.same({ token_env = "T_CARA_TOKEN", api_url = "http://tg" }, s.channels.telegram)
+    assert.are.equal("T", s.name)
+    assert.are.equal("T_TOKEN", settings.channels.telegram.token_env)
+    assert.are.equal(settings, registry.for_rep(settings, "anna"))
+    assert.are.equal(settings, registry.for_rep(settings, nil))
+  end)
+end)
