@@ -24,6 +24,16 @@ return {
     zoom = { account_id_env = "SALESCO_ZOOM_ACCOUNT_ID", client_id_env = "SALESCO_ZOOM_CLIENT_ID",
              client_secret_env = "SALESCO_ZOOM_CLIENT_SECRET", timeout = 3, tries = 2, deadline = 6 },
   },
+  -- the LLM that answers prospects' questions from flows/salesco/knowledge.lua (optional:
+  -- without it the assistant works on its rules alone)
+  llm = env("SALESCO_LLM_URL") and {
+    provider = env("SALESCO_LLM_PROVIDER", "openai"),        -- or "anthropic"
+    base_url = env("SALESCO_LLM_URL"),
+    model = env("SALESCO_LLM_MODEL", "gpt-4o-mini"),
+    api_key_env = "SALESCO_LLM_KEY",
+    timeout = 3, retries = 1, temperature = 0.3,
+    turn_deadline = 4,
+  } or nil,
   -- the booking engine's plumbing; the call itself (30 minutes, hours, notice) is in business.lua
   booking = { id = { prefix = "SC-", length = 8 } },
   -- the reps, to notify when a prospect asks for a person (their chat with the bot)

@@ -8,6 +8,7 @@
 local bant = use "bant"
 local meeting = use "meeting"
 local playbook = use "playbook"
+local answer = use "answer"
 local extract = require "text.extract"
 
 local ASK = { need = "ask_need", budget = "ask_budget", authority = "ask_authority", timeline = "ask_timeline" }
@@ -48,10 +49,11 @@ local function discount(text)
 end
 
 -- what the message says about BANT: every reader, the asked one leniently
-local function read_bant(c, text)
+-- (unless the message is a question of the prospect's own)
+local function read_bant(c, text, asking)
   for _, name in ipairs(bant.ORDER) do
     if c.slots[name] == nil then
-      local v = bant[name](text, c.data.asked == name)
+      local v = bant[name](text, c.data.asked == name and not asking)
       if v ~= nil then c:set(name, v) end
     end
   end
@@ -112,7 +114,14 @@ local function talk(c, msg)
       return true
     end
   end
-  read_bant(c, text)
+  -- a question the knowledge base covers: answered (LLM, in the rep's voice), then on with BANT
+  local asking = answer.is_question(text)
+  if asking and not c.data.offered then
+    local said, why = answer.ask(c, text, rules(c).voice)
+    if said then c:say("answer", { answer = said })
+    elseif why == "voice" or why:find("^llm failed") then c:say("question_noted") end
+  end
+  read_bant(c, text, asking)
   if c.data.asked == "email" or (c.slots.stage == "qualified" and not c.slots.email) then
     local email = extract.email(text)
     if email then c:set("email", email)

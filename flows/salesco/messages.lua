@@ -16,6 +16,8 @@ return {
     slot_gone = "That time was just taken, I am sorry. Shall I show you the free times again?",
     booking_failed = "I could not book the call just now. Please tap the time again in a minute.",
     booked = "Done, the call is booked for {when}. Here is the Zoom link: {link}",
+    answer = "{answer}",
+    question_noted = "Good question, I will make sure it is answered on the call.",
     not_now = "Thank you, that helps a lot. I will send you a few materials, and we can talk when the timing is right.",
     escalated = "Of course, I am passing this to my colleague now, they will contact you shortly.",
     follow_up_1 = "Hello again, just checking in. Is this still something you are looking at?",
