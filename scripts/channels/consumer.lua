@@ -65,7 +65,7 @@ end
 -- else, e.g. written by an older version or by hand, is dead-lettered at
 -- once instead of failing its ten deliveries)
 local ENTRY = S.object{ channel = S.string(), id = S.id(), conversation = S.id(100), msg = S.string(),
-                        name = S.opt(S.string()) }
+                        name = S.opt(S.string()), rep = S.opt(S.string(64)) }
 local MSG = S.object{ text = S.opt(S.string()), button = S.opt(S.either(S.string(), S.integer())),
                       kind = S.opt(S.string()), callback = S.opt(S.id()), media = S.opt(S.object{}),
                       location = S.opt(S.object{}), contacts = S.opt(S.list(S.any())) }
@@ -75,6 +75,7 @@ local function usable(f)
   local ok, word, detail = S.check(f, ENTRY)
   if not ok then return nil, word, detail end
   if not registry.adapter(f.channel) then return S.fail("bad value", "channel: no channel '" .. f.channel .. "'") end
+  if f.rep and not f.rep:match("^[%w_%-]+$") then return S.fail("bad value", "rep: not a rep id") end
   local msg, jerr = json.decode(f.msg)
   if msg == nil then return S.fail("bad json", "msg: " .. tostring(jerr)) end
   ok, word, detail = S.check(msg, MSG, "msg")
@@ -126,7 +127,7 @@ local function handle(tenant, settings, f, merged)
   local msg, word, detail = usable(f)
   if not msg then return false, word, detail end
   local adapter = registry.adapter(f.channel)
-  local creds = adapter and registry.creds(settings, f.channel)
+  local creds = adapter and registry.creds(registry.for_rep(settings, f.rep), f.channel)
   if not creds then return nil, "channel " .. tostring(f.channel) .. " not enabled" end
   local key = outbox_key(tenant, f)
   local box = redis.call("GET", key)
@@ -139,7 +140,8 @@ local function handle(tenant, settings, f, merged)
       -- media (with its id), a location or contacts reach the flow as they are
       local text = msg.text
       for _, m in ipairs(merged or {}) do text = text .. "\n" .. m.text end
-      local res, err = turns.run(tenant, f.channel .. ":" .. f.conversation, {
+      -- a sales rep's message (channels.reps) runs as "<tenant>.<rep>"
+      local res, err = turns.run(f.rep and (tenant .. "." .. f.rep) or tenant, f.channel .. ":" .. f.conversation, {
         text = text, button = msg.button, kind = msg.kind, media = msg.media,
         location = msg.location, contacts = msg.contacts }, { mid = f.channel .. ":" .. f.id })
       if not res then return nil, tostring(err) end

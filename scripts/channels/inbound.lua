@@ -19,7 +19,8 @@
 --   inbound.stream(tenant) / inbound.dead(tenant) -> stream keys
 --
 -- Stream entries: channel, id (the provider's message id), conversation,
--- msg (JSON {text | button}), name. A worker of the tenant's process reads
+-- msg (JSON {text | button}), name, rep (the sales rep whose turn it is,
+-- served as "<tenant>.<rep>"; absent: the tenant's). A worker of the tenant's process reads
 -- them with a consumer group (channels.consumer). The dead-letter stream
 -- keeps the newest DEAD_MAX entries (XADD MAXLEN ~): an operator reads it
 -- with XRANGE; it is a record, nothing re-reads it.
@@ -51,8 +52,10 @@ function M.accept(tenant, channel, msg)
   local payload = { text = msg.text, button = msg.button, kind = msg.kind, callback = msg.callback,
                     media = msg.media, location = msg.location, contacts = msg.contacts }
   local id
-  id, err = redis.call("XADD", M.stream(tenant), "*", "channel", channel, "id", msg.id,
-    "conversation", msg.conversation, "name", msg.name or "", "msg", json.encode(payload))
+  local args = { "XADD", M.stream(tenant), "*", "channel", channel, "id", msg.id,
+    "conversation", msg.conversation, "name", msg.name or "", "msg", json.encode(payload) }
+  if msg.rep then args[#args + 1], args[#args + 2] = "rep", msg.rep end   -- a sales rep's (channels.reps)
+  id, err = redis.call(unpack(args))
   if not id then
     redis.call("DEL", M.dedupe_key(tenant, channel, msg.id))   -- let the provider's retry in
     return nil, err

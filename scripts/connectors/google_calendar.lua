@@ -2,7 +2,8 @@
 --- (an RS256 JWT exchanged for an access token, kept until it expires).
 --
 -- Declaration: google_calendar = { credentials_env (the service account's
---   JSON key: client_email, private_key, private_key_id), subject? (a user
+--   JSON key, or the path of the key file: client_email, private_key,
+--   private_key_id), subject? (a user
 --   to act as, with domain-wide delegation), timeout?, tries? }
 -- Endpoints: GOOGLE_OAUTH_TOKEN_URL (https://oauth2.googleapis.com/token) and
 --   GOOGLE_CALENDAR_API_URL (https://www.googleapis.com/calendar/v3), set by
@@ -72,8 +73,18 @@ function C.event_id(marker)
   return table.concat(out)
 end
 
+-- the key itself, or the path of its file (a value not starting with "{")
+local function key_text(v)
+  if v == nil or v:find("^%s*{") then return v or "" end
+  local f = io.open(v, "rb")
+  if not f then error("google_calendar: credentials_env names the file '" .. v .. "', which cannot be read", 0) end
+  local text = f:read("*a")
+  f:close()
+  return text
+end
+
 function C.new(d, secrets, endpoints)
-  local ok, key = pcall(json.decode, secrets.credentials_env or "")
+  local ok, key = pcall(json.decode, key_text(secrets.credentials_env))
   if not ok or type(key) ~= "table" or type(key.private_key) ~= "string" or type(key.client_email) ~= "string" then
     error("google_calendar: credentials_env must hold a service account's JSON key (client_email, private_key)", 0)
   end

@@ -52,8 +52,10 @@ local function client_of(tenant, name, decl)
   for _, field in ipairs(C.secrets) do
     local var = decl[field]
     if type(var) ~= "string" then return nil, "not configured", name .. ": " .. field .. " is not set" end
-    extra = extra or env_extra(tenant)
-    if not config_env.allowed(tenant, var, extra) then
+    -- a sales rep ("<tenant>.<rep>") reads what its tenant may read
+    local owner = tenant:match("^([^.]+)") or tenant
+    extra = extra or env_extra(owner)
+    if not config_env.allowed(owner, var, extra) then
       return nil, "not configured", name .. ": " .. field .. " = " .. var .. " is not a variable this tenant may read"
     end
     local v = os.getenv(var)

@@ -261,6 +261,25 @@ function load_files(id)
     tone_fn = tone.pipeline(rules)
   end
 
+  -- a sales rep's voice (optional): flows/<tenant>/reps/<rep>.lua returns
+  -- {tone = rules, messages = {en = {...}}}, under the config's reps.<rep>
+  local rep_files = {}
+  for rep in pairs(type(settings.reps) == "table" and settings.reps or {}) do
+    local rfile = type(rep) == "string" and rep:match("^[%w_%-]+$") and (dir .. "/reps/" .. rep .. ".lua")
+    if rfile and source.read(rfile) then
+      local v, rtext = source.load(rfile, source.env())
+      if type(v) ~= "table" then return nil, { rtext or (rfile .. ": must return {tone = ..., messages = ...}") } end
+      for k in pairs(v) do
+        if k ~= "tone" and k ~= "messages" then
+          return nil, { ("%s:%d: a rep's file holds tone and messages only, not '%s' (the rest goes in %s)")
+            :format(rfile, source.line_of(rtext, tostring(k)) or 1, tostring(k), cfg_file) }
+        end
+      end
+      texts[#texts + 1] = rtext
+      rep_files[rep] = v
+    end
+  end
+
   -- the flow, with the tenant's settings in reach and its own helpers
   local ffile = dir .. "/flow.lua"
   local env
@@ -345,7 +364,7 @@ function load_files(id)
   local ok, problem = M.attach(t, settings, id, cfg_file, text)
   if not ok then return nil, { problem } end
   if settings.reps ~= nil then
-    local reps, rproblems = M.reps(t, settings, decl, cfg_file, text)
+    local reps, rproblems = M.reps(t, settings, decl, cfg_file, text, rep_files)
     if not reps then return nil, rproblems end
     t.reps = reps
   end
@@ -410,14 +429,16 @@ function M.attach(t, settings, id, cfg_file, text)
 end
 
 
-local REP_FIELDS = { name = true, tone = true, messages = true, hours = true, booking = true, calendar = true,
+local REP_FIELDS = { name = true, tone = true, messages = true, hours = true, booking = true, calendar = true, telegram = true,
+                     channels = true,
                      llm = true, sentiment = true, support_phone = true }
 
 --- A tenant's sales reps (settings.reps = {anna = {...}}): each inherits the
 --- tenant's flow and overrides its messages (prompts), tone rules, booking
 --- (working hours: `hours` applies to every resource), calendar and any
---- setting. Each rep is served as tenant "<tenant>.<rep>".
-function M.reps(t, settings, mdecl, cfg_file, text)
+--- setting. Each rep is served as tenant "<tenant>.<rep>". files[rep]: the
+--- rep's tone and messages from flows/<tenant>/reps/<rep>.lua.
+function M.reps(t, settings, mdecl, cfg_file, text, files)
   local out, problems = {}, {}
   if type(settings.reps) ~= "table" then
     return nil, { ("%s:%d: reps must map rep ids to their overrides"):format(cfg_file, source.line_of(text, "reps") or 1) }
@@ -427,8 +448,13 @@ function M.reps(t, settings, mdecl, cfg_file, text)
     if type(rep) ~= "string" or not rep:match("^[%w_%-]+$") or type(o) ~= "table" then
       problems[#problems + 1] = where .. ": must be name = { overrides }"
     else
+      if files and files[rep] then o = merge(files[rep], o) end   -- flows/<t>/reps/<rep>.lua, the config on top
       for k in pairs(o) do
         if not REP_FIELDS[k] then problems[#problems + 1] = where .. ": unknown override '" .. tostring(k) .. "'" end
+      end
+      if type(o.channels) == "table" and o.channels.telegram and type(o.telegram) == "table" and o.telegram.user_id then
+        problems[#problems + 1] = where .. ": connects through Telegram Business (telegram.user_id) or with a bot "
+          .. "of their own (channels.telegram), not both"
       end
       local s = merge(settings, o)
       s.reps, s.rep, s.tone, s.messages, s.hours = nil, rep, nil, nil, nil

@@ -72,8 +72,9 @@ local function deliver(p, info, replies)
   local to = who.verified:sub(#who.channel + 2)
   for i, reply in ipairs(replies or {}) do
     local journal = ("fh:tjournal:{%s}:%s:%d"):format(base(p.tenant), info.id, i)
+    local rep = p.tenant:match("^[^.]+%.(.+)$")          -- a sales rep's own channel, if they have one
     local ok, err = outbound.send(base(p.tenant), who.channel, to, { text = reply.text, buttons = reply.buttons },
-                                  st.settings, journal)
+                                  require("channels.registry").for_rep(st.settings, rep), journal)
     if not ok then
       if err == "template required" or err == "channel not enabled" then
         require("log").warn("timer reply not sent", { tenant = p.tenant, conversation = p.conv, err = err })

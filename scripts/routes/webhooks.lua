@@ -1,5 +1,7 @@
 -- Inbound webhooks of the asynchronous channels:
 --   POST /webhooks/{tenant}/{channel}
+--   POST /webhooks/{tenant}.{rep}/{channel}   a sales rep's own channel
+--        (reps.<rep>.channels in the tenant's config): answered as the rep
 -- The signature (or secret) is checked on the raw body first: a failure is
 -- 401/403 and nothing is stored. Then every message is dropped if the
 -- provider delivered it before, else appended to the tenant's stream, and
@@ -16,14 +18,19 @@ local registry = require "channels.registry"
 local inbound = require "channels.inbound"
 local log = require "log"
 local receipts = require "channels.receipts"
+local reps = require "channels.reps"
 local json = require "json"
 
 local function fail(status, word, message)
   return router.json(status, { error = word, message = message })
 end
 
--- the adapter and the tenant's credentials for it, or an error answer
+-- the adapter and the tenant's credentials for it, or an error answer;
+-- {tenant} may be "<tenant>.<rep>": a sales rep's own channel (its
+-- messages are the rep's; p.tenant becomes the tenant, p.rep the rep)
 local function channel(p)
+  local base, rep = p.tenant:match("^([^.]+)%.([^.]+)$")
+  if base then p.tenant, p.rep = base, rep end
   if not p.tenant:match(TENANT_ID) then                -- "..", "_platform", "a%00b": no tenant
     return nil, { fail(404, "unknown tenant", "no such tenant") }
   end
@@ -31,9 +38,18 @@ local function channel(p)
   if not adapter then return nil, { fail(404, "unknown channel", "channels: telegram, whatsapp, twilio, wapi, vapi") } end
   local st = tenants.status(p.tenant)
   if not st or st.version == nil then return nil, { fail(404, "unknown tenant", "no tenant '" .. p.tenant .. "'") } end
-  local creds, why = registry.creds(st.settings, p.channel)
+  local settings = st.settings
+  if rep and adapter.synchronous then return nil, { fail(404, "channel not enabled", "a rep's own channel must be asynchronous") } end
+  if rep then
+    local own = type(settings.reps) == "table" and type(settings.reps[rep]) == "table" and settings.reps[rep].channels
+    if type(own) ~= "table" or own[p.channel] == nil then
+      return nil, { fail(404, "channel not enabled", "the rep has no " .. p.channel .. " of their own") }
+    end
+    settings = registry.for_rep(settings, rep)
+  end
+  local creds, why = registry.creds(settings, p.channel)
   if not creds then return nil, { fail(404, "channel not enabled", why) } end
-  return adapter, creds
+  return adapter, creds, st.settings
 end
 
 -- the subscription check some providers make (WhatsApp: hub.challenge)
@@ -43,7 +59,7 @@ router.route("GET", "/webhooks/{tenant}/{channel}", function(req, p)
   if not adapter.challenge then return fail(405, "method not allowed", "this channel sends POST only") end
   local status, body = adapter.challenge(req.query, creds)
   return status, body, { ["Content-Type"] = "text/plain" }
-end, "/webhooks/{tenant}/{channel}")
+end, "/webhooks/{tenant}/{channel}", { reps = true })
 
 -- the payload (or the items of it) a verified sender sent that the host
 -- cannot use: kept in the dead-letter stream; nil, err when Redis cannot
@@ -70,7 +86,7 @@ local function guarded(p, fn, ...)
 end
 
 router.route("POST", "/webhooks/{tenant}/{channel}", function(req, p)
-  local adapter, creds = channel(p)
+  local adapter, creds, settings = channel(p)
   if not adapter then return unpack(creds) end
   local ok, status, reason = adapter.verify(req, creds)
   if not ok then
@@ -97,9 +113,19 @@ router.route("POST", "/webhooks/{tenant}/{channel}", function(req, p)
   -- delivery receipts (delivered / read / failed) recorded on the outbound message
   for _, s in ipairs(statuses or {}) do receipts.record(p.tenant, s.id, s) end
   for _, m in ipairs(msgs) do
-    local done, qerr = inbound.accept(p.tenant, p.channel, m)
-    if not done then return fail(503, "unavailable", "cannot queue the message (" .. tostring(qerr) .. "); retry") end
+    -- a tenant with sales reps: the rep the message belongs to (channels.reps)
+    local rep, why = p.rep, nil
+    if rep then
+      m.rep, m.id = rep, rep .. ":" .. m.id           -- the rep's bot numbers its updates on its own
+    else rep, why = reps.route(p.tenant, settings, m, creds) end
+    if rep == nil and why then return fail(503, "unavailable", "cannot route the message (" .. tostring(why) .. "); retry") end
+    if rep == false then
+      log.info("webhook message left alone", { tenant = p.tenant, channel = p.channel, reason = why })
+    else
+      local done, qerr = inbound.accept(p.tenant, p.channel, m)
+      if not done then return fail(503, "unavailable", "cannot queue the message (" .. tostring(qerr) .. "); retry") end
+    end
   end
   if adapter.ack then return adapter.ack() end     -- e.g. Twilio wants TwiML
   return router.json(200, { ok = true })
-end, "/webhooks/{tenant}/{channel}")
+end, "/webhooks/{tenant}/{channel}", { reps = true })

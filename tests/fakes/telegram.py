@@ -49,6 +49,18 @@ Answers {"ok":true,"result":...} or {"ok":false,"error_code":N,"description":...
       getUpdates ends a waiting one with 409 "Conflict: terminated by other
       getUpdates request; make sure that only one bot instance is running".
 
+Telegram Business (a bot answering a person's own account, Bot API 7.2+):
+  A connection is made with POST /_control/business_connection (below).
+  sendMessage, sendChatAction, sendPhoto and sendDocument take
+      business_connection_id: the message goes into the owner's private chat
+      chat_id; unknown id -> 400 "Bad Request: BUSINESS_CONNECTION_INVALID",
+      a disabled connection or one without the reply right -> 400
+      "Bad Request: BUSINESS_PEER_INVALID" (both texts UNCONFIRMED, see
+      wire-formats.md 3). The Message carries business_connection_id,
+      from = the owner and sender_business_bot = the bot.
+  getBusinessConnection business_connection_id -> BusinessConnection {id,
+      user, user_chat_id, date, is_enabled, can_reply, rights{can_reply}}.
+
 Every Bot API call is recorded per token, failed and dropped ones included:
 {"method" (canonical spelling), "params" (query and body merged; JSON text
 in reply_markup, reply_parameters, link_preview_options, entities and
@@ -84,6 +96,15 @@ Control API (JSON in and out; anything else -> 404):
        "token"?} -> a realistic Update: a message (bot_command entity for
        /commands) or a callback_query on the last message the bot sent to
        that chat with an inline keyboard. update_id is sequential per fake.
+  POST /_control/business_connection {"user_id": X, "first_name"?,
+       "username"?, "id"?, "enabled"?: true, "can_reply"?: true, "token"?}
+       makes (or, same id, changes) the connection the person X made to the
+       bot -> the business_connection Update Telegram sends (both can_reply
+       and the Bot API 9.0 rights object).
+  make_update with "business_connection_id": a business_message from
+       user_id (the owner's id: the owner writing in their own chat) in the
+       private chat chat_id, as Telegram delivers it to the bot; with
+       "edited": true an edited_business_message.
   POST /_control/deliver {"url": U, "secret": S|null, "update": {...},
        "times": 1, "gap_ms": 0, "parallel": false, "timeout_ms": 10000,
        "headers": {...}?, "token": T?} POSTs the Update to U as Telegram
@@ -116,7 +137,7 @@ SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
 BOT_PATH = re.compile(r"/bot([^/]*)/([^/]*)")
 METHODS = {m.lower(): m for m in (
     "getMe", "sendMessage", "sendPhoto", "sendDocument", "sendChatAction", "answerCallbackQuery",
-    "setWebhook", "deleteWebhook", "getWebhookInfo", "getUpdates")}
+    "setWebhook", "deleteWebhook", "getWebhookInfo", "getUpdates", "getBusinessConnection")}
 CHAT_ACTIONS = {"typing", "upload_photo", "record_video", "upload_video", "record_voice",
                 "upload_voice", "upload_document", "choose_sticker", "find_location",
                 "record_video_note", "upload_video_note"}
@@ -166,6 +187,7 @@ MESSAGES = {}                    # (chat id, message_id) -> Message the bot sent
 KEYBOARDS = {}                   # chat id -> last Message the bot sent with an inline keyboard
 MESSAGE_IDS = defaultdict(int)   # chat id -> last message_id in that chat
 COUNTERS = {"update_id": 812345677}
+CONNECTIONS = {}                 # business connection id -> BusinessConnection
 
 
 def bot(token):
@@ -341,6 +363,52 @@ def chat_param(p):
     if cid == 0:
         raise bad("chat not found")
     return cid
+
+
+def business_param(p):
+    """The connection a send names (None: the bot's own chat); raises as Telegram."""
+    cid = p.get("business_connection_id")
+    if cid is None or cid == "":
+        return None
+    conn = CONNECTIONS.get(str(cid))
+    if conn is None:
+        raise bad("BUSINESS_CONNECTION_INVALID")
+    if not conn["is_enabled"] or not conn["can_reply"]:
+        raise bad("BUSINESS_PEER_INVALID")
+    return conn
+
+
+def on_behalf(msg, conn, token):
+    """A message the bot sent through a business connection, as Telegram shows it."""
+    if conn is not None:
+        msg["from"] = conn["user"]
+        msg["business_connection_id"] = conn["id"]
+        msg["sender_business_bot"] = bot_user(token)
+    return msg
+
+
+def business_connection(msg):
+    uid = msg.get("user_id")
+    if not isinstance(uid, int) or isinstance(uid, bool) or uid <= 0:
+        raise ValueError("user_id (a positive integer) is required")
+    cid = str(msg.get("id") or secrets.token_urlsafe(12).replace("-", "A").replace("_", "B"))
+    user = {"id": uid, "is_bot": False, "first_name": msg.get("first_name") or "Rep"}
+    if msg.get("username"):
+        user["username"] = msg["username"]
+    can_reply = bool(msg.get("can_reply", True))
+    conn = {"id": cid, "user": user, "user_chat_id": uid, "date": int(time.time()),
+            "is_enabled": bool(msg.get("enabled", True)), "can_reply": can_reply,
+            "rights": {"can_reply": can_reply, "can_read_messages": True}}
+    CONNECTIONS[cid] = conn
+    return {"update_id": next_update_id(), "business_connection": conn}
+
+
+async def get_business_connection(token, p):
+    cid = p.get("business_connection_id")
+    conn = CONNECTIONS.get(str(cid)) if cid not in (None, "") else None
+    if conn is None:
+        raise bad("BUSINESS_CONNECTION_INVALID")
+    return conn, None
 
 
 # ---------------------------------------------------------------- objects
@@ -694,6 +762,7 @@ async def get_me(token, p):
 
 async def send_message(token, p):
     cid = chat_param(p)
+    conn = business_param(p)
     text = text_param(p, "text") or ""
     if not text.strip():
         raise bad("message text is empty")
@@ -712,7 +781,7 @@ async def send_message(token, p):
     if markup:
         msg["reply_markup"] = markup
         KEYBOARDS[cid] = msg
-    MESSAGES[(cid, msg["message_id"])] = msg
+    MESSAGES[(cid, msg["message_id"])] = on_behalf(msg, conn, token)
     return msg, None
 
 
@@ -723,6 +792,7 @@ def send_media(kind):
     """sendPhoto / sendDocument by URL (or file_id): a Message with the media."""
     async def handler(token, p):
         cid = chat_param(p)
+        conn = business_param(p)
         ref = text_param(p, kind)
         if not ref:
             raise bad(f"there is no {kind} in the request")
@@ -743,13 +813,14 @@ def send_media(kind):
             msg["caption"] = caption
         if markup:
             msg["reply_markup"] = markup
-        MESSAGES[(cid, msg["message_id"])] = msg
+        MESSAGES[(cid, msg["message_id"])] = on_behalf(msg, conn, token)
         return msg, None
     return handler
 
 
 async def send_chat_action(token, p):
     cid = chat_param(p)
+    business_param(p)
     if text_param(p, "action") not in CHAT_ACTIONS:
         raise bad("wrong parameter action in request")
     if cid in BLOCKED:
@@ -877,6 +948,7 @@ HANDLERS = {
     "getMe": get_me, "sendMessage": send_message, "sendChatAction": send_chat_action,
     "sendPhoto": send_media("photo"), "sendDocument": send_media("document"),
     "answerCallbackQuery": answer_callback_query, "setWebhook": set_webhook,
+    "getBusinessConnection": get_business_connection,
     "deleteWebhook": delete_webhook, "getWebhookInfo": get_webhook_info,
     "getUpdates": get_updates,
 }
@@ -942,7 +1014,7 @@ def make_update(msg):
     for k in ("last_name", "username", "language_code"):
         if msg.get(k):
             user[k] = msg[k]
-    if cid > 0:
+    if cid > 0 and msg.get("business_connection_id") is None:
         PEOPLE[cid] = user
     uid = next_update_id(msg.get("update_id"))
     now = int(time.time())
@@ -958,11 +1030,25 @@ def make_update(msg):
         return {"update_id": uid, "callback_query": query}
     text = msg.get("text")
     text = "/start" if text is None else str(text)
+    bcid = msg.get("business_connection_id")
+    if bcid is not None:
+        conn = CONNECTIONS.get(str(bcid))
+        if conn is None:
+            raise ValueError("no business connection " + str(bcid))
+        if user_id == conn["user"]["id"]:
+            user = conn["user"]          # the owner writing in their own chat
+        elif cid > 0:
+            PEOPLE[cid] = user
     message = {"message_id": next_message_id(cid), "from": user, "chat": chat_object(cid),
                "date": now, "text": text}
     if text.startswith("/") and len(text) > 1:
         command = text.split()[0]
         message["entities"] = [{"offset": 0, "length": u16(command), "type": "bot_command"}]
+    if bcid is not None:
+        message["business_connection_id"] = str(bcid)
+        if msg.get("edited"):
+            message["edit_date"] = now
+        return {"update_id": uid, ("edited_business_message" if msg.get("edited") else "business_message"): message}
     return {"update_id": uid, "message": message}
 
 
@@ -1023,7 +1109,7 @@ def reset():
     for st in BOTS.values():
         st.notify()  # waiting polls see they are orphaned and return
     BOTS.clear()
-    for table in (STEPS, SENT, PEOPLE, MESSAGES, KEYBOARDS):
+    for table in (STEPS, SENT, PEOPLE, MESSAGES, KEYBOARDS, CONNECTIONS):
         table.clear()
     BLOCKED.clear()
     REVOKED.clear()
@@ -1076,6 +1162,8 @@ async def control_post(path, msg):
         return 200, {"queued": len(st.updates), "update_id": update["update_id"]}
     if path == "/_control/make_update":
         return 200, make_update(msg)
+    if path == "/_control/business_connection":
+        return 200, business_connection(msg)
     if path == "/_control/deliver":
         return 200, await deliver(msg)
     return 404, {"error": "not found"}

@@ -1,0 +1,8 @@
+-- Sales Co's house style: short, no em-dashes, no emoji. A rep's file
+-- (reps/<rep>.lua) replaces these rules with the rep's own.
+return {
+  { "no_em_dashes" },
+  { "max_sentences", 3 },
+  { "emoji", "none" },
+  { "trim" },
+}
