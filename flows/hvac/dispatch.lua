@@ -105,6 +105,18 @@ end
 --- free visits in [from, to]: {{start, end, tech}} soonest first (at most
 --- limit), or nil, "calendar unavailable" | the connector's word.
 --- opts.except: an event id that is not busy time (the one being moved)
+-- does any technician do this service in this zone?
+function M.fits(c, service, zone)
+  local skill = c.tenant.booking.services[service].skill
+  for _, r in pairs(c.tenant.booking.resources) do
+    local does, goes = false, false
+    for _, k in ipairs(r.skills or {}) do does = does or k == skill end
+    for _, a in ipairs(r.areas or {}) do goes = goes or a == zone end
+    if does and goes then return true end
+  end
+  return false
+end
+
 function M.free(c, service, zone, from, to, limit, opts)
   local slots, err = c.booking:slots{ service = service, from = from, to = to, area = zone }
   if not slots then return nil, err end

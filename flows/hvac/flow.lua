@@ -90,6 +90,13 @@ local function book(c, args, call)
   if not from then return needs_human(c, call, "missing", a, { missing_fields = { "preferred_time" } }) end
   local free, err = dispatch.free(c, service, zone, from, exact and from + 1 or to, 1)
   if not free then return needs_human(c, call, "odoo", a) end
+  if not free[1] and not dispatch.fits(c, service, zone) and c.tenant.dispatch.allow_unassigned and exact then
+    -- no technician does this here: the dispatch user owns the visit at the
+    -- asked time, for a dispatcher to assign (allow_unassigned)
+    local svc = c.tenant.booking.services[service]
+    free = { { start = from, ["end"] = from + svc.duration * 60,
+               tech = { user_id = c.tenant.dispatch.user_id, name = "our dispatcher" } } }
+  end
   if not free[1] then
     local later = dispatch.free(c, service, zone, exact and from - 3 * 3600 or to, c:now() + 21 * 86400, 3) or {}
     return needs_human(c, call, emergency and "emergency" or "no_slot", a, { suggested_times = suggestions(c, later),

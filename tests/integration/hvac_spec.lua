@@ -267,4 +267,41 @@ describe("the HVAC voice dispatcher", function()
     end, 40)
     assert.is_true(ok, json.encode(events(function(e) return e.name:find("Slow Sid", 1, true) end)))
   end)
+
+  it("gives a visit no technician fits to the dispatch user when the tenant allows unassigned bookings", function()
+    -- a copy of the tenant where nobody installs in the central zone, with allow_unassigned
+    local dir = "var/test/hvac-" .. crypto.random_hex(4)
+    proc.sh(("mkdir -p %s/tenants %s/flows && cp config/tenants/hvac.lua config/tenants/_platform.lua %s/tenants/ && cp -r flows/hvac %s/flows/")
+      :format(dir, dir, dir, dir))
+    local function rewrite(path, fn)
+      local text = assert(proc.read_file(path))
+      local f = assert(io.open(path, "w"))
+      f:write(fn(text))
+      f:close()
+    end
+    rewrite(dir .. "/tenants/hvac.lua", function(t) return (t:gsub("allow_unassigned = false", "allow_unassigned = true", 1)) end)
+    rewrite(dir .. "/flows/hvac/business.lua", function(t)         -- nobody installs any more
+      return (t:gsub("(does = {[^}]*})", function(list)
+        return (list:gsub(',%s*"installation"', ""):gsub('"installation",%s*', ""))
+      end))
+    end)
+    local main = s
+    local other = proc.start{ config = "config/flowhost.lua", env = { FLOWHOST_WORKERS = 1, HVAC_VAPI_SECRET = SECRET,
+      HVAC_ODOO_URL = odoo.url, HVAC_ODOO_DB = "testdb", HVAC_ODOO_LOGIN = "bot@example.com", HVAC_ODOO_KEY = "odoo-key",
+      HVAC_ODOO_DISPATCH_USER_ID = 2, FLOWHOST_TENANTS_DIR = dir .. "/tenants", FLOWHOST_FLOWS_DIR = dir .. "/flows" } }
+    s = other
+    local ok, err = pcall(function()
+      local at = tuesday(14, 0, 2)
+      local r = tool("schedule_appointment", book{ service_type = "new system estimate", preferred_time = at,
+                                                   notes = "replace the old unit" }, { number = "+15125550177" })
+      assert.are.equal("scheduled", r.status, json.encode(r))
+      local ev = by_id("calendar.event", r.appointment_id)
+      assert.are.equal(2, ev.user_id)                                   -- the dispatch user owns it
+      assert.are.equal(tz.parse_iso(at), tz.parse_iso(ev.start, "UTC"))
+    end)
+    s = main
+    proc.stop(other)
+    proc.sh("rm -rf " .. dir)
+    assert(ok, err)
+  end)
 end)
