@@ -8,26 +8,14 @@ local time = require "time"
 local redis = require "redis"
 local crypto = require "crypto"
 
-local function write(path, text)
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
-end
 
-local function edit(path, from, to)
-  local text = assert(proc.read_file(path))
-  local i = assert(text:find(from, 1, true), "the file no longer has: " .. from)
-  write(path, text:sub(1, i - 1) .. to .. text:sub(i + #from))
-end
 
 describe("hot reload with the tenant's specs", function()
   local s, dir, msgs
   local TOKEN = "check-reload-" .. crypto.random_hex(4)
 
   setup(function()
-    dir = "var/test/check-reload-" .. crypto.random_hex(4)
-    proc.sh("mkdir -p " .. dir .. "/tenants " .. dir .. "/flows && cp config/tenants/carwash.lua " .. dir
-      .. "/tenants/ && cp -r flows/carwash " .. dir .. "/flows/")
+    dir = proc.copy_tenant("carwash", "check-reload")
     msgs = dir .. "/flows/carwash/messages.lua"
     s = proc.start{ config = "config/flowhost.lua", env = { FLOWHOST_WORKERS = 1, FLOWHOST_ADMIN_TOKEN = TOKEN,
       FLOWHOST_TENANTS_DIR = dir .. "/tenants", FLOWHOST_FLOWS_DIR = dir .. "/flows" } }
@@ -55,7 +43,7 @@ describe("hot reload with the tenant's specs", function()
     assert.truthy(greeting():find("Welcome to", 1, true))
 
     -- the scenario specs expect the greeting to say "welcome"
-    edit(msgs, "Hi! Welcome to {tenant}", "Hello, this is {tenant}")
+    proc.edit_file(msgs, "Hi! Welcome to {tenant}", "Hello, this is {tenant}")
     local served_old, rejected = 0, nil
     rejected = proc.wait_until(function()
       assert.truthy(greeting():find("Welcome to", 1, true), "the broken version went live")
@@ -70,7 +58,7 @@ describe("hot reload with the tenant's specs", function()
     assert.is_true(served_old > 3, "the old version answered only " .. served_old .. " times while the specs ran")
 
     -- a good edit goes live once its specs pass
-    edit(msgs, "Hello, this is {tenant}", "Hi! Welcome to {tenant} (new)")
+    proc.edit_file(msgs, "Hello, this is {tenant}", "Hi! Welcome to {tenant} (new)")
     local live = proc.wait_until(function() return greeting():find("(new)", 1, true) end, 90, 0.2)
     assert.truthy(live, "the good version did not go live")
     local st = status()

@@ -6,27 +6,13 @@ local crypto = require "crypto"
 
 local BIN = proc.BIN
 
-local function write(path, text)
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
-end
 
--- the carwash tenant in a fresh folder: {dir, cfg, msgs, env}
+-- the carwash tenant in a fresh folder: {dir, cfg, msgs, biz, env}
 local function copy()
-  local dir = "var/test/check-" .. crypto.random_hex(4)
-  proc.sh("mkdir -p " .. dir .. "/tenants " .. dir .. "/flows && cp config/tenants/carwash.lua " .. dir
-    .. "/tenants/ && cp -r flows/carwash " .. dir .. "/flows/")
+  local dir = proc.copy_tenant("carwash", "check")
   return { dir = dir, cfg = dir .. "/tenants/carwash.lua", msgs = dir .. "/flows/carwash/messages.lua",
            biz = dir .. "/flows/carwash/business.lua",
            env = ("FLOWHOST_TENANTS_DIR=%s/tenants FLOWHOST_FLOWS_DIR=%s/flows "):format(dir, dir) }
-end
-
--- replace the first `from` (plain text) in the file with `to`
-local function edit(path, from, to)
-  local text = assert(proc.read_file(path))
-  local i = assert(text:find(from, 1, true), "the file no longer has: " .. from)
-  write(path, text:sub(1, i - 1) .. to .. text:sub(i + #from))
 end
 
 local function check(t, args)
@@ -60,7 +46,7 @@ describe("flowhost check refuses", function()
   -- other; what is left to get wrong is the entry itself
   it("a service without the minutes it takes (it could not be booked)", function()
     local t = case()
-    edit(t.biz, '    { id = "interior",', '    { id = "ceramic", title = "Ceramic Coating", price = 5999, names = { "ceramic" } },\n    { id = "interior",')
+    proc.edit_file(t.biz, '    { id = "interior",', '    { id = "ceramic", title = "Ceramic Coating", price = 5999, names = { "ceramic" } },\n    { id = "interior",')
     local out, code = check(t)
     assert.are.equal(1, code, out)
     assert.truthy(out:find(("%s:%d: service 'ceramic' needs minutes"):format(t.biz, line_of(t.biz, '"ceramic"')), 1, true), out)
@@ -71,7 +57,7 @@ describe("flowhost check refuses", function()
     -- the older layout, in a small tenant: catalogue and booking services in its config
     proc.sh(("mkdir -p %s/flows/apart && cp tests/fixtures/flows/mini/* %s/flows/apart/"):format(t.dir, t.dir))
     local cfg = t.dir .. "/tenants/apart.lua"
-    write(cfg, [[return {
+    proc.write_file(cfg, [[return {
   name = "Apart", timezone = "UTC", languages = { "en", "hi" }, translations = "fallback",
   catalogue = { services = { { id = "basic_wash", title = "Basic Wash", price = 499 },
                              { id = "ceramic", title = "Ceramic", price = 5999 } } },
@@ -88,7 +74,7 @@ describe("flowhost check refuses", function()
 
   it("a {placeholder} typo, at the message's line", function()
     local t = case()
-    edit(t.msgs, "- Name: {name}", "- Name: {nme}")
+    proc.edit_file(t.msgs, "- Name: {name}", "- Name: {nme}")
     local out, code = check(t)
     assert.are.equal(1, code, out)
     assert.truthy(out:find(("%s:%d: en.summary uses {nme}, but the booking kit (booking.dialog) gives no nme")
@@ -97,7 +83,7 @@ describe("flowhost check refuses", function()
 
   it("a typo in a variable the kit gives", function()
     local t = case()
-    edit(t.msgs, "The earliest free time is {next}. Which day", "The earliest free time is {nxt}. Which day")
+    proc.edit_file(t.msgs, "The earliest free time is {next}. Which day", "The earliest free time is {nxt}. Which day")
     local out, code = check(t)
     assert.are.equal(1, code, out)
     assert.truthy(out:find("en.no_times_day uses {nxt}, but the booking kit", 1, true), out)
@@ -105,7 +91,7 @@ describe("flowhost check refuses", function()
 
   it("price = 2,499: a comma inside a number", function()
     local t = case()
-    edit(t.biz, "price = 2499, minutes = 120", "price = 2,499, minutes = 120")
+    proc.edit_file(t.biz, "price = 2499, minutes = 120", "price = 2,499, minutes = 120")
     local out, code = check(t)
     assert.are.equal(1, code, out)
     assert.truthy(out:find(("%s:%d: service 'full_detailing' has a value without a name (499): is there a comma inside a number?")
@@ -114,7 +100,7 @@ describe("flowhost check refuses", function()
 
   it("a price that is not a positive number", function()
     local t = case()
-    edit(t.biz, "price = 2499, minutes = 120", "price = 0, minutes = 120")
+    proc.edit_file(t.biz, "price = 2499, minutes = 120", "price = 0, minutes = 120")
     local out, code = check(t)
     assert.are.equal(1, code, out)
     assert.truthy(out:find("service 'full_detailing'.price must be a positive number", 1, true), out)
@@ -122,7 +108,7 @@ describe("flowhost check refuses", function()
 
   it("a syntax error, in plain words with the file and line", function()
     local t = case()
-    edit(t.msgs, 'ask_name = "What\'s your name?",', 'ask_name = "What\'s your name?"')
+    proc.edit_file(t.msgs, 'ask_name = "What\'s your name?",', 'ask_name = "What\'s your name?"')
     local out, code = check(t)
     assert.are.equal(1, code, out)
     local n = line_of(t.msgs, "ask_name =")
@@ -132,7 +118,7 @@ describe("flowhost check refuses", function()
 
   it("a text not closed, in plain words", function()
     local t = case()
-    edit(t.msgs, 'ask_name = "What\'s your name?",', 'ask_name = "What\'s your name?,')
+    proc.edit_file(t.msgs, 'ask_name = "What\'s your name?",', 'ask_name = "What\'s your name?,')
     local out, code = check(t)
     assert.are.equal(1, code, out)
     assert.truthy(out:find(("%s:%d: the text that starts on line %d is not closed")
@@ -141,7 +127,7 @@ describe("flowhost check refuses", function()
 
   it("a missing translation when the tenant requires every text in every language", function()
     local t = case()                                 -- carwash requires them (the default)
-    edit(t.msgs, [[    ask_addons = "क्या आप कोई ऐड-ऑन लेना चाहेंगे? हमारे पास {addon_list} हैं। नहीं चाहिए तो 'नहीं' लिखें।",
+    proc.edit_file(t.msgs, [[    ask_addons = "क्या आप कोई ऐड-ऑन लेना चाहेंगे? हमारे पास {addon_list} हैं। नहीं चाहिए तो 'नहीं' लिखें।",
 ]], "")
     local out, code = check(t)
     assert.are.equal(1, code, out)
@@ -161,7 +147,7 @@ describe("flowhost check warns", function()
     assert.truthy(proc.read_file(t.dir .. "/flows/carwash/translations.lock"):find("hi.greeting ", 1, true))
     out = check(t)
     assert.falsy(out:find("translated from an older", 1, true), out)
-    edit(t.msgs, "I can book a wash for your car in a minute.", "I can book a wash for your car in two minutes.")
+    proc.edit_file(t.msgs, "I can book a wash for your car in a minute.", "I can book a wash for your car in two minutes.")
     out, code = check(t)
     assert.are.equal(0, code, out)                  -- a warning, not an error
     assert.truthy(out:find(("warning: %s:%d: hi.greeting was translated from an older English text; update it, then run `flowhost check --translated carwash`")

@@ -270,25 +270,16 @@ describe("the HVAC voice dispatcher", function()
 
   it("gives a visit no technician fits to the dispatch user when the tenant allows unassigned bookings", function()
     -- a copy of the tenant where nobody installs in the central zone, with allow_unassigned
-    local dir = "var/test/hvac-" .. crypto.random_hex(4)
-    proc.sh(("mkdir -p %s/tenants %s/flows && cp config/tenants/hvac.lua config/tenants/_platform.lua %s/tenants/ && cp -r flows/hvac %s/flows/")
-      :format(dir, dir, dir, dir))
-    local function rewrite(path, fn)
-      local text = assert(proc.read_file(path))
-      local f = assert(io.open(path, "w"))
-      f:write(fn(text))
-      f:close()
-    end
-    rewrite(dir .. "/tenants/hvac.lua", function(t) return (t:gsub("allow_unassigned = false", "allow_unassigned = true", 1)) end)
-    rewrite(dir .. "/flows/hvac/business.lua", function(t)         -- nobody installs any more
-      return (t:gsub("(does = {[^}]*})", function(list)
-        return (list:gsub(',%s*"installation"', ""):gsub('"installation",%s*', ""))
-      end))
-    end)
+    local dir, env = proc.copy_tenant("hvac")
+    proc.edit_file(dir .. "/tenants/hvac.lua", "allow_unassigned = false", "allow_unassigned = true")
+    local biz = dir .. "/flows/hvac/business.lua"                  -- nobody installs any more
+    proc.write_file(biz, (proc.read_file(biz):gsub("(does = {[^}]*})", function(list)
+      return (list:gsub(',%s*"installation"', ""):gsub('"installation",%s*', ""))
+    end)))
     local main = s
     local other = proc.start{ config = "config/flowhost.lua", env = { FLOWHOST_WORKERS = 1, HVAC_VAPI_SECRET = SECRET,
       HVAC_ODOO_URL = odoo.url, HVAC_ODOO_DB = "testdb", HVAC_ODOO_LOGIN = "bot@example.com", HVAC_ODOO_KEY = "odoo-key",
-      HVAC_ODOO_DISPATCH_USER_ID = 2, FLOWHOST_TENANTS_DIR = dir .. "/tenants", FLOWHOST_FLOWS_DIR = dir .. "/flows" } }
+      HVAC_ODOO_DISPATCH_USER_ID = 2, FLOWHOST_TENANTS_DIR = env.FLOWHOST_TENANTS_DIR, FLOWHOST_FLOWS_DIR = env.FLOWHOST_FLOWS_DIR } }
     s = other
     local ok, err = pcall(function()
       local at = tuesday(14, 0, 2)

@@ -13,26 +13,19 @@ local crypto = require "crypto"
 local NAMES = { "Rahul", "Priya", "Amit", "Neha", "Vikram", "Anjali", "Rohan", "Kavya", "Arjun", "Meera",
                 "Sanjay", "Divya" }
 
-local function write(path, text)
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
-end
 
 describe("hot reload under load", function()
   local s, dir, base_messages
   local TOKEN = "reload-spec-" .. crypto.random_hex(4)
 
   setup(function()
-    dir = "var/test/reload-" .. crypto.random_hex(4)
-    proc.sh("mkdir -p " .. dir .. "/tenants " .. dir .. "/flows && cp config/tenants/carwash.lua " .. dir
-      .. "/tenants/ && cp -r flows/carwash " .. dir .. "/flows/")
+    dir = proc.copy_tenant("carwash", "reload")
     base_messages = proc.read_file(dir .. "/flows/carwash/messages.lua")
     -- this spec times the reload itself (within 1 s): the tenant's own
     -- specs before going live are timed in check_reload_spec.lua
     local cfg = dir .. "/tenants/carwash.lua"
     local text = proc.read_file(cfg):gsub('languages = { "en", "hi" },', '%0 specs_before_live = false,', 1)
-    write(cfg, text)
+    proc.write_file(cfg, text)
     s = proc.start{ config = "config/flowhost.lua", env = { FLOWHOST_WORKERS = 2, FLOWHOST_ADMIN_TOKEN = TOKEN,
       FLOWHOST_TENANTS_DIR = dir .. "/tenants", FLOWHOST_FLOWS_DIR = dir .. "/flows" } }
   end)
@@ -98,7 +91,7 @@ describe("hot reload under load", function()
         local lines = {}
         for l in (base_messages .. "\n"):gmatch("([^\n]*)\n") do lines[#lines + 1] = l end
         table.insert(lines, 5, "    this line is not lua at all")
-        write(path, table.concat(lines, "\n"))
+        proc.write_file(path, table.concat(lines, "\n"))
         local t0 = time.monotonic()
         local seen
         while time.monotonic() - t0 < 3 do
@@ -112,7 +105,7 @@ describe("hot reload under load", function()
         rejected = rejected + 1
       else
         local marker = ("(v%d)"):format(i)
-        write(path, (base_messages:gsub("Hi! Welcome to", "Hi " .. marker .. "! Welcome to", 1)))
+        proc.write_file(path, (base_messages:gsub("Hi! Welcome to", "Hi " .. marker .. "! Welcome to", 1)))
         local t0 = time.monotonic()
         while not greetings_show(marker) do
           assert.truthy(time.monotonic() - t0 < 3, "version " .. i .. " not serving after 3 s")
@@ -146,7 +139,7 @@ describe("hot reload under load", function()
     assert.are.equal(200, r.status, r.body)
     time.sleep(0.8)
     for _ = 1, 4 do assert.are.equal(before, status().version) end
-    write(dir .. "/flows/carwash/messages.lua", (base_messages:gsub("Hi! Welcome to", "Hi (after)! Welcome to", 1)))
+    proc.write_file(dir .. "/flows/carwash/messages.lua", (base_messages:gsub("Hi! Welcome to", "Hi (after)! Welcome to", 1)))
     local t0 = time.monotonic()
     while not greetings_show("(after)") do
       assert.truthy(time.monotonic() - t0 < 3)

@@ -9,29 +9,20 @@ local host = require "host"
 local time = require "time"
 local crypto = require "crypto"
 
-local function write(path, text)
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
-end
 
 describe("a tenant with a state on every worker", function()
   local s, dir, base_messages, base_config
   local TOKEN = "workers-spec-" .. crypto.random_hex(4)
 
   setup(function()
-    dir = "var/test/workers-" .. crypto.random_hex(4)
-    proc.sh("mkdir -p " .. dir .. "/tenants " .. dir .. "/flows && cp config/tenants/carwash.lua config/tenants/_platform.lua "
-      .. dir .. "/tenants/ && cp -r flows/carwash " .. dir .. "/flows/")
+    dir = proc.copy_tenant("carwash", "workers")
     base_messages = proc.read_file(dir .. "/flows/carwash/messages.lua")
     base_config = proc.read_file(dir .. "/tenants/carwash.lua")
     assert(base_config:find('workers = "all"', 1, true), "config/tenants/carwash.lua should ask for every worker")
     -- this spec times the copies' switch-over; the specs-before-live gate
     -- (its own spec: check_reload_spec) would add seconds to every edit
     base_config = base_config:gsub('workers = "all"', '%0, specs_before_live = false', 1)
-    local f = assert(io.open(dir .. "/tenants/carwash.lua", "w"))
-    f:write(base_config)
-    f:close()
+    proc.write_file(dir .. "/tenants/carwash.lua", base_config)
     s = proc.start{ config = "config/flowhost.lua", env = { FLOWHOST_WORKERS = 2, FLOWHOST_ADMIN_TOKEN = TOKEN,
       FLOWHOST_TENANTS_DIR = dir .. "/tenants", FLOWHOST_FLOWS_DIR = dir .. "/flows" } }
   end)
@@ -107,7 +98,7 @@ describe("a tenant with a state on every worker", function()
   it("takes a new version live on both copies, and keeps both on the last good one after a broken edit", function()
     local path = dir .. "/flows/carwash/messages.lua"
     local old = status().version
-    write(path, (base_messages:gsub("Hi! Welcome to", "Hi (both)! Welcome to", 1)))
+    proc.write_file(path, (base_messages:gsub("Hi! Welcome to", "Hi (both)! Welcome to", 1)))
     local t0, st = time.monotonic(), nil
     repeat
       time.sleep(0.05)
@@ -118,7 +109,7 @@ describe("a tenant with a state on every worker", function()
     assert.truthy(greetings_show("(both)"))
     local good = st.version
 
-    write(path, base_messages .. "\nthis line is not lua\n")
+    proc.write_file(path, base_messages .. "\nthis line is not lua\n")
     t0 = time.monotonic()
     repeat
       time.sleep(0.05)
@@ -143,8 +134,8 @@ describe("a tenant with a state on every worker", function()
 
   it("drops the copy when the tenant goes back to one worker, and makes it again for \"all\"", function()
     local cfg = dir .. "/tenants/carwash.lua"
-    write(dir .. "/flows/carwash/messages.lua", base_messages)     -- (the last spec left it broken)
-    write(cfg, (base_config:gsub('workers = "all"', "workers = 1", 1)))
+    proc.write_file(dir .. "/flows/carwash/messages.lua", base_messages)     -- (the last spec left it broken)
+    proc.write_file(cfg, (base_config:gsub('workers = "all"', "workers = 1", 1)))
     local t0, st = time.monotonic(), nil
     repeat
       time.sleep(0.05)
@@ -157,7 +148,7 @@ describe("a tenant with a state on every worker", function()
     assert.are.equal(16, kept)
     assert.are.equal(48, status().calls - calls0)           -- every turn on the owner
 
-    write(cfg, base_config)
+    proc.write_file(cfg, base_config)
     t0 = time.monotonic()
     repeat
       time.sleep(0.05)

@@ -37,6 +37,32 @@ function M.read_file(path)
   return s
 end
 
+--- Writes text to path (replacing what was there).
+function M.write_file(path, text)
+  local f = assert(io.open(path, "w"))
+  f:write(text)
+  f:close()
+end
+
+--- Replaces the first `from` (plain text) in the file with `to`; raises
+--- when the file no longer has it (the spec's edit would test nothing).
+function M.edit_file(path, from, to)
+  local text = assert(M.read_file(path), "cannot read " .. path)
+  local i = assert(text:find(from, 1, true), "the file no longer has: " .. from)
+  M.write_file(path, text:sub(1, i - 1) .. to .. text:sub(i + #from))
+end
+
+--- A copy of tenant id (its config, the platform defaults and its flow
+--- folder) in a fresh folder var/test/<label>-<random>, for a spec to edit:
+--- -> dir, env {FLOWHOST_TENANTS_DIR, FLOWHOST_FLOWS_DIR}; remove it with
+--- proc.sh("rm -rf " .. dir)
+function M.copy_tenant(id, label)
+  local dir = ("var/test/%s-%s"):format(label or id, require("crypto").random_hex(4))
+  sh(("mkdir -p %s/tenants %s/flows && cp config/tenants/%s.lua config/tenants/_platform.lua %s/tenants/ && cp -r flows/%s %s/flows/")
+    :format(dir, dir, id, dir, id, dir))
+  return dir, { FLOWHOST_TENANTS_DIR = dir .. "/tenants", FLOWHOST_FLOWS_DIR = dir .. "/flows" }
+end
+
 --- Polls fn() every `every` seconds until it returns a truthy value or
 --- `timeout` seconds pass; returns that value (or nil).
 function M.wait_until(fn, timeout, every)
