@@ -8,11 +8,6 @@ local function run(cmd)
   return out, tonumber(out:match("exit=(%d+)"))
 end
 
-local function write(path, text)
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
-end
 
 describe("flowhost command line", function()
   it("prints usage and every setting's environment variable with --help", function()
@@ -55,7 +50,7 @@ describe("flowhost command line", function()
     it("stops with exit code 2 naming file and line on " .. what, function()
       os.execute("mkdir -p var/test")
       local path = "var/test/" .. name .. ".lua"
-      write(path, text)
+      proc.write_file(path, text)
       local out, code = run(BIN .. " serve --config " .. path)
       assert.are.equal(2, code)
       assert.truthy(out:find(path .. want, 1, true), out)
