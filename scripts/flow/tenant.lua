@@ -261,6 +261,18 @@ function load_files(id)
     tone_fn = tone.pipeline(rules)
   end
 
+  -- reps registered without code (<tenant>.reps.lua, flow.rep_registry),
+  -- under the config's own
+  local registered, rproblem = require("flow.rep_registry").read(id)
+  if not registered then return nil, { rproblem } end
+  if next(registered) then
+    settings.reps = type(settings.reps) == "table" and settings.reps or {}
+    for rep, r in pairs(registered) do
+      if settings.reps[rep] == nil then settings.reps[rep] = readonly.plain(r) end
+    end
+    texts[#texts + 1] = source.read(require("flow.rep_registry").file(id))
+  end
+
   -- a sales rep's voice (optional): flows/<tenant>/reps/<rep>.lua returns
   -- {tone = rules, messages = {en = {...}}}, under the config's reps.<rep>
   local rep_files = {}
@@ -430,7 +442,7 @@ end
 
 
 local REP_FIELDS = { name = true, tone = true, messages = true, hours = true, booking = true, calendar = true, telegram = true,
-                     channels = true,
+                     channels = true, timezone = true, zoom_user = true,
                      llm = true, sentiment = true, support_phone = true }
 
 --- A tenant's sales reps (settings.reps = {anna = {...}}): each inherits the
@@ -482,7 +494,7 @@ function M.reps(t, settings, mdecl, cfg_file, text, files)
         if not ok then problems[#problems + 1] = where .. ": tone: " .. tostring(err)
         else v.tone = tone.pipeline(o.tone) end
       end
-      if o.booking or o.hours or o.calendar ~= nil then
+      if o.booking or o.hours or o.calendar ~= nil or o.timezone then
         local ok, err = M.attach(v, s, v.id, cfg_file, text)
         if not ok then problems[#problems + 1] = where .. ": " .. err end
       end

@@ -79,6 +79,9 @@ function M.snapshot(id)
   files[cfg] = text
   local platform = read(tenant.platform_file())
   if platform then files[tenant.platform_file()] = platform end
+  local reps_file = tdir .. "/" .. id .. ".reps.lua"            -- flow.rep_registry
+  local reps = read(reps_file)
+  if reps then files[reps_file] = reps end
   local lock = read(dir .. "/" .. require("flow.check_translations").LOCK)
   if lock then files[dir .. "/" .. require("flow.check_translations").LOCK] = lock end
   return files, M.of(id, files)

@@ -19,6 +19,7 @@ local function concerned(tenants, path)
   if path:sub(1, #tenants.scripts_dir() + 1) == tenants.scripts_dir() .. "/" then return "all" end
   if path == tenant.platform_file() then return "all" end
   local id = path:match("^" .. tdir:gsub("%p", "%%%0") .. "/([%w_%-]+)%.lua$")
+    or path:match("^" .. tdir:gsub("%p", "%%%0") .. "/([%w_%-]+)%.reps%.lua$")     -- flow.rep_registry
   if id then return { id } end
   id = path:match("^" .. fdir:gsub("%p", "%%%0") .. "/([%w_%-]+)")
   if id then return { id } end

@@ -55,6 +55,35 @@ function M.load(arg)
     if not t.booking then return nil, "no booking engine" end
     return t.booking:get(r.id)
   end)
+  -- a rep being registered (POST /admin/tenants/{t}/reps): its integrations
+  -- tried live through the tenant's connectors -> {calendar?, zoom?} = "ok" | why
+  _G.rep_checks = answer(function(r)
+    local view = require("connectors.view").new(t.settings.connectors or {}, a.id)
+    local out = {}
+    if type(r.calendar) == "string" then
+      local gc = view.google_calendar
+      if not gc then out.calendar = "the tenant declares no google_calendar connector"
+      else
+        local tz = require "tz"
+        local now = require("time").now()
+        local cals, word = gc:free_busy({ r.calendar }, tz.format_iso(now, "UTC"), tz.format_iso(now + 3600, "UTC"))
+        local one = cals and cals[r.calendar]
+        if not cals then out.calendar = "not reachable: " .. tostring(word)
+        elseif type(one) ~= "table" or one.errors then out.calendar = "not readable by the service account"
+        else out.calendar = "ok" end
+      end
+    end
+    if r.zoom then
+      local zoom = view.zoom
+      if not zoom then out.zoom = "the tenant declares no zoom connector"
+      else
+        -- any answer past the token (a meeting that does not exist) proves it works
+        local _, word = zoom:get_meeting(1)
+        out.zoom = (word == nil or word == "not found") and "ok" or ("token refused: " .. tostring(word))
+      end
+    end
+    return out
+  end)
   _G.cancel_booking = answer(function(r)
     if not t.booking then return nil, "no booking engine" end
     return t.booking:cancel(r.id, r.reason or "cancelled by an operator")

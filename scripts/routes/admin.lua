@@ -11,6 +11,10 @@
 --   GET  /admin/tenants/{t}/conversations/{id}     read;  DELETE: reset
 --   GET  /admin/tenants/{t}/bookings?date=YYYY-MM-DD   list of a day
 --   GET  /admin/tenants/{t}/bookings/{id}          read;  POST .../{id}/cancel {"reason"}
+--   GET  /admin/tenants/{t}/reps                   the tenant's sales reps (config and registered)
+--   POST /admin/tenants/{t}/reps                   {"id", "name", "telegram_user_id"?, "prospects"?,
+--        "timezone"?, "hours"?, "calendar"?, "zoom_user"?}: registers a rep (flow.rep_registry),
+--        tries its calendar and Zoom live and says what failed; live after the reload it triggers
 --   GET  /admin/tenants/{t}/handoffs               open and queued hand-offs (flow.handoff), oldest first
 --   POST /admin/tenants/{t}/messages               {"channel", "to", "text" | "template" | "media"}:
 --        a message the business starts ("at": Unix seconds schedules it on a
@@ -115,6 +119,41 @@ admin("GET", "/admin/tenants/{tenant}/bookings", function(req, p)
   return in_tenant("bookings", function() return { date = date } end)(req, p)
 end)
 admin("GET", "/admin/tenants/{tenant}/bookings/{id}", in_tenant("booking", function(_, p) return { id = p.id } end))
+local function reps_of(tenant)
+  local st = tenants.status(tenant)
+  local out = {}
+  for id, r in pairs(st and st.settings and st.settings.reps or {}) do
+    out[#out + 1] = { id = id, name = r.name, timezone = r.timezone, hours = r.hours,
+                      calendar = type(r.calendar) == "table" and r.calendar.google or nil, zoom_user = r.zoom_user,
+                      telegram_user_id = type(r.telegram) == "table" and r.telegram.user_id or nil }
+  end
+  table.sort(out, function(a, b) return a.id < b.id end)
+  return out
+end
+
+admin("GET", "/admin/tenants/{tenant}/reps", function(_, p)
+  return router.json(200, { reps = json.array(reps_of(p.tenant)) })
+end)
+
+admin("POST", "/admin/tenants/{tenant}/reps", function(req, p)
+  local registry = require "flow.rep_registry"
+  local id, s = registry.parse(json.decode(req.body ~= "" and req.body or "null"))
+  if not id then return fail(400, "bad request", s) end
+  local out = tenants.call(p.tenant, "rep_checks", json.encode{ calendar = s.calendar and s.calendar.google,
+                                                                zoom = s.zoom_user ~= nil })
+  local r = out and json.decode(out)
+  local checks = r and r.res or { error = "the tenant's state did not answer" }
+  local ok, err = registry.add(p.tenant, id, s)
+  if not ok then return fail(500, "not written", tostring(err)) end
+  local live = tenants.reload_now(p.tenant)
+  host.request_reload()
+  local failed = {}
+  for what, v in pairs(checks) do if v ~= "ok" then failed[#failed + 1] = what end end
+  table.sort(failed)
+  return router.json(201, { rep = p.tenant .. "." .. id, live = live and true or false, checks = checks,
+                            failed = json.array(failed) })
+end)
+
 admin("GET", "/admin/tenants/{tenant}/handoffs", function(_, p)
   local list = {}
   for _, h in ipairs(require("flow.handoff").list(p.tenant)) do
