@@ -471,6 +471,10 @@ function M.reps(t, settings, mdecl, cfg_file, text, files)
       local s = merge(settings, o)
       s.reps, s.rep, s.tone, s.messages, s.hours = nil, rep, nil, nil, nil
       if o.calendar ~= nil then s.calendar = o.calendar end   -- the rep's calendar replaces the tenant's
+      -- the rep's Zoom user makes the rep's meetings (the tenant's Zoom app)
+      if o.zoom_user and type(s.connectors) == "table" and type(s.connectors.zoom) == "table" then
+        s.connectors = merge(s.connectors, { zoom = merge(s.connectors.zoom, { user = o.zoom_user }) })
+      end
       if o.hours and s.booking and s.booking.resources then
         local res = {}
         for rid, r in pairs(s.booking.resources) do
@@ -494,7 +498,7 @@ function M.reps(t, settings, mdecl, cfg_file, text, files)
         if not ok then problems[#problems + 1] = where .. ": tone: " .. tostring(err)
         else v.tone = tone.pipeline(o.tone) end
       end
-      if o.booking or o.hours or o.calendar ~= nil or o.timezone then
+      if o.booking or o.hours or o.calendar ~= nil or o.timezone or o.zoom_user then
         local ok, err = M.attach(v, s, v.id, cfg_file, text)
         if not ok then problems[#problems + 1] = where .. ": " .. err end
       end

@@ -71,6 +71,13 @@ describe("registering a sales rep", function()
     -- the file a person can read, beside the config
     local text = proc.read_file(dir .. "/tenants/salesco.reps.lua")
     assert.truthy(text:find('name = "Dina Halim, Sales Co"', 1, true), text)
+    -- the rep's meetings are made as their Zoom user, their times in their zone
+    local eff = proc.sh(("FLOWHOST_TENANTS_DIR=%s/tenants FLOWHOST_FLOWS_DIR=%s/flows %s check salesco.dina 2>&1")
+      :format(dir, dir, proc.BIN))
+    local settings = json.decode(eff:match("effective settings:\n(.-)\n?$") or "null")
+    assert.truthy(settings, eff)
+    assert.are.equal("dina@salesco.example", settings.connectors.zoom.user)
+    assert.are.equal("Asia/Makassar", settings.timezone)
     -- the rep serves: its conversations run as salesco.dina
     local r = assert(http.request{ method = "POST", url = s.url .. "/v1/tenants/salesco.dina/conversations" })
     assert.are.equal(201, r.status, r.body)
