@@ -6,7 +6,8 @@
 -- write it again, once; an answer still wrong, or no answer in time, is
 -- never sent (the caller falls back to its rules).
 local bant = use "bant"
-local knowledge = use "knowledge"
+-- the knowledge base: flows/salesco/knowledge/*.md, one topic a file (flow.knowledge)
+local knowledge = tenant.knowledge or {}
 
 local M = {}
 

@@ -261,6 +261,14 @@ function load_files(id)
     tone_fn = tone.pipeline(rules)
   end
 
+  -- a knowledge base (flows/<id>/knowledge/*.md, flow.knowledge): tenant.knowledge
+  local topics, ktexts = require("flow.knowledge").load(dir)
+  if not topics then return nil, { ktexts } end
+  if #topics > 0 then
+    settings.knowledge = topics
+    for _, kt in ipairs(ktexts) do texts[#texts + 1] = kt end
+  end
+
   -- reps registered without code (<tenant>.reps.lua, flow.rep_registry),
   -- under the config's own
   local registered, rproblem = require("flow.rep_registry").read(id)

@@ -28,12 +28,13 @@ local function read(path)
   return s
 end
 
--- every .lua file under dir (recursively), into out[path] = text
+-- every .lua file (and markdown: a knowledge base, flow.knowledge) under
+-- dir (recursively), into out[path] = text
 local function tree(dir, out, skip)
   for _, name in ipairs(host.listdir(dir) or {}) do
     local path = dir .. "/" .. name
     if not (skip and skip[name]) then
-      if name:match("%.lua$") then out[path] = read(path)
+      if name:match("%.lua$") or name:match("%.md$") then out[path] = read(path)
       elseif is_dir(path) then tree(path, out, skip) end
     end
   end
