@@ -15,7 +15,7 @@
 --   {"max_sentences", n},             prose sentences kept; list lines kept and not counted
 --   {"max_chars", n},                 cut at a word boundary, ending with "…"
 --   {"emoji", "none" | "keep" | n},   strip all / keep all / keep the first n
---   {"formal", "en" | "hi"?},         hey -> hello, gonna -> going to, tum -> aap ...
+--   {"formal", "en" | "hi" | "ru"?},  hey -> hello, gonna -> going to, tum -> aap, ты -> Вы ...
 --   {"replace", {from = "to", ...}},  whole words, any case, first-letter case kept
 --   {"capitalize"},                   first letter of each sentence and list item
 --   {"trim"},                         one space between words, trimmed lines, one blank line at most
@@ -253,8 +253,8 @@ local RULES = {
     return nil, "mode must be \"none\", \"keep\" or a number of emoji to keep"
   end },
   formal = { args = 1, optional = true, apply = function(text, fn) return fn(text) end, check = function(lang)
-    if lang == nil or lang == "en" or lang == "hi" then return rewrite.formal(lang or "en") end
-    return nil, "lang must be \"en\" or \"hi\""
+    if lang == nil or lang == "en" or lang == "hi" or lang == "ru" then return rewrite.formal(lang or "en") end
+    return nil, "lang must be \"en\", \"hi\" or \"ru\""
   end },
   replace = { args = 1, apply = function(text, fn) return fn(text) end, check = function(map)
     if type(map) ~= "table" or next(map) == nil then return nil, "needs a table {from = \"to\", ...}" end

@@ -6,7 +6,7 @@
 --       (spaces in a key match any run of white space), in one pass, longest
 --       key first, so replacements never chain. ALL CAPS stay caps, a capital
 --       first letter stays capital.
---   rewrite.formal(lang) -> fn(text) -> text      lang: "en" | "hi"
+--   rewrite.formal(lang) -> fn(text) -> text      lang: "en" | "hi" | "ru"
 --       "en": hey -> hello, gonna -> going to, yeah -> yes ...; "hi": those
 --       plus tum -> aap, tumhara -> aapka, karo -> kijiye, तुम -> आप ...
 --
@@ -80,11 +80,30 @@ local FORMAL_HI = {
   ["बताओ"] = "बताइए",
 }
 for k, v in pairs(FORMAL_EN) do FORMAL_HI[k] = FORMAL_HI[k] or v end
-local FORMAL = { en = M.words(FORMAL_EN), hi = M.words(FORMAL_HI) }
+-- Russian to one person in writing: the formal "Вы", capitalised, in every
+-- form, and "ты" in its forms turned into it (verbs are left as they are:
+-- write them formally in the texts). Cyrillic has no case folding here, so
+-- both cases are listed.
+local FORMAL_RU = {}
+local RU = {
+  ["вы"] = "Вы", ["вас"] = "Вас", ["вам"] = "Вам", ["вами"] = "Вами", ["ваш"] = "Ваш", ["ваша"] = "Ваша",
+  ["ваше"] = "Ваше", ["ваши"] = "Ваши", ["вашего"] = "Вашего", ["вашей"] = "Вашей", ["вашему"] = "Вашему",
+  ["вашим"] = "Вашим", ["вашими"] = "Вашими", ["ваших"] = "Ваших", ["вашу"] = "Вашу",
+  ["ты"] = "Вы", ["тебя"] = "Вас", ["тебе"] = "Вам", ["тобой"] = "Вами", ["твой"] = "Ваш", ["твоя"] = "Ваша",
+  ["твоё"] = "Ваше", ["твое"] = "Ваше", ["твои"] = "Ваши", ["твоего"] = "Вашего", ["твоей"] = "Вашей",
+  ["твоему"] = "Вашему", ["твоим"] = "Вашим", ["твоих"] = "Ваших", ["твою"] = "Вашу",
+}
+local CAP = { ["т"] = "Т", ["в"] = "В" }
+for from, to in pairs(RU) do
+  FORMAL_RU[from] = to
+  local first = from:sub(1, 2)                                   -- one Cyrillic letter, two bytes
+  FORMAL_RU[CAP[first] .. from:sub(3)] = to
+end
+local FORMAL = { en = M.words(FORMAL_EN), hi = M.words(FORMAL_HI), ru = M.words(FORMAL_RU) }
 
 function M.formal(lang)
   local fn = FORMAL[lang]
-  if not fn then error("rewrite.formal: lang must be \"en\" or \"hi\"", 2) end
+  if not fn then error("rewrite.formal: lang must be \"en\", \"hi\" or \"ru\"", 2) end
   return fn
 end
 

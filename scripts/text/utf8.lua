@@ -8,8 +8,9 @@
 --   utf8.cut(s, n)         -> s if it has at most n code points, else its
 --                             first n - 1 and "…" (never a split character)
 --   utf8.is_word(cp)       -> true for letters and digits: ASCII, Latin-1 and
---                             Latin Extended, Devanagari and the other Indic
---                             blocks (U+0900-U+0DFF) except the dandas
+--                             Latin Extended, Cyrillic (U+0400-U+052F),
+--                             Devanagari and the other Indic blocks
+--                             (U+0900-U+0DFF) except the dandas
 --   utf8.emoji_at(s, i)    -> index after the emoji cluster that starts at i | nil
 --
 -- An emoji cluster is a pictograph (U+1F000-U+1FAFF, U+2600-U+27BF and the
@@ -77,6 +78,7 @@ function M.is_word(cp)
     return (cp >= 48 and cp <= 57) or (cp >= 65 and cp <= 90) or (cp >= 97 and cp <= 122)
   end
   if cp >= 0xC0 and cp <= 0x24F then return cp ~= 0xD7 and cp ~= 0xF7 end
+  if cp >= 0x400 and cp <= 0x52F then return cp ~= 0x482 end           -- Cyrillic (not the thousands sign)
   if cp >= 0x900 and cp <= 0xDFF then return cp ~= 0x964 and cp ~= 0x965 end
   return false
 end

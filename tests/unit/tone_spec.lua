@@ -121,7 +121,7 @@ describe("tone.check", function()
     { { { "max_chars", 1 } }, "tone: rule 1 (max_chars): n must be an integer of 2 or more" },
     { { { "emoji", "some" } }, "tone: rule 1 (emoji): mode must be \"none\", \"keep\" or a number of emoji to keep" },
     { { { "emoji", -1 } }, "tone: rule 1 (emoji): mode must be \"none\", \"keep\" or a number of emoji to keep" },
-    { { { "formal", "fr" } }, "tone: rule 1 (formal): lang must be \"en\" or \"hi\"" },
+    { { { "formal", "fr" } }, "tone: rule 1 (formal): lang must be \"en\", \"hi\" or \"ru\"" },
     { { { "replace", {} } }, "tone: rule 1 (replace): needs a table {from = \"to\", ...}" },
     { { { "replace", { [1] = "x" } } }, "tone: rule 1 (replace): every entry must be a non-empty string mapped to a string" },
     { { { "trim" }, { "trim", true } }, "tone: rule 2 (trim): takes 0 arguments, got 1" },
