@@ -10,7 +10,7 @@ end
 return {
   name = "Sales Co",
   timezone = "Asia/Makassar",
-  languages = { "en" },
+  languages = { "en", "ru" },          -- Russian when the prospect writes it (formal "Вы")
   conversation_ttl = 30 * 24 * 3600,      -- a prospect may come back weeks later
   handoff_on_sentiment = false,           -- escalation is the flow's (flows/salesco/flow.lua)
 

@@ -351,6 +351,12 @@ function M.language(t, current, text)
   local named = #text <= 40 and named_language(text)
   if named and speaks[named] then return named, true end
   if speaks.hi and text:find("\224[\164\165]") then return "hi" end
+  -- Russian: a message in Cyrillic is answered in Russian, and one in Latin
+  -- letters only (two words or more) in English again
+  if speaks.ru then
+    if text:find("[\208\209][\128-\191]") then return "ru" end
+    if current == "ru" and speaks.en and select(2, text:gsub("%a%a+", "")) >= 2 then return "en" end
+  end
   return current
 end
 

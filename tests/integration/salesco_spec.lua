@@ -302,7 +302,7 @@ describe("salesco over Telegram Business", function()
     write(anna_conn, p2, "Здравствуйте")
     wait_said(anna_conn, p2, 2)
     write(anna_conn, p2, "Позвоните мне, пожалуйста")
-    assert.matches("passing this to my colleague", wait_said(anna_conn, p2, 3)[3].params.text)
+    assert.matches("передам это коллеге", wait_said(anna_conn, p2, 3)[3].params.text)   -- in Russian, formally
     time.sleep(1)
     assert.are.equal(3, #said(ben_conn, p1))
     assert.is_nil(follow_up(ben_conn, p1))                    -- no follow-up after a hand-off

@@ -2,6 +2,7 @@
 return {
   tone = {
     { "no_em_dashes" },
+    { "formal", "ru" },                -- Russian to one person: "Вы", capitalised
     { "formal", "en" },
     { "max_sentences", 3 },
     { "emoji", "none" },

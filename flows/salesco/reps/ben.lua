@@ -2,6 +2,7 @@
 return {
   tone = {
     { "no_em_dashes" },
+    { "formal", "ru" },                -- Russian to one person: "Вы", capitalised
     { "max_sentences", 2 },
     { "emoji", 1 },
     { "trim" },

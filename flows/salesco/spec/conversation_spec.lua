@@ -36,6 +36,16 @@ describe("salesco conversation", function()
     c:says("ann@example.com"):has_slot("email", "ann@example.com")
   end)
 
+  it("answers a prospect writing Russian in Russian, with the formal Вы, and English again in English", function()
+    local c = rep("anna"):says("Здравствуйте")
+    c:hears("Здравствуйте"):hears("Вы")                       -- the greeting and the first question, formally
+    for _, r in ipairs(replies(c)) do
+      assert.falsy((" " .. r .. " "):find("[%s,.!?]ты[%s,.!?]"), r)
+      assert.falsy((" " .. r .. " "):find("[%s,.!?]вы[%s,.!?]"), r)  -- capitalised, to one person
+    end
+    c:says("We need a CRM for our sales team"):hears("budget")   -- English again
+  end)
+
   it("reads several BANT answers from one message", function()
     local c = rep("anna"):says("Hi")
     c:says("We need a website, budget 5k, I am the owner"):hears("When would you like")
@@ -55,9 +65,9 @@ describe("salesco conversation", function()
     assert.are.same({}, replies(c))
   end)
 
-  it("hands over in Russian too", function()
+  it("hands over in Russian too, answering in Russian", function()
     local c = rep("ben"):says("Hi")
-    c:says("Позвоните мне, пожалуйста"):hears("passing this to my colleague")
+    c:says("Позвоните мне, пожалуйста"):hears("передам это коллеге"):hears("с Вами скоро свяжутся")
   end)
 
   it("hands a discount past the rep's limit to the rep, and keeps one within it", function()
