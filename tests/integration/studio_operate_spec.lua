@@ -47,6 +47,8 @@ describe("studio operate", function()
     if s then proc.stop(s) end
     if fake then fake:stop() end
     proc.sh("rm -rf " .. dir)
+    -- (the seeded thousands are not left to the specs after this one)
+    for _, p in ipairs{ "fh:ho:{salon}:*", "bk:{salon}:*", "fh:conv:{salon:*", "fh:convs:{salon}", "fh:studio:{salon}:*" } do wipe(p) end
   end)
 
   local function control(path, body) return fake:control(path, body) end
