@@ -132,6 +132,8 @@ int fh_runtime_boot(lua_State *L, const fh_config *cfg, const char *mode,
   lua_setfield(L, -2, "timer_poll");
   lua_pushnumber(L, cfg->timer_lease);
   lua_setfield(L, -2, "timer_lease");
+  lua_pushstring(L, cfg->versions);
+  lua_setfield(L, -2, "versions");
   lua_createtable(L, cfg->argc, 0);
   for (int i = 0; i < cfg->argc; i++) {
     lua_pushstring(L, cfg->argv[i]);

@@ -33,6 +33,7 @@ local redis = require "redis"
 local version_of = require "flow.version"
 local replicas = require "flow.replicas"
 local admission = require "flow.admission"
+local follow = require "flow.follow"
 
 local M = {}
 
@@ -164,11 +165,39 @@ local function settled(id)
   while entries[id] and entries[id].installing do time.sleep(0.005) end
   return entries[id]
 end
+M.entry_of = settled
+
+-- (versions from the store, flow.follow) a version this host's disk gave
+-- goes to the store; meanwhile the follow task leaves the tenant alone
+local function publish_after(id, files, version, source, fn)
+  local e = entry(id)
+  e.publishing = true
+  local ok, done, problems = pcall(fn)
+  if ok and done then
+    local sent, got = pcall(follow.published, id, files, version, source)
+    e.disk_seen = (sent and got) and version or nil   -- (not stored: published when the store answers)
+  elseif ok then
+    e.disk_failed = version
+  end
+  e.publishing = nil
+  if not ok then error(done, 0) end
+  return done, problems
+end
 
 --- Loads the tenant's current files if they changed. -> true | nil, problems
-function M.reload(id)
+--- (versions from the store: only an edit of this host's disk is loaded,
+--- then published; opts.source "admin" names who asked)
+function M.reload(id, opts)
   local files, version = M.snapshot(id)
   local e = settled(id)
+  if not files and follow.on() then
+    if e and e.ts then return true end         -- the store's version serves; this disk need not hold it
+    if follow.known(id) then return follow.sync(M, id) end
+  end
+  if follow.on() and files and e and e.ts and e.disk_seen == version then
+    if e.disk_failed and e.disk_failed ~= version then e.last_error, e.disk_failed = nil, nil end
+    return true                                -- no edit on this disk since
+  end
   if not files then                            -- its config is gone: removed
     if e and e.ts then e.ts:close() end
     entries[id] = nil
@@ -177,12 +206,17 @@ function M.reload(id)
   end
   if e and e.version == version and e.ts then
     e.last_error = nil                         -- a bad edit was taken back
+    if follow.on() then return publish_after(id, files, version, opts and opts.source, function() return true end) end
     return true
   end
   if e and e.pinned_over == version and e.ts then return true end   -- rolled back, no edit since
   if e and e.last_error and e.last_error.version == version then return nil, e.last_error.problems end
   if e and e.testing == version then
     return nil, { "this version's specs are running; the current version serves until they pass" }
+  end
+  if follow.on() then
+    return publish_after(id, files, version, opts and opts.source,
+      function() return M.install(id, files, version, { specs = true }) end)
   end
   return M.install(id, files, version, { specs = true })
 end
@@ -196,9 +230,18 @@ function M.owned()
 end
 
 function M.list()
-  local ids = {}
-  for _, id in ipairs(tenant.list()) do ids[#ids + 1] = id end
+  local ids, seen = {}, {}
+  for _, id in ipairs(tenant.list()) do ids[#ids + 1] = id; seen[id] = true end
+  if follow.on() then                           -- published from another host
+    for _, id in ipairs(follow.tenants()) do if not seen[id] then ids[#ids + 1] = id end end
+  end
   return ids
+end
+
+-- a tenant's first load on this worker
+local function first_load(id)
+  if follow.on() then return follow.sync(M, id) end
+  return M.reload(id)
 end
 
 local function local_status(id)
@@ -207,8 +250,8 @@ local function local_status(id)
   local e = entries[id]
   if not (e and e.ts) then e = settled(id) end
   if not e then
-    if not M.snapshot(id) then return nil end
-    M.reload(id)
+    if not M.snapshot(id) and not follow.known(id) then return nil end
+    first_load(id)
     e = entries[id]
     if not e then return nil end
   end
@@ -238,9 +281,11 @@ end
 
 --- Serves an earlier version again, on every worker (and every host on the
 --- same Redis) until the tenant's files change. version nil: the one before.
+--- (Versions from the store: flow.follow.rollback.)
 local function local_rollback(id, version)
   local e = entries[id]
   if not e then return nil, "unknown tenant" end
+  if follow.on() then return follow.rollback(M, e, version) end
   if version == nil then
     for _, h in ipairs(e.history) do
       if h.version ~= e.version then version = h.version; break end
@@ -279,7 +324,8 @@ end
 local function local_call(id, fn, payload)
   local e = entries[id]
   if not e or not e.ts then
-    local ok, problems = M.reload(id)
+    local ok, problems
+    if e then ok, problems = M.reload(id) else ok, problems = first_load(id) end
     e = entries[id]
     if not ok and not (e and e.ts) then
       if problems and problems[1] == "unknown tenant" then return nil, "unknown tenant" end
@@ -320,7 +366,7 @@ end
 function M.reload_all()
   M.rehash_runtime()
   local pins = {}
-  local flat = redis.call("HGETALL", "fh:tenant-pins")
+  local flat = not follow.on() and redis.call("HGETALL", "fh:tenant-pins")
   if type(flat) == "table" then
     for i = 1, #flat, 2 do pins[flat[i]] = json.decode(flat[i + 1]) end
   end
@@ -339,14 +385,18 @@ function M.reload_all()
   end
 end
 
---- Loads the tenants pinned to this worker, then watches for changes.
-function M.start()
+--- Loads the tenants pinned to this worker, then watches for changes (and,
+--- with versions = "redis", follows the version store: flow.follow).
+function M.start(versions)
+  follow.configure(versions)
   M.rehash_runtime()
   host.spawn(function()
     time.sleep(0)                               -- every worker exists now
+    if follow.on() then follow.look_tenants() end
     for _, id in ipairs(M.list()) do
-      if M.owner(id) == host.worker() then M.reload(id) end
+      if M.owner(id) == host.worker() then first_load(id) end
     end
+    follow.start(M)
     require("flow.watcher").run(M)
   end)
 end
@@ -381,7 +431,7 @@ local OPS = {
     return { version = v, err = err }
   end,
   reload = function(a)
-    local ok, problems = M.reload(a.id)
+    local ok, problems = M.reload(a.id, { source = a.source })
     return { ok = ok, problems = problems }
   end,
   -- this worker's copy of a tenant served by several (flow.replicas)
@@ -456,11 +506,12 @@ function M.rollback(id, version)
   return r.version, r.err
 end
 
---- Reloads the tenant now (on the worker that serves it).
-function M.reload_now(id)
+--- Reloads the tenant now (on the worker that serves it). source: who
+--- asked ("admin"), when the store records it.
+function M.reload_now(id, source)
   if not M.valid_id(id) then return nil, { "unknown tenant" } end
-  if mine(id) then return M.reload(id) end
-  local r = remote(id, "reload", {})
+  if mine(id) then return M.reload(id, { source = source }) end
+  local r = remote(id, "reload", { source = source })
   return r.ok, r.problems
 end
 
