@@ -36,6 +36,7 @@ typedef struct fh_config {
   double timer_poll;      /* seconds between durable timer polls */
   double timer_lease;     /* seconds a claimed timer is leased to a handler */
   char *versions;         /* "redis" | "disk": where tenant versions come from */
+  double versions_poll;   /* seconds between polls of the current versions */
   /* not settings: command-line arguments for `flowhost test` (borrowed) */
   char **argv;
   int argc;

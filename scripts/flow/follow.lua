@@ -2,10 +2,12 @@
 --- (host.version_store) names current, whatever each one's disk holds
 --- (host setting `versions = "redis"`, the default; docs/versions.md).
 --
---   follow.configure(mode)   "redis" | "disk" (setting `versions`); raises on others
+--   follow.configure(mode, poll)   "redis" | "disk" (setting `versions`; raises
+--                            on others), seconds between polls (`versions_poll`)
 --   follow.on() -> boolean   whether versions come from the store
---   follow.start(tenants)    this worker's follow task: a notice on the
---       store's channel (when this worker listens) or every POLL seconds,
+--   follow.start(tenants)    this worker's follow task: on a notice on the
+--       store's channel (pubsub, a connection of the worker's own) and every
+--       POLL seconds (a lost notice, a listener reconnecting), it reads
 --       the current ids of the tenants it owns; a new one is fetched and
 --       installed (checked, not held back by specs: they ran where it was
 --       published) within ~POLL + the compile
@@ -30,18 +32,19 @@
 local store = require "host.version_store"
 local version_of = require "flow.version"
 local host = require "host"
+local pubsub = require "pubsub"
 local log = require "log"
 local time = require "time"
 
 local M = {}
 
-M.POLL = 0.5                      -- seconds between polls of the current ids
+M.POLL = 0.5                      -- seconds between polls of the current ids (versions_poll)
 local mode = "redis"
 local known = {}                  -- tenant ids the store has (last read)
 local unsynced = {}               -- id -> true: synced while the store did not answer
-local waiter                      -- the follow task (woken by a notice)
 
-function M.configure(m)
+function M.configure(m, poll)
+  if poll and poll > 0 then M.POLL = poll end
   if m ~= nil and m ~= "redis" and m ~= "disk" then
     error(('setting versions = "%s": must be "redis" (versions reach every host) or "disk" (this host\'s files only)')
       :format(tostring(m)), 0)
@@ -237,18 +240,17 @@ function M.rollback(tenants, e, version)
   return version
 end
 
---- Wakes the follow task now (a notice on the store's channel).
-function M.notice()
-  if waiter then host.wake(waiter) end
-end
-
 function M.start(tenants)
   if not M.on() then return end
   host.spawn(function()
-    waiter = host.task_id()
+    local waiter = host.task_id()
+    local listening, lerr = pubsub.listen(store.CHANNEL)
+    if not listening then log.warn("version notices not heard; the poll alone brings versions", { error = lerr }) end
     local quiet = false
     while true do
+      pubsub.notify(waiter)
       host.park(M.POLL)
+      pubsub.take()                             -- (a notice or the poll: one look at every owned tenant)
       local ok, res, err = pcall(look, tenants)
       if not ok or not res then
         if not quiet then

@@ -387,8 +387,8 @@ end
 
 --- Loads the tenants pinned to this worker, then watches for changes (and,
 --- with versions = "redis", follows the version store: flow.follow).
-function M.start(versions)
-  follow.configure(versions)
+function M.start(versions, poll)
+  follow.configure(versions, poll)
   M.rehash_runtime()
   host.spawn(function()
     time.sleep(0)                               -- every worker exists now
