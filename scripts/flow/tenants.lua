@@ -34,6 +34,7 @@ local version_of = require "flow.version"
 local replicas = require "flow.replicas"
 local admission = require "flow.admission"
 local follow = require "flow.follow"
+local kept = require "flow.kept"
 
 local M = {}
 
@@ -200,6 +201,7 @@ function M.reload(id, opts)
   end
   if not files then                            -- its config is gone: removed
     if e and e.ts then e.ts:close() end
+    if e then kept.close(e) end
     entries[id] = nil
     replicas.drop(M.owner(id), id)
     return nil, { "unknown tenant" }
@@ -332,7 +334,10 @@ local function local_call(id, fn, payload)
       return nil, "tenant broken"
     end
   end
-  local ts = e.ts
+  -- a conversation that keeps an earlier version (keep_version) runs there
+  local ts = fn == "turn" and kept.state(e, payload, boot) or e.ts
+  local keeps = ts ~= e.ts
+  if fn == "reset" then kept.forget(e, payload) end
   -- a state near its cap (what a turn stopped over memory left) is
   -- collected in steps, letting the worker's other requests run between
   -- them, before it takes another turn
@@ -341,14 +346,14 @@ local function local_call(id, fn, payload)
     if ts:step(256) then cycles = cycles + 1 end
     steps = steps + 1
     time.sleep(0)
-    if e.ts and e.ts ~= ts then ts = e.ts end  -- rebuilt meanwhile
+    if not keeps and e.ts and e.ts ~= ts then ts = e.ts end  -- rebuilt meanwhile
   end
   admission.enter(e)                            -- (a busy state: in arrival order)
   if entries[id] ~= e then                      -- removed, or a copy dropped, meanwhile
     admission.leave(e)
     return M.call(id, fn, payload)
   end
-  if e.ts and e.ts ~= ts then ts = e.ts end    -- reloaded meanwhile
+  if not keeps and e.ts and e.ts ~= ts then ts = e.ts end    -- reloaded meanwhile
   e.calls = (e.calls or 0) + 1
   local called, ok, res, over = pcall(ts.call, ts, fn, payload, e.cpu)
   admission.leave(e)
@@ -460,6 +465,7 @@ local OPS = {
     local e = entries[a.id]
     if e and e.copy and not mine(a.id) then
       if e.ts then e.ts:close() end
+      kept.close(e)
       if e.pending then e.pending.ts:close() end
       entries[a.id] = nil
     end

@@ -24,6 +24,7 @@ end
 
 describe("versions across hosts", function()
   local r, dirs, hosts, base = nil, {}, {}, nil
+  local keeper, first                            -- a conversation begun on the first version
   local latencies = { notice = {}, poll = {} }
 
   local function start(name, env)
@@ -64,6 +65,15 @@ describe("versions across hosts", function()
     return time.monotonic() - t0
   end
 
+  -- a turn of conversation id (issued by any host: they share Redis) on host name
+  local function say_on(name, id, text)
+    local res = assert(http.request{ method = "POST",
+      url = hosts[name].url .. "/v1/tenants/carwash/conversations/" .. id .. "/messages",
+      headers = { ["Content-Type"] = "application/json" }, body = json.encode{ text = text }, timeout = 10 })
+    assert(res.status == 200, res.body)
+    return json.decode(res.body)
+  end
+
   local function edit(name, marker)
     local path = dirs[name] .. "/flows/carwash/messages.lua"
     proc.write_file(path, (base:gsub("Hi! Welcome to", "Hi (" .. marker .. ")! Welcome to", 1)))
@@ -74,9 +84,10 @@ describe("versions across hosts", function()
     for _, n in ipairs{ "a", "b", "c" } do
       dirs[n] = proc.copy_tenant("carwash", "versions-" .. n)
       -- the carwash specs before going live are check_reload_spec's subject;
-      -- here every host's copy turns them off alike (the same files, one id)
+      -- here every host's copy turns them off alike (the same files, one id);
+      -- its conversations keep the version they started on
       local cfg = dirs[n] .. "/tenants/carwash.lua"
-      proc.write_file(cfg, (proc.read_file(cfg):gsub('languages = { "en", "hi" },', '%0 specs_before_live = false,', 1)))
+      proc.write_file(cfg, (proc.read_file(cfg):gsub('languages = { "en", "hi" },', '%0 specs_before_live = false, keep_version = true,', 1)))
     end
     base = proc.read_file(dirs.a .. "/flows/carwash/messages.lua")
     start("a")
@@ -101,6 +112,9 @@ describe("versions across hosts", function()
     assert.truthy(v)
     assert.truthy(all_on({ "b" }, v, 5))
     assert.are.equal(v, redis_cli(r, "GET", "fh:ver:{carwash}:current"))
+    first = v
+    keeper = assert(require("chat").new(hosts.a.url):id("carwash", "keeper"))
+    assert.are.equal(v, say_on("a", keeper, "hi").version)
   end)
 
   it("publishes an edit on one host's disk and every host serves it within 2 s (by its notice)", function()
@@ -127,6 +141,20 @@ describe("versions across hosts", function()
     assert.are.equal(v, version("c"))
     assert.truthy(greeting("c"):find("(v5)", 1, true))
     assert.are.equal(base, proc.read_file(dirs.c .. "/flows/carwash/messages.lua"))
+  end)
+
+  it("keeps a conversation on the version it began on, on a host that never served it", function()
+    local cur = version("c")
+    assert.are_not.equal(first, cur)
+    local reply = say_on("c", keeper, "Rahul")
+    assert.are.equal(first, reply.version)
+    assert.truthy(proc.read_file(hosts.c.log):find("a conversation keeps an earlier version", 1, true))
+    -- a new conversation on the same host starts on the serving version
+    local c = require("chat").new(hosts.c.url)
+    local res = c:say("carwash", "newcomer", { text = "hi" }, 10)
+    assert.are.equal(cur, json.decode(res.body).version)
+    -- and the kept conversation stays where it is on the other hosts too
+    assert.are.equal(first, say_on("b", keeper, "my car is a Swift").version)
   end)
 
   it("rolls back from one host on every host, and writes the rolled-back files to that host's disk", function()
