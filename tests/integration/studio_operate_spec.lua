@@ -2,8 +2,7 @@
 -- fake: an availability override takes a slot away at once, bookings are
 -- made, moved and cancelled, the owner answers an open hand-off and the
 -- customer receives it on WhatsApp, conversations and customers are found,
--- health is shown; and with 10,000 conversations and 2,000 bookings in
--- Redis the list endpoints answer within 1 s (the times are printed).
+-- health is shown. (studio_load_spec: 10,000 conversations.)
 local proc = require "proc"
 local vendor = require "vendor"
 local studio = require "studio"
@@ -46,7 +45,7 @@ describe("studio operate", function()
   teardown(function()
     if s then proc.stop(s) end
     if fake then fake:stop() end
-    proc.sh("rm -rf " .. dir)
+    if dir then proc.sh("rm -rf " .. dir) end
     -- (the seeded thousands are not left to the specs after this one)
     for _, p in ipairs{ "fh:ho:{salon}:*", "bk:{salon}:*", "fh:conv:{salon:*", "fh:convs:{salon}", "fh:studio:{salon}:*" } do wipe(p) end
   end)
@@ -149,65 +148,5 @@ describe("studio operate", function()
     local _, found = c:call("GET", "tenants/salon/conversations?q=" .. a:sub(-8))
     assert.are.equal("twilio:" .. a, found.conversations[1].id)
     assert.are.equal(404, (c:call("POST", "tenants/salon/handoffs/twilio:nobody/reply", { text = "x" })))
-  end)
-
-  it("lists 10,000 conversations and 2,000 bookings within 1 s a page", function()
-    local now = math.floor(time.now())
-    local day = monday()
-    local batch = {}
-    local function flush()
-      if #batch > 0 then assert(redis.pipeline(batch)); batch = {} end
-    end
-    local function add(cmd) batch[#batch + 1] = cmd; if #batch >= 1000 then flush() end end
-    local filler = string.rep("una línea de conversación ", 20)
-    for i = 1, 10000 do
-      local id = ("twilio:whatsapp:+5215599%06d"):format(i)
-      local conv = { state = "collect", slots = { name = "Cliente " .. i, phone = ("55 99%06d"):format(i) },
-                     history = { { who = "customer", text = filler }, { who = "bot", text = filler } }, turns = 2 }
-      add{ "SET", "fh:conv:{salon:" .. id .. "}", json.encode(conv), "EX", 3600 }
-      add{ "ZADD", "fh:convs:{salon}", now + i, id }     -- (newer than the conversations above)
-    end
-    for i = 1, 2000 do
-      local id = ("SL-LOAD%05d"):format(i)
-      local phone = ("+5255%08d"):format(i)
-      add{ "SET", "bk:{salon}:b:" .. id, json.encode{ id = id, tenant = "salon", service = "corte", resource = "ana",
-        start = now + 86400 + i * 60, ["end"] = now + 86400 + i * 60 + 2700, date = day, status = "confirmed",
-        customer = { name = "Cliente " .. i, phone = phone }, history = {} } }
-      add{ "ZADD", "bk:{salon}:day:" .. day, now + 86400 + i * 60, id }
-      add{ "ZADD", "bk:{salon}:cust:" .. phone, now + 86400 + i * 60, id }
-    end
-    flush()
-    local function timed(path)
-      local t0 = time.monotonic()
-      local st, b = c:call("GET", "tenants/salon/" .. path)
-      local took = time.monotonic() - t0
-      assert.are.equal(200, st, path)
-      print(("\n  GET %-44s %4.0f ms"):format(path, took * 1000))
-      assert.is_true(took < 1, path .. " took " .. took .. " s")
-      return b
-    end
-    local page = timed("conversations")
-    assert.are.equal(50, #page.conversations)
-    assert.are.equal("twilio:whatsapp:+5215599010000", page.conversations[1].id)   -- newest first
-    local nxt = timed("conversations?cursor=" .. page.next)
-    local seen = {}
-    for _, x in ipairs(page.conversations) do seen[x.id] = true end
-    for _, x in ipairs(nxt.conversations) do assert.is_nil(seen[x.id]); seen[x.id] = true end
-    assert.is_true(nxt.conversations[1].updated <= page.conversations[50].updated)
-    local found = timed("conversations?q=Cliente%2042")                      -- by name
-    assert.is_true(#found.conversations > 0)
-    for _, x in ipairs(found.conversations) do assert.truthy(x.name:find("Cliente 42", 1, true)) end
-    found = timed("conversations?q=5599000017")                               -- by phone
-    assert.are.equal("twilio:whatsapp:+5215599000017", found.conversations[1].id)
-    local rare = timed("conversations?q=nobody-has-this")                      -- a miss walks, within its budget
-    assert.are.equal(0, #rare.conversations)
-    local b = timed("bookings?day=" .. day)
-    assert.are.equal(50, #b.bookings)
-    assert.truthy(b.next)
-    timed("bookings?day=" .. day .. "&cursor=1950")
-    local cu = timed("customers")
-    assert.is_true(#cu.customers >= 1)
-    timed("customers?q=%2B525500001999")
-    timed("health")
   end)
 end)
