@@ -10,9 +10,13 @@
 --                          version's state and their Lua CPU), worker,
 --                          copies (flow.replicas)} | nil
 --   tenants.list() -> ids known;  tenants.reload(id?) ; tenants.rollback(id, version)
---   tenants.start() loads this worker's tenants and starts flow.watcher
---                   (inotify on config/tenants, flows/ and scripts/, SIGHUP,
---                   POST /admin/reload)
+--   tenants.start(versions, poll) loads this worker's tenants and starts
+--                   flow.watcher (inotify on config/tenants, flows/ and
+--                   scripts/, SIGHUP, POST /admin/reload) and, with versions
+--                   = "redis", flow.follow: the version store decides which
+--                   version serves on every host, an edit of this host's
+--                   disk is published to it, a rollback goes through it
+--                   (docs/versions.md); keep_version: flow.kept
 --
 -- A version is the hash of the tenant's files (its config and its flow
 -- folder) and of the runtime library. A new version is compiled and checked
@@ -327,7 +331,7 @@ local function local_call(id, fn, payload)
   local e = entries[id]
   if not e or not e.ts then
     local ok, problems
-    if e then ok, problems = M.reload(id) else ok, problems = first_load(id) end
+    if e and not follow.on() then ok, problems = M.reload(id) else ok, problems = first_load(id) end
     e = entries[id]
     if not ok and not (e and e.ts) then
       if problems and problems[1] == "unknown tenant" then return nil, "unknown tenant" end
