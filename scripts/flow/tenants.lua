@@ -199,9 +199,10 @@ function M.reload(id, opts)
     if e and e.ts then return true end         -- the store's version serves; this disk need not hold it
     if follow.known(id) then return follow.sync(M, id) end
   end
-  if follow.on() and files and e and e.ts and e.disk_seen == version then
+  if follow.on() and files and e and e.disk_seen == version then   -- no edit on this disk since
     if e.disk_failed and e.disk_failed ~= version then e.last_error, e.disk_failed = nil, nil end
-    return true                                -- no edit on this disk since
+    if e.ts then return true end
+    return nil, e.last_error and e.last_error.problems or { "the version store's version did not load here" }
   end
   if not files then                            -- its config is gone: removed
     if e and e.ts then e.ts:close() end
