@@ -220,6 +220,15 @@ describe("versions across hosts", function()
     for _, n in ipairs{ "a", "b", "c" } do assert.are.equal(id, version(n)) end
   end)
 
+  it("publishes the serving version again when the store loses it (a Redis restarted empty)", function()
+    local v = version("a")
+    redis_cli(r, "FLUSHDB")
+    assert.truthy(proc.wait_until(function() return redis_cli(r, "GET", "fh:ver:{carwash}:current") == v end, 5, 0.1),
+      "the store was not given the serving version again")
+    assert.are.equal(v, json.decode(redis_cli(r, "LINDEX", "fh:ver:{carwash}:history", 0)).id)
+    for _, n in ipairs{ "a", "b", "c" } do assert.are.equal(v, version(n)) end
+  end)
+
   it("takes an edit made on a host's disk while it was down when it starts again", function()
     proc.stop(hosts.c)
     edit("c", "while down")
