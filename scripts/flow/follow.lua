@@ -39,7 +39,7 @@ local time = require "time"
 local M = {}
 
 M.POLL = 0.5                      -- seconds between polls of the current ids (versions_poll)
-local mode = "redis"
+local mode = "disk"                -- until `flowhost serve` configures it (tests, chat, check: their files)
 local known = {}                  -- tenant ids the store has (last read)
 local unsynced = {}               -- id -> true: synced while the store did not answer
 
@@ -49,7 +49,7 @@ function M.configure(m, poll)
     error(('setting versions = "%s": must be "redis" (versions reach every host) or "disk" (this host\'s files only)')
       :format(tostring(m)), 0)
   end
-  mode = m or "redis"
+  mode = m or "redis"                           -- (the setting's default)
 end
 
 function M.on() return mode == "redis" end
