@@ -159,6 +159,13 @@ describe("versions across hosts", function()
     assert.are.equal(cur, json.decode(res.body).version)
     -- and the kept conversation stays where it is on the other hosts too
     assert.are.equal(first, say_on("b", keeper, "my car is a Swift").version)
+    -- reset, it starts again on the serving version (the chat API's
+    -- conversations are "chat:<id>" in the store)
+    assert.are.equal(first, redis_cli(r, "GET", "fh:ver:{carwash}:conv:carwash:chat:" .. keeper))
+    local del = assert(http.request{ method = "DELETE", url = hosts.b.url .. "/admin/tenants/carwash/conversations/chat:" .. keeper,
+      headers = { Authorization = "Bearer " .. TOKEN } })
+    assert.are.equal(200, del.status, del.body)
+    assert.are.equal(cur, say_on("a", keeper, "hi").version)
   end)
 
   it("rolls back from one host on every host, and writes the rolled-back files to that host's disk", function()
