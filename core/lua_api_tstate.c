@@ -70,6 +70,9 @@
  * tenant burns there is also CPU the host's other work cannot have on a
  * busy machine (the kernel shares a core between processes, not threads) */
 #define QUARANTINE_SHARE 0.1
+/* and take it in longer slices (fewer wake-ups of a thread the kernel
+ * serves last): nobody but other quarantined turns waits for that worker */
+#define QUARANTINE_SLICE 0.002
 /* A tenant whose turn was aborted (CPU or memory) runs its turns like that
  * from their first instruction for PENALTY seconds (and, for as long, on the
  * quarantine worker: scripts/flow/tenants.lua, core/quarantine.h). */
@@ -274,7 +277,7 @@ static void hook(lua_State *L, lua_Debug *ar) {
      * more than the time on the clock, so it is read only past that */
     int runaway = (ts->penalty_until > 0 && fh_monotonic() < ts->penalty_until) ||
                   (fh_task_wall_used(t) > LONG_TURN && fh_task_cpu_used(t) > LONG_TURN);
-    double limit = runaway ? LONG_SLICE : SLICE;
+    double limit = !runaway ? SLICE : fh_worker_is_quarantine(ts->w) ? QUARANTINE_SLICE : LONG_SLICE;
     if (fh_task_wall_slice(t) > limit) {
       double slice = fh_task_slice(t);
       if (slice > limit && lua_isyieldable(L)) {
