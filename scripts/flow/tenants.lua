@@ -204,6 +204,21 @@ function M.list()
   return ids
 end
 
+-- the copies of flow.replicas, and the quarantine worker's (quarantine = true)
+local function copies_of(id)
+  local out = replicas.status(id)
+  local q = host.quarantine_worker()
+  if q then
+    local ok, res = host.call_on(q, "tenant_op", json.encode{ op = "copy", id = id })
+    local a = ok and json.decode(res) or {}
+    if a.version then
+      out[#out + 1] = { worker = q, version = a.version, tasks = a.tasks, memory_kb = a.memory_kb,
+                        calls = a.calls, cpu_ms = a.cpu_ms, quarantine = true }
+    end
+  end
+  return out
+end
+
 local function local_status(id)
   -- a serving entry changes only in serve(), which does not yield: its
   -- status can be read while a new version compiles or runs its specs
@@ -221,7 +236,7 @@ local function local_status(id)
            last_error = e.last_error or json.null, history = history, settings = e.settings,
            memory_kb = e.ts and e.ts:memory() or nil, tasks = e.ts and e.ts:tasks() or nil,
            calls = e.calls or 0, cpu_ms = e.ts and e.ts:cpu() * 1000 or nil,
-           worker = host.worker(), copies = json.array(replicas.status(id)),
+           worker = host.worker(), copies = json.array(copies_of(id)),
            quarantined = host.quarantined(id) ~= nil }
 end
 

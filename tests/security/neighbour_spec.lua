@@ -213,6 +213,19 @@ describe("a good tenant beside the hostile one", function()
       :format(math.floor(last.peak / 1024), states))
   end)
 
+  it("the hostile tenant's turns ran in quarantine, Good Co's on its own worker", function()
+    local _, hostile = security.admin(s, "GET", "/admin/tenants/hostile")
+    local _, good = security.admin(s, "GET", "/admin/tenants/goodco")
+    assert.are.equal(true, type(hostile) == "table" and hostile.quarantined)
+    local copy
+    for _, c in ipairs(hostile.copies or {}) do if c.quarantine then copy = c end end
+    assert.truthy(copy, "no quarantine copy of the hostile tenant's state")
+    assert.are.equal(hostile.version, copy.version)
+    assert.truthy(copy.calls > 0, "no hostile turn ran in the quarantine copy")
+    assert.are.equal(false, type(good) == "table" and good.quarantined)
+    for _, c in ipairs(good.copies or {}) do assert.falsy(c.quarantine, "Good Co has a quarantine copy") end
+  end)
+
   it("the host's RSS stayed under 64 MB per tenant state + 200 MB through all of it", function()
     local m = security.memory(s.pid)
     assert.truthy(m, "the host is gone")
