@@ -68,8 +68,10 @@
 /* On the quarantine worker (core/quarantine.h) the runaways of all its
  * tenants together take at most QUARANTINE_SHARE of a core: what a hostile
  * tenant burns there is also CPU the host's other work cannot have on a
- * busy machine (the kernel shares a core between processes, not threads) */
-#define QUARANTINE_SHARE 0.1
+ * busy machine (the kernel shares the cores between processes first, then
+ * between a process's threads). Its turns have 25 ms of CPU at most
+ * (scripts/flow/tenants.lua), so a runaway there ends within 0.7 s. */
+#define QUARANTINE_SHARE 0.04
 /* and take it in longer slices (fewer wake-ups of a thread the kernel
  * serves last): nobody but other quarantined turns waits for that worker */
 #define QUARANTINE_SLICE 0.002

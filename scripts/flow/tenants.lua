@@ -304,9 +304,16 @@ end
 -- connections and runs at the lowest CPU priority, so a hostile or broken
 -- tenant's spins, pattern bombs, allocations and state rebuilds never hold
 -- the workers everyone else's requests wait for, and the kernel gives them
--- only the CPU the serving workers leave. When the quarantine ends, its
+-- only the CPU the serving workers leave. All turns there together take at
+-- most a small share of a core (core/lua_api_tstate.c QUARANTINE_SHARE),
+-- and each at most QUARANTINE_CPU_MS: on a busy machine every CPU second a
+-- hostile tenant burns is one the host's other tenants cannot have. When the quarantine ends, its
 -- turns go back to the owner and the copy is closed (M.start_quarantine).
 local PENALTY = 60                   -- as core/lua_api_tstate.c PENALTY
+-- a turn in quarantine gets this much Lua CPU at most (a flow's normal
+-- turn takes about 1 ms): every one of its turns that runs away costs the
+-- host a quarter of what it could cost before
+local QUARANTINE_CPU_MS = 25
 local QUARANTINE_SWEEP = 5           -- seconds between closing unused copies
 
 -- the quarantine worker's index when id's turns run there now, else nil
@@ -349,7 +356,9 @@ local function local_call(id, fn, payload)
   end
   if e.ts and e.ts ~= ts then ts = e.ts end    -- reloaded meanwhile
   e.calls = (e.calls or 0) + 1
-  local called, ok, res, over = pcall(ts.call, ts, fn, payload, e.cpu)
+  local cpu = e.cpu
+  if host.worker() == host.quarantine_worker() then cpu = math.min(cpu, QUARANTINE_CPU_MS / 1000) end
+  local called, ok, res, over = pcall(ts.call, ts, fn, payload, cpu)
   admission.leave(e)
   if not called then error(ok, 0) end
   if not ok then
