@@ -22,8 +22,8 @@ typedef struct fh_worker fh_worker;
 
 /* Builds the worker (loop, Lua state, connections) and runs the boot
  * script in mode ("serve", "quarantine" or "test"); does not start a
- * thread. A "quarantine" worker's thread runs at the lowest CPU priority
- * (quarantine.h). On failure
+ * thread. A "quarantine" worker serves no connections and its thread runs
+ * at nice 19 (quarantine.h). On failure
  * writes the problem into err. cfg is borrowed and must outlive the worker. */
 int fh_worker_create(fh_worker **out, int index, const fh_config *cfg,
                      const char *mode, char *err, size_t errsz);

@@ -301,14 +301,15 @@ end
 -- (core/quarantine.h, shared by the workers): wherever its requests
 -- arrive, its turns run on the quarantine worker, in a copy of its state
 -- made there from the version its owner serves. That worker serves no
--- connections and runs at the lowest CPU priority, so a hostile or broken
--- tenant's spins, pattern bombs, allocations and state rebuilds never hold
--- the workers everyone else's requests wait for, and the kernel gives them
--- only the CPU the serving workers leave. All turns there together take at
--- most a small share of a core (core/lua_api_tstate.c QUARANTINE_SHARE),
--- and each at most QUARANTINE_CPU_MS: on a busy machine every CPU second a
--- hostile tenant burns is one the host's other tenants cannot have. When the quarantine ends, its
--- turns go back to the owner and the copy is closed (M.start_quarantine).
+-- connections and runs at nice 19, so a hostile or broken tenant's spins,
+-- pattern bombs, allocations and state rebuilds never hold the workers
+-- everyone else's requests wait for, and the kernel gives them only the
+-- CPU the serving workers leave. All turns there together take at most a
+-- small share of a core (core/lua_api_tstate.c QUARANTINE_SHARE), and each
+-- at most QUARANTINE_CPU_MS: on a busy machine every CPU second a hostile
+-- tenant burns is one the host's other tenants cannot have. When the
+-- quarantine ends, its turns go back to the owner and the copy is closed
+-- (M.start_quarantine). docs/quarantine.md has the measurements.
 local PENALTY = 60                   -- as core/lua_api_tstate.c PENALTY
 -- a turn in quarantine gets this much Lua CPU at most (a flow's normal
 -- turn takes about 1 ms): every one of its turns that runs away costs the
@@ -493,15 +494,19 @@ local OPS = {
 -- (on the quarantine worker) a copy of id's state at the version its owner
 -- serves -> its entry | nil; one fetch at a time per tenant
 local fetching = {}
+local function fetch_copy(id)
+  local r = remote(id, "serving", {})
+  local a = r.version and { id = id, files = r.files, version = r.version }
+  if a and OPS.prepare(a).ok then OPS.commit(a) end
+end
 quarantine_copy = function(id)
   while fetching[id] do time.sleep(0.005) end
   local e = entries[id]
   if e and e.ts then return e end
   fetching[id] = true
-  local ok, r = pcall(remote, id, "serving", {})
-  local a = ok and r.version and { id = id, files = r.files, version = r.version }
-  if a and OPS.prepare(a).ok then OPS.commit(a) end
+  local ok, err = pcall(fetch_copy, id)
   fetching[id] = nil
+  if not ok then log.error("the quarantine worker could not copy the tenant's state", { tenant = id, err = err }) end
   e = entries[id]
   return e and e.ts and e or nil
 end
