@@ -7,8 +7,9 @@
 -- fails, the host stays under 64 MB per tenant state + 200 MB, and SIGTERM
 -- ends it within shutdown_grace. What holds it: the hostile tenant's first
 -- broken budget puts it in quarantine, and its turns then run on the
--- quarantine worker (a thread of its own at nice 19, all its runaways
--- sharing a tenth of a core), never on the workers Good Co's requests use.
+-- quarantine worker (a thread of its own at nice 19, each turn with 25 ms
+-- of CPU, all of them within 4 % of a core), never on the workers Good
+-- Co's requests use (docs/quarantine.md).
 --
 -- A 2-core machine shared with other work is noisy, so an attempt
 -- alternates the two conditions: alone, beside, alone, beside, ..., alone
