@@ -204,11 +204,12 @@ function M.list()
   return ids
 end
 
--- the copies of flow.replicas, and the quarantine worker's (quarantine = true)
+-- the copies of flow.replicas, and the quarantine worker's (quarantine =
+-- true) while the tenant is in quarantine
 local function copies_of(id)
   local out = replicas.status(id)
   local q = host.quarantine_worker()
-  if q then
+  if q and host.quarantined(id) then
     local ok, res = host.call_on(q, "tenant_op", json.encode{ op = "copy", id = id })
     local a = ok and json.decode(res) or {}
     if a.version then
