@@ -18,12 +18,14 @@
 -- other work that lands on one phase moves neither median, and background
 -- load falls on both alike. The same comparison between the alone phases
 -- themselves (odd against even), the spread of the alone phases' p99s and
--- how far the alone p99 lies from the alone p50 measure the machine's
+-- the time the host's serving workers spent waiting for a core while Good
+-- Co ran alone (/proc/<pid>/task/<tid>/schedstat) measure the machine's
 -- noise: when that alone-against-alone ratio is within NOISE, the spread
--- within SPREAD and the p99 within TAIL times the p50 (on a machine whose
--- cores other work keeps busy, the tail is other processes' time slices:
--- 10-15 ms against a p50 of 2.5 ms on this project's 2-core machine at a
--- load of 15-20), the attempt is robust and must meet 1.2x; one that is not
+-- within SPREAD and the wait within CONTENTION times the workers' own CPU
+-- (on a machine whose cores other work keeps busy the wait is 2-4 times
+-- the CPU, and a hostile tenant's every CPU second, wherever it runs in
+-- the host, is one the kernel then takes from the host's other threads),
+-- the attempt is robust and must meet 1.2x; one that is not
 -- robust judges only the stall bound (3x + 6 ms: the 100 ms stalls and
 -- seconds-long p99 of the code before the fixes fail it). Up to ATTEMPTS
 -- attempts: one robust attempt within 1.2x passes; a robust attempt over
@@ -34,6 +36,7 @@ local security = require "security"
 local host = require "host"
 local time = require "time"
 local crypto = require "crypto"
+local proc = require "proc"
 
 local RATE = 100           -- Good Co turns a second, sent at a steady pace
 local HEALTH_RATE = 20     -- /healthz probes a second
@@ -45,7 +48,8 @@ local RATIO = 1.2          -- the issue's bound on Good Co's p99
 local HEALTH_SLACK = 0.0005
 local NOISE = 1.1          -- alone against alone within this, and
 local SPREAD = 1.3         -- the alone phases' p99s within this (upper to lower quartile), and
-local TAIL = 3             -- Good Co's p99 alone within this many times its p50: 1.2x can be judged
+local CONTENTION = 0.5     -- the serving workers waited for a core at most this much of the
+                           -- time they ran, alone: 1.2x can be judged
 local BOUND_RATIO, BOUND_SLACK = 3, 0.006   -- no stall, judged in any case
 
 local ATTACKS = {
@@ -116,6 +120,27 @@ describe("a good tenant beside the hostile one", function()
 
   local function phase() return { good = {}, health = {}, errors = 0 } end
 
+  -- nanoseconds the serving worker threads ran and waited for a core so far
+  local function workers_sched()
+    local run, wait = 0, 0
+    for _, tid in ipairs(host.listdir("/proc/" .. s.pid .. "/task") or {}) do
+      local dir = "/proc/" .. s.pid .. "/task/" .. tid
+      if (proc.read_file(dir .. "/comm") or ""):find("^fh%-worker") then
+        local r, w = (proc.read_file(dir .. "/schedstat") or ""):match("^(%d+) (%d+)")
+        run, wait = run + (tonumber(r) or 0), wait + (tonumber(w) or 0)
+      end
+    end
+    return run, wait
+  end
+
+  -- an alone phase, with the workers' run and wait over it
+  local function drive_alone(out)
+    local r0, w0 = workers_sched()
+    drive(PHASE, out)
+    local r1, w1 = workers_sched()
+    out.run, out.wait = r1 - r0, w1 - w0
+  end
+
   -- the median over phases of each phase's q-quantile of list `field`
   local function median_of(phases, field, q)
     local per = {}
@@ -129,7 +154,7 @@ describe("a good tenant beside the hostile one", function()
     local attacks = { turns = 0, slow = 0 }
     local peak_rss = 0
     alone[1] = phase()
-    drive(PHASE, alone[1])
+    drive_alone(alone[1])
     for round = 1, ROUNDS do
       beside[round] = phase()
       local state = { stop = false, done = 0, turns = 0, slow = 0 }
@@ -152,7 +177,7 @@ describe("a good tenant beside the hostile one", function()
       sampling = false
       attacks.turns, attacks.slow = attacks.turns + state.turns, attacks.slow + state.slow
       alone[round + 1] = phase()
-      drive(PHASE, alone[round + 1])
+      drive_alone(alone[round + 1])
     end
     return alone, beside, attacks, peak_rss
   end
@@ -181,6 +206,9 @@ describe("a good tenant beside the hostile one", function()
       local per = {}
       for i, r in ipairs(alone) do per[i] = security.p(r.good, 0.99) or math.huge end
       local spread = security.p(per, 0.75) / security.p(per, 0.25)
+      local run, wait = 0, 0
+      for _, r in ipairs(alone) do run, wait = run + r.run, wait + r.wait end
+      local contention = run > 0 and wait / run or math.huge
       local n0, n1, errors, first_error = 0, 0, 0, nil
       for _, r in ipairs(alone) do n0, errors = n0 + #r.good, errors + r.errors end
       for _, r in ipairs(beside) do
@@ -188,11 +216,11 @@ describe("a good tenant beside the hostile one", function()
         first_error = first_error or r.first_error
       end
       for _, r in ipairs(alone) do first_error = first_error or r.first_error end
-      local robust = noise <= NOISE and spread <= SPREAD and g0 <= TAIL * m0
+      local robust = noise <= NOISE and spread <= SPREAD and contention <= CONTENTION
       local line = ("attempt %d: Good Co p99 %.1f ms alone (p50 %.1f, %d turns), %.1f ms beside (p50 %.1f, %d turns): "
-        .. "%.2fx; alone against alone %.2fx, spread %.2fx, p99/p50 alone %.1f (%s); /healthz p99 %.2f -> %.2f ms: %.2fx; %d turns failed; "
+        .. "%.2fx; alone against alone %.2fx, spread %.2fx, workers waited %.2f of their CPU (%s); /healthz p99 %.2f -> %.2f ms: %.2fx; %d turns failed; "
         .. "%d attack turns (%d slow); peak RSS %d MB")
-        :format(attempt, g0 * 1000, m0 * 1000, n0, g1 * 1000, m1 * 1000, n1, g1 / g0, noise, spread, g0 / m0,
+        :format(attempt, g0 * 1000, m0 * 1000, n0, g1 * 1000, m1 * 1000, n1, g1 / g0, noise, spread, contention,
                 robust and "robust" or "too noisy to judge 1.2x", h0 * 1000, h1 * 1000, h1 / h0,
                 errors, attacks.turns, attacks.slow, math.floor(peak / 1024))
       io.stderr:write("\n  ", line)
@@ -212,7 +240,8 @@ describe("a good tenant beside the hostile one", function()
     end
     if not judged then
       io.stderr:write("\n  the machine was too noisy in every attempt to judge 1.2x (alone against alone over ",
-                      NOISE, "x, spread over ", SPREAD, "x or p99 over ", TAIL, "x the p50); judged by the stall bound only")
+                      NOISE, "x, spread over ", SPREAD, "x or the workers waiting for a core over ", CONTENTION,
+                      " of their CPU); judged by the stall bound only")
     end
     io.stderr:write("\n")
     assert.truthy(met or #robust_misses == 0, "Good Co's or /healthz's p99 beside the hostile tenant was over 1.2x "
@@ -231,7 +260,10 @@ describe("a good tenant beside the hostile one", function()
     for _, c in ipairs(hostile.copies or {}) do if c.quarantine then copy = c end end
     assert.truthy(copy, "no quarantine copy of the hostile tenant's state")
     assert.are.equal(hostile.version, copy.version)
-    assert.truthy(copy.calls > 0, "no hostile turn ran in the quarantine copy")
+    -- (its calls count from the copy's last rebuild: the log tells instead)
+    local log = proc.read_file(s.log) or ""
+    assert.truthy(log:find("(the limit is 25 ms)", 1, true) or log:find("(the limit is 250 ms,", 1, true),
+      "no hostile turn was stopped at the quarantine's 25 ms budget")
     assert.are.equal(false, type(good) == "table" and good.quarantined)
     for _, c in ipairs(good.copies or {}) do assert.falsy(c.quarantine, "Good Co has a quarantine copy") end
   end)

@@ -55,9 +55,12 @@ describe("a tenant in quarantine", function()
     local copy = quarantine_copy(status("hostile"))
     assert.truthy(copy, "no quarantine copy in the hostile tenant's status")
     assert.are.equal(st.version, copy.version)
-    assert.truthy(copy.calls >= 1)
+    -- stopped at the quarantine's budget: 25 ms of CPU, or 10 times that on
+    -- the clock on a machine too busy to give it the CPU (the copy's calls
+    -- count from its last rebuild, which that stop brings: the log tells)
     local log = proc.read_file(s.log) or ""
-    assert.truthy(log:find("(the limit is 25 ms)", 1, true), "no turn stopped at 25 ms in the log")
+    assert.truthy(log:find("(the limit is 25 ms)", 1, true) or log:find("(the limit is 250 ms,", 1, true),
+      "no turn stopped at the quarantine's 25 ms budget in the log")
     -- Good Co is not touched by it
     local good = status("goodco")
     assert.are.equal(false, good.quarantined)
