@@ -72,8 +72,8 @@
  * between a process's threads). Its turns have 25 ms of CPU at most
  * (scripts/flow/tenants.lua), so a runaway there ends within 0.7 s. */
 #define QUARANTINE_SHARE 0.04
-/* and take it in longer slices (fewer wake-ups of a thread the kernel
- * serves last): nobody but other quarantined turns waits for that worker */
+/* and take it in longer slices (fewer wake-ups of a thread at nice 19):
+ * nobody but other quarantined turns waits for that worker */
 #define QUARANTINE_SLICE 0.002
 /* A tenant whose turn was aborted (CPU or memory) runs its turns like that
  * from their first instruction for PENALTY seconds (and, for as long, on the
