@@ -17,6 +17,11 @@
  *   host.call_on(i, fn, payload) -> ok, result   run global fn(payload) in
  *                                worker i's main state and wait (yields)
  *   host.workers()               -> number of workers
+ *   host.quarantine_worker()     -> the quarantine worker's index for
+ *                                call_on (one past the others), or nil
+ *   host.quarantine(id, secs)    puts tenant id in quarantine for secs
+ *                                (0: ends it) -> true | nil, "full"
+ *   host.quarantined(id)         -> seconds of quarantine left, or nil
  *   host.request_reload()        every worker reloads its tenants (as on SIGHUP)
  *   host.reload_generation()     -> count of reload requests so far
  *   host.listdir(path)           -> sorted names in a directory (no . or ..)
@@ -27,6 +32,7 @@
 #include "fh.h"
 #include "lua_api.h"
 #include "metrics.h"
+#include "quarantine.h"
 #include "task.h"
 #include "worker.h"
 #include "xcall.h"
@@ -186,10 +192,37 @@ static int l_workers(lua_State *L) {
   return 1;
 }
 
+static int l_quarantine_worker(lua_State *L) {
+  int q = fh_workers_quarantine();
+  if (q < 0) lua_pushnil(L); else lua_pushinteger(L, q);
+  return 1;
+}
+
+static int l_quarantine(lua_State *L) {
+  const char *id = luaL_checkstring(L, 1);
+  double secs = luaL_checknumber(L, 2);
+  if (fh_quarantine_set(id, secs > 0 ? fh_monotonic() + secs : 0)) {
+    lua_pushnil(L);
+    lua_pushliteral(L, "full");
+    return 2;
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int l_quarantined(lua_State *L) {
+  double until = fh_quarantine_until(luaL_checkstring(L, 1));
+  if (until > 0) lua_pushnumber(L, until - fh_monotonic()); else lua_pushnil(L);
+  return 1;
+}
+
 static const luaL_Reg funcs[] = {
     {"listdir", l_listdir},
     {"call_on", fh_xcall_lua},
     {"workers", l_workers},
+    {"quarantine_worker", l_quarantine_worker},
+    {"quarantine", l_quarantine},
+    {"quarantined", l_quarantined},
     {"request_reload", l_request_reload},
     {"reload_generation", l_reload_generation},
     {"spawn", l_spawn},

@@ -47,6 +47,7 @@
 
 #include <lauxlib.h>
 #include <luajit.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,8 +65,19 @@
 #define LONG_TURN 0.005
 #define LONG_SLICE 0.00025
 #define LONG_REST 9
+/* On the quarantine worker (core/quarantine.h) the runaways of all its
+ * tenants together take at most QUARANTINE_SHARE of a core: what a hostile
+ * tenant burns there is also CPU the host's other work cannot have on a
+ * busy machine (the kernel shares the cores between processes first, then
+ * between a process's threads). Its turns have 25 ms of CPU at most
+ * (scripts/flow/tenants.lua), so a runaway there ends within 0.7 s. */
+#define QUARANTINE_SHARE 0.04
+/* and take it in longer slices (fewer wake-ups of a thread at nice 19):
+ * nobody but other quarantined turns waits for that worker */
+#define QUARANTINE_SLICE 0.002
 /* A tenant whose turn was aborted (CPU or memory) runs its turns like that
- * from their first instruction for PENALTY seconds. */
+ * from their first instruction for PENALTY seconds (and, for as long, on the
+ * quarantine worker: scripts/flow/tenants.lua, core/quarantine.h). */
 #define PENALTY 60.0
 /* Over the memory cap, the hook collects in steps of GC_STEP_KB (a full
  * collection there would stall the worker on a big heap): two cycles that
@@ -156,6 +168,13 @@ static fh_task *running_task(tstate *ts) {
   return t && fh_task_home(t) == ts->L ? t : NULL;
 }
 
+/* a turn of the tenant broke a budget: its turns run as runaways for
+ * PENALTY seconds (a state on the quarantine worker always does) */
+static void penalise(tstate *ts) {
+  double until = fh_monotonic() + PENALTY;
+  if (until > ts->penalty_until) ts->penalty_until = until;
+}
+
 /* marks t over when it has passed a budget; -> its over message or NULL */
 static const char *check_over(lua_State *L, tstate *ts, fh_task *t) {
   const char *over = fh_task_over(t);
@@ -179,7 +198,7 @@ static const char *check_over(lua_State *L, tstate *ts, fh_task *t) {
   }
   locate(L, msg, where, sizeof(where));
   fh_task_set_over(t, where);
-  ts->penalty_until = fh_monotonic() + PENALTY;
+  penalise(ts);
   return fh_task_over(t);
 }
 
@@ -207,6 +226,19 @@ void fh_tstate_check(lua_State *L, double call_cpu) {
     raise_here(L, "pattern too complex: one call ran over 5 ms of CPU without a break "
                   "(simplify the pattern, or match a shorter text)");
   }
+}
+
+/* How long a runaway that just ran `slice` seconds rests before it runs
+ * again. On a serving worker each takes at most a tenth of the core; on the
+ * quarantine worker all of them together do (they rest in line, each slice
+ * pushing the next one's start back by slice / QUARANTINE_SHARE). */
+static double quarantine_next;  /* (the quarantine worker's thread only) */
+static double rest_after(tstate *ts, double slice) {
+  if (!fh_worker_is_quarantine(ts->w)) return slice * LONG_REST;
+  double now = fh_monotonic();
+  if (quarantine_next < now - slice) quarantine_next = now - slice;  /* (idle meanwhile) */
+  quarantine_next += slice / QUARANTINE_SHARE;
+  return quarantine_next - now;
 }
 
 static void hook(lua_State *L, lua_Debug *ar) {
@@ -247,12 +279,12 @@ static void hook(lua_State *L, lua_Debug *ar) {
      * more than the time on the clock, so it is read only past that */
     int runaway = (ts->penalty_until > 0 && fh_monotonic() < ts->penalty_until) ||
                   (fh_task_wall_used(t) > LONG_TURN && fh_task_cpu_used(t) > LONG_TURN);
-    double limit = runaway ? LONG_SLICE : SLICE;
+    double limit = !runaway ? SLICE : fh_worker_is_quarantine(ts->w) ? QUARANTINE_SLICE : LONG_SLICE;
     if (fh_task_wall_slice(t) > limit) {
       double slice = fh_task_slice(t);
       if (slice > limit && lua_isyieldable(L)) {
         /* the loop gets a turn; the task goes on later (no memory: now) */
-        if (fh_task_preempt(t, runaway ? slice * LONG_REST : 0) == 0) lua_yield(L, 0);
+        if (fh_task_preempt(t, runaway ? rest_after(ts, slice) : 0) == 0) lua_yield(L, 0);
         return;
       }
     }
@@ -297,7 +329,7 @@ static void *ts_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
       if (why) {
         if (t) {
           fh_task_set_over(t, why);
-          ts->penalty_until = fh_monotonic() + PENALTY;
+          penalise(ts);
         }
         return NULL;
       }
@@ -336,7 +368,7 @@ static int l_over(lua_State *L) {
   }
   if (t && ts->break_due && fh_task_co(t) == L && lua_isyieldable(L)) {
     ts->break_due = 0;
-    if (fh_task_preempt(t, fh_task_slice(t) * LONG_REST) == 0) return lua_yield(L, 0);
+    if (fh_task_preempt(t, rest_after(ts, fh_task_slice(t))) == 0) return lua_yield(L, 0);
   }
   lua_pushnil(L);
   return 1;
@@ -387,6 +419,8 @@ static int l_new(lua_State *L) {
     return luaL_error(L, "tstate.new: this LuaJIT does not accept an allocator (a 64-bit build needs GC64)");
   }
   ts->w = w;
+  /* the quarantine worker runs only tenants in penalty (quarantine.h) */
+  if (fh_worker_is_quarantine(w)) ts->penalty_until = HUGE_VAL;
   ts->cap_bytes = mem_mb > 0 ? (size_t)(mem_mb * 1024 * 1024) : 0;
   snprintf(ts->name, sizeof(ts->name), "%s", name);
   uv_timer_init(fh_worker_loop(w), &ts->closer);

@@ -91,6 +91,7 @@ static int serve(fh_config *cfg) {
   sigset_t set;
   block_signals(&set);
   fh_worker **workers = calloc((size_t)cfg->workers, sizeof(*workers));
+  fh_worker *quarantine = NULL;  /* runs the turns of tenants in quarantine */
   fh_server *server = NULL;
   if (!workers) return 1;
   fh_workers_register(workers, cfg->workers); /* filled as they are created */
@@ -101,12 +102,19 @@ static int serve(fh_config *cfg) {
       goto done;
     }
   }
+  if (fh_worker_create(&quarantine, cfg->workers, cfg, "quarantine", err, sizeof(err))) {
+    fprintf(stderr, "flowhost: cannot start: %s\n", err);
+    code = 2;
+    goto done;
+  }
+  fh_workers_register_quarantine(quarantine);
   if (fh_server_start(&server, cfg, workers, cfg->workers, err, sizeof(err))) {
     fprintf(stderr, "flowhost: cannot start: %s\n", err);
     code = 2;
     goto done;
   }
   for (int i = 0; i < cfg->workers; i++) fh_worker_start(workers[i]);
+  fh_worker_start(quarantine);
   char port[16], nworkers[16];
   snprintf(port, sizeof(port), "%d", fh_server_port(server));
   snprintf(nworkers, sizeof(nworkers), "%d", cfg->workers);
@@ -137,6 +145,10 @@ static int serve(fh_config *cfg) {
   code = 0;
 done:
   fh_workers_register(NULL, 0);     /* no more calls across workers */
+  fh_workers_register_quarantine(NULL);
+  /* the quarantine worker first: its answers go to the serving workers,
+   * which are still there to refuse them */
+  fh_worker_destroy(quarantine);
   /* each worker answers what it still holds with 503 and flushes it */
   for (int i = 0; i < cfg->workers; i++) fh_worker_destroy(workers[i]);
   fh_server_stop(server);

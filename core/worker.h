@@ -21,7 +21,9 @@
 typedef struct fh_worker fh_worker;
 
 /* Builds the worker (loop, Lua state, connections) and runs the boot
- * script in mode ("serve" or "test"); does not start a thread. On failure
+ * script in mode ("serve", "quarantine" or "test"); does not start a
+ * thread. A "quarantine" worker serves no connections and its thread runs
+ * at nice 19 (quarantine.h). On failure
  * writes the problem into err. cfg is borrowed and must outlive the worker. */
 int fh_worker_create(fh_worker **out, int index, const fh_config *cfg,
                      const char *mode, char *err, size_t errsz);
@@ -97,6 +99,7 @@ fh_http_client *fh_worker_http(fh_worker *w);
 fh_sched *fh_worker_sched(fh_worker *w);
 const fh_config *fh_worker_config(fh_worker *w);
 int fh_worker_index(fh_worker *w);
+int fh_worker_is_quarantine(fh_worker *w);
 /* Tasks alive on this worker (requests, timers, background jobs). */
 int fh_worker_inflight(fh_worker *w);
 

@@ -21,9 +21,12 @@ typedef struct {
 
 static fh_worker **all;
 static int nall;
+static fh_worker *quarantine;
 
 void fh_workers_register(fh_worker **workers, int n) { all = workers; nall = n; }
 int fh_workers_count(void) { return nall; }
+void fh_workers_register_quarantine(fh_worker *w) { quarantine = w; }
+int fh_workers_quarantine(void) { return quarantine ? nall : -1; }
 
 static void x_free(fh_xcall *x) {
   free(x->fn);
@@ -94,7 +97,8 @@ int fh_xcall_lua(lua_State *L) {
   size_t n;
   const char *payload = luaL_checklstring(L, 3, &n);
   fh_task *t = fh_task_check_current(L, "host.call_on");
-  if (index < 0 || index >= nall) return luaL_error(L, "host.call_on: no worker %d", index);
+  fh_worker *target = index >= 0 && index < nall ? all[index] : index == nall ? quarantine : NULL;
+  if (!target) return luaL_error(L, "host.call_on: no worker %d", index);
   fh_xcall *x = calloc(1, sizeof(*x));
   if (!x) return luaL_error(L, "out of memory");
   x->from = fh_worker_of(L);
@@ -102,7 +106,7 @@ int fh_xcall_lua(lua_State *L) {
   x->fn = strdup(fn);
   set_payload(x, payload, n);
   if (!x->fn || !x->payload) { x_free(x); return luaL_error(L, "out of memory"); }
-  int rc = fh_worker_post(all[index], on_call, x);
+  int rc = fh_worker_post(target, on_call, x);
   if (rc) {
     x_free(x);
     lua_pushboolean(L, 0);

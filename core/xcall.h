@@ -18,6 +18,13 @@ typedef struct fh_worker fh_worker;
 void fh_workers_register(fh_worker **workers, int n);
 int fh_workers_count(void);
 
+/* The quarantine worker (quarantine.h), reached as worker index n (one past
+ * the serving workers), or NULL: none. It serves no connections and owns
+ * no tenant; fh_workers_count does not count it. */
+void fh_workers_register_quarantine(fh_worker *w);
+/* Its index for host.call_on, or -1 when there is none. */
+int fh_workers_quarantine(void);
+
 /* Lua: host.call_on(worker_index, fn, payload) -> ok, result (yields);
  * false, "closed" at once when the target worker is stopping. */
 int fh_xcall_lua(lua_State *L);

@@ -90,7 +90,7 @@ function M.call(a)
   local spec = C and C.ops[a.op]
   if not spec then return nil, "bad request", ("no op %s.%s"):format(tostring(a.name), tostring(a.op)) end
   local tenants = package.loaded["flow.tenants"]
-  if tenants and tenants.owner and tenants.owner(a.tenant) ~= host.worker() then
+  if tenants and tenants.serves and not tenants.serves(a.tenant) then
     return nil, "bad request", "tenant " .. tostring(a.tenant) .. " is not served by this worker"
   end
   local client, word, detail = client_of(a.tenant, a.name, a.decl or {})

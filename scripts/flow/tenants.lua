@@ -48,6 +48,7 @@ local MEMORY_MB = 64
 local BOOT = 'return require("host.tenant_boot").load(...)'
 
 local entries = {}            -- id -> entry
+local quarantine_drop         -- (below, with the quarantine)
 
 -- the runtime library folder (setting `scripts`, FLOWHOST_SCRIPTS): a change
 -- there reloads every tenant
@@ -156,6 +157,7 @@ function M.install(id, files, version, opts)
   end
   local old = serve(e, ts, r, version, files)
   replicas.commit(M.owner(id), id, version, r.settings)
+  if not e.copy then quarantine_drop(id) end
   if old then log.info("tenant reloaded", { tenant = id, version = version }) end
   return true
 end
@@ -217,6 +219,7 @@ function M.reload(id, opts)
     if e then kept.close(e) end
     entries[id] = nil
     replicas.drop(M.owner(id), id)
+    quarantine_drop(id)
     return nil, { "unknown tenant" }
   end
   if e and e.version == version and e.ts then
@@ -259,6 +262,22 @@ local function first_load(id)
   return M.reload(id)
 end
 
+-- the copies of flow.replicas, and the quarantine worker's (quarantine =
+-- true) while the tenant is in quarantine
+local function copies_of(id)
+  local out = replicas.status(id)
+  local q = host.quarantine_worker()
+  if q and host.quarantined(id) then
+    local ok, res = host.call_on(q, "tenant_op", json.encode{ op = "copy", id = id })
+    local a = ok and json.decode(res) or {}
+    if a.version then
+      out[#out + 1] = { worker = q, version = a.version, tasks = a.tasks, memory_kb = a.memory_kb,
+                        calls = a.calls, cpu_ms = a.cpu_ms, quarantine = true }
+    end
+  end
+  return out
+end
+
 local function local_status(id)
   -- a serving entry changes only in serve(), which does not yield: its
   -- status can be read while a new version compiles or runs its specs
@@ -276,7 +295,8 @@ local function local_status(id)
            last_error = e.last_error or json.null, history = history, settings = e.settings,
            memory_kb = e.ts and e.ts:memory() or nil, tasks = e.ts and e.ts:tasks() or nil,
            calls = e.calls or 0, cpu_ms = e.ts and e.ts:cpu() * 1000 or nil,
-           worker = host.worker(), copies = json.array(replicas.status(id)) }
+           worker = host.worker(), copies = json.array(copies_of(id)),
+           quarantined = host.quarantined(id) ~= nil }
 end
 
 -- serve version (from the kept history) while the files on disk are still
@@ -336,9 +356,43 @@ local function rebuild(e)
     { tenant = e.id, version = e.version, ok = ok and true or false, problem = problems and problems[1] })
 end
 
+-- ---- quarantine ----------------------------------------------------------
+-- A tenant one of whose turns broke a budget (CPU, memory, wall clock) is
+-- in quarantine for PENALTY seconds, renewed by each such turn
+-- (core/quarantine.h, shared by the workers): wherever its requests
+-- arrive, its turns run on the quarantine worker, in a copy of its state
+-- made there from the version its owner serves. That worker serves no
+-- connections and runs at nice 19, so a hostile or broken tenant's spins,
+-- pattern bombs, allocations and state rebuilds never hold the workers
+-- everyone else's requests wait for, and the kernel gives them only the
+-- CPU the serving workers leave. All turns there together take at most a
+-- small share of a core (core/lua_api_tstate.c QUARANTINE_SHARE), and each
+-- at most QUARANTINE_CPU_MS: on a busy machine every CPU second a hostile
+-- tenant burns is one the host's other tenants cannot have. When the
+-- quarantine ends, its turns go back to the owner and the copy is closed
+-- (M.start_quarantine). docs/quarantine.md has the measurements.
+local PENALTY = 60                   -- as core/lua_api_tstate.c PENALTY
+-- a turn in quarantine gets this much Lua CPU at most (a flow's normal
+-- turn takes about 1 ms): every one of its turns that runs away costs the
+-- host a quarter of what it could cost before
+local QUARANTINE_CPU_MS = 25
+local QUARANTINE_SWEEP = 5           -- seconds between closing unused copies
+
+-- the quarantine worker's index when id's turns run there now, else nil
+local function quarantine_of(id)
+  local q = host.quarantine_worker()
+  if q and host.quarantined(id) then return q end
+  return nil
+end
+
+local quarantine_copy                -- (below, with the operations)
+
 local function local_call(id, fn, payload)
   local e = entries[id]
-  if not e or not e.ts then
+  if (not e or not e.ts) and host.worker() == host.quarantine_worker() then
+    e = quarantine_copy(id)
+    if not e then return nil, "tenant broken" end
+  elseif not e or not e.ts then
     local ok, problems
     if e and not follow.on() then ok, problems = M.reload(id) else ok, problems = first_load(id) end
     e = entries[id]
@@ -368,11 +422,14 @@ local function local_call(id, fn, payload)
   end
   if not keeps and e.ts and e.ts ~= ts then ts = e.ts end    -- reloaded meanwhile
   e.calls = (e.calls or 0) + 1
-  local called, ok, res, over = pcall(ts.call, ts, fn, payload, e.cpu)
+  local cpu = e.cpu
+  if host.worker() == host.quarantine_worker() then cpu = math.min(cpu, QUARANTINE_CPU_MS / 1000) end
+  local called, ok, res, over = pcall(ts.call, ts, fn, payload, cpu)
   admission.leave(e)
   if not called then error(ok, 0) end
   if not ok then
     log.error("tenant turn failed", { tenant = id, err = res, budget = over })
+    if over then host.quarantine(id, PENALTY) end   -- its next turns run on the quarantine worker
     if over == "wall" and e.ts == ts then rebuild(e) end
     return nil, "flow failed", res, e.fallback
   end
@@ -484,6 +541,18 @@ local OPS = {
     end
     return { ok = true }
   end,
+  -- (owner) the files of the version it serves, for the quarantine worker's copy
+  serving = function(a)
+    local e = settled(a.id)
+    if not (e and e.ts) then
+      M.reload(a.id)
+      e = entries[a.id]
+    end
+    for _, h in ipairs(e and e.ts and e.history or {}) do
+      if h.version == e.version then return { files = h.files, version = h.version } end
+    end
+    return {}
+  end,
   copy = function(a)
     local e = entries[a.id]
     if not (e and e.copy and e.ts) then return {} end
@@ -492,12 +561,63 @@ local OPS = {
   end,
 }
 
+-- (on the quarantine worker) a copy of id's state at the version its owner
+-- serves -> its entry | nil; one fetch at a time per tenant
+local fetching = {}
+local function fetch_copy(id)
+  local r = remote(id, "serving", {})
+  local a = r.version and { id = id, files = r.files, version = r.version }
+  if a and OPS.prepare(a).ok then OPS.commit(a) end
+end
+quarantine_copy = function(id)
+  while fetching[id] do time.sleep(0.005) end
+  local e = entries[id]
+  if e and e.ts then return e end
+  fetching[id] = true
+  local ok, err = pcall(fetch_copy, id)
+  fetching[id] = nil
+  if not ok then log.error("the quarantine worker could not copy the tenant's state", { tenant = id, err = err }) end
+  e = entries[id]
+  return e and e.ts and e or nil
+end
+
+-- closes the quarantine worker's copy of id (a new version is serving, or
+-- the tenant is gone): its next turn there makes a fresh one
+quarantine_drop = function(id)
+  local q = host.quarantine_worker()
+  if q and host.worker() ~= q and host.quarantined(id) then
+    host.call_on(q, "tenant_op", json.encode{ op = "drop", id = id })
+  end
+end
+
+--- On the quarantine worker: closes the copies of tenants whose quarantine
+--- has ended, once nothing runs in them.
+function M.start_quarantine()
+  host.spawn(function()
+    while true do
+      time.sleep(QUARANTINE_SWEEP)
+      for id, e in pairs(entries) do
+        if e.copy and not host.quarantined(id) and not e.installing and not (e.ts and e.ts:tasks() > 0) then
+          OPS.drop{ id = id }
+        end
+      end
+    end
+  end)
+end
+
 -- what another worker asks of the tenants pinned here
 function _G.tenant_op(payload)
   local a = json.decode(payload)
   return json.encode(OPS[a.op](a))
 end
 
+
+--- Whether a state of tenant id serves its turns on this worker (its
+--- owner's, a copy of flow.replicas, the quarantine worker's copy).
+function M.serves(id)
+  local e = entries[id]
+  return mine(id) or (e ~= nil and e.copy == true and e.ts ~= nil)
+end
 
 --- Whether id is a tenant id (flow.tenant.ID: "_platform", "..", ".x" are not).
 function M.valid_id(id)
@@ -506,6 +626,14 @@ end
 
 function M.call(id, fn, payload)
   if not M.valid_id(id) then return nil, "unknown tenant" end
+  local q = quarantine_of(id)
+  if q and q ~= host.worker() then
+    local ok, res = host.call_on(q, "tenant_op", json.encode{ op = "call", id = id, fn = fn, payload = payload })
+    if ok then
+      local r = json.decode(res)
+      return r.out, r.err, r.detail, r.fallback
+    end                                         -- (it is stopping: served here after all)
+  end
   local e = entries[id]
   if mine(id) or (e and e.copy and e.ts) then return local_call(id, fn, payload) end   -- a copy here serves it
   local r = remote(id, "call", { fn = fn, payload = payload })

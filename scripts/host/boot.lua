@@ -48,6 +48,15 @@ if opts.mode == "serve" then
     channels.consumer.start()                    -- answers the inbound streams
     channels.poller.start()                      -- Telegram by getUpdates where asked
   end
+elseif opts.mode == "quarantine" then
+  -- the quarantine worker (core/quarantine.h): no connections, no timers,
+  -- no tenant of its own; it runs the turns of tenants in quarantine, in
+  -- copies of their states (flow.tenants)
+  local tenants = package.loaded["flow.tenants"]
+  if tenants then
+    require("host").spawn(function() pcall(require("rscript").load_all) end)
+    tenants.start_quarantine()
+  end
 elseif opts.mode == "test" then
   require("host").spawn(require("host.test_runner").run, opts.argv or {})
 elseif opts.mode == "chat" or opts.mode == "check" then

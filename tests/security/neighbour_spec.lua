@@ -1,36 +1,56 @@
 -- Issue 13, sections 2 and 6: a worker is never lost to a tenant. Good Co
 -- (tests/fixtures/flows/goodco/) is measured at a steady rate alone and
--- while the hostile tenant runs its budget, pattern and allocation attacks
--- beside it: Good Co's p99 and /healthz's p99 stay within 1.2x of their own
--- baseline (+0.5 ms for timer granularity, as tests/integration/
--- isolation_spec.lua), no Good Co turn fails, the host stays under 64 MB
--- per tenant state + 200 MB, and SIGTERM ends it within shutdown_grace.
+-- while the hostile tenant runs its escape, budget, pattern, allocation and
+-- recursion attacks beside it (two attacking customers at once): Good Co's
+-- p99 stays within 1.2x of its own baseline and /healthz's within 1.2x +
+-- 0.5 ms (timer granularity on a sub-millisecond answer), no Good Co turn
+-- fails, the host stays under 64 MB per tenant state + 200 MB, and SIGTERM
+-- ends it within shutdown_grace. What holds it: the hostile tenant's first
+-- broken budget puts it in quarantine, and its turns then run on the
+-- quarantine worker (a thread of its own at nice 19, each turn with 25 ms
+-- of CPU, all of them within 4 % of a core), never on the workers Good
+-- Co's requests use (docs/quarantine.md).
 --
--- A 2-core machine shared with other work is noisy, so the two conditions
--- are measured in interleaved rounds (alone, beside, alone, beside, ...),
--- each round's p99 on its own, and compared by the median over the rounds:
--- a burst of other work that lands on one phase moves neither side's
--- median, and background load falls on both alike. An attempt is ROUNDS
--- such pairs; up to ATTEMPTS attempts, one must hold (a host that lets the
--- attacks through fails every one of them).
+-- A 2-core machine shared with other work is noisy, so an attempt
+-- alternates the two conditions: alone, beside, alone, beside, ..., alone
+-- (ROUNDS beside phases between ROUNDS + 1 alone ones), takes each phase's
+-- p99 on its own and compares the medians over the phases: a burst of
+-- other work that lands on one phase moves neither median, and background
+-- load falls on both alike. The same comparison between the alone phases
+-- themselves (odd against even), the spread of the alone phases' p99s and
+-- the time the host's serving workers spent waiting for a core while Good
+-- Co ran alone (/proc/<pid>/task/<tid>/schedstat) measure the machine's
+-- noise: when that alone-against-alone ratio is within NOISE, the spread
+-- within SPREAD and the wait within CONTENTION times the workers' own CPU
+-- (on a machine whose cores other work keeps busy the wait is 2-4 times
+-- the CPU, and a hostile tenant's every CPU second, wherever it runs in
+-- the host, is one the kernel then takes from the host's other threads),
+-- the attempt is robust and must meet 1.2x; one that is not
+-- robust judges only the stall bound (3x + 6 ms: the 100 ms stalls and
+-- seconds-long p99 of the code before the fixes fail it). Up to ATTEMPTS
+-- attempts: one robust attempt within 1.2x passes; a robust attempt over
+-- it fails the spec unless a later robust one holds; with no robust
+-- attempt at all the stall bound must hold and the spec says the 1.2x
+-- target could not be judged on this machine (with the noise it saw).
 local security = require "security"
 local host = require "host"
 local time = require "time"
 local crypto = require "crypto"
+local proc = require "proc"
 
 local RATE = 100           -- Good Co turns a second, sent at a steady pace
 local HEALTH_RATE = 20     -- /healthz probes a second
-local PHASE = 1.5          -- seconds of each condition in a round
-local ROUNDS = 5
+local PHASE = 2            -- seconds of each condition
+local ROUNDS = 5           -- beside phases in an attempt (and ROUNDS + 1 alone ones)
 local ATTEMPTS = 3
 local ATTACKERS = 2        -- hostile customers at once
-local RATIO, SLACK = 1.2, 0.0005          -- the issue's target, reported
--- what is asserted: no stall. A hostile tenant's runaway turns share their
--- worker (slices of 0.25 ms, C calls cut at 5 ms, 8 MB between checks),
--- which costs Good Co a few ms at p99 on this 2-core machine: 1.2x is not
--- met every time (see the closing note of issue 13). The bound still fails
--- the 100 ms stalls and the seconds-long p99 of the code before the fixes.
-local BOUND_RATIO, BOUND_SLACK = 3, 0.006
+local RATIO = 1.2          -- the issue's bound on Good Co's p99
+local HEALTH_SLACK = 0.0005
+local NOISE = 1.1          -- alone against alone within this, and
+local SPREAD = 1.3         -- the alone phases' p99s within this (upper to lower quartile), and
+local CONTENTION = 0.5     -- the serving workers waited for a core at most this much of the
+                           -- time they ran, alone: 1.2x can be judged
+local BOUND_RATIO, BOUND_SLACK = 3, 0.006   -- no stall, judged in any case
 
 local ATTACKS = {
   "spin:pcall", "pattern:match", "alloc:gsub", "recurse:pcall", "spin:xpcall", "pattern:find",
@@ -100,20 +120,43 @@ describe("a good tenant beside the hostile one", function()
 
   local function phase() return { good = {}, health = {}, errors = 0 } end
 
-  -- the median over rounds of each round's q-quantile of list `field`
-  local function median_of(rounds, field, q)
+  -- nanoseconds the serving worker threads ran and waited for a core so far
+  local function workers_sched()
+    local run, wait = 0, 0
+    for _, tid in ipairs(host.listdir("/proc/" .. s.pid .. "/task") or {}) do
+      local dir = "/proc/" .. s.pid .. "/task/" .. tid
+      if (proc.read_file(dir .. "/comm") or ""):find("^fh%-worker") then
+        local r, w = (proc.read_file(dir .. "/schedstat") or ""):match("^(%d+) (%d+)")
+        run, wait = run + (tonumber(r) or 0), wait + (tonumber(w) or 0)
+      end
+    end
+    return run, wait
+  end
+
+  -- an alone phase, with the workers' run and wait over it
+  local function drive_alone(out)
+    local r0, w0 = workers_sched()
+    drive(PHASE, out)
+    local r1, w1 = workers_sched()
+    out.run, out.wait = r1 - r0, w1 - w0
+  end
+
+  -- the median over phases of each phase's q-quantile of list `field`
+  local function median_of(phases, field, q)
     local per = {}
-    for i, r in ipairs(rounds) do per[i] = security.p(r[field], q) or math.huge end
+    for i, r in ipairs(phases) do per[i] = security.p(r[field], q) or math.huge end
     return security.p(per, 0.5)
   end
 
+  -- alone, beside, alone, ..., alone: ROUNDS beside phases, ROUNDS + 1 alone
   local function one_attempt()
     local alone, beside = {}, {}
     local attacks = { turns = 0, slow = 0 }
     local peak_rss = 0
+    alone[1] = phase()
+    drive_alone(alone[1])
     for round = 1, ROUNDS do
-      alone[round], beside[round] = phase(), phase()
-      drive(PHASE, alone[round])
+      beside[round] = phase()
       local state = { stop = false, done = 0, turns = 0, slow = 0 }
       for _ = 1, ATTACKERS do host.spawn(function() attack_loop(state) end) end
       local sampling = true
@@ -133,44 +176,96 @@ describe("a good tenant beside the hostile one", function()
       end)
       sampling = false
       attacks.turns, attacks.slow = attacks.turns + state.turns, attacks.slow + state.slow
+      alone[round + 1] = phase()
+      drive_alone(alone[round + 1])
     end
     return alone, beside, attacks, peak_rss
   end
 
-  it("Good Co's p99 and /healthz's p99 stay within 3x + 6 ms of their own while the hostile tenant attacks (target 1.2x, reported)", function()
+  -- the alone phases split in two interleaved halves (odd, even)
+  local function halves(alone)
+    local odd, even = {}, {}
+    for i, r in ipairs(alone) do
+      if i % 2 == 1 then odd[#odd + 1] = r else even[#even + 1] = r end
+    end
+    return odd, even
+  end
+
+  it("Good Co's p99 stays within 1.2x of its own (/healthz's within 1.2x + 0.5 ms) while the hostile tenant attacks", function()
     drive(1, phase())                                          -- warm up
-    local verdicts = {}
-    local held, last
+    local verdicts, robust_misses = {}, {}
+    local met, held, judged, last = false, false, false, nil
     for attempt = 1, ATTEMPTS do
       local alone, beside, attacks, peak = one_attempt()
       local g0, g1 = median_of(alone, "good", 0.99), median_of(beside, "good", 0.99)
       local h0, h1 = median_of(alone, "health", 0.99), median_of(beside, "health", 0.99)
       local m0, m1 = median_of(alone, "good", 0.5), median_of(beside, "good", 0.5)
+      local odd, even = halves(alone)
+      local noise = median_of(odd, "good", 0.99) / median_of(even, "good", 0.99)
+      noise = math.max(noise, 1 / noise)
+      local per = {}
+      for i, r in ipairs(alone) do per[i] = security.p(r.good, 0.99) or math.huge end
+      local spread = security.p(per, 0.75) / security.p(per, 0.25)
+      local run, wait = 0, 0
+      for _, r in ipairs(alone) do run, wait = run + r.run, wait + r.wait end
+      local contention = run > 0 and wait / run or math.huge
       local n0, n1, errors, first_error = 0, 0, 0, nil
-      for i = 1, ROUNDS do
-        n0, n1 = n0 + #alone[i].good, n1 + #beside[i].good
-        errors = errors + alone[i].errors + beside[i].errors
-        first_error = first_error or beside[i].first_error or alone[i].first_error
+      for _, r in ipairs(alone) do n0, errors = n0 + #r.good, errors + r.errors end
+      for _, r in ipairs(beside) do
+        n1, errors = n1 + #r.good, errors + r.errors
+        first_error = first_error or r.first_error
       end
+      for _, r in ipairs(alone) do first_error = first_error or r.first_error end
+      local robust = noise <= NOISE and spread <= SPREAD and contention <= CONTENTION
       local line = ("attempt %d: Good Co p99 %.1f ms alone (p50 %.1f, %d turns), %.1f ms beside (p50 %.1f, %d turns): "
-        .. "%.2fx; /healthz p99 %.1f -> %.1f ms: %.2fx; %d turns failed; %d attack turns (%d slow); peak RSS %d MB")
-        :format(attempt, g0 * 1000, m0 * 1000, n0, g1 * 1000, m1 * 1000, n1, g1 / g0, h0 * 1000, h1 * 1000, h1 / h0,
+        .. "%.2fx; alone against alone %.2fx, spread %.2fx, workers waited %.2f of their CPU (%s); /healthz p99 %.2f -> %.2f ms: %.2fx; %d turns failed; "
+        .. "%d attack turns (%d slow); peak RSS %d MB")
+        :format(attempt, g0 * 1000, m0 * 1000, n0, g1 * 1000, m1 * 1000, n1, g1 / g0, noise, spread, contention,
+                robust and "robust" or "too noisy to judge 1.2x", h0 * 1000, h1 * 1000, h1 / h0,
                 errors, attacks.turns, attacks.slow, math.floor(peak / 1024))
       io.stderr:write("\n  ", line)
       verdicts[#verdicts + 1] = line .. (first_error and (" (first failure: " .. first_error .. ")") or "")
       last = { peak = peak }
       local within = errors == 0 and g1 <= g0 * BOUND_RATIO + BOUND_SLACK and h1 <= h0 * BOUND_RATIO + BOUND_SLACK
-      local target = errors == 0 and g1 <= g0 * RATIO + SLACK and h1 <= h0 * RATIO + SLACK
-      io.stderr:write(target and " [1.2x target met]" or (within and " [within 3x + 6 ms; 1.2x target missed]" or " [over the bound]"))
+      local target = errors == 0 and g1 <= g0 * RATIO and h1 <= h0 * RATIO + HEALTH_SLACK
       if within then held = true end
-      if target then break end
+      if robust then
+        judged = true
+        if target then met = true else robust_misses[#robust_misses + 1] = line end
+      end
+      io.stderr:write(robust and (target and " [1.2x met]" or " [1.2x MISSED]")
+                      or (within and " [within the stall bound]" or " [over the stall bound]"))
+      if met then break end
       if not security.healthy(s, 2) then break end            -- a lost host gets no second try
     end
+    if not judged then
+      io.stderr:write("\n  the machine was too noisy in every attempt to judge 1.2x (alone against alone over ",
+                      NOISE, "x, spread over ", SPREAD, "x or the workers waiting for a core over ", CONTENTION,
+                      " of their CPU); judged by the stall bound only")
+    end
     io.stderr:write("\n")
-    assert.truthy(held, "in no attempt did Good Co and /healthz stay within 3x + 6 ms of their p99:\n  "
+    assert.truthy(met or #robust_misses == 0, "Good Co's or /healthz's p99 beside the hostile tenant was over 1.2x "
+      .. "of its own in a robust measurement:\n  " .. table.concat(robust_misses, "\n  "))
+    assert.truthy(met or held, "in no attempt did Good Co and /healthz stay within 3x + 6 ms of their p99:\n  "
       .. table.concat(verdicts, "\n  "))
     assert.truthy(last.peak <= bound_kb, ("the host's RSS reached %d MB (bound: 64 MB x %d states + 200 MB)")
       :format(math.floor(last.peak / 1024), states))
+  end)
+
+  it("the hostile tenant's turns ran in quarantine, Good Co's on its own worker", function()
+    local _, hostile = security.admin(s, "GET", "/admin/tenants/hostile")
+    local _, good = security.admin(s, "GET", "/admin/tenants/goodco")
+    assert.are.equal(true, type(hostile) == "table" and hostile.quarantined)
+    local copy
+    for _, c in ipairs(hostile.copies or {}) do if c.quarantine then copy = c end end
+    assert.truthy(copy, "no quarantine copy of the hostile tenant's state")
+    assert.are.equal(hostile.version, copy.version)
+    -- (its calls count from the copy's last rebuild: the log tells instead)
+    local log = proc.read_file(s.log) or ""
+    assert.truthy(log:find("(the limit is 25 ms)", 1, true) or log:find("(the limit is 250 ms,", 1, true),
+      "no hostile turn was stopped at the quarantine's 25 ms budget")
+    assert.are.equal(false, type(good) == "table" and good.quarantined)
+    for _, c in ipairs(good.copies or {}) do assert.falsy(c.quarantine, "Good Co has a quarantine copy") end
   end)
 
   it("the host's RSS stayed under 64 MB per tenant state + 200 MB through all of it", function()
