@@ -17,12 +17,32 @@
 -- the call into the tenant's state: a turn stopped there for its budget
 -- (or its state closed) cannot keep the lock; the next message of the
 -- conversation runs as soon as this one has its answer.
+--
+-- Every turn is counted here, per tenant (scripts/signals.lua):
+-- flowhost_turns_total, flowhost_turns_failed_total{reason} and
+-- flowhost_fallback_replies_total; a redelivered message the flow does not
+-- run again is not a turn, and an unknown tenant is nobody's.
 local json = require "json"
+local signals = require "signals"
 local tenants = require "flow.tenants"
 local flowturn = require "flow.turn"
 local lock = require "lock"
 
 local M = {}
+
+-- a failed turn's reason, a short fixed word (a label)
+local REASON = { ["tenant broken"] = "tenant_broken", busy = "busy" }
+
+local function count(base, res, err)
+  if err == "unknown tenant" or (res and res.repeated) then return end
+  signals.count("flowhost_turns_total", base)
+  if res and res.error == "flow failed" then
+    signals.count("flowhost_turns_failed_total", base, { "reason", "flow" })
+    signals.count("flowhost_fallback_replies_total", base)
+  elseif not res then
+    signals.count("flowhost_turns_failed_total", base, { "reason", REASON[err] or "storage" })
+  end
+end
 
 function M.run(tenant, conversation, msg, opts)
   local base = tenant:match("^([^.]+)")
@@ -34,7 +54,8 @@ function M.run(tenant, conversation, msg, opts)
     if r and r.res then return r.res end
     return nil, cerr or (r and r.err) or "turn failed", cdetail
   end, { wait = 20 })
-  if res == nil and err == "timeout" then return nil, "busy" end
+  if res == nil and err == "timeout" then err = "busy" end
+  count(base, res, err)
   return res, err, detail
 end
 
