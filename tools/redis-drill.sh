@@ -18,7 +18,7 @@ start() { # dir port appendonly
   for _ in $(seq 1 50); do redis-cli -p "$2" ping >/dev/null 2>&1 && [ -s "$1/redis.pid" ] && break; sleep 0.1; done
   pids+=("$(cat "$1/redis.pid")")
 }
-stop() { kill "$(cat "$1/redis.pid")"; for _ in $(seq 1 50); do kill -0 "$(cat "$1/redis.pid")" 2>/dev/null || break; sleep 0.1; done; }
+stop() { local p; p=$(cat "$1/redis.pid"); kill "$p"; for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done; }
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 count() { redis-cli -p "$1" dbsize; }
