@@ -245,7 +245,11 @@ local function send(self, what, path, body, read, deadline)
   local outcome = value ~= nil and "ok" or err
   host.metric_add("flowhost_llm_calls_total", labels(self, outcome), 1)
   host.metric_observe("flowhost_llm_call_seconds", labels(self), time.monotonic() - started)
-  if self.breaker then self.breaker:done(value ~= nil or not breaker.TRIPS[err], probe) end
+  if self.breaker then
+    local up = value ~= nil or not breaker.TRIPS[err]
+    if attempts == 0 then up = nil end            -- no request: it says nothing of the LLM
+    self.breaker:done(up, probe)
+  end
   if value == nil then
     note(self, "warn", "llm: call failed", { call = what, error = err, attempts = attempts,
                                             seconds = time.monotonic() - started })

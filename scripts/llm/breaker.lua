@@ -10,7 +10,8 @@
 --       half-open probe; the others keep failing at once until it ends)
 --   b:done(up, probe)  the outcome of a call allow() let through: up false
 --                for an error that says the endpoint is down or overloaded
---                (breaker.TRIPS), true for any answer (a refusal included)
+--                (breaker.TRIPS), true for any answer (a refusal included), nil
+--                when no request was made (the caller's deadline had passed)
 --   b.state      "closed" | "open" | "half-open"
 --   breaker.TRIPS  the LLM error words that count as a failure
 --
@@ -73,6 +74,7 @@ end
 
 function B:done(up, probe)
   if probe then self.probe_at = nil end
+  if up == nil then return end                    -- it was not asked: nothing learnt
   if up then
     self.fails = 0
     show(self, "closed")

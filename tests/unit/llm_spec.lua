@@ -681,6 +681,15 @@ describe("the circuit breaker", function()
     assert.are.equal(1 + 4 + 1, #sent(m))                -- the probe was one attempt
   end)
 
+  it("does not count a call that made no request (its deadline had passed)", function()
+    local m = new_model("breaker-nodeadline")
+    local c = client("openai", m, { retries = 0, breaker = { failures = 1, cooldown = 30 } })
+    assert.are.same({ nil, "deadline" },
+      { c:chat{ messages = { { role = "user", content = "x" } }, deadline = time.now() - 1 } })
+    assert.are.equal("closed", c.breaker.state)
+    assert.are.equal(0, #sent(m))
+  end)
+
   it("is off with breaker = false", function()
     local m = new_model("breaker-off")
     local c = llm.client{ provider = "openai", model = m, base_url = FAKE .. "/v1", api_key = "sk-spec-0123456789",
