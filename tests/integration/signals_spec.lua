@@ -230,7 +230,7 @@ describe("an LLM without an API key (a local Ollama)", function()
     fake = "http://127.0.0.1:" .. port
     fake_pid = tonumber(proc.sh(("python3 tests/fakes/llm.py --no-auth --port %d > %s/llm.out 2>&1 & echo $!")
       :format(port, dir)))
-    assert.truthy(proc.wait_until(function() return (proc.read_file(dir .. "/llm.out") or ""):find("READY") end, 5))
+    assert.truthy(proc.wait_until(function() return (proc.read_file(dir .. "/llm.out") or ""):find("READY") end, 20))
     s = proc.start{ config = "config/flowhost.lua", env = {
       FLOWHOST_WORKERS = 1, REDIS_URL = REDIS, FLOWHOST_TENANTS_DIR = dir .. "/tenants",
       FLOWHOST_FLOWS_DIR = dir .. "/flows", SIGNALS_LLM_URL = fake .. "/v1", SIGNALS_LLM_MODEL = model } }
