@@ -126,6 +126,32 @@ describe("per-tenant operations signals", function()
     assert.are.equal(0, value(after, "flowhost_llm_breaker_state", T .. ',endpoint="' .. LLM .. '/v1"'))
   end)
 
+  it("counts a turn of a tenant with no good version as failed, and /readyz says why", function()
+    proc.sh("cp tests/fixtures/tenants/broken.lua " .. dir .. "/tenants/ && cp -r tests/fixtures/flows/broken "
+      .. dir .. "/flows/")
+    local B = 'tenant="broken"'
+    local res
+    proc.wait_until(function()
+      res = assert(http.request{ url = s.url .. "/readyz" })
+      return res.status == 503
+    end, 10)
+    assert.are.equal(503, res.status, res.body)
+    local why = json.decode(res.body).reasons[1]
+    assert.truthy(why:find("tenant 'broken' has no good version: [^ ]*flows/broken/[%w_]+%.lua:%d+: "), why)
+    local before = scrape(s)
+    local r = assert(c:say("broken", "a", "hi"))
+    assert.are.equal(503, r.status, r.body)
+    assert.are.equal("tenant broken", json.decode(r.body).error)
+    local after = scrape(s)
+    assert.are.equal(1, value(after, "flowhost_turns_failed_total", B .. ',reason="tenant_broken"')
+      - value(before, "flowhost_turns_failed_total", B .. ',reason="tenant_broken"'))
+    assert.are.equal(1, value(after, "flowhost_turns_total", B) - value(before, "flowhost_turns_total", B))
+    assert.is_true(value(after, "flowhost_tenant_reloads_total", B .. ',outcome="rejected"') >= 1)
+    os.remove(dir .. "/tenants/broken.lua")
+    local ready = proc.wait_until(function() return assert(http.request{ url = s.url .. "/readyz" }).status == 200 end, 10)
+    assert.is_true(ready == true, "not ready again after the broken tenant left")
+  end)
+
   it("counts a rejected reload, keeps serving, and moves the version served on an accepted one", function()
     local m = scrape(s)
     local v1 = m:match('flowhost_tenant_version_info{tenant="signals",version="(%x+)"} 1')
