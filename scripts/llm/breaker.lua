@@ -51,8 +51,13 @@ local function show(self, state)
   end
 end
 
+-- an endpoint as a label: no user:password@, no query string
+local function endpoint_label(url)
+  return (tostring(url):gsub("^(%a[%w+.-]*://)[^/@]*@", "%1"):gsub("%?.*$", ""))
+end
+
 function M.new(opts)
-  local self = setmetatable({ tenant = opts.tenant, endpoint = opts.endpoint,
+  local self = setmetatable({ tenant = opts.tenant, endpoint = endpoint_label(opts.endpoint),
                               failures = opts.failures or 3, cooldown = opts.cooldown or 30,
                               fails = 0, opened_at = 0 }, B)
   show(self, "closed")

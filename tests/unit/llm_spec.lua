@@ -690,6 +690,12 @@ describe("the circuit breaker", function()
     assert.are.equal(0, #sent(m))
   end)
 
+  it("names its endpoint in the metrics without a user, password or query string", function()
+    local breaker = require("llm.breaker")
+    assert.are.equal("http://h:1/v1", breaker.new{ endpoint = "http://u:secret@h:1/v1?key=k" }.endpoint)
+    assert.are.equal(FAKE .. "/v1", client("openai", new_model("ep")).breaker.endpoint)
+  end)
+
   it("is off with breaker = false", function()
     local m = new_model("breaker-off")
     local c = llm.client{ provider = "openai", model = m, base_url = FAKE .. "/v1", api_key = "sk-spec-0123456789",
