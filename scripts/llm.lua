@@ -126,7 +126,7 @@ function M.client(opts, context)
   local tenant = context and context.tenant and signals.tenant(context.tenant) or nil
   local self = {
     name = opts.provider, p = p, model = model, base_url = base_url, tenant = tenant,
-    breaker = cb ~= false and breaker.new{ tenant = tenant, endpoint = base_url,
+    breaker = cb ~= false and breaker.get{ tenant = tenant, endpoint = base_url,
                                            failures = cb and cb.failures, cooldown = cb and cb.cooldown } or nil,
     headers = p.headers(key), key = key, retries = retries,
     timeout = positive(setting(opts, "timeout", "number", 10, fn), "timeout", fn, 3),

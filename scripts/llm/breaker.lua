@@ -4,6 +4,9 @@
 --   breaker.new{tenant?, endpoint, failures?, cooldown?} -> b
 --       failures: consecutive failed calls that open it (default 3)
 --       cooldown: seconds it stays open before one probe (default 30)
+--   breaker.get{...} -> b   the same, but one per tenant and endpoint in this
+--       Lua state: a tenant's clients (its own and its sales reps') share
+--       it, the first one's settings win; without a tenant, a new one
 --   b:allow() -> true, probe? | false
 --       closed: true; open: false (the caller fails at once) until the
 --       cool-down is over, then true, true for exactly one caller (the
@@ -90,6 +93,19 @@ function B:done(up, probe)
     self.opened_at = time.monotonic()
     show(self, "open")
   end
+end
+
+local shared = {}        -- "<tenant> <endpoint>" -> breaker, in this Lua state
+
+function M.get(opts)
+  if not opts.tenant then return M.new(opts) end
+  local key = opts.tenant .. " " .. endpoint_label(opts.endpoint)
+  local b = shared[key]
+  if not b then
+    b = M.new(opts)
+    shared[key] = b
+  end
+  return b
 end
 
 return M

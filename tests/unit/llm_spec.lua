@@ -696,6 +696,15 @@ describe("the circuit breaker", function()
     assert.are.equal(FAKE .. "/v1", client("openai", new_model("ep")).breaker.endpoint)
   end)
 
+  it("is one per tenant and endpoint: a tenant's clients (its reps') share it", function()
+    local tenant = "spec" .. crypto.random_hex(4)
+    local opts = { provider = "openai", model = "m", base_url = FAKE .. "/v1", api_key = "sk-spec-0123456789" }
+    local a, b = llm.client(opts, { tenant = tenant }), llm.client(opts, { tenant = tenant .. ".anna" })
+    assert.are.equal(a.breaker, b.breaker)
+    assert.are_not.equal(a.breaker, llm.client(opts, { tenant = "other" .. crypto.random_hex(4) }).breaker)
+    assert.are_not.equal(llm.client(opts).breaker, llm.client(opts).breaker)   -- no tenant: its own
+  end)
+
   it("is off with breaker = false", function()
     local m = new_model("breaker-off")
     local c = llm.client{ provider = "openai", model = m, base_url = FAKE .. "/v1", api_key = "sk-spec-0123456789",
