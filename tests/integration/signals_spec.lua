@@ -131,10 +131,10 @@ describe("per-tenant operations signals", function()
       .. dir .. "/flows/")
     local B = 'tenant="broken"'
     local res
-    proc.wait_until(function()
+    proc.wait_until(function()                        -- (until its first load has failed)
       res = assert(http.request{ url = s.url .. "/readyz" })
-      return res.status == 503
-    end, 10)
+      return res.status == 503 and res.body:find("no good version: ", 1, true) ~= nil
+    end, 15)
     assert.are.equal(503, res.status, res.body)
     local why = json.decode(res.body).reasons[1]
     assert.truthy(why:find("tenant 'broken' has no good version: [^ ]*flows/broken/[%w_]+%.lua:%d+: "), why)
