@@ -273,6 +273,13 @@ describe("an LLM without an API key (a local Ollama)", function()
     proc.sh("rm -rf " .. dir)
   end)
 
+  it("lets the car-service tenant load with CARWASH_LLM_URL and no CARWASH_LLM_KEY", function()
+    local out = proc.sh("env -u CARWASH_LLM_KEY CARWASH_LLM_URL=" .. fake .. "/v1 " .. proc.BIN
+      .. " check carwash 2>&1; echo exit=$?")
+    assert.truthy(out:find("carwash: ok", 1, true) and out:find("llm on", 1, true), out)
+    assert.truthy(out:find("exit=0", 1, true), out)
+  end)
+
   it("serves the tenant and calls the LLM with no Authorization header", function()
     local res = assert(http.request{ url = s.url .. "/readyz" })
     assert.are.equal(200, res.status, res.body)
