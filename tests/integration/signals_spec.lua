@@ -90,6 +90,11 @@ describe("per-tenant operations signals", function()
 
   it("counts turns, a failed turn and its fallback, LLM calls, a booking, a cancel and a hand-off", function()
     local before = scrape(s)
+    local redis = require "redis"
+    local function health_failed()      -- the studio's daily count (flow.health), from the same place
+      return tonumber(redis.call("GET", "fh:health:{signals}:failed_turns:" .. os.date("!%Y-%m-%d"))) or 0
+    end
+    local health_before = health_failed()
     assert.are.equal("pong", (say(c, "a", "hi")))
     -- a flow that raises: 200, the tenant's fallback, "flow failed"
     local text, body = say(c, "a", "boom")
@@ -115,6 +120,7 @@ describe("per-tenant operations signals", function()
     assert.are.equal(8, delta("flowhost_turns_total", T))
     assert.are.equal(1, delta("flowhost_turns_failed_total", T .. ',reason="flow"'))
     assert.are.equal(1, delta("flowhost_fallback_replies_total", T))
+    assert.are.equal(1, health_failed() - health_before)
     assert.are.equal(1, delta("flowhost_bookings_total", T .. ',event="made"'))
     assert.are.equal(1, delta("flowhost_bookings_total", T .. ',event="cancelled"'))
     assert.are.equal(1, delta("flowhost_llm_calls_total", T .. ',provider="openai",outcome="ok"'))
