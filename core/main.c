@@ -1,6 +1,6 @@
 /* main.c: the flowhost command line.
  *
- *   flowhost serve [--config FILE]       run the host
+ *   flowhost serve [--config FILE]       run the host (config/flowhost.lua by default)
  *   flowhost test [--config FILE] PATHS  run busted specs inside the runtime
  *   flowhost chat [--config FILE] TENANT talk to a tenant's flow in the terminal
  *   flowhost check [--config FILE] [TENANT...]  load and validate tenants' flows
@@ -23,12 +23,16 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
+
+/* what `flowhost serve` reads without --config, relative to the working directory */
+#define DEFAULT_CONFIG "config/flowhost.lua"
 
 static void usage(FILE *out) {
   fprintf(out,
           "flowhost %s: a host for conversational booking assistants\n\n"
           "Usage:\n"
-          "  flowhost serve [--config FILE]         serve HTTP (default config: none, built-in defaults)\n"
+          "  flowhost serve [--config FILE]         serve HTTP (default config: config/flowhost.lua when it exists)\n"
           "  flowhost test [--config FILE] PATH...  run busted specs inside the host runtime\n"
           "  flowhost chat [--config FILE] TENANT   talk to a tenant's flow in the terminal (needs Redis)\n"
           "  flowhost check [--config FILE] [TENANT...]  load and validate flows (all tenants by default; no Redis)\n"
@@ -90,6 +94,12 @@ static int serve(fh_config *cfg) {
   int code = 1;
   sigset_t set;
   block_signals(&set);
+  if (cfg->path)
+    fh_log(FH_LOG_INFO, "configuration read", "config", cfg->path, NULL);
+  else
+    fh_log(FH_LOG_WARN, "no configuration file: " DEFAULT_CONFIG " does not exist here; serving with built-in "
+           "defaults and environment variables (run from the folder that holds config/, or give --config FILE)",
+           "config", "(defaults)", NULL);
   fh_worker **workers = calloc((size_t)cfg->workers, sizeof(*workers));
   fh_worker *quarantine = NULL;  /* runs the turns of tenants in quarantine */
   fh_server *server = NULL;
@@ -212,14 +222,17 @@ int main(int argc, char **argv) {
     return 2;
   }
   const char *config_path = NULL;
+  int given = 0;
   char **rest = calloc((size_t)argc, sizeof(char *));
   int nrest = 0;
   for (int i = 2; i < argc; i++) {
-    if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) config_path = argv[++i];
-    else if (strncmp(argv[i], "--config=", 9) == 0) config_path = argv[i] + 9;
+    if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) config_path = argv[++i], given = 1;
+    else if (strncmp(argv[i], "--config=", 9) == 0) config_path = argv[i] + 9, given = 1;
     else if (one_worker) rest[nrest++] = argv[i];
     else { fprintf(stderr, "flowhost: unexpected argument '%s'\n", argv[i]); free(rest); return 2; }
   }
+  /* serve without --config reads the operator's file where it usually is */
+  if (!given && strcmp(cmd, "serve") == 0 && access(DEFAULT_CONFIG, R_OK) == 0) config_path = DEFAULT_CONFIG;
   fh_config cfg;
   int code = load_config(&cfg, config_path);
   if (code) { free(rest); return code; }

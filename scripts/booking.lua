@@ -59,6 +59,7 @@ local redis = require "redis"
 local crypto = require "crypto"
 local time = require "time"
 local tz = require "tz"
+local signals = require "signals"
 
 local M = {}
 
@@ -278,8 +279,9 @@ function Engine:reserve(q, guard)
     end
     if booking then
       if guard and how == "dup" and booking.owner ~= guard.owner then return nil, "slot taken" end
-      if m.policy == "round_robin" and how == "ok" then
-        redis.call("SET", store.keys(self.prefix).rr(svc.id), rid)
+      if how == "ok" then
+        if m.policy == "round_robin" then redis.call("SET", store.keys(self.prefix).rr(svc.id), rid) end
+        signals.count("flowhost_bookings_total", self.tenant, { "event", "made" })
       end
       return self:changed(booking), how
     end
@@ -304,6 +306,9 @@ function Engine:change(id, action, reason)
   self:ready()
   local b, err = store.change(self.prefix, id, action, self.now(), reason)
   if not b then return nil, err end
+  if action == "cancel" and err == "ok" then             -- (not a repeated cancel: "dup")
+    signals.count("flowhost_bookings_total", self.tenant, { "event", "cancelled" })
+  end
   return self:changed(b)
 end
 

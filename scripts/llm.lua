@@ -2,8 +2,9 @@
 --- retries, a total deadline, logging and metrics in one place. The provider
 --- modules (llm/openai.lua, llm/anthropic.lua) only describe requests.
 --
---   local client = llm.client{provider, model, base_url?, api_key_env?, api_key?,
---                             timeout?, temperature?, max_tokens?, retries?, structured?}
+--   local client = llm.client({provider, model, base_url?, api_key_env?, api_key?,
+--                             timeout?, temperature?, max_tokens?, retries?, structured?,
+--                             breaker?}, {tenant?})
 --       -> client                                  raises on bad settings
 --   client:chat{system?, messages, tools?, tool_choice?, deadline?, temperature?, max_tokens?}
 --       -> {text, tool_calls = {{id, name, arguments}}, usage = {input, output}, finish, model}
@@ -22,6 +23,15 @@
 -- sleeps past it. chat/extract yield: call them from a task (a request
 -- handler, a timer, a spawned task). Settings and arguments are explained
 -- in docs/llm.md.
+--
+-- A circuit breaker per tenant and endpoint (llm.breaker; setting breaker =
+-- {failures = 3, cooldown = 30}, or false for none): after `failures`
+-- calls in a row that timed out or found the endpoint down, calls answer
+-- nil, "unavailable" at once (what a dead LLM would have answered, after
+-- seconds) until one probe after the cool-down gets an answer. Metrics:
+-- flowhost_llm_calls_total{tenant?,provider,outcome} (outcome "breaker
+-- open" for a call the breaker refused), flowhost_llm_call_seconds and
+-- flowhost_llm_breaker_state; the tenant label is the client's context.
 local http = require "http"
 local json = require "json"
 local log = require "log"
@@ -29,6 +39,8 @@ local time = require "time"
 local host = require "host"
 local retry = require "llm.retry"
 local schema = require "llm.schema"
+local breaker = require "llm.breaker"
+local signals = require "signals"
 
 local M = {}
 local Client = {}
@@ -68,10 +80,13 @@ local function positive(v, key, fn, level)
   return v
 end
 
---- llm.client(settings) -> client. Raises on unknown provider, missing
---- model, a bad setting, or an api_key_env variable that is not set.
+--- llm.client(settings, context?) -> client. Raises on unknown provider,
+--- missing model, a bad setting, or an api_key_env variable that is not set
+--- for a provider that needs a key (Anthropic; OpenAI's own API): an
+--- OpenAI-compatible server of one's own (Ollama, llama.cpp, vLLM) may run
+--- without one. context.tenant: the tenant the calls are counted under.
 --- Reads the key once, here. Does not yield; call it anywhere.
-function M.client(opts)
+function M.client(opts, context)
   local fn = "llm.client"
   if type(opts) ~= "table" then error(fn .. ": expected a table of settings", 2) end
   local mod = PROVIDERS[opts.provider]
@@ -88,7 +103,11 @@ function M.client(opts)
   if env then
     if key then error(fn .. ": give api_key_env or api_key, not both", 2) end
     key = os.getenv(env)
-    if not key or key == "" then error(fn .. ": environment variable " .. env .. " is not set", 2) end
+    if key == "" then key = nil end
+    if not key and p.needs_key(base_url) then
+      error(fn .. ": environment variable " .. env .. " is not set (" .. opts.provider .. " at "
+        .. base_url .. " needs an API key)", 2)
+    end
   end
   local retries = setting(opts, "retries", "number", 3, fn)
   if retries < 0 or retries % 1 ~= 0 then error(fn .. ": 'retries' must be a whole number >= 0", 2) end
@@ -96,8 +115,19 @@ function M.client(opts)
   if structured ~= "response_format" and structured ~= "tools" then
     error(fn .. ": 'structured' must be \"response_format\" or \"tools\"", 2)
   end
+  local cb = opts.breaker
+  if cb ~= nil and cb ~= false and type(cb) ~= "table" then
+    error(fn .. ": 'breaker' must be a table {failures = n, cooldown = seconds} or false", 2)
+  end
+  if cb then
+    positive(cb.failures, "breaker.failures", fn, 3)
+    positive(cb.cooldown, "breaker.cooldown", fn, 3)
+  end
+  local tenant = context and context.tenant and signals.tenant(context.tenant) or nil
   local self = {
-    name = opts.provider, p = p, model = model, base_url = base_url,
+    name = opts.provider, p = p, model = model, base_url = base_url, tenant = tenant,
+    breaker = cb ~= false and breaker.get{ tenant = tenant, endpoint = base_url,
+                                           failures = cb and cb.failures, cooldown = cb and cb.cooldown } or nil,
     headers = p.headers(key), key = key, retries = retries,
     timeout = positive(setting(opts, "timeout", "number", 10, fn), "timeout", fn, 3),
     temperature = setting(opts, "temperature", "number", 0, fn),
@@ -161,15 +191,30 @@ local function note(self, level, msg, fields)
   log[level](msg, fields)
 end
 
+-- the labels of this client's series, outcome last when given
+local function labels(self, outcome)
+  local l = ('provider="%s"'):format(self.name)
+  if outcome then l = l .. (',outcome="%s"'):format(host.escape_label(outcome)) end
+  if self.tenant then l = signals.labels(self.tenant) .. "," .. l end
+  return l
+end
+
 -- one call: attempts through retry.run; read(doc) -> value | nil, why, final
 local function send(self, what, path, body, read, deadline)
+  local allowed, probe = true, false
+  if self.breaker then allowed, probe = self.breaker:allow() end
+  if not allowed then                     -- known down: the same answer, at once
+    host.metric_add("flowhost_llm_calls_total", labels(self, "breaker open"), 1)
+    return nil, "unavailable"
+  end
   local p = self.p
   local payload = json.encode(body)
   local url = self.base_url .. path
   local bad = 0
   local started = time.monotonic()
   local attempts = 0
-  local value, err = retry.run({ tries = self.retries + 1, timeout = self.timeout, deadline = deadline },
+  local value, err = retry.run({ tries = probe and 1 or self.retries + 1, timeout = self.timeout,
+                                 deadline = deadline },
     function(timeout, n)
       attempts = n
       local res, herr = http.request{ method = "POST", url = url, headers = self.headers, body = payload,
@@ -198,8 +243,13 @@ local function send(self, what, path, body, read, deadline)
       return nil, word, { retry = again, after = again and retry.after(res.headers, time.now()) or nil }
     end)
   local outcome = value ~= nil and "ok" or err
-  host.metric_add("flowhost_llm_calls_total",
-    ('provider="%s",outcome="%s"'):format(self.name, host.escape_label(outcome)), 1)
+  host.metric_add("flowhost_llm_calls_total", labels(self, outcome), 1)
+  host.metric_observe("flowhost_llm_call_seconds", labels(self), time.monotonic() - started)
+  if self.breaker then
+    local up = value ~= nil or not breaker.TRIPS[err]
+    if attempts == 0 then up = nil end            -- no request: it says nothing of the LLM
+    self.breaker:done(up, probe)
+  end
   if value == nil then
     note(self, "warn", "llm: call failed", { call = what, error = err, attempts = attempts,
                                             seconds = time.monotonic() - started })

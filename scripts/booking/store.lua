@@ -206,7 +206,7 @@ local raw = redis.call('GET', KEYS[1])
 if not raw then return { 'not found' } end
 local b, action, now = cjson.decode(raw), ARGV[1], tonumber(ARGV[2])
 if action == 'confirm' then
-  if b.status == 'confirmed' then return { 'ok', raw } end
+  if b.status == 'confirmed' then return { 'dup', raw } end
   if b.status ~= 'held' then return { 'not held' } end
   redis.call('ZREM', KEYS[2], member(b))
   if b.hold_until <= now then
@@ -220,7 +220,7 @@ if action == 'confirm' then
   redis.call('ZADD', KEYS[2], b.blocked_start, member(b))
   history(b, now, 'confirmed')
 elseif action == 'cancel' then
-  if b.status == 'cancelled' then return { 'ok', raw } end
+  if b.status == 'cancelled' then return { 'dup', raw } end
   redis.call('ZREM', KEYS[2], member(b))
   if KEYS[3] ~= ARGV[4] then redis.call('DEL', KEYS[3]) end
   b.status = 'cancelled'
@@ -394,7 +394,8 @@ function M.reserve(prefix, b, o)
   return result(r, err)
 end
 
---- store.change(prefix, id, action, now, reason?) -> booking | nil, err
+--- store.change(prefix, id, action, now, reason?) -> booking, "ok" | booking, "dup"
+--- (it was so already: a repeated confirm or cancel) | nil, err
 --- action: "confirm" (the record becomes permanent), "cancel" (a hold's
 --- record keeps its limited life), "complete", "no_show" (permanent)
 function M.change(prefix, id, action, now, reason)

@@ -166,10 +166,7 @@ function M.list(tenant)
 end
 
 local function metric(tenant, event)
-  pcall(function()
-    local host = require "host"
-    host.metric_add("flowhost_handoffs_total", ('tenant="%s",event="%s"'):format(host.escape_label(base(tenant)), event), 1)
-  end)
+  require("signals").count("flowhost_handoffs_total", tenant, { "event", event })
 end
 
 -- the tenant object for texts (in a tenant state: its own; in the main

@@ -439,7 +439,7 @@ function M.attach(t, settings, id, cfg_file, text)
   end
   if settings.llm then
     local llm = require "llm"
-    local ok, client = pcall(llm.client, settings.llm)
+    local ok, client = pcall(llm.client, settings.llm, { tenant = id })
     if not ok then return nil, ("%s:%d: llm: %s"):format(cfg_file, source.line_of(text, "llm") or 1, tostring(client)) end
     t.llm = client
   end

@@ -39,6 +39,7 @@ local replicas = require "flow.replicas"
 local admission = require "flow.admission"
 local follow = require "flow.follow"
 local kept = require "flow.kept"
+local signals = require "signals"
 
 local M = {}
 
@@ -134,7 +135,9 @@ end
 --- Compiles files as the tenant's new version in a fresh state (and in the
 --- copies of a tenant on several workers, flow.replicas); swaps it in
 --- only if it loads and checks everywhere (and, with opts.specs, its specs
---- pass: they run after the compile, before the copies are made).
+--- pass: they run after the compile, before the copies are made). Counted in
+--- flowhost_tenant_reloads_total and flowhost_tenant_version_info, except
+--- opts.rebuild (the same version in a fresh state, after a broken budget).
 --- -> true | nil, problems
 function M.install(id, files, version, opts)
   local e = entry(id)
@@ -153,9 +156,14 @@ function M.install(id, files, version, opts)
     e.last_error.at = time.now()
     log.error("tenant version rejected; the last good version keeps serving",
       { tenant = id, version = version, problem = tostring(problems[1]) })
+    if not (opts and opts.rebuild) then signals.count("flowhost_tenant_reloads_total", id, { "outcome", "rejected" }) end
     return nil, problems
   end
+  local before = e.version
   local old = serve(e, ts, r, version, files)
+  if not (opts and opts.rebuild) then signals.count("flowhost_tenant_reloads_total", id, { "outcome", "accepted" }) end
+  if before and before ~= version then signals.set("flowhost_tenant_version_info", id, { "version", before }, 0) end
+  signals.set("flowhost_tenant_version_info", id, { "version", version }, 1)
   replicas.commit(M.owner(id), id, version, r.settings)
   if not e.copy then quarantine_drop(id) end
   if old then log.info("tenant reloaded", { tenant = id, version = version }) end
@@ -216,6 +224,7 @@ function M.reload(id, opts)
   end
   if not files then                            -- its config is gone: removed
     if e and e.ts then e.ts:close() end
+    if e and e.version then signals.set("flowhost_tenant_version_info", id, { "version", e.version }, 0) end
     if e then kept.close(e) end
     entries[id] = nil
     replicas.drop(M.owner(id), id)
@@ -350,7 +359,7 @@ local function rebuild(e)
   if e.rebuilt_at and time.monotonic() - e.rebuilt_at < REBUILD_EVERY then return end
   e.rebuilt_at = time.monotonic()
   local pinned = e.pinned_over
-  local ok, problems = M.install(e.id, h.files, h.version)
+  local ok, problems = M.install(e.id, h.files, h.version, { rebuild = true })
   e.pinned_over = pinned
   log.warn("tenant state rebuilt after a turn broke its budget",
     { tenant = e.id, version = e.version, ok = ok and true or false, problem = problems and problems[1] })

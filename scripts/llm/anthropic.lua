@@ -15,6 +15,9 @@ local null = json.null
 local FINISH = { end_turn = "stop", stop_sequence = "stop", max_tokens = "length",
                  tool_use = "tool_calls", refusal = "refusal", pause_turn = "pause" }
 
+-- Anthropic's API, or a proxy for it, always wants x-api-key
+function P.needs_key() return true end
+
 function P.headers(key)
   local h = { ["Content-Type"] = "application/json", ["Accept"] = "application/json",
               ["anthropic-version"] = VERSION }

@@ -5,6 +5,7 @@
 -- Provider interface (the same in llm/anthropic.lua):
 --   P.base_url                       default base URL
 --   P.headers(key)                   -> request headers (key may be nil)
+--   P.needs_key(base_url)            -> true when calls there need an API key
 --   P.chat(opts, req)                -> path, body      (req already checked)
 --   P.extract(opts, req, schema)     -> path, body      (schema: wire copy)
 --   P.read_chat(doc)                 -> result | nil, why, final
@@ -25,6 +26,10 @@ local function str(v)
   if v == nil or v == null then return nil end
   return v
 end
+
+-- OpenAI's own API needs a key; an OpenAI-compatible server elsewhere (Ollama,
+-- llama.cpp, vLLM on one's own machine) may run without one
+function P.needs_key(base_url) return base_url:match("^https?://([^/:]+)") == "api.openai.com" end
 
 function P.headers(key)
   local h = { ["Content-Type"] = "application/json", ["Accept"] = "application/json" }

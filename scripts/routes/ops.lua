@@ -7,7 +7,8 @@
 --                     answers while maxmemory with noeviction refuses writes)
 --                   - every tenant (flow.tenants list()) has a good version,
 --                     when this host serves tenants
---                 else 503 {"status": "not ready", "reasons": ["..."],
+--                 else 503 {"status": "not ready", "reasons": ["..."] (a
+--                           broken tenant's names its file, line and error),
 --                           "redis": "<error>"?, "tenants": ["<id>", ...]?}
 --   GET /metrics  Prometheus text
 --
@@ -35,21 +36,33 @@ local function redis_problem()
   return tostring(err or "no answer")
 end
 
--- ids of the tenants with no good version, in list order (yields: a
--- tenant's status may live on another worker)
+-- why a tenant with no good version has none: its last error as
+-- "file:line: message", or nil when none was recorded
+local function why(st)
+  local e = st.last_error
+  if type(e) ~= "table" then return nil end
+  local msg = tostring(e.message or "")
+  if type(e.file) == "string" then
+    return ("%s:%s: %s"):format(e.file, tostring(e.line ~= json.null and e.line or "?"), msg)
+  end
+  return msg ~= "" and msg or nil
+end
+
+-- the tenants with no good version, in list order, as {id, why} (yields:
+-- a tenant's status may live on another worker)
 local function scan(tenants)
   local bad = {}
   for _, id in ipairs(tenants.list()) do
     local st = tenants.status(id)
-    if st and (st.version == nil or st.version == json.null) then bad[#bad + 1] = id end
+    if st and (st.version == nil or st.version == json.null) then bad[#bad + 1] = { id = id, why = why(st) } end
   end
   return bad
 end
 
 local checked = { at = -math.huge, bad = nil, since = nil }
 
--- ids of tenants with no good version ({} when none, or when this host
--- serves no tenants) | nil, err when the scan failed or hangs
+-- tenants with no good version ({} when none, or when this host serves no
+-- tenants), as {id, why} | nil, err when the scan failed or hangs
 local function tenant_problems()
   local tenants = package.loaded["flow.tenants"]
   if not tenants then return {} end
@@ -82,10 +95,14 @@ router.route("GET", "/readyz", function()
   if not bad then
     reasons[#reasons + 1] = terr
   elseif #bad > 0 then
-    out.tenants = json.array(bad)
-    for _, id in ipairs(bad) do
-      reasons[#reasons + 1] = ("tenant '%s' has no good version (GET /admin/tenants/%s says why)"):format(id, id)
+    local ids = {}
+    for i, b in ipairs(bad) do
+      ids[i] = b.id
+      reasons[#reasons + 1] = b.why
+        and ("tenant '%s' has no good version: %s (fix it and save: the host reloads it)"):format(b.id, b.why)
+        or ("tenant '%s' has no good version (GET /admin/tenants/%s says why)"):format(b.id, b.id)
     end
+    out.tenants = json.array(ids)
   end
   if #reasons == 0 then return router.json(200, { status = "ready" }) end
   out.reasons = json.array(reasons)

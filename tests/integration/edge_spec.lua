@@ -268,6 +268,8 @@ describe("a host serving tenants", function()
     assert.are.equal("not ready", body.status)
     assert.are.same({ "broken" }, body.tenants)
     assert.truthy(body.reasons[1]:find("tenant 'broken' has no good version", 1, true), json.encode(body))
+    -- and why, where the operator can read it: "<file>:<line>: <error>"
+    assert.truthy(body.reasons[1]:find("has no good version: [^ ]*broken[^ ]*%.lua:%d+: "), json.encode(body))
     assert.is_nil(body.redis)
     -- the tenant's edit is taken back: ready again
     os.remove(dir .. "/tenants/broken.lua")

@@ -75,14 +75,16 @@ function M.wait_until(fn, timeout, every)
   return nil
 end
 
---- Starts `flowhost serve`. opts: config, env (table), port, wait (bool,
---- default true). Returns {pid, port, url, log, exitfile}.
+--- Starts `flowhost serve`. opts: config (false: no --config at all), cwd
+--- (the folder it runs in; default this one), env (table), port, wait
+--- (bool, default true). Returns {pid, port, url, log, exitfile}.
 function M.start(opts)
   opts = opts or {}
   local port = opts.port or M.free_port()
   os.execute("mkdir -p var/test")
   starts = starts + 1                              -- unique even for one port twice a second
   local base = ("var/test/fh-%d-%d-%d"):format(port, os.time(), starts)
+  if opts.cwd then base = sh("pwd"):gsub("%s+$", "") .. "/" .. base end   -- (the log stays here)
   local s = { port = port, url = "http://127.0.0.1:" .. port, log = base .. ".log",
               pidfile = base .. ".pid", exitfile = base .. ".exit" }
   os.remove(s.pidfile)                             -- busted reloads this module per file:
@@ -98,8 +100,10 @@ function M.start(opts)
   for k, v in pairs(opts.env or {}) do env[k] = v end
   local prefix = ""
   for k, v in pairs(env) do prefix = prefix .. k .. "='" .. tostring(v) .. "' " end
-  local inner = ("%s%s serve --config %s > %s 2>&1 & echo \\$! > %s; wait \\$!; echo \\$? > %s")
-    :format(prefix, M.BIN, opts.config or "tests/support/config.lua", s.log, s.pidfile, s.exitfile)
+  local config = opts.config == false and "" or " --config " .. (opts.config or "tests/support/config.lua")
+  if opts.cwd then prefix = "cd '" .. opts.cwd .. "'; " .. prefix end
+  local inner = ("%s%s serve%s > %s 2>&1 & echo \\$! > %s; wait \\$!; echo \\$? > %s")
+    :format(prefix, M.BIN, config, s.log, s.pidfile, s.exitfile)
   os.execute("setsid sh -c \"" .. inner .. "\" > /dev/null 2>&1 &")
   s.pid = M.wait_until(function() return tonumber(M.read_file(s.pidfile)) end, 5)
   if not s.pid then error("could not start " .. M.BIN) end

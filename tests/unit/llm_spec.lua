@@ -68,6 +68,28 @@ describe("llm.client", function()
       "environment variable " .. name .. " is not set", 1, true)
   end)
 
+  it("lets an OpenAI-compatible server of one's own (Ollama) run without the key api_key_env names", function()
+    local name = "FLOWHOST_SPEC_UNSET_" .. crypto.random_hex(4):upper()
+    local m = new_model("nokey")
+    local c = llm.client{ provider = "openai", model = m, base_url = FAKE .. "/v1", api_key_env = name, retries = 0 }
+    c:chat{ messages = { { role = "user", content = "hi" } } }   -- (this fake wants a key: 401)
+    assert.is_nil(sent(m)[1].headers["authorization"])
+    -- OpenAI's own API and Anthropic's need one
+    assert.error_matches(function()
+      llm.client{ provider = "openai", model = "m", base_url = "https://api.openai.com/v1", api_key_env = name }
+    end, "environment variable " .. name .. " is not set", 1, true)
+    assert.error_matches(function()
+      llm.client{ provider = "anthropic", model = "m", base_url = FAKE, api_key_env = name }
+    end, "environment variable " .. name .. " is not set", 1, true)
+  end)
+
+  it("raises on a breaker setting that is not a table or false", function()
+    assert.error_matches(function() llm.client{ provider = "openai", model = "m", breaker = 3 } end,
+      "'breaker' must be a table", 1, true)
+    assert.error_matches(function() llm.client{ provider = "openai", model = "m", breaker = { failures = 0 } } end,
+      "'breaker.failures' must be a positive number", 1, true)
+  end)
+
   it("raises on a structured mode it does not know", function()
     assert.error_matches(function() llm.client{ provider = "openai", model = "m", structured = "grammar" } end,
       "'structured' must be", 1, true)
@@ -626,5 +648,69 @@ describe("llm.validate", function()
     assert.error_matches(function() llm.validate({ oneOf = {} }, "x") end, "keyword oneOf is not supported", 1, true)
     assert.error_matches(function() llm.validate({ type = "object", required = "a" }, {}) end,
       "required must be a list", 1, true)
+  end)
+end)
+
+describe("the circuit breaker", function()
+  it("opens after `failures` calls in a row that found the LLM down, then fails at once without a request", function()
+    local m = new_model("breaker")
+    local c = client("openai", m, { retries = 0, breaker = { failures = 2, cooldown = 0.3 } })
+    script(m, { { status = 503 }, { status = 503 } })
+    for _ = 1, 2 do assert.are.same({ nil, "unavailable" }, { c:chat{ messages = { { role = "user", content = "x" } } } }) end
+    local t0 = time.monotonic()
+    assert.are.same({ nil, "unavailable" }, { c:chat{ messages = { { role = "user", content = "x" } } } })
+    assert.is_true(elapsed_since(t0) < 0.05)
+    assert.are.equal(2, #sent(m))
+    assert.are.equal("open", c.breaker.state)
+  end)
+
+  it("lets one probe through after the cool-down and closes when it gets an answer", function()
+    local m = new_model("breaker-probe")
+    local c = client("openai", m, { retries = 3, breaker = { failures = 1, cooldown = 0.2 } })
+    script(m, { { status = 400 } })                      -- an answer, though an error: not a failure
+    assert.are.same({ nil, "bad request" }, { c:chat{ messages = { { role = "user", content = "x" } } } })
+    assert.are.equal("closed", c.breaker.state)
+    script(m, { { status = 500 }, { status = 500 }, { status = 500 }, { status = 500 } })
+    assert.are.same({ nil, "unavailable" }, { c:chat{ messages = { { role = "user", content = "x" } } } })
+    assert.are.equal("open", c.breaker.state)
+    time.sleep(0.25)
+    script(m, { { content = "up again" } })
+    local res = assert(c:chat{ messages = { { role = "user", content = "x" } } })
+    assert.are.equal("up again", res.text)
+    assert.are.equal("closed", c.breaker.state)
+    assert.are.equal(1 + 4 + 1, #sent(m))                -- the probe was one attempt
+  end)
+
+  it("does not count a call that made no request (its deadline had passed)", function()
+    local m = new_model("breaker-nodeadline")
+    local c = client("openai", m, { retries = 0, breaker = { failures = 1, cooldown = 30 } })
+    assert.are.same({ nil, "deadline" },
+      { c:chat{ messages = { { role = "user", content = "x" } }, deadline = time.now() - 1 } })
+    assert.are.equal("closed", c.breaker.state)
+    assert.are.equal(0, #sent(m))
+  end)
+
+  it("names its endpoint in the metrics without a user, password or query string", function()
+    local breaker = require("llm.breaker")
+    assert.are.equal("http://h:1/v1", breaker.new{ endpoint = "http://u:secret@h:1/v1?key=k" }.endpoint)
+    assert.are.equal(FAKE .. "/v1", client("openai", new_model("ep")).breaker.endpoint)
+  end)
+
+  it("is one per tenant and endpoint: a tenant's clients (its reps') share it", function()
+    local tenant = "spec" .. crypto.random_hex(4)
+    local opts = { provider = "openai", model = "m", base_url = FAKE .. "/v1", api_key = "sk-spec-0123456789" }
+    local a, b = llm.client(opts, { tenant = tenant }), llm.client(opts, { tenant = tenant .. ".anna" })
+    assert.are.equal(a.breaker, b.breaker)
+    assert.are_not.equal(a.breaker, llm.client(opts, { tenant = "other" .. crypto.random_hex(4) }).breaker)
+    assert.are_not.equal(llm.client(opts).breaker, llm.client(opts).breaker)   -- no tenant: its own
+  end)
+
+  it("is off with breaker = false", function()
+    local m = new_model("breaker-off")
+    local c = llm.client{ provider = "openai", model = m, base_url = FAKE .. "/v1", api_key = "sk-spec-0123456789",
+                          retries = 0, breaker = false }
+    script(m, { { status = 503 }, { status = 503 }, { status = 503 }, { status = 503 } })
+    for _ = 1, 4 do c:chat{ messages = { { role = "user", content = "x" } } } end
+    assert.are.equal(4, #sent(m))
   end)
 end)
