@@ -53,7 +53,12 @@ static void usage(FILE *out) {
             "  FLOWHOST_SPEC_DB               15              Redis database of tenant specs (flowhost test flows/<t>/spec,\n"
             "                                                 and the specs a new version passes before it goes live)\n"
             "  FLOWHOST_CHAT_URL              (none)          tenant specs talk to this host over HTTP instead\n"
-            "  FLOWHOST_CHAT_LOG              $TMPDIR/flowhost-chat.log  where flowhost chat writes its log lines\n");
+            "  FLOWHOST_CHAT_LOG              $TMPDIR/flowhost-chat.log  where flowhost chat writes its log lines\n"
+            "  FLOWHOST_SPECS_BEFORE_LIVE     (tenant's)      0: no version waits for its specs (the studio's preview host)\n"
+            "  FLOWHOST_STUDIO_DIR            build/studio    the studio's built front-end (tools/studio-build.sh)\n"
+            "  FLOWHOST_STUDIO_PREVIEW_DB     14              Redis database of the studio's draft previews\n"
+            "  FLOWHOST_STUDIO_PREVIEW_DIR    var/studio/preview  where draft previews' files are written\n"
+            "  FLOWHOST_STUDIO_PREVIEW_LISTEN 127.0.0.1:8089  address of the studio's preview host\n");
   }
 }
 
