@@ -31,7 +31,9 @@
 --       runtime objects, NaN and infinities, keys other than strings and
 --       numbers, and cycles are left out, each named in problems (a list of
 --       "<path> holds <what>", opts.name the root's path); metatables are
---       not copied; a table shared in two places is copied once
+--       not copied; a table shared in two places is copied once;
+--       opts.as_is: a set of tables put in the copy as they are, not
+--       looked into (the caller vouches that they hold JSON data only)
 --   readonly.next / pairs / ipairs / unpack / rawget / rawset, readonly.table
 --       versions of the base functions that understand views, for flows
 --       (LuaJIT has no __pairs: the base pairs would see an empty proxy)
@@ -342,6 +344,7 @@ function M.plain(v, opts)
   local problems = {}
   local keep_fn = opts and opts.functions
   local done, open = {}, {}
+  for t in pairs(opts and opts.as_is or done) do done[t] = t end
   local stack, top = {}, 0               -- the keys down to the value being copied
   local function problem(what)
     if #problems >= 20 then return end

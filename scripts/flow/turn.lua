@@ -59,7 +59,11 @@ function M.run(tenant_id, conv_id, msg, opts)
     error("turn.run: conversation id must be a string of 1 to 128 characters", 2)
   end
   local function locked()
-    local conv, how = store.load(tenant_id, conv_id)
+    -- a customer's message: whether a person has the conversation is read
+    -- in the same round trip (handoff.route asks it next)
+    local routed_msg = not msg.timer and not msg.tool
+    local conv, how, also = store.load(tenant_id, conv_id,
+      routed_msg and { handoff.active_command(tenant_id, conv_id) } or nil)
     if not conv then return nil, how end
     local mid = opts and opts.mid
     if mid and conv.handled then
@@ -79,8 +83,9 @@ function M.run(tenant_id, conv_id, msg, opts)
     local eopts = { tenant = tenant_id, conversation = conv_id }
     for k, v in pairs(opts or {}) do if eopts[k] == nil then eopts[k] = v end end
     -- staff, and customers who are with a person, are not the bot's to answer
-    if not msg.timer and not msg.tool then
-      local routed, person = handoff.route(t, tenant_id, conv_id, msg, mid or ("t" .. tostring(conv.turns or 0)))
+    if routed_msg then
+      local routed, person = handoff.route(t, tenant_id, conv_id, msg, mid or ("t" .. tostring(conv.turns or 0)),
+        { active = handoff.active_of(also[1]) })
       if not routed and person then
         routed = t.flow.staff == nil and { { text = handoff.text(t, "handoff_staff_none") } } or nil
       end
