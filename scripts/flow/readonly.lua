@@ -160,6 +160,8 @@ local function index(info, view, k)
   end
   local v
   if info.kind == "runtime" then v = info.real[k] else v = rawget(info.real, k) end
+  local tv = type(v)
+  if tv ~= "table" and tv ~= "function" then return v end   -- (what wrap_value gives, without the call)
   if info.raw and info.raw[k] then return v end
   return wrap_value(info, k, v)
 end
@@ -233,6 +235,13 @@ new_view = function(real, name, kind, family, opts, parent, key)
       rawset(view, i, wrap_value(info, i, v))
       i = i + 1
     end
+  end
+  if info.get then
+    -- a custom view (c): its reads go straight to its get (c is read on
+    -- every line of a flow)
+    local get = info.get
+    return setmetatable(view, { __index = function(v, k) return get(real, k, v) end,
+                                __newindex = VIEW_MT.__newindex, __metatable = false })
   end
   return setmetatable(view, VIEW_MT)
 end
