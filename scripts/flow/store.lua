@@ -6,7 +6,8 @@
 --       reads next anyway); replies: theirs, in order
 --       conv.id and conv.tenant are always id and tenant (never what the
 --       record says); conv.slots, conv.data and conv.history are tables
---   store.save(tenant, id, conv, ttl) -> true | nil, err
+--   store.save(tenant, id, conv, ttl) -> true, copy | nil, err
+--       copy: what was written (readonly.plain's copy of conv)
 --       what JSON cannot hold (functions, runtime objects, cycles, ...) is
 --       left out and logged as a warning naming where it was
 --   store.reset(tenant, id) -> true | nil, err
@@ -88,7 +89,7 @@ function M.save(tenant, id, conv, ttl)
   }
   if not r then return nil, err end
   if type(r[1]) == "table" then return nil, r[1].err end
-  return true
+  return true, plain
 end
 
 function M.reset(tenant, id)

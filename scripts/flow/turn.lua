@@ -43,13 +43,16 @@ function M.lock_key(tenant_id, conv_id) return store.key(tenant_id, conv_id) .. 
 
 -- what a turn answers is data only: a flow may have put a function or a
 -- runtime object into its slots (the saved conversation leaves them out too)
-local function result(r) return (readonly.plain(r, { name = "turn result" })) end
+-- (as_is: tables copied already, see readonly.plain)
+local function result(r, as_is) return (readonly.plain(r, { name = "turn result", as_is = as_is })) end
 
-local function output(c)
+-- saved: the conversation as store.save wrote it (its slots are a copy already)
+local function output(c, saved)
   local replies = {}
   for i, r in ipairs(c.replies) do replies[i] = { text = r.text, buttons = r.buttons } end
-  return result{ replies = replies, state = c.conv.state, slots = c.conv.slots, version = c.conv.version,
-                 result = engine.result(c) }
+  local slots = saved and type(saved.slots) == "table" and saved.slots
+  return result({ replies = replies, state = c.conv.state, slots = slots or c.conv.slots, version = c.conv.version,
+                  result = engine.result(c) }, slots and { [slots] = true })
 end
 
 function M.run(tenant_id, conv_id, msg, opts)
@@ -124,9 +127,9 @@ function M.run(tenant_id, conv_id, msg, opts)
       table.insert(conv.handled, { mid = mid, replies = out.replies, result = out.result })
       while #conv.handled > 20 do table.remove(conv.handled, 1) end
     end
-    local saved, serr = store.save(tenant_id, conv_id, conv, t.ttl)
-    if not saved then return nil, serr end
-    return output(c)
+    local saved, copy = store.save(tenant_id, conv_id, conv, t.ttl)
+    if not saved then return nil, copy end
+    return output(c, copy)
   end
   if opts and opts.locked then return locked() end
   local res, rerr = lock.with(M.lock_key(tenant_id, conv_id), LEASE, locked, { wait = 20 })
