@@ -78,8 +78,14 @@ local function by_rules(c, correcting, changed, only)
   for _, name in ipairs(only and { only } or order(slots, asked_name)) do
     local decl = slots[name]
     local asked = name == asked_name
-    local ex = decl.extract or types[decl.type].extract
-    local value, why = ex(msg, decl, c, asked)
+    -- a filled slot that is neither asked nor corrected keeps its value
+    -- whatever the message holds (offer), and gives no problem: not read
+    local skip = not asked and not correcting and filled[name] ~= nil
+    local value, why
+    if not skip then
+      local ex = decl.extract or types[decl.type].extract
+      value, why = ex(msg, decl, c, asked)
+    end
     if value ~= nil then
       local _, reason = offer(c, name, value, correcting, changed)
       if reason and not problem and (asked or correcting or filled[name] == nil) then
