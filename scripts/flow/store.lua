@@ -77,7 +77,10 @@ end
 
 function M.save(tenant, id, conv, ttl)
   local key = M.key(tenant, id)
-  local plain, problems = readonly.plain(conv, { name = "conversation", as_is = { [conv.history] = true } })
+  -- the history is JSON data only (read from JSON, added to by remember)
+  local h = conv.history
+  local plain, problems = readonly.plain(conv, { name = "conversation",
+    as_is = type(h) == "table" and not readonly.is_view(h) and { [h] = true } or nil })
   if problems[1] then
     require("log").warn("the conversation held values a conversation cannot keep; they were not saved",
       { tenant = tenant, conversation = id, what = table.concat(problems, "; ") })
