@@ -312,15 +312,27 @@ local function fill(text, vars)
   end)
 end
 
+-- a pipeline keeps what it made of the texts it saw last (the rules are
+-- pure, and a flow says the same texts again and again)
+local MEMO_TEXTS, MEMO_BYTES = 256, 4096
+
 function M.pipeline(rules)
   local steps = compile(rules, 3)
+  local memo, n = {}, 0
   return function(text, vars)
     if type(text) ~= "string" then error("tone: text must be a string", 2) end
     if vars ~= nil then
       if type(vars) ~= "table" then error("tone: vars must be a table", 2) end
       text = fill(text, vars)
     end
+    local done = memo[text]
+    if done then return done end
+    local from = text
     for _, s in ipairs(steps) do text = s.apply(text, s.value) end
+    if #from <= MEMO_BYTES then
+      if n >= MEMO_TEXTS then memo, n = {}, 0 end
+      memo[from], n = text, n + 1
+    end
     return text
   end
 end

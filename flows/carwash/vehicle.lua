@@ -15,6 +15,9 @@ for _, b in ipairs(brands) do
     table.insert(models.all, o)
   end
 end
+-- built here and never changed afterwards: fuzzy need not re-check them on
+-- every match (fuzzy.seal)
+for _, list in pairs(models) do fuzzy.seal(list) end
 local function models_of(brand_id) return models[brand_id or "all"] or {} end
 
 local brand_options = {}
@@ -23,6 +26,7 @@ for i, b in ipairs(brands) do
   for _, n in ipairs(b.names or {}) do names[#names + 1] = n end
   brand_options[i] = { id = b.id, names = names }
 end
+fuzzy.seal(brand_options)
 
 local function brand_of_model(text)
   local options = models_of(nil)

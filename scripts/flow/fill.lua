@@ -27,14 +27,29 @@ local function same(a, b)
 end
 M.same = same
 
--- the slots to look at, the one asked first
-local function order(c)
-  local names = {}
-  for name in pairs(c.t.flow.slots) do
-    if name ~= c.conv.asked then names[#names + 1] = name end
+-- the slots to look at, the one asked first (the flow's slot names in
+-- order are kept per slots table while it holds the same names)
+local sorted = setmetatable({}, { __mode = "k" })
+local function order(slots, asked)
+  local all = sorted[slots]
+  local n = 0
+  for _ in pairs(slots) do n = n + 1 end
+  if not all or all.n ~= n then
+    all = { n = n }
+    for name in pairs(slots) do all[#all + 1] = name end
+    table.sort(all)
+    sorted[slots] = all
+  else
+    for i = 1, n do
+      if slots[all[i]] == nil then sorted[slots] = nil; return order(slots, asked) end
+    end
   end
-  table.sort(names)
-  if c.conv.asked and c.t.flow.slots[c.conv.asked] then table.insert(names, 1, c.conv.asked) end
+  local names = {}
+  if asked and slots[asked] then names[1] = asked end
+  for i = 1, n do
+    local name = all[i]
+    if name ~= asked then names[#names + 1] = name end
+  end
   return names
 end
 
@@ -59,17 +74,24 @@ end
 
 local function by_rules(c, correcting, changed, only)
   local problem
-  for _, name in ipairs(only and { only } or order(c)) do
-    local decl = c.t.flow.slots[name]
-    local asked = name == c.conv.asked
-    local ex = decl.extract or types[decl.type].extract
-    local value, why = ex(c.msg, decl, c, asked)
+  local slots, asked_name, msg, filled = c.t.flow.slots, c.conv.asked, c.msg, c.slots
+  for _, name in ipairs(only and { only } or order(slots, asked_name)) do
+    local decl = slots[name]
+    local asked = name == asked_name
+    -- a filled slot that is neither asked nor corrected keeps its value
+    -- whatever the message holds (offer), and gives no problem: not read
+    local skip = not asked and not correcting and filled[name] ~= nil
+    local value, why
+    if not skip then
+      local ex = decl.extract or types[decl.type].extract
+      value, why = ex(msg, decl, c, asked)
+    end
     if value ~= nil then
       local _, reason = offer(c, name, value, correcting, changed)
-      if reason and not problem and (asked or correcting or c.slots[name] == nil) then
+      if reason and not problem and (asked or correcting or filled[name] == nil) then
         problem = { slot = name, reason = reason }
       end
-    elseif why == "invalid" and not problem and (asked or correcting or c.slots[name] == nil) then
+    elseif why == "invalid" and not problem and (asked or correcting or filled[name] == nil) then
       problem = { slot = name, reason = "invalid" }
     end
   end

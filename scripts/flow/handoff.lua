@@ -61,12 +61,21 @@ function M.mark(tenant, conversation, seconds, reason)
   return true
 end
 
-function M.active(tenant, conversation)
-  local r = redis.call("MGET", mark_key(tenant, conversation), k(tenant, "conv", tostring(conversation)))
-  if type(r) ~= "table" then return nil end
+-- the command M.active sends, and what its reply means (flow.turn sends
+-- it with the conversation's load: store.load's also)
+function M.active_command(tenant, conversation)
+  return { "MGET", mark_key(tenant, conversation), k(tenant, "conv", tostring(conversation)) }
+end
+
+function M.active_of(r)
+  if type(r) ~= "table" or r.err then return nil end
   if type(r[1]) == "string" then return r[1] end
   if type(r[2]) == "string" then return "with a person" end
   return nil
+end
+
+function M.active(tenant, conversation)
+  return M.active_of(redis.call(unpack(M.active_command(tenant, conversation))))
 end
 
 function M.clear(tenant, conversation) redis.call("DEL", mark_key(tenant, conversation)) end
@@ -346,13 +355,17 @@ end
 --- A message the bot must not answer itself (flow.turn asks first): from a
 --- person of the staff (a hand-off command or a relay to a customer), or
 --- from a customer whose conversation is with a person (relayed to them).
+--- known.active: what M.active says, read already (flow.turn reads it with
+--- the conversation); else it is asked here
 --- -> replies (a list, maybe empty) | nil (the flow answers it)
-function M.route(t, tenant, conv, msg, mid)
+function M.route(t, tenant, conv, msg, mid, known)
   local person = require("flow.staff").of(t.settings, conv)
   if person then
     return M.staff_message(tenant, t.settings, person.id, msg.text, mid), person
   end
-  if M.active(tenant, conv) then
+  local active
+  if known then active = known.active else active = M.active(tenant, conv) end
+  if active then
     local replies = M.customer_message(tenant, t.settings, conv, msg.text or "[" .. tostring(msg.kind or "message") .. "]", mid)
     if replies then return replies end
   end

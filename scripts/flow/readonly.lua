@@ -31,7 +31,9 @@
 --       runtime objects, NaN and infinities, keys other than strings and
 --       numbers, and cycles are left out, each named in problems (a list of
 --       "<path> holds <what>", opts.name the root's path); metatables are
---       not copied; a table shared in two places is copied once
+--       not copied; a table shared in two places is copied once;
+--       opts.as_is: a set of tables put in the copy as they are, not
+--       looked into (the caller vouches that they hold JSON data only)
 --   readonly.next / pairs / ipairs / unpack / rawget / rawset, readonly.table
 --       versions of the base functions that understand views, for flows
 --       (LuaJIT has no __pairs: the base pairs would see an empty proxy)
@@ -158,6 +160,8 @@ local function index(info, view, k)
   end
   local v
   if info.kind == "runtime" then v = info.real[k] else v = rawget(info.real, k) end
+  local tv = type(v)
+  if tv ~= "table" and tv ~= "function" then return v end   -- (what wrap_value gives, without the call)
   if info.raw and info.raw[k] then return v end
   return wrap_value(info, k, v)
 end
@@ -231,6 +235,13 @@ new_view = function(real, name, kind, family, opts, parent, key)
       rawset(view, i, wrap_value(info, i, v))
       i = i + 1
     end
+  end
+  if info.get then
+    -- a custom view (c): its reads go straight to its get (c is read on
+    -- every line of a flow)
+    local get = info.get
+    return setmetatable(view, { __index = function(v, k) return get(real, k, v) end,
+                                __newindex = VIEW_MT.__newindex, __metatable = false })
   end
   return setmetatable(view, VIEW_MT)
 end
@@ -342,6 +353,7 @@ function M.plain(v, opts)
   local problems = {}
   local keep_fn = opts and opts.functions
   local done, open = {}, {}
+  for t in pairs(opts and opts.as_is or done) do done[t] = t end
   local stack, top = {}, 0               -- the keys down to the value being copied
   local function problem(what)
     if #problems >= 20 then return end

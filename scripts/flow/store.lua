@@ -1,10 +1,13 @@
 --- flow.store: conversations in Redis.
 --
---   store.load(tenant, id) -> conv, how | nil, err
+--   store.load(tenant, id, also?) -> conv, how, replies | nil, err
 --       how: "found" | "new" | "expired" (it existed but its TTL ran out)
+--       also: Redis commands sent in the same round trip (what the turn
+--       reads next anyway); replies: theirs, in order
 --       conv.id and conv.tenant are always id and tenant (never what the
 --       record says); conv.slots, conv.data and conv.history are tables
---   store.save(tenant, id, conv, ttl) -> true | nil, err
+--   store.save(tenant, id, conv, ttl) -> true, copy | nil, err
+--       copy: what was written (readonly.plain's copy of conv)
 --       what JSON cannot hold (functions, runtime objects, cycles, ...) is
 --       left out and logged as a warning naming where it was
 --   store.reset(tenant, id) -> true | nil, err
@@ -50,28 +53,34 @@ local function table_field(conv, k)
   if type(conv[k]) ~= "table" then conv[k] = {} end
 end
 
-function M.load(tenant, id)
+function M.load(tenant, id, also)
   local key = M.key(tenant, id)
-  local r, err = redis.pipeline{ { "GET", key }, { "EXISTS", key .. ":seen" } }
+  local cmds = { { "GET", key }, { "EXISTS", key .. ":seen" } }
+  for i, cmd in ipairs(also or {}) do cmds[2 + i] = cmd end
+  local r, err = redis.pipeline(cmds)
   if not r then return nil, err end
+  local replies = {}
+  for i = 1, also and #also or 0 do replies[i] = r[2 + i] end
   if type(r[1]) == "table" then return nil, r[1].err end
   if type(r[1]) == "string" then
     local conv = json.decode(r[1])
     if type(conv) == "table" then
       conv.id, conv.tenant = id, tenant
       table_field(conv, "slots"); table_field(conv, "data"); table_field(conv, "history")
-      return conv, "found"
+      return conv, "found", replies
     end
     require("log").warn("conversation record unreadable, starting anew", { tenant = tenant, conversation = id })
   end
   return { id = id, tenant = tenant, slots = {}, data = {}, history = {}, turns = 0 },
-         r[2] == 1 and "expired" or "new"
+         r[2] == 1 and "expired" or "new", replies
 end
 
 --- Appends to the conversation's recent history (kept to 20 entries).
+--- Only this adds to it (flows see a read-only view, c:history copies), and
+--- only strings: save takes the history as it is.
 function M.remember(conv, who, text)
   local h = conv.history
-  h[#h + 1] = { who = who, text = text }
+  h[#h + 1] = { who = tostring(who), text = type(text) == "string" and text or nil }
   while #h > HISTORY do table.remove(h, 1) end
 end
 
@@ -97,7 +106,10 @@ end
 
 function M.save(tenant, id, conv, ttl)
   local key = M.key(tenant, id)
-  local plain, problems = readonly.plain(conv, { name = "conversation" })
+  -- the history is JSON data only (read from JSON, added to by remember)
+  local h = conv.history
+  local plain, problems = readonly.plain(conv, { name = "conversation",
+    as_is = type(h) == "table" and not readonly.is_view(h) and { [h] = true } or nil })
   if problems[1] then
     require("log").warn("the conversation held values a conversation cannot keep; they were not saved",
       { tenant = tenant, conversation = id, what = table.concat(problems, "; ") })
@@ -118,7 +130,7 @@ function M.save(tenant, id, conv, ttl)
   }
   if not r then return nil, err end
   if type(r[1]) == "table" then return nil, r[1].err end
-  return true
+  return true, plain
 end
 
 function M.reset(tenant, id)

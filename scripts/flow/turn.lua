@@ -43,13 +43,16 @@ function M.lock_key(tenant_id, conv_id) return store.key(tenant_id, conv_id) .. 
 
 -- what a turn answers is data only: a flow may have put a function or a
 -- runtime object into its slots (the saved conversation leaves them out too)
-local function result(r) return (readonly.plain(r, { name = "turn result" })) end
+-- (as_is: tables copied already, see readonly.plain)
+local function result(r, as_is) return (readonly.plain(r, { name = "turn result", as_is = as_is })) end
 
-local function output(c)
+-- saved: the conversation as store.save wrote it (its slots are a copy already)
+local function output(c, saved)
   local replies = {}
   for i, r in ipairs(c.replies) do replies[i] = { text = r.text, buttons = r.buttons } end
-  return result{ replies = replies, state = c.conv.state, slots = c.conv.slots, version = c.conv.version,
-                 result = engine.result(c) }
+  local slots = saved and type(saved.slots) == "table" and saved.slots
+  return result({ replies = replies, state = c.conv.state, slots = slots or c.conv.slots, version = c.conv.version,
+                  result = engine.result(c) }, slots and { [slots] = true })
 end
 
 function M.run(tenant_id, conv_id, msg, opts)
@@ -59,7 +62,11 @@ function M.run(tenant_id, conv_id, msg, opts)
     error("turn.run: conversation id must be a string of 1 to 128 characters", 2)
   end
   local function locked()
-    local conv, how = store.load(tenant_id, conv_id)
+    -- a customer's message: whether a person has the conversation is read
+    -- in the same round trip (handoff.route asks it next)
+    local routed_msg = not msg.timer and not msg.tool
+    local conv, how, also = store.load(tenant_id, conv_id,
+      routed_msg and { handoff.active_command(tenant_id, conv_id) } or nil)
     if not conv then return nil, how end
     local mid = opts and opts.mid
     if mid and conv.handled then
@@ -79,8 +86,9 @@ function M.run(tenant_id, conv_id, msg, opts)
     local eopts = { tenant = tenant_id, conversation = conv_id }
     for k, v in pairs(opts or {}) do if eopts[k] == nil then eopts[k] = v end end
     -- staff, and customers who are with a person, are not the bot's to answer
-    if not msg.timer and not msg.tool then
-      local routed, person = handoff.route(t, tenant_id, conv_id, msg, mid or ("t" .. tostring(conv.turns or 0)))
+    if routed_msg then
+      local routed, person = handoff.route(t, tenant_id, conv_id, msg, mid or ("t" .. tostring(conv.turns or 0)),
+        { active = handoff.active_of(also[1]) })
       if not routed and person then
         routed = t.flow.staff == nil and { { text = handoff.text(t, "handoff_staff_none") } } or nil
       end
@@ -119,9 +127,9 @@ function M.run(tenant_id, conv_id, msg, opts)
       table.insert(conv.handled, { mid = mid, replies = out.replies, result = out.result })
       while #conv.handled > 20 do table.remove(conv.handled, 1) end
     end
-    local saved, serr = store.save(tenant_id, conv_id, conv, t.ttl)
-    if not saved then return nil, serr end
-    return output(c)
+    local saved, copy = store.save(tenant_id, conv_id, conv, t.ttl)
+    if not saved then return nil, copy end
+    return output(c, copy)
   end
   if opts and opts.locked then return locked() end
   local res, rerr = lock.with(M.lock_key(tenant_id, conv_id), LEASE, locked, { wait = 20 })

@@ -397,10 +397,19 @@ local function score_of(edits, len)
 end
 
 -- the most edits a name of len bytes may have and still score min_score
+-- (kept per min_score and len: a few scores are used, names are short)
+local budget_of, nbudgets = {}, 0
 local function edit_budget(len, min_score)
   if min_score <= 0 then return math.huge end
-  local e = 0
+  local per = budget_of[min_score]
+  local e = per and per[len]
+  if e then return e end
+  e = 0
   while e < len and score_of(e + 1, len) >= min_score do e = e + 1 end
+  if min_score ~= min_score then return e end                        -- (NaN: no key)
+  if nbudgets >= 10000 then budget_of, nbudgets = {}, 0 end
+  if not budget_of[min_score] then budget_of[min_score] = {} end
+  budget_of[min_score][len], nbudgets = e, nbudgets + 1
   return e
 end
 
@@ -420,7 +429,6 @@ local function each_match(text, options, min_score, take)
   local idx = name_index(options)
   local nt = #toks
   local ends = letters_upto(toks)
-  local budgets = {}
   for first = 1, nt do
     local w = toks[first].w
     local cands = idx[byte(w, 1)]
@@ -430,8 +438,7 @@ local function each_match(text, options, min_score, take)
         local cand = cands[c]
         local nm = cand.nm
         local k = nm.k
-        local budget = budgets[nm]
-        if not budget then budget = edit_budget(nm.len, min_score); budgets[nm] = budget end
+        local budget = edit_budget(nm.len, min_score)
         -- runs of k words: the first word is the name's first word, plus
         -- an ending ("s", "es", "ing") or within its tolerance
         local d1 = lw - nm.w1len

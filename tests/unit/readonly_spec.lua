@@ -137,4 +137,14 @@ describe("readonly.plain", function()
     assert.is_nil(copy.hidden)
     assert.are.equal(print, copy.f)
   end)
+
+  it("puts the tables named in as_is into the copy as they are, and copies the rest", function()
+    local history = { { who = "bot", text = "hi" } }
+    local slots = { name = "Rahul", f = print }
+    local copy, problems = readonly.plain({ history = history, slots = slots }, { as_is = { [history] = true } })
+    assert.are.equal(history, copy.history)
+    assert.are_not.equal(slots, copy.slots)
+    assert.are.same({ name = "Rahul" }, copy.slots)
+    assert.are.same({ "value.slots.f holds a function" }, problems)
+  end)
 end)
