@@ -5,7 +5,7 @@ return {
   listen = "127.0.0.1:8080",        -- FLOWHOST_LISTEN
   workers = 0,                      -- FLOWHOST_WORKERS (0: one per core)
   redis_url = "redis://127.0.0.1:6379", -- REDIS_URL
-  routes = "ops,chat,admin,webhooks", -- route modules in scripts/routes/
+  routes = "ops,chat,admin,webhooks,studio", -- route modules in scripts/routes/
   max_body = 1024 * 1024,           -- bytes; bigger bodies get 413
   max_connections = 8192,           -- more get 503
   max_connections_per_ip = 256,     -- FLOWHOST_MAX_CONNECTIONS_PER_IP; 0 behind a proxy

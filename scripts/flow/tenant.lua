@@ -451,7 +451,8 @@ end
 
 local REP_FIELDS = { name = true, tone = true, messages = true, hours = true, booking = true, calendar = true, telegram = true,
                      channels = true, timezone = true, zoom_user = true,
-                     llm = true, sentiment = true, support_phone = true }
+                     llm = true, sentiment = true, support_phone = true,
+                     admin_token_env = true }   -- the rep's own studio token (studio.session)
 
 --- A tenant's sales reps (settings.reps = {anna = {...}}): each inherits the
 --- tenant's flow and overrides its messages (prompts), tone rules, booking

@@ -1,7 +1,8 @@
 --- The route table: adding an endpoint is one call in a file under
 --- scripts/routes/, no C.
 --
---   router.route(method, path, fn, name?, opts?)   path may hold {params}
+--   router.route(method, path, fn, name?, opts?)   path may hold {params};
+--       a last {name*} takes the rest of the path, slashes included
 --   fn(req, params) -> status, body, headers
 --   req = {id, method, path, headers (lowercased), query, body}
 --   opts.reps = true: {tenant} may also be "<tenant>.<rep>" (a sales rep)
@@ -44,9 +45,9 @@ local PARAMS = {
 
 local function compile(path)
   local names = {}
-  local pattern = "^" .. path:gsub("[%.%-%+%*%?%[%]%^%$%%]", "%%%0"):gsub("{(%w+)}", function(n)
+  local pattern = "^" .. path:gsub("[%.%-%+%?%[%]%^%$%%]", "%%%0"):gsub("{(%w+)(%*?)}", function(n, rest)
     names[#names + 1] = n
-    return "([^/]+)"
+    return rest == "*" and "(.+)" or "([^/]+)"
   end) .. "$"
   return pattern, names
 end
