@@ -43,9 +43,9 @@ export function when(t) {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }
 
-// a status line that shows errors in plain words
-export function notice(el, err, ok) {
-  show(el, err ? h("span.error", err.message || String(err)) : ok ? h("span.ok", ok) : "");
+// a status line that shows errors in plain words; ok: a success, note: news
+export function notice(el, err, ok, note) {
+  show(el, err ? h("span.error", err.message || String(err)) : ok ? h("span.ok", ok) : note ? h("span.note", note) : "");
 }
 
 // runs fn after `ms` of quiet: the editor's check while typing

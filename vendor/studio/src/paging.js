@@ -18,7 +18,7 @@ export function pagedList({ fetchPage, row, empty, table }) {
       if (mine !== generation) return;            // a newer search answered first
       for (const item of items) body.append(row(item));
       next = n || null;
-      notice(status, null, body.children.length ? "" : empty || "Nothing here.");
+      notice(status, null, null, body.children.length ? "" : empty || "Nothing here.");
     } catch (err) {
       notice(status, err);
     }

@@ -129,7 +129,7 @@ function form(tenant, path, text, el) {
       } catch (err) {
         return notice(status, err);
       }
-      notice(status, null, "Saving…");
+      notice(status, null, null, "Saving…");
       try {
         const r = await put(filePath(tenant, path, "draft", "files"), { text: next });
         show(report, checkSummary(r.check));

@@ -44,7 +44,7 @@ export function render({ tenant, go }, el) {
   };
 
   specs.addEventListener("click", async () => {
-    notice(status, null, "Running the specs on the draft…");
+    notice(status, null, null, "Running the specs on the draft…");
     try {
       const r = await post(tenantPath(tenant, "draft", "specs"));
       notice(status);
@@ -55,7 +55,7 @@ export function render({ tenant, go }, el) {
   });
   publish.addEventListener("click", async () => {
     if (!message.value.trim()) return notice(status, new Error("Say what changed (the message goes into the history)."));
-    notice(status, null, "Checking and publishing…");
+    notice(status, null, null, "Checking and publishing…");
     try {
       const r = await post(tenantPath(tenant, "publish"), { message: message.value.trim() });
       notice(status, null, `Published version ${r.version}.`);

@@ -36,10 +36,10 @@ export function render({ tenant, rest, go }, el) {
         path,
         check: (text) => post(tenantPath(tenant, "check"), { path, text }),
         onReport: (r) => show(report, checkSummary(r, path)),
-        onChange: () => notice(status, null, "Not saved"),
+        onChange: () => notice(status, null, null, "Not saved"),
       });
       save.addEventListener("click", async () => {
-        notice(status, null, "Saving…");
+        notice(status, null, null, "Saving…");
         try {
           const r = await put(filePath(tenant, path, "draft", "files"), { text: editorText(view) });
           show(report, checkSummary(r.check, path));

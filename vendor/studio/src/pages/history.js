@@ -38,7 +38,7 @@ export function render({ tenant }, el) {
   };
   const rollback = async (v) => {
     if (!confirm(`Roll back to version ${v.id}? Its files replace the live ones on every host.`)) return;
-    notice(status, null, "Rolling back…");
+    notice(status, null, null, "Rolling back…");
     try {
       const r = await post(tenantPath(tenant, "rollback"), { version: v.id });
       notice(status, null, `Rolled back: version ${r.version} is live.`);

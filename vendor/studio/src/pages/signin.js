@@ -11,7 +11,7 @@ export function render({ signedIn }) {
   const form = h("form.signin", {
     onsubmit: async (e) => {
       e.preventDefault();
-      notice(status, null, "Signing in…");
+      notice(status, null, null, "Signing in…");
       try {
         signedIn(await post("session", { token: token.value.trim() }));
       } catch (err) {
