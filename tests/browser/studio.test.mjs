@@ -172,6 +172,30 @@ describe("the studio in a browser", { timeout: 170000 }, () => {
     assert.ok(!(await editorText(page)).includes("Namaste"));
   });
 
+  it("changes a price and the opening hours in the business form, keeping the rest of the file", async () => {
+    const page = editor;
+    await page.goto(`${world.url}/studio/#/t/carwash/business`);
+    const price = page.locator("tr[data-service=foam_wash] input[name='service.price']");
+    await price.waitFor();
+    assert.equal(await price.inputValue(), "799");
+    await price.fill("849");
+    await page.fill("input[name='hours.every_day']", "8am-1pm, 2pm-9pm");
+    await shot(page, "09-business-form");
+    await page.click("form.business button[type=submit]");
+    await page.waitForSelector("[data-testid=business-status] .ok:has-text('Saved to the draft')");
+    const file = await page.evaluate(async () => (await fetch("api/tenants/carwash/files/business.lua")).json());
+    assert.equal(file.draft, true);
+    const live = file.live_text;
+    const expected = live.replace(/(id = "foam_wash", title = "Foam Wash", price = )799/, "$1849")
+      .replace('every_day = "8am-1pm, 2pm-8pm"', 'every_day = "8am-1pm, 2pm-9pm"');
+    assert.notEqual(expected, live);
+    assert.equal(file.text, expected);           // only the two values changed: comments and layout kept
+    await page.goto(`${world.url}/studio/#/t/carwash/draft`);
+    await page.waitForSelector(`[data-testid=diff] .add:has-text("price = 849")`);
+    await page.click("button:has-text('Discard draft')");
+    await page.waitForSelector("div.draft-summary p.muted:has-text('No draft')");
+  });
+
   it("does not let one tenant's editor open another tenant", async () => {
     const page = await signedIn(world.tokens.salon);
     assert.equal(await page.textContent("header.top [data-testid=tenant]"), "salon");

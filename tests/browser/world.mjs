@@ -88,7 +88,7 @@ export async function startWorld() {
     children.push(redis);
     world.redisPort = redisPort;
     world.redisUrl = `redis://127.0.0.1:${redisPort}`;
-    await waitFor("redis", () => execFileSync("redis-cli", ["-p", String(redisPort), "ping"]).toString().includes("PONG"));
+    await waitFor("redis", () => execFileSync("redis-cli", ["-p", String(redisPort), "ping"], { stdio: ["ignore", "pipe", "ignore"] }).toString().includes("PONG"));
 
     const tg = start("telegram", "python3", ["tests/fakes/telegram.py", "--port", "0"], {}, dir);
     children.push(tg);
