@@ -8,7 +8,7 @@
 --       there in a process of its own. The caller's worker goes on serving
 --       (the old version answers customers) while it polls for the end.
 --       problems: "file:line: spec failed: ..." lines from busted's report.
---       No spec folder: true at once.
+--       No spec folder: true at once (output ""). output: busted's report.
 --   check_specs.configure{config = path, timeout = seconds}
 --       the host's config file (passed to the spec process), and how long
 --       a run may take (default 120 s; then it counts as failed).
@@ -69,7 +69,7 @@ function M.run(id, files)
   local tdir, fdir = tenant.dirs()
   local spec_dir = fdir .. "/" .. id .. "/spec"
   local specs = version.tree(spec_dir, {})
-  if not next(specs) then return true end
+  if not next(specs) then return true, nil, "" end
   local tmp = ("%s/flowhost-specs-%s-%s"):format(tmpdir(), id, crypto.random_hex(6))
   -- the version's files and the specs, in the folders the spec process reads
   local out, dirs = {}, {}
@@ -115,11 +115,11 @@ function M.run(id, files)
   local output = read(tmp .. "/out") or ""
   os.execute("rm -rf " .. q(tmp))
   log.info("tenant specs ran", { tenant = id, rc = rc, seconds = ("%.2f"):format(time.monotonic() - t0) })
-  if rc == 0 then return true end
+  if rc == 0 then return true, nil, output end
   if rc == 124 then
-    return nil, { ("%s/:1: the specs did not finish in %d s"):format(spec_dir, cfg.timeout) }
+    return nil, { ("%s/:1: the specs did not finish in %d s"):format(spec_dir, cfg.timeout) }, output
   end
-  return nil, failures(output, tmp, spec_dir)
+  return nil, failures(output, tmp, spec_dir), output
 end
 
 return M

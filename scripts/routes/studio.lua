@@ -127,5 +127,5 @@ route("DELETE", "draft", function(_, _, who)
   return 200, { discarded = true }
 end, { rep = true })
 
--- require "studio.routes_live"      -- preview, specs, publish, history, rollback
+require "studio.routes_live"      -- preview, specs, publish, history, rollback
 -- require "studio.routes_operate"   -- conversations, customers, availability, bookings, hand-offs, health

@@ -16,7 +16,7 @@
 local redis = require "redis"
 local time = require "time"
 local files = require "studio.files"
-local textdiff = require "studio.textdiff"
+local lines = require("host.version_store").lines
 
 local M = {}
 
@@ -71,7 +71,7 @@ function M.diff(t, changes, live)
     local old = live[files.abs(t, path) or ""] or ""
     local new = changes[path]
     if old ~= new then
-      out[#out + 1] = { path = path, old = old, new = new, lines = textdiff.lines(old, new) }
+      out[#out + 1] = { path = path, old = old, new = new, lines = lines(old, new) }
     end
   end
   return out
