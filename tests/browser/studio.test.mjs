@@ -28,12 +28,20 @@ async function shot(page, name) {
   await page.screenshot({ path: join(SCREENS, `${name}.png`), fullPage: true });
 }
 
-// a new browser (cookies of its own) signed in with token
-async function signedIn(token) {
+// a page in a browser context of its own (its own cookies): confirm()
+// answered yes, errors in the page reported, no wait longer than 20 s
+async function newPage() {
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  context.setDefaultTimeout(20000);
   const page = await context.newPage();
   page.on("dialog", (d) => d.accept());
   page.on("pageerror", (e) => console.error(`page error: ${e.message}`));
+  return page;
+}
+
+// a new browser signed in with token
+async function signedIn(token) {
+  const page = await newPage();
   await page.goto(`${world.url}/studio/`);
   await page.fill("input[name=token]", token);
   await page.click("form.signin button[type=submit]");
@@ -87,9 +95,7 @@ describe("the studio in a browser", { timeout: 170000 }, () => {
   const NEW_GREETING = "Namaste friend! Welcome to {tenant}";
 
   it("signs in with the tenant's token and opens a file in the code editor", async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-    const page = await context.newPage();
-    page.on("dialog", (d) => d.accept());
+    const page = await newPage();
     await page.goto(`${world.url}/studio/`);
     await page.waitForSelector("form.signin");
     await shot(page, "01-signin");
