@@ -51,6 +51,7 @@
 -- time.
 local model = require "booking.model"
 local availability = require "booking.availability"
+local overrides = require "booking.overrides"
 local store = require "booking.store"
 local customer = require "booking.customer"
 local migrate = require "booking.migrate"
@@ -143,7 +144,10 @@ function Engine:slots(q)
   local busy
   busy, err = self:busy(ids, q.from - 86400, q.to + 86400)
   if err then return nil, err end
-  return availability.slots(self.m, q, occ, busy, now)
+  local ovr
+  ovr, err = overrides.load(self.prefix)
+  if err then return nil, err end
+  return availability.slots(self.m, q, occ, busy, now, ovr)
 end
 
 function Engine:next_free(q)
@@ -246,7 +250,8 @@ function Engine:reserve(q, guard)
   if not slot or slot.start ~= q.start then
     -- taken, or not a bookable time at all: tell which
     local free = availability.slots(m, { service = q.service, from = q.start, to = q.start, area = q.area,
-                                         resource = q.resource, addons = q.addons }, {}, nil, now)
+                                         resource = q.resource, addons = q.addons }, {}, nil, now,
+                                    (overrides.load(self.prefix)))
     return nil, free[1] and "slot taken" or "not available"
   end
   local date = tz.date(q.start, m.zone)
@@ -317,12 +322,14 @@ function Engine:reschedule(id, new_start, resource)
   local res = self.m.resources[rid]
   if not svc or not res then return nil, "not available" end
   local q = { service = b.service, from = new_start, to = new_start, resource = rid, addons = b.addons, area = b.area }
-  local free = availability.slots(self.m, q, {}, nil, self.now())
+  local ovr, oerr = overrides.load(self.prefix)
+  if oerr then return nil, oerr end
+  local free = availability.slots(self.m, q, {}, nil, self.now(), ovr)
   if not free[1] or free[1].start ~= new_start then return nil, "not available" end
   local busy, berr = self:busy({ rid }, new_start - 86400, new_start + 86400)
   if berr then return nil, berr end
   if busy then                                      -- busy in the calendar: taken
-    free = availability.slots(self.m, q, {}, busy, self.now())
+    free = availability.slots(self.m, q, {}, busy, self.now(), ovr)
     if not free[1] or free[1].start ~= new_start then return nil, "slot taken" end
   end
   local dur = b["end"] - b.start

@@ -203,6 +203,8 @@ local function send(self, what, path, body, read, deadline)
   if value == nil then
     note(self, "warn", "llm: call failed", { call = what, error = err, attempts = attempts,
                                             seconds = time.monotonic() - started })
+    local routed = require("flow.identity").routed()    -- (a tenant's state: its health page counts it)
+    if routed then require("flow.health").count(routed, "llm_errors", "llm: " .. tostring(err)) end
   end
   return value, err
 end

@@ -66,13 +66,43 @@ end
 
 local NONE = {}
 
+-- spans with the extra local hours {{from, to}} of day `days` joined in
+local function with_extra(m, spans, extra, days)
+  local y, mo, d = tz.civil_from_days(days)
+  local all = {}
+  for _, sp in ipairs(spans) do all[#all + 1] = sp end
+  for _, x in ipairs(extra) do all[#all + 1] = { local_utc(m, y, mo, d, x[1]), local_utc(m, y, mo, d, x[2]), x[1], x[2] } end
+  table.sort(all, function(p, q) return p[3] < q[3] end)
+  local out = {}
+  for _, sp in ipairs(all) do
+    local last = out[#out]
+    if last and sp[3] <= last[4] then
+      if sp[4] > last[4] then last[2], last[4] = sp[2], sp[4] end
+    else
+      out[#out + 1] = { sp[1], sp[2], sp[3], sp[4] }
+    end
+  end
+  return out
+end
+
 --- Working spans of resource on local day `days` (days since epoch) as
 --- {a, b, la, lb}: UTC bounds and local seconds-of-day bounds. Shared: do
---- not modify.
-function M.spans(m, res, days)
+--- not modify. ovr: the owner's overrides (booking.overrides.compile):
+--- a closed day or the resource's day off has no weekly hours; extra
+--- hours of the day (the resource's or everyone's) are added.
+function M.spans(m, res, days, ovr)
   local date = date_of_days(days)
   if m.holidays[date] or res.days_off[date] then return NONE end
-  return week_spans(m, res.hours, days)
+  if not ovr then return week_spans(m, res.hours, days) end
+  local base = NONE
+  if not (ovr.closed[date] or (ovr.off[res.id] and ovr.off[res.id][date])) then base = week_spans(m, res.hours, days) end
+  local day = ovr.extra[date]
+  if not day or not (day[res.id] or day["*"]) then return base end
+  local extra = {}
+  for _, list in ipairs{ day[res.id] or NONE, day["*"] or NONE } do
+    for _, x in ipairs(list) do extra[#extra + 1] = x end
+  end
+  return with_extra(m, base, extra, days)
 end
 
 -- max number of intervals of list overlapping at any moment inside [a, b)
@@ -172,12 +202,12 @@ local function span_starts(m, sp, dur, before, after, earliest, latest)
 end
 
 -- working spans {a, b, la, lb, days} of res from local day first to last
-local function day_spans(m, res, per_day, first, last)
+local function day_spans(m, res, per_day, first, last, ovr)
   local spans = {}
   for days = first, last do
     local date = date_of_days(days)
     if not (m.max_per_day and (per_day[date] or 0) >= m.max_per_day) then
-      for _, sp in ipairs(M.spans(m, res, days)) do
+      for _, sp in ipairs(M.spans(m, res, days, ovr)) do
         local prev = spans[#spans]
         if prev and prev[2] == sp[1] and prev[5] + (prev[6] or 0) == days - 1 then
           prev[2], prev[4], prev[6] = sp[2], sp[4] + 86400 * (days - prev[5]), days - prev[5]
@@ -190,7 +220,8 @@ local function day_spans(m, res, per_day, first, last)
   return spans
 end
 
-function M.slots(m, q, occ, busy, now)
+--- ovr (optional): the owner's overrides (booking.overrides.compile)
+function M.slots(m, q, occ, busy, now, ovr)
   local svc = m.services[q.service]
   if not svc then error("booking: unknown service " .. tostring(q.service), 2) end
   local dur = model.duration(svc, q.addons)
@@ -218,10 +249,10 @@ function M.slots(m, q, occ, busy, now)
     -- starting at 00:00 the next day (night shifts cross midnight); the
     -- same list (and so the same free starts below) for every resource
     -- with the same hours and no days off of its own
-    local share = not m.max_per_day and next(res.days_off) == nil
+    local share = not m.max_per_day and next(res.days_off) == nil and not ovr
     local spans = share and shared[res.hours]
     if not spans then
-      spans = day_spans(m, res, per_day, first_day, last_day)
+      spans = day_spans(m, res, per_day, first_day, last_day, ovr)
       if share then shared[res.hours] = spans end
     end
     local cap = res.capacity

@@ -29,7 +29,10 @@ function M.run(tenant, conversation, msg, opts)
   local res, err, detail = lock.with(flowturn.lock_key(tenant, conversation), flowturn.LEASE, function()
     local out, cerr, cdetail, fallback = tenants.call(base, "turn", json.encode{
       tenant = tenant, id = conversation, mid = opts and opts.mid, msg = msg })
-    if cerr == "flow failed" then return { replies = { { text = fallback } }, error = "flow failed" } end
+    if cerr == "flow failed" then
+      require("flow.health").count(base, "failed_turns", cdetail)      -- the studio's health page
+      return { replies = { { text = fallback } }, error = "flow failed" }
+    end
     local r = out and json.decode(out)
     if r and r.res then return r.res end
     return nil, cerr or (r and r.err) or "turn failed", cdetail

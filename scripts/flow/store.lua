@@ -9,6 +9,9 @@
 --       left out and logged as a warning naming where it was
 --   store.reset(tenant, id) -> true | nil, err
 --   store.key(tenant, id) -> the conversation's key (also its lock's base)
+--   store.index(tenant) -> the key of the tenant's (or rep's) conversations by
+--       last turn: a sorted set id -> time of its last save (the studio's
+--       list); entries older than the conversation TTL leave it at each save
 --
 -- tenant is the tenant the request was routed to: in a tenant's own Lua
 -- state every function here raises for any other tenant than that one or
@@ -23,6 +26,7 @@ local redis = require "redis"
 local json = require "json"
 local identity = require "flow.identity"
 local readonly = require "flow.readonly"
+local time = require "time"
 
 local M = {}
 
@@ -66,6 +70,11 @@ function M.remember(conv, who, text)
   while #h > HISTORY do table.remove(h, 1) end
 end
 
+function M.index(tenant)
+  identity.check_tenant(tenant, "store")
+  return "fh:convs:{" .. tenant .. "}"
+end
+
 function M.save(tenant, id, conv, ttl)
   local key = M.key(tenant, id)
   local plain, problems = readonly.plain(conv, { name = "conversation" })
@@ -74,9 +83,12 @@ function M.save(tenant, id, conv, ttl)
       { tenant = tenant, conversation = id, what = table.concat(problems, "; ") })
   end
   plain.id, plain.tenant = id, tenant
+  local now = time.now()
   local r, err = redis.pipeline{
     { "SET", key, json.encode(plain), "EX", math.floor(ttl) },
     { "SET", key .. ":seen", "1", "EX", math.max(SEEN_TTL, math.floor(ttl)) },
+    { "ZADD", M.index(tenant), now, id },
+    { "ZREMRANGEBYSCORE", M.index(tenant), "-inf", "(" .. (now - math.floor(ttl)) },
   }
   if not r then return nil, err end
   if type(r[1]) == "table" then return nil, r[1].err end
@@ -87,6 +99,7 @@ function M.reset(tenant, id)
   local key = M.key(tenant, id)
   local _, err = redis.call("DEL", key, key .. ":seen")
   if err then return nil, err end
+  redis.call("ZREM", M.index(tenant), id)
   return true
 end
 

@@ -4,6 +4,8 @@
 --   turn{tenant?, id, msg}        -> {res} | {err}          one customer message
 --   conversation{id} / reset{id}  -> the conversation / done
 --   bookings{date} / booking{id} / cancel_booking{id, reason}
+--   studio_booking{op = "create", service, start, resource?, customer, key?} |
+--                 {op = "reschedule", id, start, resource?}   -> the booking | {err}
 --   calendar_sync{tenant?, id}    -> {res = true} | {err}   a booking to its calendars
 require "host.tenant_guard"      -- first: no module may keep LuaJIT's own string.find
 local json = require "json"
@@ -83,6 +85,18 @@ function M.load(arg)
       end
     end
     return out
+  end)
+  -- the studio's bookings (studio.bookings): made or moved by the owner,
+  -- through the engine like every booking (its checks, its calendars)
+  _G.studio_booking = answer(function(r)
+    if not t.booking then return nil, "no booking engine" end
+    if r.op == "create" then
+      return t.booking:reserve{ service = r.service, start = r.start, resource = r.resource, customer = r.customer,
+                                channel = "studio", idempotency_key = r.key }
+    elseif r.op == "reschedule" then
+      return t.booking:reschedule(r.id, r.start, r.resource)
+    end
+    return nil, "unknown op"
   end)
   _G.cancel_booking = answer(function(r)
     if not t.booking then return nil, "no booking engine" end

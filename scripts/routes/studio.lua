@@ -128,4 +128,4 @@ route("DELETE", "draft", function(_, _, who)
 end, { rep = true })
 
 require "studio.routes_live"      -- preview, specs, publish, history, rollback
--- require "studio.routes_operate"   -- conversations, customers, availability, bookings, hand-offs, health
+require "studio.routes_operate"   -- conversations, customers, availability, bookings, hand-offs, health

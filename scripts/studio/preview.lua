@@ -2,7 +2,8 @@
 --
 -- Drafts are served by a second flowhost process (the preview host) that
 -- this host starts on first use: same binary, same config file, tenants
--- read from var/studio/preview/ (where each draft is written before a
+-- read from FLOWHOST_STUDIO_PREVIEW_DIR (default var/studio/preview/,
+-- where each draft is written before a
 -- turn), its own Redis database (FLOWHOST_STUDIO_PREVIEW_DB, default 14,
 -- selected by the route module studio_preview), no channels (no webhooks,
 -- pollers or outbound sends), specs not run on reload, and an environment
@@ -27,7 +28,8 @@ local tenant = require "flow.tenant"
 local M = {}
 
 M.DB = tonumber(os.getenv("FLOWHOST_STUDIO_PREVIEW_DB") or "") or 14
-local ROOT = "var/studio/preview"
+local ROOT = (os.getenv("FLOWHOST_STUDIO_PREVIEW_DIR") or "") ~= "" and os.getenv("FLOWHOST_STUDIO_PREVIEW_DIR")
+  or "var/studio/preview"
 local PASS = { "PATH", "HOME", "LANG", "TZ", "TMPDIR", "REDIS_URL", "FLOWHOST_SCRIPTS", "FLOWHOST_LOG_LEVEL" }
 
 function M.listen()
