@@ -10,10 +10,13 @@ const KINDS = [["closed", "Closed (the whole business)"], ["day_off", "Day off (
 
 export function render({ tenant }, el) {
   const rows = h("tbody");
+  const changes = h("ul.changes", { "data-testid": "availability-history" });
   const status = h("p.status", { "data-testid": "availability-status" });
   const load = async () => {
     try {
-      const { overrides } = await get(tenantPath(tenant, "availability"));
+      const { overrides, history } = await get(tenantPath(tenant, "availability"));
+      show(changes, (history || []).map((c) => h("li", `${when(c.time)} ${c.author || ""} ${c.action || ""} `,
+        [c.kind, c.date, c.resource, c.from && `${c.from}–${c.to || ""}`, c.note].filter(Boolean).join(" · "))));
       show(rows, overrides.map((o) => h("tr",
         h("td", o.date), h("td", o.kind), h("td", o.resource || ""),
         h("td", o.from || o.to ? `${o.from || ""}–${o.to || ""}` : ""), h("td", o.note || ""),
@@ -52,6 +55,7 @@ export function render({ tenant }, el) {
   field("note", "Note"),
   h("button.primary", { type: "submit" }, "Add"));
   show(el, h("h1", "Availability"), form, status,
-    h("table.rows", h("thead", h("tr", ["Day", "Kind", "Who", "Hours", "Note", "By", ""].map((c) => h("th", c)))), rows));
+    h("table.rows", h("thead", h("tr", ["Day", "Kind", "Who", "Hours", "Note", "By", ""].map((c) => h("th", c)))), rows),
+    h("h2", "Changes"), changes);
   load();
 }

@@ -26,7 +26,7 @@ export function render({ tenant, rest, go }, el) {
     row: (b) => {
       const start = h("input", { type: "datetime-local", "aria-label": "new time" });
       return h("tr", { dataset: { booking: b.id } },
-        h("td", when(b.start)), h("td", [b.name, b.phone].filter(Boolean).join(" ")),
+        h("td", when(b.start)), h("td", [b.customer?.name, b.customer?.phone].filter(Boolean).join(" ")),
         h("td", b.service || ""), h("td", b.resource || ""), h("td", b.status || ""),
         h("td.actions",
           h("button", { onclick: () => act(() => post(tenantPath(tenant, "bookings", b.id, "cancel")), `Cancelled ${b.id}.`) }, "Cancel"),
@@ -41,11 +41,13 @@ export function render({ tenant, rest, go }, el) {
   const form = h("form.inline", {
     onsubmit: (e) => {
       e.preventDefault();
-      act(() => post(tenantPath(tenant, "bookings"), values(form)), "Booked.");
+      const { name, phone, ...booking } = values(form);
+      act(() => post(tenantPath(tenant, "bookings"), { ...booking, customer: { name, phone } }), "Booked.");
     },
   },
   field("start", "When", { type: "datetime-local", value: `${day}T10:00`, required: true }),
   field("service", "Service", { required: true, placeholder: "service id" }),
+  field("resource", "Who or which bay", { placeholder: "any" }),
   field("name", "Name"), field("phone", "Phone"),
   h("button.primary", { type: "submit" }, "Book"));
   const picker = h("input", { type: "date", value: day, "data-testid": "day",
