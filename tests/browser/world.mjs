@@ -115,7 +115,6 @@ export async function startWorld() {
         SALON_ADMIN_TOKEN: TOKENS.salon,
         TICKER_ADMIN_TOKEN: TOKENS.ticker,
         CARWASH_BOOKINGS_PER_MINUTE: "0",
-        CARWASH_BAYS: "20",                      // room for the 2,000 bookings seed.mjs makes
         TELEGRAM_API_URL: world.telegramUrl,
         TICKER_TELEGRAM_TOKEN: world.ticker.token,
         TICKER_TELEGRAM_SECRET: world.ticker.secret,

@@ -1,6 +1,6 @@
 // The studio's shell: the session, the tenant's navigation and a hash router
 // (#/t/<tenant>/<page>/<rest>). Each page is a module with
-// render(ctx, el) -> optional cleanup; ctx = {session, tenant, rest, go}.
+// render(ctx, el) -> optional cleanup; ctx = {tenant, rest, go}.
 import { get, del, setCsrf, ApiError } from "./api.js";
 import { h, show } from "./dom.js";
 import * as signin from "./pages/signin.js";
@@ -56,13 +56,25 @@ async function signOut() {
   go("#/signin");
 }
 
-function header(tenant, current) {
+// the session: known already, or asked for (once) while the page loads
+function sessionKnown() {
+  if (session) return Promise.resolve(session);
+  return get("session").then((s) => {
+    session = s;
+    setCsrf(s.csrf);
+    return s;
+  });
+}
+
+function header(tenant, current, known) {
+  const user = h("span.user");
+  known.then((s) => show(user, s.rep ? `${s.user} (rep ${s.rep})` : s.user), () => {});
   return h("header.top",
     h("a.brand", { href: "#/tenants" }, "flowhost studio"),
     tenant ? h("span.tenant", { "data-testid": "tenant" }, tenant) : null,
     tenant ? h("nav", PAGES.map(([id, label]) =>
       h(id === current ? "a.current" : "a", { href: `#/t/${tenant}/${id}` }, label))) : null,
-    h("span.user", session.rep ? `${session.user} (rep ${session.rep})` : session.user),
+    user,
     h("button.link", { onclick: signOut }, "Sign out"));
 }
 
@@ -72,35 +84,34 @@ async function route() {
     cleanup = null;
   }
   const parts = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
-  if (!session && parts[0] !== "signin") {
-    try {
-      const s = await get("session");
-      session = s;
-      setCsrf(s.csrf);
-    } catch (err) {
-      if (!(err instanceof ApiError) || err.status !== 401) console.error(err);
-      return go("#/signin");
-    }
+  if (parts[0] === "signin") {
+    return show(app, h("main.narrow", signin.render({ signedIn })));
   }
-  if (parts[0] === "signin" || !session) {
-    return show(app, h("main.narrow", (signin.render({ signedIn }))));
-  }
+  // the page asks for its data while the session is asked for: one round
+  // trip less; without a session the page is left for the sign-in
+  const known = sessionKnown();
+  known.catch((err) => {
+    if (!(err instanceof ApiError) || err.status !== 401) console.error(err);
+    go("#/signin");
+  });
   if (parts[0] !== "t" || !parts[1]) {
     const main = h("main");
-    show(app, header(null), main);
-    return tenants.render({ session, go }, main);
+    show(app, header(null, null, known), main);
+    return known.then((s) => tenants.render({ session: s, go }, main), () => {});
   }
   const tenant = parts[1];
   const page = PAGES.find(([id]) => id === parts[2]) || PAGES[0];
   const main = h("main", { "data-page": page[0] });
-  show(app, header(tenant, page[0]), main);
-  if (!session.tenants.includes(tenant)) {
-    return show(main, h("p.error", `The studio has no tenant "${tenant}" for you. `,
-      h("a", { href: "#/tenants" }, "Pick one of yours.")));
-  }
-  const ctx = { session, tenant, rest: parts.slice(3), go };
-  cleanup = page[2].render(ctx, main) || null;
-  if (cleanup && typeof cleanup.then === "function") cleanup = null;   // async pages keep nothing
+  show(app, header(tenant, page[0], known), main);
+  known.then((s) => {
+    if (!s.tenants.includes(tenant)) {
+      show(main, h("p.error", `The studio has no tenant "${tenant}" for you. `,
+        h("a", { href: "#/tenants" }, "Pick one of yours.")));
+    }
+  }, () => {});
+  const ctx = { tenant, rest: parts.slice(3), go };
+  const done = page[2].render(ctx, main);
+  cleanup = typeof done === "function" ? done : null;    // async pages keep nothing to clean up
 }
 
 window.addEventListener("hashchange", route);
