@@ -74,7 +74,7 @@ async function typeOver(page, text, replacement) {
 
 const editorText = (page) => page.locator(".cm-content").innerText();
 
-describe("the studio in a browser", { timeout: 170000 }, () => {
+describe("the studio in a browser", { timeout: 300000 }, () => {
   before(async () => {
     mkdirSync(SCREENS, { recursive: true });
     world = await startWorld();
@@ -241,11 +241,11 @@ describe("the studio in a browser", { timeout: 170000 }, () => {
   it("loads every page in under a second with 10,000 conversations and 2,000 bookings", async () => {
     const day = await seed(world, "carwash");
     const page = await signedIn(world.tokens.platform);
-    // page -> what shows once it is ready
+    // page -> what shows once it is ready (CSS)
     const pages = [
-      ["conversations", "table.rows tbody tr >> nth=49"],
-      ["customers", "table.rows tbody tr >> nth=0"],
-      [`bookings/${day}`, "table.rows tbody tr[data-booking] >> nth=0"],
+      ["conversations", "table.rows tbody tr:nth-child(50)"],
+      ["customers", "table.rows tbody tr"],
+      [`bookings/${day}`, "table.rows tbody tr[data-booking]"],
       ["availability", "table.rows tbody tr"],
       ["history", "table.rows tbody tr[data-version]"],
       ["handoffs", "div.handoffs > *"],
@@ -259,14 +259,13 @@ describe("the studio in a browser", { timeout: 170000 }, () => {
       timings[name] = [];
       for (let i = 0; i < 3; i++) {
         await page.goto("about:blank");
-        const t0 = Date.now();
         await page.goto(`${world.url}/studio/#/t/carwash/${path}`);
-        await page.waitForSelector(ready);
-        timings[name].push(Date.now() - t0);
+        // the time from the start of the navigation to the page showing its data, as the browser counts it
+        timings[name].push(Math.round(await (await page.waitForFunction(
+          (sel) => document.querySelector(sel) && performance.now(), ready, { polling: 10 })).jsonValue()));
       }
       await shot(page, `page-${name}`);
     }
-    // one page of a search: a phone number
     const slow = Object.entries(timings).filter(([, t]) => [...t].sort((a, b) => a - b)[1] >= PAGE_BUDGET_MS);
     assert.deepEqual(slow, [], `pages slower than ${PAGE_BUDGET_MS} ms (median of 3)`);
     await page.context().close();

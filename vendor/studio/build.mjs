@@ -1,7 +1,8 @@
 // Bundles the studio (src/) into one directory flowhost serves at /studio/:
-// index.html, assets/studio.js, assets/studio.css. Usage: node build.mjs OUTDIR
+// index.html, assets/studio.js (and the chunks it loads), assets/studio.css.
+// Usage: node build.mjs OUTDIR
 import { build } from "esbuild";
-import { mkdirSync, copyFileSync } from "node:fs";
+import { mkdirSync, copyFileSync, rmSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -11,6 +12,7 @@ if (!out) {
   console.error("usage: node build.mjs OUTDIR");
   process.exit(2);
 }
+rmSync(join(out, "assets"), { recursive: true, force: true });      // no chunk of an older build stays
 mkdirSync(join(out, "assets"), { recursive: true });
 await build({
   entryPoints: [join(here, "src/main.js")],
@@ -18,8 +20,11 @@ await build({
   minify: true,
   sourcemap: true,
   format: "esm",
+  splitting: true,              // the code editor is a chunk of its own, loaded by the Files page
   target: ["es2020"],
-  outfile: join(out, "assets/studio.js"),
+  outdir: join(out, "assets"),
+  entryNames: "studio",
+  chunkNames: "chunk-[hash]",
   logLevel: "warning",
 });
 copyFileSync(join(here, "src/index.html"), join(out, "index.html"));

@@ -48,6 +48,12 @@ export function tenantPath(tenant, ...parts) {
   return ["tenants", tenant, ...parts].map(encodeURIComponent).join("/");
 }
 
+// the API path of a file: files/{path} or draft/files/{path}, the path's
+// slashes kept (docs/studio.md)
+export function filePath(tenant, path, ...more) {
+  return tenantPath(tenant, ...more, ...path.split("/"));
+}
+
 // a query string from an object, leaving out empty values
 export function query(params) {
   const q = new URLSearchParams();

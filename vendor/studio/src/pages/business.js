@@ -2,10 +2,9 @@
 // rules), services and their prices, opening hours and the FAQ of the
 // tenant's business file. Saving writes the business file into the draft,
 // changing only the values edited (comments and layout stay).
-import { get, put, tenantPath } from "../api.js";
+import { get, put, tenantPath, filePath } from "../api.js";
 import { h, show, notice } from "../dom.js";
 import { parse, field, list, literal, quote, edit, indentAt } from "../luatable.js";
-import { filePath } from "./edit.js";
 import { checkSummary } from "../report.js";
 
 const SERVICE_FIELDS = [["id", "Id"], ["title", "Name"], ["price", "Price"], ["minutes", "Minutes"]];

@@ -1,12 +1,12 @@
 // Files: the tenant's editable files, one open in the code editor. The text
 // is checked as it is typed (inline errors) and saved to the draft; the
 // live version changes only when the draft is published.
-import { get, post, put, tenantPath } from "../api.js";
+import { get, post, put, tenantPath, filePath } from "../api.js";
 import { h, show, notice } from "../dom.js";
-import { createEditor, editorText, sameFile } from "../code.js";
 import { checkSummary } from "../report.js";
 
-export const filePath = (tenant, path, ...more) => tenantPath(tenant, ...more, ...path.split("/"));
+// the code editor (CodeMirror) is loaded by this page only
+const codeEditor = () => import("../code.js");
 
 export function render({ tenant, rest, go }, el) {
   const list = h("ul.files");
@@ -23,7 +23,7 @@ export function render({ tenant, rest, go }, el) {
   }).catch((err) => notice(list, err));
 
   if (path) {
-    get(filePath(tenant, path, "files")).then((file) => {
+    Promise.all([get(filePath(tenant, path, "files")), codeEditor()]).then(([file, { createEditor, editorText }]) => {
       const status = h("p.status", { "data-testid": "save-status" });
       const report = h("div.report", { "data-testid": "check-report" });
       const host = h("div.code", { "data-testid": "code" });
