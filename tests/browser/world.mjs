@@ -32,7 +32,7 @@ async function freePort() {
   });
 }
 
-async function waitFor(what, fn, ms = 15000) {
+async function waitFor(what, fn, ms = 30000) {   // generous: the machine is shared
   const end = Date.now() + ms;
   for (;;) {
     try {

@@ -4,6 +4,9 @@ import { h, show, notice, when } from "../dom.js";
 import { pagedList } from "../paging.js";
 import { field, values, today } from "../form.js";
 
+// a booking's start where the business is (the record's start_local)
+const localTime = (b) => (typeof b.start_local === "string" ? b.start_local.slice(0, 16).replace("T", " ") : when(b.start));
+
 export function render({ tenant, rest, go }, el) {
   const day = rest[0] || today();
   const status = h("p.status", { "data-testid": "bookings-status" });
@@ -26,7 +29,7 @@ export function render({ tenant, rest, go }, el) {
     row: (b) => {
       const start = h("input", { type: "datetime-local", "aria-label": "new time" });
       return h("tr", { dataset: { booking: b.id } },
-        h("td", when(b.start)), h("td", [b.customer?.name, b.customer?.phone].filter(Boolean).join(" ")),
+        h("td", localTime(b)), h("td", [b.customer?.name, b.customer?.phone].filter(Boolean).join(" ")),
         h("td", b.service || ""), h("td", b.resource || ""), h("td", b.status || ""),
         h("td.actions",
           h("button", { onclick: () => act(() => post(tenantPath(tenant, "bookings", b.id, "cancel")), `Cancelled ${b.id}.`) }, "Cancel"),
@@ -52,6 +55,7 @@ export function render({ tenant, rest, go }, el) {
   h("button.primary", { type: "submit" }, "Book"));
   const picker = h("input", { type: "date", value: day, "data-testid": "day",
     onchange: (e) => go(`#/t/${tenant}/bookings/${e.target.value}`) });
-  show(el, h("h1", "Bookings"), h("label", "Day ", picker), list.el, h("h2", "New booking"), form, status);
+  show(el, h("h1", "Bookings"), h("label", "Day ", picker), h("details.new-booking", h("summary", "New booking"), form),
+    status, list.el);
   list.reload();
 }

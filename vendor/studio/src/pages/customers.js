@@ -22,7 +22,8 @@ export function render({ tenant, rest }, el) {
   list.reload();
 }
 
-const bookingLine = (b) => h("li", [b.id, b.service, when(b.start), b.status].filter(Boolean).join(" · "));
+const bookingLine = (b) => h("li", [b.id, b.service,
+  typeof b.start_local === "string" ? b.start_local.slice(0, 16).replace("T", " ") : when(b.start), b.status].filter(Boolean).join(" · "));
 
 async function showOne(tenant, id, el) {
   const notes = h("ul.notes");
