@@ -43,6 +43,11 @@ export function when(t) {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }
 
+// a booking's start where the business is (the record's start_local)
+export function localStart(b) {
+  return typeof b.start_local === "string" ? b.start_local.slice(0, 16).replace("T", " ") : when(b.start);
+}
+
 // a status line that shows errors in plain words; ok: a success, note: news
 export function notice(el, err, ok, note) {
   show(el, err ? h("span.error", err.message || String(err)) : ok ? h("span.ok", ok) : note ? h("span.note", note) : "");

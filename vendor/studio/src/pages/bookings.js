@@ -1,11 +1,8 @@
 // Bookings of one day, a page at a time: create, cancel, reschedule.
 import { post, get, tenantPath, query } from "../api.js";
-import { h, show, notice, when } from "../dom.js";
+import { h, show, notice, localStart } from "../dom.js";
 import { pagedList } from "../paging.js";
 import { field, values, today } from "../form.js";
-
-// a booking's start where the business is (the record's start_local)
-const localTime = (b) => (typeof b.start_local === "string" ? b.start_local.slice(0, 16).replace("T", " ") : when(b.start));
 
 export function render({ tenant, rest, go }, el) {
   const day = rest[0] || today();
@@ -29,7 +26,7 @@ export function render({ tenant, rest, go }, el) {
     row: (b) => {
       const start = h("input", { type: "datetime-local", "aria-label": "new time" });
       return h("tr", { dataset: { booking: b.id } },
-        h("td", localTime(b)), h("td", [b.customer?.name, b.customer?.phone].filter(Boolean).join(" ")),
+        h("td", localStart(b)), h("td", [b.customer?.name, b.customer?.phone].filter(Boolean).join(" ")),
         h("td", b.service || ""), h("td", b.resource || ""), h("td", b.status || ""),
         h("td.actions",
           h("button", { onclick: () => act(() => post(tenantPath(tenant, "bookings", b.id, "cancel")), `Cancelled ${b.id}.`) }, "Cancel"),

@@ -1,6 +1,6 @@
 // Customers: search, booking history and notes the team keeps on them.
 import { get, post, tenantPath, query } from "../api.js";
-import { h, show, notice, when } from "../dom.js";
+import { h, show, notice, when, localStart } from "../dom.js";
 import { pagedList, searchBox } from "../paging.js";
 
 export function render({ tenant, rest }, el) {
@@ -22,8 +22,7 @@ export function render({ tenant, rest }, el) {
   list.reload();
 }
 
-const bookingLine = (b) => h("li", [b.id, b.service,
-  typeof b.start_local === "string" ? b.start_local.slice(0, 16).replace("T", " ") : when(b.start), b.status].filter(Boolean).join(" · "));
+const bookingLine = (b) => h("li", [b.id, b.service, localStart(b), b.status].filter(Boolean).join(" · "));
 
 async function showOne(tenant, id, el) {
   const notes = h("ul.notes");
