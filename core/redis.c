@@ -27,6 +27,9 @@ struct fh_redis {
   int handles_open;
   fh_buf resp;          /* the command being formatted */
   fh_freelist cmds;     /* recycled pending_cmd records */
+  char *channel;        /* a listener's pub/sub channel (fh_redis_listen), or NULL */
+  fh_redis_msg_cb on_msg;
+  void *msg_data;
 };
 
 typedef struct {
@@ -269,6 +272,34 @@ static void on_setup_reply(redisAsyncContext *ac, void *reply, void *privdata) {
   }
 }
 
+/* ---- pub/sub listener ------------------------------------------------------
+ * hiredis keeps a SUBSCRIBE callback for every message of the channel (and
+ * calls it with NULL when the context goes); each connect subscribes again. */
+
+static void on_message(redisAsyncContext *ac, void *reply, void *privdata) {
+  fh_redis *r = privdata;
+  redisReply *rep = reply;
+  (void)ac;
+  if (!rep || r->closing || rep->type != REDIS_REPLY_ARRAY || rep->elements != 3) return;
+  redisReply *kind = rep->element[0], *msg = rep->element[2];
+  if (kind->type == REDIS_REPLY_STRING && kind->len == 7 && memcmp(kind->str, "message", 7) == 0 &&
+      msg->type == REDIS_REPLY_STRING)
+    r->on_msg(msg->str, msg->len, r->msg_data);
+}
+
+static void subscribe(fh_redis *r) {
+  redisAsyncCommand(r->ac, on_message, r, "SUBSCRIBE %s", r->channel);
+}
+
+int fh_redis_listen(fh_redis *r, const char *channel, fh_redis_msg_cb cb, void *data) {
+  if (!r || r->channel || !channel || !*channel) return FH_EINVAL;
+  if (!(r->channel = strdup(channel))) return FH_ENOMEM;
+  r->on_msg = cb;
+  r->msg_data = data;
+  if (r->ac) subscribe(r);
+  return 0;
+}
+
 static void connect_now(fh_redis *r) {
   if (r->closing || r->ac) return;
   redisAsyncContext *ac = r->url.path ? redisAsyncConnectUnix(r->url.path)
@@ -295,6 +326,7 @@ static void connect_now(fh_redis *r) {
       redisAsyncCommand(ac, on_setup_reply, NULL, "AUTH %s", r->url.password);
   }
   if (r->url.db) redisAsyncCommand(ac, on_setup_reply, NULL, "SELECT %d", r->url.db);
+  if (r->channel) subscribe(r);
 }
 
 /* Disconnects a Redis that has commands pending and answered nothing for
@@ -408,6 +440,7 @@ static void on_handle_closed(uv_handle_t *h) {
   fh_redis *r = h->data;
   if (--r->handles_open == 0) {
     fh_redis_url_free(&r->url);
+    free(r->channel);
     fh_buf_free(&r->resp);
     fh_freelist_drain(&r->cmds);
     free(r);

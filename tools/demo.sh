@@ -50,6 +50,9 @@ Talk to the salon (tenant "salon", in Spanish) the same way:
   REDIS_URL=$REDIS_URL build/flowhost chat salon
 Twilio webhook (signed with SALON_TWILIO_AUTH_TOKEN): POST http://$listen/webhooks/salon/twilio
 Admin API (development token): curl -s -H 'Authorization: Bearer dev-only-admin' http://$listen/admin/tenants
+Studio (edit, preview, publish, roll back; conversations, bookings, hand-offs): http://$listen/studio/
+  sign in with the development token $FLOWHOST_ADMIN_TOKEN (every tenant; $CARWASH_ADMIN_TOKEN opens carwash only)
+  (the page is built by \`make build\`; chats with drafts run on a preview host at ${FLOWHOST_STUDIO_PREVIEW_LISTEN:-127.0.0.1:8089})
 Telegram webhook: POST http://$listen/webhooks/carwash/telegram with header
   X-Telegram-Bot-Api-Secret-Token: dev-only-secret
 Stop with Ctrl-C (in-flight requests finish first).

@@ -10,8 +10,12 @@
 --   store.reset(tenant, id) -> true | nil, err
 --   store.key(tenant, id) -> the conversation's key (also its lock's base)
 --   store.index(tenant) -> the key of the tenant's (or rep's) conversations by
---       last turn: a sorted set id -> time of its last save (the studio's
---       list); entries older than the conversation TTL leave it at each save
+--       last turn (the studio's list and search): a sorted set, score the
+--       time of the last save, member store.member(id, conv) = "<name>\t<phone>\t<id>"
+--       (name and phone from the slots, lower case, no tabs); the record
+--       keeps its member as conv.indexed, so a changed name replaces it.
+--       Entries older than the conversation TTL leave it at each save.
+--   store.member(id, conv) -> the index member;  store.member_id(member) -> id
 --
 -- tenant is the tenant the request was routed to: in a tenant's own Lua
 -- state every function here raises for any other tenant than that one or
@@ -75,6 +79,21 @@ function M.index(tenant)
   return "fh:convs:{" .. tenant .. "}"
 end
 
+local function clean(v)
+  if type(v) == "number" then v = tostring(v) end
+  if type(v) ~= "string" then return "" end
+  return v:sub(1, 80):lower():gsub("[%c]", " ")
+end
+
+function M.member(id, conv)
+  local slots = type(conv.slots) == "table" and conv.slots or {}
+  return clean(slots.name) .. "\t" .. clean(slots.phone):gsub("%D", "") .. "\t" .. id
+end
+
+function M.member_id(member)
+  return member:match("^[^\t]*\t[^\t]*\t(.*)$") or member
+end
+
 function M.save(tenant, id, conv, ttl)
   local key = M.key(tenant, id)
   local plain, problems = readonly.plain(conv, { name = "conversation" })
@@ -84,11 +103,16 @@ function M.save(tenant, id, conv, ttl)
   end
   plain.id, plain.tenant = id, tenant
   local now = time.now()
+  local index, member, old = M.index(tenant), M.member(id, plain), plain.indexed
+  plain.indexed = member
+  conv.indexed = member
   local r, err = redis.pipeline{
     { "SET", key, json.encode(plain), "EX", math.floor(ttl) },
     { "SET", key .. ":seen", "1", "EX", math.max(SEEN_TTL, math.floor(ttl)) },
-    { "ZADD", M.index(tenant), now, id },
-    { "ZREMRANGEBYSCORE", M.index(tenant), "-inf", "(" .. (now - math.floor(ttl)) },
+    { "ZADD", index, now, member },
+    { "ZREMRANGEBYSCORE", index, "-inf", "(" .. (now - math.floor(ttl)) },
+    -- (the member under the conversation's earlier name)
+    type(old) == "string" and old ~= member and { "ZREM", index, old } or { "ECHO", "" },
   }
   if not r then return nil, err end
   if type(r[1]) == "table" then return nil, r[1].err end
@@ -97,9 +121,11 @@ end
 
 function M.reset(tenant, id)
   local key = M.key(tenant, id)
+  local raw = redis.call("GET", key)
   local _, err = redis.call("DEL", key, key .. ":seen")
   if err then return nil, err end
-  redis.call("ZREM", M.index(tenant), id)
+  local conv = type(raw) == "string" and json.decode(raw)
+  if type(conv) == "table" and type(conv.indexed) == "string" then redis.call("ZREM", M.index(tenant), conv.indexed) end
   return true
 end
 

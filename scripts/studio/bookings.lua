@@ -123,10 +123,16 @@ end
 function M.customers(T, q, cursor)
   q = type(q) == "string" and q:lower() or ""
   local cur = tostring(cursor or "0"):match("^%d+$") or "0"
+  -- a phone or an email is matched by Redis itself (on the key); a name
+  -- needs each customer's newest booking
+  local pattern = prefix(T) .. "cust:*"
+  if q:match("^[%d%+%s%-]+$") or q:find("@", 1, true) then
+    pattern = prefix(T) .. "cust:*" .. q:gsub("[%s%-]", ""):gsub("[%*%?%[%]\\]", "\\%0") .. "*"
+  end
   local out = {}
   local t0 = time.monotonic()
   repeat
-    local r, err = redis.call("SCAN", cur, "MATCH", prefix(T) .. "cust:*", "COUNT", 500)
+    local r, err = redis.call("SCAN", cur, "MATCH", pattern, "COUNT", 1000)
     if type(r) ~= "table" then return nil, err end
     cur = r[1]
     local list, derr = describe(T, r[2] or {})

@@ -24,6 +24,7 @@ local redis = require "redis"
 local crypto = require "crypto"
 local time = require "time"
 local tenant = require "flow.tenant"
+local lock = require "lock"
 
 local M = {}
 
@@ -160,9 +161,9 @@ local function chat_id(t, who, conversation)
   return r.id
 end
 
-function M.chat(t, who, files, conversation, text)
-  local ok, err = ensure()
-  if not ok then return nil, err end
+-- one draft of a tenant on the preview host at a time (the tenant's and a
+-- rep's drafts are two versions of one tenant there): each turn holds it
+local function chat_locked(t, who, files, conversation, text)
   place(t, files)
   local status, r = call("POST", "/admin/tenants/" .. t .. "/reload", nil, { Authorization = "Bearer " .. token() })
   if status ~= 200 then
@@ -180,6 +181,16 @@ function M.chat(t, who, files, conversation, text)
   end
   if st ~= 200 then return nil, "the preview host answered " .. tostring(st) .. ": " .. tostring(res and res.message) end
   res.version = version
+  return res
+end
+
+function M.chat(t, who, files, conversation, text)
+  local ok, err = ensure()
+  if not ok then return nil, err end
+  local res, cerr = lock.with(("fh:studio:{%s}:preview-lock"):format(t), 15, function()
+    return chat_locked(t, who, files, conversation, text)
+  end, { wait = 20 })
+  if res == nil then return nil, cerr end
   return res
 end
 

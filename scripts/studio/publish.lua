@@ -8,14 +8,17 @@
 --   publish.run(T, scope, who, message) -> {version, published_at} | nil, 422 answer
 --       the scope's draft over the live files must pass the checks
 --       (studio.check) and the tenant's specs (flow.check_specs); then the
---       files are written to disk, the version stored (author, time,
---       message, source "studio"), the tenant reloaded now on the worker
---       serving it and every worker told to reload; the draft is gone.
+--       version is stored (author, time, message, source "studio") and made
+--       current, so every host switches to it (flow.follow), its files are
+--       written to this host's disk and the tenant reloaded now on the
+--       worker serving it (every worker told to reload); the draft is gone.
+--       A version the host still refuses: disk and store put back, 422.
 --   publish.rollback(T, id, who) -> id | nil, err
---       the stored version's files are written back to disk (the tenant's
---       own: its config, reps file and flow folder; a file the version does
---       not have is removed), the tenant reloaded, the version made current
---       again (a history entry, source "rollback").
+--       the stored version is made current again (a history entry with the
+--       author, source "rollback": every host switches back), its files are
+--       written back to this host's disk (the tenant's own: its config, reps
+--       file and flow folder; a file the version does not have is removed)
+--       and the tenant reloaded.
 --   publish.history(T, {limit, before}) -> entries with live = (id is current)
 --   publish.diff(T, id, against) -> {{path, old, new, lines}} (against: "live" or an id)
 local json = require "json"
@@ -70,6 +73,34 @@ local function go_live(T)
   return ok, problems
 end
 
+-- marks version id of T as having passed its specs (the reload of the
+-- files does not run them again)
+local function specs_ok(T, id)
+  redis.call("SET", tenants.specs_ok_key(T, id), "1", "EX", SPECS_OK_FOR)
+end
+
+-- the files of snapshot on this host's disk, then the tenant reloaded from
+-- them; if the host refuses them, the disk as it was and the store's
+-- current version back to `back` -> true | nil, problems
+local function to_disk(T, snapshot, live, back, who)
+  local ok, err = write_changed(T, snapshot, live)
+  if ok then
+    local loaded, problems = go_live(T)
+    if loaded then return true end
+    err = problems
+  else
+    err = { err }
+  end
+  write_changed(T, live, snapshot)
+  if back then store.activate(T, back, { author = who, message = "put back: the host refused the version", source = "rollback" }) end
+  go_live(T)
+  return nil, err
+end
+
+-- Store first, then disk: the version store names the new version before
+-- this host's disk holds it, so every host (this one included) switches to
+-- it, and the reload of the written files finds it current already (not
+-- published again as a disk edit, flow.follow).
 function M.run(T, scope, who, message)
   local changes = drafts.get(T, scope)
   if not changes then return nil, { 409, { error = "no draft", message = "there is nothing to publish: edit a file first" } } end
@@ -78,36 +109,28 @@ function M.run(T, scope, who, message)
   if not c.ok then
     return nil, { 422, { error = "checks failed", message = "fix the problems the check lists, then publish", check = c } }
   end
-  local id = version.of(T, snapshot)
   local s = M.specs(T, snapshot)
   if not s.ok then
     return nil, { 422, { error = "specs failed", message = "the tenant's specs fail on this draft", check = c,
                          specs = { passed = s.passed, failed = s.failed, output = s.output } } }
   end
-  redis.call("SET", tenants.specs_ok_key(T, id), "1", "EX", SPECS_OK_FOR)   -- not run twice by the reload
-  M.ensure_current(T)                             -- what serves now is in the history before it changes
-  local ok, err = write_changed(T, snapshot, live)
-  if not ok then return nil, { 500, { error = "not written", message = err } } end
-  local loaded, problems = go_live(T)
-  if not loaded then                              -- (the check passed: something outside the draft)
-    write_changed(T, live, snapshot)
-    go_live(T)
-    return nil, { 422, { error = "checks failed", message = "the host refused the version; the files are back as they were",
-                         check = { ok = false, errors = json.array((function()
-                           local out = {}
-                           for i, p in ipairs(problems or {}) do out[i] = check.parse(T, p) end
-                           return out
-                         end)()), warnings = json.array{} } } }
+  local before = M.ensure_current(T)             -- what serves now is in the history before it changes
+  specs_ok(T, version.of(T, snapshot))
+  local id, serr = store.publish(T, version.named(snapshot), { author = who, message = message, source = "studio" })
+  if not id then return nil, { 503, { error = "not stored", message = "the version store refused it: " .. tostring(serr) } } end
+  local done, problems = to_disk(T, snapshot, live, before, who)
+  if not done then
+    local errors = {}
+    for i, p in ipairs(problems or {}) do errors[i] = check.parse(T, p) end
+    return nil, { 422, { error = "checks failed", message = "the host refused the version; the files and the live version are back as they were",
+                         check = { ok = false, errors = json.array(errors), warnings = json.array{} } } }
   end
-  local live_now = files.live(T)
-  local stored, serr = store.publish(T, version.named(live_now), { author = who, message = message, source = "studio" })
-  if not stored then return nil, { 503, { error = "not stored", message = "live, but the version store refused it: " .. tostring(serr) } } end
   drafts.discard(T, scope)
-  return { version = stored, published_at = math.floor(time.now()) }
+  return { version = id, published_at = math.floor(time.now()) }
 end
 
 --- The live files as a version in the store (a tenant never published
---- through the studio has none yet): its current id.
+--- through the studio may have none yet): its current id.
 function M.ensure_current(T)
   local cur = store.current(T)
   if cur then return cur end
@@ -118,21 +141,16 @@ end
 
 function M.rollback(T, id, who)
   if type(id) ~= "string" or not id:match("^%x+$") then return nil, "give the id of a version in the history" end
-  M.ensure_current(T)
+  local before = M.ensure_current(T)
   local named, err = store.files(T, id)
   if not named then return nil, err or "no such version in the history" end
   local snapshot = version.placed(named)
   local live = files.live(T) or {}
-  local ok, werr = write_changed(T, snapshot, live)
-  if not ok then return nil, werr end
-  local loaded, problems = go_live(T)
-  if not loaded then
-    write_changed(T, live, snapshot)
-    go_live(T)
-    return nil, "the host refused that version: " .. tostring(problems and problems[1])
-  end
   local done, aerr = store.activate(T, id, { author = who, message = "rollback to " .. id, source = "rollback" })
   if not done then return nil, aerr end
+  specs_ok(T, version.of(T, snapshot))           -- (it served before)
+  local ok, problems = to_disk(T, snapshot, live, before, who)
+  if not ok then return nil, "the host refused that version: " .. tostring(problems and problems[1]) end
   return id
 end
 

@@ -33,6 +33,10 @@ describe("studio edit, preview, publish and rollback", function()
   teardown(function()
     if s then proc.stop(s) end
     proc.sh("rm -rf " .. dir)
+    redis.call("SREM", "fh:ver:tenants", "salon")
+    for _, p in ipairs{ "fh:ver:{salon}:*", "fh:studio:{salon}:*" } do
+      redis.call("EVAL", "for _, k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) end return 1", 0, p)
+    end
   end)
 
   local BAD = "Bienvenida a {tenant} {nme}"

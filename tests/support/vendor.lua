@@ -28,7 +28,7 @@ function M.start(name, ready_path)
       if (proc.read_file(out) or ""):find("address already in use", 1, true) then lost = true; return true end
       local r = http.request{ url = f.url .. (ready_path or "/_control/sent"), timeout = 0.3 }
       return r and r.status == 200
-    end, 5)
+    end, 20)                   -- (python starts in 10 s and more on a machine under load)
     if ok and not lost then return f end
     if not lost then error("the fake " .. name .. " did not start (" .. out .. ")") end
   end

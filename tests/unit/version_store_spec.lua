@@ -137,14 +137,25 @@ describe("host.version_store", function()
 
   it("publishes a notice on its channel for each switch", function()
     local out = os.tmpname()
-    os.execute(("timeout 3 redis-cli -u '%s' subscribe %s > %s 2>&1 &")
+    local time = require "time"
+    local before = redis.call("PUBSUB", "NUMSUB", store.CHANNEL)[2]
+    os.execute(("timeout 10 redis-cli -u '%s' subscribe %s > %s 2>&1 &")
       :format(os.getenv("REDIS_URL") or "redis://127.0.0.1:6379", store.CHANNEL, out))
-    require("time").sleep(0.4)
+    local t0 = time.monotonic()
+    repeat time.sleep(0.05) until redis.call("PUBSUB", "NUMSUB", store.CHANNEL)[2] > before or time.monotonic() - t0 > 5
     local id = assert(store.publish(t, files_of(t, "A"), { source = "studio" }))
     assert(store.activate(t, id, {}))             -- current already: no notice
-    require("time").sleep(0.3)
+    local heard
+    t0 = time.monotonic()
+    repeat
+      time.sleep(0.05)
+      local f = io.open(out)
+      heard = f and f:read("*a") or ""
+      if f then f:close() end
+    until heard:find(id, 1, true) or time.monotonic() - t0 > 5
+    time.sleep(0.2)                               -- (a second notice would be here by now)
     local f = assert(io.open(out))
-    local heard = f:read("*a")
+    heard = f:read("*a")
     f:close()
     os.remove(out)
     local notices = {}
