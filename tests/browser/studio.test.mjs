@@ -103,6 +103,7 @@ describe("the studio in a browser", { timeout: 300000 }, () => {
     await page.click("form.signin button[type=submit]");
     await page.waitForSelector("form.signin .error");
     await page.fill("input[name=token]", world.tokens.carwash);
+    await page.fill("input[name=name]", "Asha");
     await page.click("form.signin button[type=submit]");
     await page.waitForSelector("header.top [data-testid=tenant]");
     assert.equal(await page.textContent("header.top [data-testid=tenant]"), "carwash");
@@ -164,6 +165,7 @@ describe("the studio in a browser", { timeout: 300000 }, () => {
     const rows = page.locator("table.rows tbody tr[data-version]");
     assert.match(await rows.nth(0).textContent(), /A warmer greeting/);
     assert.match(await rows.nth(0).textContent(), /live/);
+    assert.match(await rows.nth(0).textContent(), /Asha/);      // the author named at sign-in
     await rows.nth(1).locator("button:has-text('Diff')").click();
     await page.waitForSelector(`[data-testid=diff] :has-text("${NEW_GREETING}")`);
     await shot(page, "05-history");
