@@ -12,7 +12,7 @@ import { createRequire } from "node:module";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startWorld, liveSay, telegramFrom, telegramTo, eventually, ROOT } from "./world.mjs";
-import { seed, SEEDED } from "./seed.mjs";
+import { seed, SEEDED, dayAfter } from "./seed.mjs";
 
 const require = createRequire(join(ROOT, "vendor/studio/package.json"));
 const { chromium } = require("playwright-core");
@@ -77,7 +77,9 @@ const editorText = (page) => page.locator(".cm-content").innerText();
 describe("the studio in a browser", { timeout: 300000 }, () => {
   before(async () => {
     mkdirSync(SCREENS, { recursive: true });
+    const t0 = Date.now();
     world = await startWorld();
+    console.log(`world up in ${Date.now() - t0} ms (${world.url}, logs in ${world.dir})`);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu"] });
   });
   after(async () => {
@@ -202,6 +204,49 @@ describe("the studio in a browser", { timeout: 300000 }, () => {
     await page.waitForSelector(`[data-testid=diff] .add:has-text("price = 849")`);
     await page.click("button:has-text('Discard draft')");
     await page.waitForSelector("div.draft-summary p.muted:has-text('No draft')");
+  });
+
+  it("books, reschedules and cancels a wash, and closes a day, from the operate pages", async () => {
+    const page = await signedIn(world.tokens.carwash);
+    const day = dayAfter("Asia/Kolkata", 2);
+    await page.goto(`${world.url}/studio/#/t/carwash/bookings/${day}`);
+    await page.waitForSelector("main[data-page=bookings] .paged .status");
+    await page.click("details.new-booking summary");
+    await page.fill("form.inline input[name=start]", `${day}T10:00`);
+    await page.fill("form.inline input[name=service]", "basic_wash");
+    await page.fill("form.inline input[name=name]", "Ravi");
+    await page.fill("form.inline input[name=phone]", "9876500001");
+    await page.click("form.inline button[type=submit]");
+    const row = page.locator("tr[data-booking]:has-text('Ravi')");
+    await row.waitFor();
+    assert.match(await row.textContent(), new RegExp(`${day} 10:00.*confirmed`));
+    await row.locator("input[type=datetime-local]").fill(`${day}T11:30`);
+    await row.locator("button:has-text('Reschedule')").click();
+    await page.waitForSelector(`tr[data-booking]:has-text('Ravi'):has-text('${day} 11:30')`);
+    await shot(page, "10-bookings");
+    await page.locator("tr[data-booking]:has-text('Ravi') button:has-text('Cancel')").click();
+    await page.waitForSelector("tr[data-booking]:has-text('Ravi'):has-text('cancelled')");
+
+    await page.goto(`${world.url}/studio/#/t/carwash/availability`);
+    await page.selectOption("form.inline select[name=kind]", "closed");
+    await page.fill("form.inline input[name=date]", day);
+    await page.fill("form.inline input[name=note]", "Diwali");
+    await page.click("form.inline button[type=submit]");
+    await page.waitForSelector(`table.rows tr:has-text('${day}'):has-text('Diwali')`);
+    await page.waitForSelector("[data-testid=availability-history] li:has-text('added')");
+    await shot(page, "11-availability");
+    // at once: the day takes no booking now
+    await page.goto(`${world.url}/studio/#/t/carwash/bookings/${day}`);
+    await page.click("details.new-booking summary");
+    await page.fill("form.inline input[name=start]", `${day}T10:00`);
+    await page.fill("form.inline input[name=service]", "basic_wash");
+    await page.click("form.inline button[type=submit]");
+    await page.waitForSelector("[data-testid=bookings-status] .error");
+    // a change without the session's CSRF token is refused
+    const status = await page.evaluate(async () => (await fetch("api/tenants/carwash/availability", { method: "POST",
+      headers: { "Content-Type": "application/json" }, body: JSON.stringify({ kind: "closed", date: "2030-01-01" }) })).status);
+    assert.equal(status, 403);
+    await page.context().close();
   });
 
   it("does not let one tenant's editor open another tenant", async () => {

@@ -43,8 +43,19 @@ export function when(t) {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }
 
-// a booking's start where the business is (the record's start_local)
+// a booking's start where the business is: its start in its timezone
+// (start_local as the record has it when it has no timezone)
 export function localStart(b) {
+  if (typeof b.start === "number" && b.timezone) {
+    try {
+      const parts = Object.fromEntries(new Intl.DateTimeFormat("en-CA", { timeZone: b.timezone, hourCycle: "h23",
+        year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" })
+        .formatToParts(new Date(b.start * 1000)).map((p) => [p.type, p.value]));
+      return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}`;
+    } catch {
+      /* an unknown zone: below */
+    }
+  }
   return typeof b.start_local === "string" ? b.start_local.slice(0, 16).replace("T", " ") : when(b.start);
 }
 
