@@ -14,7 +14,8 @@
 --       time of the last save, member store.member(id, conv) = "<name>\t<phone>\t<id>"
 --       (name and phone from the slots, lower case, no tabs); the record
 --       keeps its member as conv.indexed, so a changed name replaces it.
---       Entries older than the conversation TTL leave it at each save.
+--       Entries older than the conversation TTL leave it at each save; the
+--       whole index expires a TTL after the last save.
 --   store.member(id, conv) -> the index member;  store.member_id(member) -> id
 --
 -- tenant is the tenant the request was routed to: in a tenant's own Lua
@@ -111,6 +112,7 @@ function M.save(tenant, id, conv, ttl)
     { "SET", key .. ":seen", "1", "EX", math.max(SEEN_TTL, math.floor(ttl)) },
     { "ZADD", index, now, member },
     { "ZREMRANGEBYSCORE", index, "-inf", "(" .. (now - math.floor(ttl)) },
+    { "EXPIRE", index, math.floor(ttl) },   -- (every entry is older than that by then)
     -- (the member under the conversation's earlier name)
     type(old) == "string" and old ~= member and { "ZREM", index, old } or { "ECHO", "" },
   }

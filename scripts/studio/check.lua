@@ -4,7 +4,8 @@
 --       files: a whole version's snapshot (studio.drafts.overlay). The
 --       tenant is loaded from exactly those files in a fresh Lua state of
 --       its own (as a new version is before it may serve: flow.tenant.load,
---       the checks of `flowhost check`), which is closed afterwards.
+--       the checks of `flowhost check`; one state per tenant serves up to
+--       50 checks, so the runtime is not loaded again for each).
 --       file is the studio path (studio.files) when the problem is in a
 --       file the studio edits, else the path on disk; line is a number or
 --       null when the problem names no place.
@@ -50,12 +51,31 @@ local function digest(t, snapshot)
   return crypto.hex(crypto.sha256(table.concat(parts, "\0")))
 end
 
+-- a Lua state per tenant for its checks, kept for REUSE checks (its
+-- runtime modules stay loaded: a check after the first is the tenant's
+-- load alone), closed after a failed run or when it is near its cap
+local REUSE = 50
+local states = {}                 -- tenant -> {ts, uses}
+
+local function eval(t, payload)
+  local s = states[t]
+  if not s then
+    s = { ts = tstate.new{ name = t .. "~check", memory_mb = 64 }, uses = 0 }
+    states[t] = s
+  end
+  s.uses = s.uses + 1
+  local ok, res = s.ts:eval(CHUNK, payload, 2)
+  if not ok or s.uses >= REUSE or s.ts:pressure() then
+    s.ts:close()
+    states[t] = nil
+  end
+  return ok, res
+end
+
 function M.run(t, snapshot)
   local d = digest(t, snapshot)
   if memo[d] then return memo[d] end
-  local ts = tstate.new{ name = t .. "~check", memory_mb = 64 }
-  local ok, res = ts:eval(CHUNK, json.encode{ id = t, files = snapshot }, 2)
-  ts:close()
+  local ok, res = eval(t, json.encode{ id = t, files = snapshot })
   local r = ok and json.decode(res) or { ok = false, problems = { tostring(res) } }
   local out = { ok = r.ok == true, errors = {}, warnings = {} }
   for _, p in ipairs(r.problems or {}) do out.errors[#out.errors + 1] = M.parse(t, p) end
