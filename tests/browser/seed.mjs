@@ -19,13 +19,17 @@ export function dayAfter(zone, n) {
 // -> a day that has bookings (tomorrow where the tenant is: 200 of them)
 export async function seed(world, tenant, zone = "Asia/Kolkata") {
   const t0 = Date.now();
-  await promisify(execFile)(join(ROOT, process.env.FLOWHOST_BIN || "build/flowhost"),
-    ["test", "tests/browser/seed.lua"], {
-      cwd: ROOT,
-      env: { ...process.env, REDIS_URL: world.redisUrl, FLOWHOST_LUA_PATH: "tests/support/?.lua", SEED_TENANT: tenant,
-        SEED_ZONE: zone, SEED_CONVERSATIONS: String(SEEDED.conversations), SEED_BOOKINGS: String(SEEDED.bookings) },
-      maxBuffer: 16 * 1024 * 1024,
-    });
+  try {
+    await promisify(execFile)(join(ROOT, process.env.FLOWHOST_BIN || "build/flowhost"),
+      ["test", "tests/browser/seed.lua"], {
+        cwd: ROOT,
+        env: { ...process.env, REDIS_URL: world.redisUrl, FLOWHOST_LUA_PATH: "tests/support/?.lua", SEED_TENANT: tenant,
+          SEED_ZONE: zone, SEED_CONVERSATIONS: String(SEEDED.conversations), SEED_BOOKINGS: String(SEEDED.bookings) },
+        maxBuffer: 16 * 1024 * 1024,
+      });
+  } catch (err) {
+    throw new Error(`seeding failed:\n${err.stdout || ""}${err.stderr || ""}`);
+  }
   console.log(`seeded ${SEEDED.conversations} conversations and ${SEEDED.bookings} bookings in ${Date.now() - t0} ms`);
   return dayAfter(zone, 1);
 }

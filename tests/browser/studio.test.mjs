@@ -246,6 +246,11 @@ describe("the studio in a browser", { timeout: 300000 }, () => {
     const status = await page.evaluate(async () => (await fetch("api/tenants/carwash/availability", { method: "POST",
       headers: { "Content-Type": "application/json" }, body: JSON.stringify({ kind: "closed", date: "2030-01-01" }) })).status);
     assert.equal(status, 403);
+    // and the day opens again
+    await page.goto(`${world.url}/studio/#/t/carwash/availability`);
+    await page.locator(`table.rows tr:has-text('${day}') button:has-text('Remove')`).click();
+    await page.waitForSelector("[data-testid=availability-history] li:has-text('removed')");
+    assert.equal(await page.locator(`table.rows tr:has-text('Diwali')`).count(), 0);
     await page.context().close();
   });
 
