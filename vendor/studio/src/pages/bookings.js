@@ -24,18 +24,20 @@ export function render({ tenant, rest, go }, el) {
       return { items: r.bookings, next: r.next };
     },
     row: (b) => {
-      const start = h("input", { type: "datetime-local", "aria-label": "new time" });
+      // the new time's input is made when asked for (50 rows stay light)
+      const move = () => {
+        const start = h("input", { type: "datetime-local", "aria-label": "new time", value: `${day}T10:00` });
+        cell.replaceChildren(start, h("button", {
+          onclick: () => act(() => post(tenantPath(tenant, "bookings", b.id, "reschedule"), { start: start.value }),
+            `Moved ${b.id}.`),
+        }, "Move"));
+      };
+      const cell = h("td.actions",
+        h("button", { onclick: () => act(() => post(tenantPath(tenant, "bookings", b.id, "cancel")), `Cancelled ${b.id}.`) }, "Cancel"),
+        h("button", { onclick: move }, "Reschedule"));
       return h("tr", { dataset: { booking: b.id } },
         h("td", localStart(b)), h("td", [b.customer?.name, b.customer?.phone].filter(Boolean).join(" ")),
-        h("td", b.service || ""), h("td", b.resource || ""), h("td", b.status || ""),
-        h("td.actions",
-          h("button", { onclick: () => act(() => post(tenantPath(tenant, "bookings", b.id, "cancel")), `Cancelled ${b.id}.`) }, "Cancel"),
-          start,
-          h("button", {
-            onclick: () => start.value
-              ? act(() => post(tenantPath(tenant, "bookings", b.id, "reschedule"), { start: start.value }), `Moved ${b.id}.`)
-              : notice(status, new Error("Pick the new time first.")),
-          }, "Reschedule")));
+        h("td", b.service || ""), h("td", b.resource || ""), h("td", b.status || ""), cell);
     },
   });
   const form = h("form.inline", {
