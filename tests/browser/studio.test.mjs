@@ -330,4 +330,30 @@ describe("the studio in a browser", { timeout: 300000 }, () => {
     assert.deepEqual(slow, [], `pages slower than ${PAGE_BUDGET_MS} ms (median of 3)`);
     await page.context().close();
   });
+
+  it("finds a conversation and a customer among the seeded ones, and keeps a note", async () => {
+    const page = await signedIn(world.tokens.carwash);
+    await page.goto(`${world.url}/studio/#/t/carwash/conversations`);
+    await page.waitForSelector("table.rows tbody tr:nth-child(50)");
+    await page.click("[data-testid=more]");                       // the next page
+    await page.waitForSelector("table.rows tbody tr:nth-child(100)");
+    await page.fill("[data-testid=search]", "9800004321");
+    await page.waitForFunction(() => document.querySelectorAll("table.rows tbody tr").length === 1);
+    assert.match(await page.textContent("table.rows tbody"), /Priya 4321/);
+    await page.click("table.rows tbody a");
+    await page.waitForSelector("[data-testid=transcript] :has-text('I am Priya 4321')");
+    assert.match(await page.textContent("main aside"), /"phone": "9800004321"/);
+
+    await page.goto(`${world.url}/studio/#/t/carwash/customers`);
+    await page.waitForSelector("table.rows tbody tr");
+    await page.fill("[data-testid=search]", "919700001234");
+    await page.waitForSelector("table.rows tbody tr:has-text('Seed 1234')");
+    await page.click("table.rows tbody a:has-text('Seed 1234')");
+    await page.waitForSelector("ul.bookings li:has-text('basic_wash')");
+    await page.fill("[data-testid=note]", "Prefers the morning slot");
+    await page.click("main form button[type=submit]");
+    await page.waitForSelector("ul.notes li:has-text('Prefers the morning slot')");
+    await shot(page, "12-customer");
+    await page.context().close();
+  });
 });
