@@ -45,13 +45,17 @@ export function when(t) {
 
 // a booking's start where the business is: its start in its timezone
 // (start_local as the record has it when it has no timezone)
+const formats = new Map();    // timezone -> Intl.DateTimeFormat (slow to make: one per zone)
 export function localStart(b) {
   if (typeof b.start === "number" && b.timezone) {
     try {
-      const parts = Object.fromEntries(new Intl.DateTimeFormat("en-CA", { timeZone: b.timezone, hourCycle: "h23",
-        year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" })
-        .formatToParts(new Date(b.start * 1000)).map((p) => [p.type, p.value]));
-      return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}`;
+      if (!formats.has(b.timezone)) {
+        formats.set(b.timezone, new Intl.DateTimeFormat("en-CA", { timeZone: b.timezone, hourCycle: "h23",
+          year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" }));
+      }
+      const p = Object.fromEntries(formats.get(b.timezone).formatToParts(new Date(b.start * 1000))
+        .map((x) => [x.type, x.value]));
+      return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}`;
     } catch {
       /* an unknown zone: below */
     }
