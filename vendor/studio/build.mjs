@@ -1,5 +1,5 @@
 // Bundles the studio (src/) into one directory flowhost serves at /studio/:
-// index.html, assets/studio.js (and the chunks it loads), assets/studio.css.
+// index.html, assets/studio.js, assets/code.js (the editor), assets/studio.css.
 // Usage: node build.mjs OUTDIR
 import { build } from "esbuild";
 import { mkdirSync, copyFileSync, rmSync } from "node:fs";
@@ -15,16 +15,14 @@ if (!out) {
 rmSync(join(out, "assets"), { recursive: true, force: true });      // no chunk of an older build stays
 mkdirSync(join(out, "assets"), { recursive: true });
 await build({
-  entryPoints: [join(here, "src/main.js")],
+  // two bundles: the app, and the code editor (CodeMirror) the Files page loads when it opens a file
+  entryPoints: { studio: join(here, "src/main.js"), code: join(here, "src/code.js") },
   bundle: true,
   minify: true,
   sourcemap: true,
   format: "esm",
-  splitting: true,              // the code editor is a chunk of its own, loaded by the Files page
   target: ["es2020"],
   outdir: join(out, "assets"),
-  entryNames: "studio",
-  chunkNames: "chunk-[hash]",
   logLevel: "warning",
 });
 copyFileSync(join(here, "src/index.html"), join(out, "index.html"));

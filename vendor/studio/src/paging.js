@@ -16,7 +16,9 @@ export function pagedList({ fetchPage, row, empty, table }) {
     try {
       const { items, next: n } = await fetchPage(cursor);
       if (mine !== generation) return;            // a newer search answered first
+      performance.mark("studio:page-answered");
       for (const item of items) body.append(row(item));
+      performance.mark("studio:page-drawn");     // (the browser tests read both)
       next = n || null;
       notice(status, null, null, body.children.length ? "" : empty || "Nothing here.");
     } catch (err) {
