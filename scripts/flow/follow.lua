@@ -39,7 +39,7 @@ local time = require "time"
 local M = {}
 
 M.POLL = 0.5                      -- seconds between polls of the current ids (versions_poll)
-local mode = "redis"
+local mode = "disk"                -- until `flowhost serve` configures it (tests, chat, check: their files)
 local known = {}                  -- tenant ids the store has (last read)
 local unsynced = {}               -- id -> true: synced while the store did not answer
 
@@ -49,7 +49,7 @@ function M.configure(m, poll)
     error(('setting versions = "%s": must be "redis" (versions reach every host) or "disk" (this host\'s files only)')
       :format(tostring(m)), 0)
   end
-  mode = m or "redis"
+  mode = m or "redis"                           -- (the setting's default)
 end
 
 function M.on() return mode == "redis" end
@@ -125,17 +125,28 @@ function M.sync(tenants, id)
     return tenants.reload(id)
   end
   known[id] = true
+  -- the disk is stale when the store knows its version (or there is no disk copy)
+  local stale = not files or disk == cur
+  if not stale then
+    local has, herr = store.has(id, disk)
+    if herr then unsynced[id] = true end          -- (asked again at the next poll)
+    stale = has or herr ~= nil
+  end
   if not (e and e.ts and e.version == cur) then
     local ok, problems = install(tenants, id, cur)
-    if not ok and not (e and e.ts) then return nil, problems end
+    e = tenants.entry_of(id)
+    if not ok and not (e and e.ts) then
+      if e and stale then e.disk_seen = disk end  -- (a reload must not publish this disk for it)
+      return nil, problems
+    end
   end
   e = tenants.entry_of(id)
-  if files and disk ~= cur and not store.has(id, disk) then
+  if not stale then
     log.info("this host's disk holds an edit the version store has not seen; it goes live as an edit",
       { tenant = id, disk = disk, store = cur })
     return tenants.reload(id)
   end
-  if e then e.disk_seen = disk end              -- (stale or equal: the store wins)
+  if e then e.disk_seen = disk end
   return true
 end
 

@@ -10,9 +10,13 @@
 --                          version's state and their Lua CPU), worker,
 --                          copies (flow.replicas)} | nil
 --   tenants.list() -> ids known;  tenants.reload(id?) ; tenants.rollback(id, version)
---   tenants.start() loads this worker's tenants and starts flow.watcher
---                   (inotify on config/tenants, flows/ and scripts/, SIGHUP,
---                   POST /admin/reload)
+--   tenants.start(versions, poll) loads this worker's tenants and starts
+--                   flow.watcher (inotify on config/tenants, flows/ and
+--                   scripts/, SIGHUP, POST /admin/reload) and, with versions
+--                   = "redis", flow.follow: the version store decides which
+--                   version serves on every host, an edit of this host's
+--                   disk is published to it, a rollback goes through it
+--                   (docs/versions.md); keep_version: flow.kept
 --
 -- A version is the hash of the tenant's files (its config and its flow
 -- folder) and of the runtime library. A new version is compiled and checked
@@ -203,9 +207,10 @@ function M.reload(id, opts)
     if e and e.ts then return true end         -- the store's version serves; this disk need not hold it
     if follow.known(id) then return follow.sync(M, id) end
   end
-  if follow.on() and files and e and e.ts and e.disk_seen == version then
+  if follow.on() and files and e and e.disk_seen == version then   -- no edit on this disk since
     if e.disk_failed and e.disk_failed ~= version then e.last_error, e.disk_failed = nil, nil end
-    return true                                -- no edit on this disk since
+    if e.ts then return true end
+    return nil, e.last_error and e.last_error.problems or { "the version store's version did not load here" }
   end
   if not files then                            -- its config is gone: removed
     if e and e.ts then e.ts:close() end
@@ -335,7 +340,7 @@ local function local_call(id, fn, payload)
   local e = entries[id]
   if not e or not e.ts then
     local ok, problems
-    if e then ok, problems = M.reload(id) else ok, problems = first_load(id) end
+    if e and not follow.on() then ok, problems = M.reload(id) else ok, problems = first_load(id) end
     e = entries[id]
     if not ok and not (e and e.ts) then
       if problems and problems[1] == "unknown tenant" then return nil, "unknown tenant" end

@@ -6,7 +6,8 @@
 -- where each draft is written before a
 -- turn), its own Redis database (FLOWHOST_STUDIO_PREVIEW_DB, default 14,
 -- selected by the route module studio_preview), no channels (no webhooks,
--- pollers or outbound sends), specs not run on reload, and an environment
+-- pollers or outbound sends), specs not run on reload, its own files as
+-- its versions (versions = "disk", no version store), and an environment
 -- of its own: only PATH, HOME, LANG, TZ, TMPDIR, REDIS_URL, FLOWHOST_SCRIPTS
 -- and variables naming an LLM (*LLM*) pass, so a draft reaches no
 -- channel, back office or calendar credentials: no live data is touched.
@@ -106,7 +107,7 @@ local function ensure()
     "FLOWHOST_LISTEN=" .. q(M.listen()), "FLOWHOST_WORKERS=1",
     "FLOWHOST_ROUTES=ops,chat,admin,studio_preview",
     "FLOWHOST_TENANTS_DIR=" .. q(ROOT .. "/tenants"), "FLOWHOST_FLOWS_DIR=" .. q(ROOT .. "/flows"),
-    "FLOWHOST_ADMIN_TOKEN=" .. q(token()), "FLOWHOST_SPECS_BEFORE_LIVE=0",
+    "FLOWHOST_ADMIN_TOKEN=" .. q(token()), "FLOWHOST_SPECS_BEFORE_LIVE=0", "FLOWHOST_VERSIONS=disk",
     "FLOWHOST_STUDIO_PREVIEW_DB=" .. M.DB, "FLOWHOST_MAX_CONNECTIONS_PER_IP=0",
     '"$exe" serve', cfg and ("--config " .. q(cfg)) or "",
     ">>", q(ROOT .. "/host.log"), "2>&1 & child=$!;",

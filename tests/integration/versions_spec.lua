@@ -19,7 +19,7 @@ local SLOW_POLL = 6                              -- host b polls this seldom: it
 local function redis_cli(r, ...)
   local args = {}
   for i, a in ipairs{ ... } do args[i] = "'" .. tostring(a):gsub("'", "'\\''") .. "'" end
-  return (proc.sh(("redis-cli -p %d %s"):format(r.port, table.concat(args, " "))):gsub("%s+$", ""))
+  return (proc.sh(("redis-cli -p %d -n %d %s"):format(r.port, r.db, table.concat(args, " "))):gsub("%s+$", ""))
 end
 
 describe("versions across hosts", function()
@@ -80,7 +80,11 @@ describe("versions across hosts", function()
   end
 
   setup(function()
-    r = proc.redis_start("versions-spec-" .. crypto.random_hex(3), proc.free_port())
+    -- the hosts' Redis: the suite's server, a database of their own (this
+    -- spec publishes there too, as the studio does)
+    local port = tonumber((os.getenv("REDIS_URL") or ""):match(":(%d+)/?%d*$")) or 6379
+    r = { port = port, db = 9, url = ("redis://127.0.0.1:%d/9"):format(port), name = "versions-spec-" .. crypto.random_hex(3) }
+    redis_cli(r, "FLUSHDB")
     for _, n in ipairs{ "a", "b", "c" } do
       dirs[n] = proc.copy_tenant("carwash", "versions-" .. n)
       -- the carwash specs before going live are check_reload_spec's subject;
@@ -96,7 +100,7 @@ describe("versions across hosts", function()
 
   teardown(function()
     for _, s in pairs(hosts) do proc.stop(s) end
-    if r then proc.redis_stop(r); proc.sh("rm -rf var/" .. r.name) end
+    if r then redis_cli(r, "FLUSHDB") end
     for _, d in pairs(dirs) do proc.sh("rm -rf " .. d) end
     for how, l in pairs(latencies) do
       if #l > 0 then
@@ -155,6 +159,13 @@ describe("versions across hosts", function()
     assert.are.equal(cur, json.decode(res.body).version)
     -- and the kept conversation stays where it is on the other hosts too
     assert.are.equal(first, say_on("b", keeper, "my car is a Swift").version)
+    -- reset, it starts again on the serving version (the chat API's
+    -- conversations are "chat:<id>" in the store)
+    assert.are.equal(first, redis_cli(r, "GET", "fh:ver:{carwash}:conv:carwash:chat:" .. keeper))
+    local del = assert(http.request{ method = "DELETE", url = hosts.b.url .. "/admin/tenants/carwash/conversations/chat:" .. keeper,
+      headers = { Authorization = "Bearer " .. TOKEN } })
+    assert.are.equal(200, del.status, del.body)
+    assert.are.equal(cur, say_on("a", keeper, "hi").version)
   end)
 
   it("rolls back from one host on every host, and writes the rolled-back files to that host's disk", function()
@@ -194,6 +205,37 @@ describe("versions across hosts", function()
     assert.truthy(all_on({ "b" }, other, SLOW_POLL + SWITCH), "host b did not converge by its own poll")
   end)
 
+  it("switches every host to a version published straight to the store, as the studio does", function()
+    local store = require "host.version_store"
+    local redis = require "redis"
+    local was = redis.db()
+    redis.use_db(r.db)
+    local ok, id = pcall(function()
+      local files = assert(store.files("carwash", assert(store.current("carwash"))))
+      local p = "flows/carwash/messages.lua"
+      files[p] = files[p]:gsub("Welcome to", "Welcome (studio) to", 1)
+      return assert(store.publish("carwash", files, { source = "studio", author = "spec", message = "a greeting" }))
+    end)
+    redis.use_db(was)
+    assert(ok, id)
+    local lag = all_on({ "a", "b", "c" }, id, SWITCH)
+    assert.truthy(lag, "not every host served the studio's version within 2 s")
+    latencies.notice[#latencies.notice + 1] = lag
+    for _, n in ipairs{ "a", "b", "c" } do assert.truthy(greeting(n):find("(studio)", 1, true)) end
+    -- no host's disk has it, and none brings its own back
+    time.sleep(1)
+    for _, n in ipairs{ "a", "b", "c" } do assert.are.equal(id, version(n)) end
+  end)
+
+  it("publishes the serving version again when the store loses it (a Redis restarted empty)", function()
+    local v = version("a")
+    redis_cli(r, "FLUSHDB")
+    assert.truthy(proc.wait_until(function() return redis_cli(r, "GET", "fh:ver:{carwash}:current") == v end, 5, 0.1),
+      "the store was not given the serving version again")
+    assert.are.equal(v, json.decode(redis_cli(r, "LINDEX", "fh:ver:{carwash}:history", 0)).id)
+    for _, n in ipairs{ "a", "b", "c" } do assert.are.equal(v, version(n)) end
+  end)
+
   it("takes an edit made on a host's disk while it was down when it starts again", function()
     proc.stop(hosts.c)
     edit("c", "while down")
@@ -216,7 +258,7 @@ describe("versions across hosts", function()
     assert.truthy(proc.wait_until(function()
       return (proc.read_file(hosts.d.log) or ""):find("version store unreachable; serving the disk version", 1, true)
     end, 5), "the host did not say it serves its disk")
-    local late = proc.redis_start(r.name .. "-late", port)
+    local late = proc.redis_start(r.name .. "-late", port)   -- (a server of its own, on the address d was given)
     local stored = proc.wait_until(function()
       return proc.sh(("redis-cli -p %d GET 'fh:ver:{carwash}:current'"):format(port)):gsub("%s+$", "") == v
     end, 10, 0.1)
