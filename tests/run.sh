@@ -53,7 +53,7 @@ SUITE_LOG=var/test/suite.log
 FAILED_LOG=var/test/failed.log
 : > "$FAILED_LOG"
 keep_failures() { # name: the failure reports of the suite just run
-  grep -v '^[+.-]*{"ts"' "$SUITE_LOG" | grep -A12 -E '^(Failure|Error) ->|FAILED|^[^ ]+\.(c|lua):[0-9]+: ' \
+  grep -v '^[+.-]*{"ts"' "$SUITE_LOG" | grep -A12 -E '^(Failure|Error) ->|FAILED|^[^ ]+\.(c|lua):[0-9]+: |^ *✖ ' \
     | head -150 | sed "s/^/[$1] /" >> "$FAILED_LOG"
 }
 suite() { # name, command...

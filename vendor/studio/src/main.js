@@ -16,7 +16,10 @@ import * as bookings from "./pages/bookings.js";
 import * as handoffs from "./pages/handoffs.js";
 import * as health from "./pages/health.js";
 
-// the tenant's pages, in the order the navigation shows them
+// the tenant's pages, in the order the navigation shows them; a rep's
+// sign-in has the first ones (their file, its draft and history, their
+// conversations), the rest are the tenant's
+const REP_PAGES = new Set(["edit", "draft", "history", "conversations"]);
 const PAGES = [
   ["edit", "Files", edit],
   ["business", "Business", business],
@@ -68,12 +71,16 @@ function sessionKnown() {
 
 function header(tenant, current, known) {
   const user = h("span.user");
-  known.then((s) => show(user, s.rep ? `${s.user} (rep ${s.rep})` : s.user), () => {});
+  const nav = tenant ? h("nav", PAGES.map(([id, label]) =>
+    h(id === current ? "a.current" : "a", { href: `#/t/${tenant}/${id}`, dataset: { page: id } }, label))) : null;
+  known.then((s) => {
+    show(user, s.rep ? `${s.user} (rep ${s.rep})` : s.user);
+    if (s.rep && nav) for (const a of [...nav.children]) if (!REP_PAGES.has(a.dataset.page)) a.remove();
+  }, () => {});
   return h("header.top",
     h("a.brand", { href: "#/tenants" }, "flowhost studio"),
     tenant ? h("span.tenant", { "data-testid": "tenant" }, tenant) : null,
-    tenant ? h("nav", PAGES.map(([id, label]) =>
-      h(id === current ? "a.current" : "a", { href: `#/t/${tenant}/${id}` }, label))) : null,
+    nav,
     user,
     h("button.link", { onclick: signOut }, "Sign out"));
 }
