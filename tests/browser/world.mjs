@@ -98,6 +98,7 @@ export async function startWorld() {
     });
 
     const port = Number(process.env.STUDIO_HOST_PORT) || await freePort();
+    const previewPort = await freePort();
     world.url = `http://127.0.0.1:${port}`;
     world.ticker = { token: `777003:${hex(12)}`, secret: `sec-${hex(6)}`, owner: String(5000000 + randomBytes(2).readUInt16BE()) };
     const host = start("flowhost", join(ROOT, process.env.FLOWHOST_BIN || "build/flowhost"),
@@ -107,6 +108,9 @@ export async function startWorld() {
         FLOWHOST_MAX_CONNECTIONS_PER_IP: "0",
         FLOWHOST_DEBOUNCE_MS: "0",
         FLOWHOST_STUDIO_DIR: process.env.FLOWHOST_STUDIO_DIR || join(ROOT, "build/studio"),
+        // the preview host (chat with a draft) of this world only: its own port and folder
+        FLOWHOST_STUDIO_PREVIEW_LISTEN: `127.0.0.1:${previewPort}`,
+        FLOWHOST_STUDIO_PREVIEW_DIR: join(dir, "preview"),
         FLOWHOST_TENANTS_DIR: join(dir, "tenants"),
         FLOWHOST_FLOWS_DIR: join(dir, "flows"),
         REDIS_URL: world.redisUrl,
