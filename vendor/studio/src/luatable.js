@@ -155,7 +155,7 @@ export function list(node) {
 
 export function quote(s) {
   return `"${String(s).replace(/[\\"\n\r\0-\x1f]/g, (c) => ({ "\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r" })[c]
-    || `\\${c.charCodeAt(0)}`)}"`;
+    || `\\${String(c.charCodeAt(0)).padStart(3, "0")}`)}"`;   // three digits: a digit after it stays a digit
 }
 
 // a literal for a form's value: numbers stay numbers when the old one was
