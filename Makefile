@@ -9,6 +9,7 @@ deps:
 build: deps
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	cmake --build build -j$$(nproc)
+	@tools/studio-build.sh
 
 demo: build
 	@tools/demo.sh

@@ -2,8 +2,8 @@
 # The whole test suite (what `make test` and CI run): installs what is
 # missing, builds (plus an ASan build for the C tests), starts a private
 # Redis and the fake upstream, runs the C tests, a short fuzzing run, the unit specs inside the
-# runtime, the integration and security specs against the real binary, then stops
-# everything it started.
+# runtime, the integration and security specs against the real binary, the studio in a
+# browser, then stops everything it started.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -13,6 +13,7 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DFLOWHOST_ASAN=ON >/dev/null
 cmake --build build-asan -j"$(nproc)"
+tools/studio-build.sh              # the studio's front-end (npm ci, esbuild) into build/studio/
 set +e
 
 export TEST_REDIS_PORT=${TEST_REDIS_PORT:-16379}
@@ -52,7 +53,7 @@ SUITE_LOG=var/test/suite.log
 FAILED_LOG=var/test/failed.log
 : > "$FAILED_LOG"
 keep_failures() { # name: the failure reports of the suite just run
-  grep -v '^[+.-]*{"ts"' "$SUITE_LOG" | grep -A12 -E '^(Failure|Error) ->|FAILED|^[^ ]+\.(c|lua):[0-9]+: ' \
+  grep -v '^[+.-]*{"ts"' "$SUITE_LOG" | grep -A12 -E '^(Failure|Error) ->|FAILED|^[^ ]+\.(c|lua):[0-9]+: |^ *✖ ' \
     | head -150 | sed "s/^/[$1] /" >> "$FAILED_LOG"
 }
 suite() { # name, command...
@@ -94,6 +95,9 @@ for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$CHAT_PORT/healthz" >/dev/nu
 suite "tenant flow specs" env FLOWHOST_CHAT_URL="http://127.0.0.1:$CHAT_PORT" build/flowhost test flows/*/spec
 kill -TERM "$HOST_PID" 2>/dev/null && wait "$HOST_PID" 2>/dev/null
 HOST_PID=
+
+echo "== browser (studio): chromium against a host of its own (screenshots in var/test/studio-screens/)"
+suite "browser (studio)" node --test --test-reporter=spec tests/browser/
 
 echo "suites: $passed passed, $failed failed${failures:+ ($failures)}"
 if [ "$failed" -gt 0 ]; then
