@@ -156,6 +156,9 @@ local function settings_problems(s, file)
   if s.specs_before_live ~= nil and type(s.specs_before_live) ~= "boolean" then
     add("specs_before_live must be true (a new version goes live only if flows/<tenant>/spec pass) or false")
   end
+  if s.in_doubt ~= nil and s.in_doubt ~= "resend" and s.in_doubt ~= "skip" then
+    add("in_doubt must be \"resend\" (a reply a killed host may have sent goes again: a repeat, never a loss) or \"skip\" (counted as sent); see docs/exactly-once.md")
+  end
   if s.conversation_ttl ~= nil and (type(s.conversation_ttl) ~= "number" or s.conversation_ttl < 60) then
     add("conversation_ttl must be a number of seconds (at least 60)")
   end

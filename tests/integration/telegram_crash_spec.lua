@@ -83,7 +83,7 @@ describe("telegram: kill -9 with messages in flight", function()
       if done == N then break end
     until time.monotonic() - t0 > 60
     local m = http.request{ url = s.url .. "/metrics", timeout = 5 }
-    local doubt = m and m.body:match('flowhost_replies_in_doubt_total{tenant="carwash"} (%d+)') or "0"
+    local doubt = m and m.body:match('flowhost_replies_in_doubt_total{tenant="carwash",outcome="resent"} (%d+)') or "0"
     proc.stop(s)
     local missing, twice, nacked = 0, 0, 0
     for c in pairs(acked) do
