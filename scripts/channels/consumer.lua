@@ -42,6 +42,9 @@ local M = {}
 local GROUP = "flowhost"
 local OUTBOX_TTL = 7 * 24 * 3600
 local CLAIM_IDLE_MS = tonumber(os.getenv("FLOWHOST_STREAM_CLAIM_IDLE_MS")) or 30000
+-- claims (and touch(): a live consumer's entries never reach CLAIM_IDLE_MS)
+-- run this often: at most every 5 s, three times within CLAIM_IDLE_MS
+local CLAIM_EVERY = math.min(5, CLAIM_IDLE_MS / 3000)
 local MAX_DELIVERIES = 10
 local SEND_ATTEMPTS = 5
 -- the platform's default (FLOWHOST_DEBOUNCE_MS; tenants set debounce_ms)
@@ -420,7 +423,7 @@ function M.start()
             if tenant and #s[2] > 0 then got = true; dispatch(tenant, s[1], s[2]) end
           end
         end
-        if time.monotonic() - last_claim > 5 then
+        if time.monotonic() - last_claim > CLAIM_EVERY then
           last_claim = time.monotonic()
           for i, k in ipairs(keys) do claim(ids[i], k) end
         end
