@@ -34,7 +34,8 @@ greeting):
                     counted as sent under in_doubt = "skip"; under "resend"
                     it is a missing reply: a bug)
 In doubt: the host's log lines "reply in doubt ..." (every host, every run),
-split into resent and skipped. Exit status 1 when never answered or answered
+split by their outcome: resent, skipped (counted as sent) and confirmed (the
+vendor's status callback said it arrived; not Telegram). Exit status 1 when never answered or answered
 twice is not 0 (or, with --in-doubt resend, answered in part is not 0);
 --json FILE writes the figures.
 """
