@@ -25,10 +25,10 @@ got it). Per acknowledged chat (--expect replies each, 2 for the carwash
 greeting):
   answered          every expected reply, each once
   never answered    no reply at all                               (a bug)
-  answered twice    a reply more than once, with no resend in doubt
-                    logged for that chat                          (a bug)
-  resent in doubt   a reply more than once, the host having logged that it
-                    sent a reply in doubt again (in_doubt = "resend": the
+  answered twice    a reply more than once, beyond the resends in doubt
+                    the hosts logged for that reply of that chat  (a bug)
+  resent in doubt   a reply more than once, each extra copy a resend in
+                    doubt the hosts logged for it (in_doubt = "resend": the
                     duplicate is the price of never losing one)
   answered in part  fewer distinct replies than expected (a reply in doubt
                     counted as sent under in_doubt = "skip"; under "resend"
@@ -315,8 +315,8 @@ async def storm(a):
 
 
 def in_doubt(logs):
-    """-> {outcome: count} and the conversations with a reply resent in doubt."""
-    counts, chats = {}, set()
+    """-> {outcome: count} and {(conversation, reply number): times resent}."""
+    counts, resent = {}, defaultdict(int)
     for path in logs:
         try:
             f = open(path, errors="replace")
@@ -333,16 +333,16 @@ def in_doubt(logs):
                 outcome = e.get("outcome", "skipped")      # (older hosts: counted as sent)
                 counts[outcome] = counts.get(outcome, 0) + 1
                 if outcome == "resent":
-                    chats.add(str(e.get("conversation")))
-    return counts, chats
+                    resent[(str(e.get("conversation")), int(e.get("reply") or 0))] += 1
+    return counts, resent
 
 
 def figures(a, load, sent, hosts, storm_s, total_s):
-    texts = defaultdict(lambda: defaultdict(int))
+    texts = defaultdict(lambda: defaultdict(int))    # chat -> text -> copies (in order of arrival)
     for r in sent:
         if r["status"] == 200:
             texts[str(r["params"].get("chat_id"))][r["params"].get("text")] += 1
-    doubt, resent_chats = in_doubt(hosts.logs)
+    doubt, resent = in_doubt(hosts.logs)
     resent, skipped, confirmed = (doubt.get(k, 0) for k in ("resent", "skipped", "confirmed"))
     f = {"acknowledged": len(load.acked), "answered": 0, "never_answered": 0, "answered_twice": 0,
          "resent_in_doubt": 0, "answered_in_part": 0, "in_doubt": resent + skipped + confirmed,
@@ -355,7 +355,10 @@ def figures(a, load, sent, hosts, storm_s, total_s):
         if not t:
             kind = "never_answered"
         elif any(n > 1 for n in t.values()) or len(t) > a.expect:
-            kind = "resent_in_doubt" if str(chat) in resent_chats else "answered_twice"
+            # reply i is the i-th distinct text to arrive; its extra copies
+            # must each be a resend in doubt the host logged for that reply
+            extra_ok = all(n - 1 <= resent.get((str(chat), i), 0) for i, n in enumerate(t.values(), 1))
+            kind = "resent_in_doubt" if extra_ok and len(t) <= a.expect else "answered_twice"
         elif len(t) < a.expect:
             kind = "answered_in_part"
         else:
