@@ -342,7 +342,7 @@ def figures(a, load, sent, hosts, storm_s, total_s):
     for r in sent:
         if r["status"] == 200:
             texts[str(r["params"].get("chat_id"))][r["params"].get("text")] += 1
-    doubt, resent = in_doubt(hosts.logs)
+    doubt, resends = in_doubt(hosts.logs)
     resent, skipped, confirmed = (doubt.get(k, 0) for k in ("resent", "skipped", "confirmed"))
     f = {"acknowledged": len(load.acked), "answered": 0, "never_answered": 0, "answered_twice": 0,
          "resent_in_doubt": 0, "answered_in_part": 0, "in_doubt": resent + skipped + confirmed,
@@ -357,7 +357,7 @@ def figures(a, load, sent, hosts, storm_s, total_s):
         elif any(n > 1 for n in t.values()) or len(t) > a.expect:
             # reply i is the i-th distinct text to arrive; its extra copies
             # must each be a resend in doubt the host logged for that reply
-            extra_ok = all(n - 1 <= resent.get((str(chat), i), 0) for i, n in enumerate(t.values(), 1))
+            extra_ok = all(n - 1 <= resends.get((str(chat), i), 0) for i, n in enumerate(t.values(), 1))
             kind = "resent_in_doubt" if extra_ok and len(t) <= a.expect else "answered_twice"
         elif len(t) < a.expect:
             kind = "answered_in_part"
