@@ -26,9 +26,10 @@ function M.start(name, ready_path)
     local lost = false
     local ok = proc.wait_until(function()
       if (proc.read_file(out) or ""):find("address already in use", 1, true) then lost = true; return true end
-      local r = http.request{ url = f.url .. (ready_path or "/_control/sent"), timeout = 0.3 }
+      -- (generous: on a loaded shared machine a fake's first answer can take seconds)
+      local r = http.request{ url = f.url .. (ready_path or "/_control/sent"), timeout = 2 }
       return r and r.status == 200
-    end, 5)
+    end, 20)
     if ok and not lost then return f end
     if not lost then error("the fake " .. name .. " did not start (" .. out .. ")") end
   end
