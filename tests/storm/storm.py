@@ -10,8 +10,10 @@ Hosts someone else runs: --host URL (repeatable) and --kill-script PATH,
 called as `PATH <index> <url>` at each kill time (it kills that host -9 and
 starts it again); give their logs with --log FILE (repeatable) for the
 in-doubt counts. The hosts must send Telegram to the fake the driver starts:
-it exports TELEGRAM_API_URL, <TENANT>_TELEGRAM_TOKEN, _SECRET and _RATE
-(also to the kill script, for its restarts).
+it exports TELEGRAM_API_URL, <TENANT>_TELEGRAM_TOKEN, _SECRET, _RATE and
+_IN_DOUBT to the hosts it starts and to the kill script; hosts started
+before the driver take --fake-port P, --token T and --secret S as fixed
+values (TELEGRAM_API_URL=http://127.0.0.1:P, <TENANT>_TELEGRAM_RATE high).
 
 Load: --senders tasks; each posts one Update for a new chat ("hi") to a host
 (round-robin) and, without a 2xx, posts the same Update again (to the next
@@ -74,7 +76,9 @@ def args_of():
     ap.add_argument("--expect", type=int, default=2, help="replies per chat")
     ap.add_argument("--in-doubt", choices=("resend", "skip"), default="resend",
                     help="the tenant's rule (exported as <TENANT>_IN_DOUBT to the hosts it starts)")
-    ap.add_argument("--fake-port", type=int, default=0)
+    ap.add_argument("--fake-port", type=int, default=0, help="the Telegram fake's port (default: any free one)")
+    ap.add_argument("--token", help="the bot token (default: a random one; give it for hosts started beforehand)")
+    ap.add_argument("--secret", help="the webhook secret (default: a random one)")
     ap.add_argument("--json", help="write the figures here")
     ap.add_argument("--claim-idle-ms", type=int, default=None,
                     help="FLOWHOST_STREAM_CLAIM_IDLE_MS for the hosts it starts (default: the host's)")
@@ -264,8 +268,8 @@ class Load:
 
 
 async def storm(a):
-    token = f"7{random.randrange(10 ** 8, 10 ** 9)}:" + "".join(random.choices("abcdefghijkLMNOP0123456789", k=24))
-    secret = "storm_" + "".join(random.choices("abcdef0123456789", k=16))
+    token = a.token or f"7{random.randrange(10 ** 8, 10 ** 9)}:" + "".join(random.choices("abcdefghijkLMNOP0123456789", k=24))
+    secret = a.secret or "storm_" + "".join(random.choices("abcdef0123456789", k=16))
     fake, fake_url = start_fake(a.fake_port)
     T = a.tenant.upper()
     env = dict(os.environ, TELEGRAM_API_URL=fake_url, **{f"{T}_TELEGRAM_TOKEN": token,
