@@ -126,3 +126,17 @@ describe("vendor references on replies", function()
     assert.are.equal("sent", statuses[1].status)
   end)
 end)
+
+describe("the in_doubt setting", function()
+  local tenant = require "flow.tenant"
+  before_each(function() tenant.folders("tests/fixtures/tenants", "tests/fixtures/flows") end)
+  after_each(function() tenant.folders(nil, nil) end)
+
+  it("refuses a value that is neither resend nor skip, naming the file and what to write", function()
+    local t, problems = tenant.load("baddoubt")
+    assert.is_nil(t)
+    local p = table.concat(problems, "\n")
+    assert.truthy(p:find('tests/fixtures/tenants/baddoubt.lua:1: in_doubt must be "resend"', 1, true), p)
+    assert.truthy(p:find('or "skip"', 1, true), p)
+  end)
+end)
