@@ -50,6 +50,8 @@ static void usage(FILE *out) {
             "  FLOWHOST_STREAM_CLAIM_IDLE_MS  30000           inbound messages pending this long are taken over\n"
             "  FLOWHOST_DEBOUNCE_MS           1500            quick messages of one conversation within this become one turn\n"
             "                                                 (messaging channels; a tenant's debounce_ms wins; 0: off)\n"
+            "  FLOWHOST_DOUBT_WAIT_S          5               a reply in doubt waits this long for WhatsApp's or Twilio's\n"
+            "                                                 status callback before the tenant's in_doubt rule decides\n"
             "  FLOWHOST_SPEC_DB               15              Redis database of tenant specs (flowhost test flows/<t>/spec,\n"
             "                                                 and the specs a new version passes before it goes live)\n"
             "  FLOWHOST_CHAT_URL              (none)          tenant specs talk to this host over HTTP instead\n"

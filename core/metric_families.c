@@ -40,7 +40,7 @@ static const family families[] = {
     {"flowhost_connector_ledger_total", FH_METRIC_COUNTER, "Side-effect ledger outcomes (done, replayed, resolved, in_doubt, busy, failed), by connector", 0},
     {"flowhost_webhook_unusable_total", FH_METRIC_COUNTER, "Verified webhook payloads (or messages of them) the host could not use, kept in the dead-letter stream, by tenant, channel and reason", 0},
     {"flowhost_inbound_dead_letters_total", FH_METRIC_COUNTER, "Entries written to a tenant's dead-letter stream, by tenant and reason", 0},
-    {"flowhost_replies_in_doubt_total", FH_METRIC_COUNTER, "Replies a killed host may have sent, counted as sent on restart, by tenant", 0},
+    {"flowhost_replies_in_doubt_total", FH_METRIC_COUNTER, "Replies in doubt (a host killed or a connection lost mid-send), by tenant and outcome (confirmed by the vendor, skipped: counted as sent, resent)", 0},
     {"flowhost_lua_heap_bytes", FH_METRIC_GAUGE, "Lua heap of each worker's main state (tenant states not included)", 0},
     {"flowhost_malloc_bytes", FH_METRIC_GAUGE, "C heap of the process: in_use, and held from the system", 0},
 };

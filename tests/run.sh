@@ -82,6 +82,12 @@ suite "integration specs" env FLOWHOST_LUA_PATH="tests/support/?.lua" FLOWHOST_B
 echo "== security specs (a hostile tenant and a hostile chat client against the real binary)"
 suite "security specs" env FLOWHOST_LUA_PATH="tests/support/?.lua" FLOWHOST_BIN="$ROOT/build/flowhost" build/flowhost test tests/security
 
+echo "== kill storm (tests/storm: Telegram webhooks as fast as one host takes them, kill -9 every 5 s)"
+# 0 never answered, 0 answered twice, 0 answered in part under in_doubt =
+# "resend" (docs/exactly-once.md); a short claim time keeps the drain short
+suite "kill storm" python3 tests/storm/storm.py --port "${STORM_PORT:-18097}" --duration 20 --kill-every 5 \
+  --quiet 10 --claim-idle-ms 3000 --logdir var/test/storm --json var/test/storm.json
+
 echo "== flowhost check (every tenant's flows load and validate)"
 suite "flowhost check" build/flowhost check
 

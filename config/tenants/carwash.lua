@@ -15,6 +15,9 @@ return {
   limits = { cpu_ms = 100 },                 -- Lua CPU per turn (memory: 64 MB per state)
   workers = "all",                           -- busy: a state on every worker (see _platform.lua)
 
+  -- a reply a host killed mid-send may have sent: "resend" (the default: a
+  -- repeat, never a loss) or "skip" (counted as sent); docs/exactly-once.md
+  in_doubt = env("CARWASH_IN_DOUBT", "resend"),
   -- channels; credentials by reference (development values: see README)
   channels = {
     telegram = { token_env = "CARWASH_TELEGRAM_TOKEN", secret_env = "CARWASH_TELEGRAM_SECRET",

@@ -34,6 +34,7 @@ local registry = require "channels.registry"
 local inbound = require "channels.inbound"
 local turns = require "channels.turn"
 local receipts = require "channels.receipts"
+local doubt = require "channels.doubt"
 local S = require "channels.shape"
 
 local M = {}
@@ -41,15 +42,22 @@ local M = {}
 local GROUP = "flowhost"
 local OUTBOX_TTL = 7 * 24 * 3600
 local CLAIM_IDLE_MS = tonumber(os.getenv("FLOWHOST_STREAM_CLAIM_IDLE_MS")) or 30000
+-- claims (and touch(): a live consumer's entries never reach CLAIM_IDLE_MS)
+-- run this often: at most every 5 s, three times within CLAIM_IDLE_MS
+local CLAIM_EVERY = math.min(5, CLAIM_IDLE_MS / 3000)
 local MAX_DELIVERIES = 10
 local SEND_ATTEMPTS = 5
 -- the platform's default (FLOWHOST_DEBOUNCE_MS; tenants set debounce_ms)
 local DEBOUNCE_MS = tonumber(os.getenv("FLOWHOST_DEBOUNCE_MS")) or 1500
 local MAX_DEBOUNCE_WAITS = 5
+-- how long a reply in doubt waits for the vendor's status callback (WhatsApp,
+-- Twilio) before the tenant's in_doubt rule decides
+local CONFIRM_WAIT = tonumber(os.getenv("FLOWHOST_DOUBT_WAIT_S")) or 5
 
 local consumer = ("%s-%d-%d"):format(os.getenv("HOSTNAME") or "host", math.floor(time.now()), host.worker())
 
--- entries this worker is handling now: a claim must not hand them out again
+-- entries this worker is handling now (id -> its stream): a claim must not
+-- hand them out again, here or on another host (see touch())
 local inflight = {}
 
 local function fields(list)
@@ -99,19 +107,28 @@ local function take_slot(tenant, channel, rate)
   end
 end
 
+-- the errors that are the vendor's answer (it did not take the message);
+-- any other (timeout, closed, reset) may come after the request arrived
+local function answered(err)
+  return err == "rate limited" or err == "unavailable" or (type(err) == "string" and err:find("^rejected") ~= nil)
+end
+
 -- Exactly-once as far as a vendor without idempotency keys allows: each
 -- attempt carries a journal write, "reply i is being sent", that the HTTP
 -- client sends to Redis at the instant the request goes on the wire (not
 -- before it, while it may still wait for a connection; not after it). A
--- host killed mid-send leaves the mark; on redelivery that reply counts as
--- sent ("in doubt", logged), so a kill does not produce a second copy. A
--- failed attempt clears the mark before it is retried.
-local function send(adapter, creds, to, reply, limit, mark)
+-- host killed mid-send leaves the mark: on redelivery that reply is "in
+-- doubt"; so is one whose connection broke after the mark was written
+-- (in_doubt() finds the mark). channels.doubt decides: the vendor's status
+-- callback, else the tenant's in_doubt rule (resend, or count it as sent).
+-- An attempt the vendor refused clears the mark before it is retried.
+local function send(adapter, creds, to, reply, limit, mark, in_doubt, ref)
   local wait = 0.5
   for attempt = 1, SEND_ATTEMPTS do
     if limit then take_slot(limit.tenant, limit.channel, limit.rate) end
-    local ok, err, retry_after = adapter.send(creds, to, reply, mark(true))
+    local ok, err, retry_after = adapter.send(creds, to, reply, mark(true), ref)
     if ok then return true, nil, nil, err end      -- err: the provider's message id, if any
+    if not answered(err) and in_doubt() then return true end
     mark(false)
     if err and err:find("^rejected") then return nil, err, true end      -- permanent: do not retry
     if attempt == SEND_ATTEMPTS then return nil, err end
@@ -156,14 +173,14 @@ local function handle(tenant, settings, f, merged)
     end
     redis.pipeline(writes)
   end
+  local wait = adapter.confirms and CONFIRM_WAIT or 0     -- vendors with status callbacks
+  local function where(i) return { channel = f.channel, id = f.id, conversation = f.conversation, reply = i } end
   if box.sending and box.sending == box.sent + 1 then
-    -- the host died while this reply was being sent: it went out (or
-    -- nearly); sending it again is the duplicate the outbox exists to stop
-    log.warn("reply in doubt after a restart: counted as sent", { tenant = tenant, channel = f.channel,
-                                                                   id = f.id, reply = box.sending })
-    box.sent, box.sending = box.sending, nil
+    -- the host died while this reply was being sent: it went out, or
+    -- nearly (channels.doubt: the vendor's word, else the tenant's rule)
+    if doubt.resolve(tenant, settings, where(box.sending), wait) then box.sent = box.sending end
+    box.sending = nil
     box.doubt = (box.doubt or 0) + 1
-    host.metric_add("flowhost_replies_in_doubt_total", 'tenant="' .. host.escape_label(tenant) .. '"', 1)
     redis.call("SET", key, json.encode(box), "EX", OUTBOX_TTL)
   end
   for i = box.sent + 1, #box.replies do
@@ -181,8 +198,18 @@ local function handle(tenant, settings, f, merged)
       if on then return cmd end
       redis.call(unpack(cmd))
     end
+    -- the attempt broke off after its mark was written: nil when it never
+    -- went on the wire, else true (count it as sent) or false (send again)
+    local function in_doubt()
+      local cur = redis.call("GET", key)
+      cur = type(cur) == "string" and json.decode(cur) or nil
+      if not (cur and cur.sending == i) then return nil end
+      box.doubt = (box.doubt or 0) + 1
+      return doubt.resolve(tenant, settings, where(i), wait)
+    end
     local ok, err, permanent, sent_id = send(adapter, creds, f.conversation, box.replies[i],
-      { tenant = tenant, channel = f.channel, rate = tonumber(creds.rate) or 20 }, mark)
+      { tenant = tenant, channel = f.channel, rate = tonumber(creds.rate) or 20 }, mark, in_doubt,
+      doubt.ref(f.channel, f.id, i))
     if not ok and not permanent then return nil, err end
     if not ok then log.warn("reply rejected by the channel", { tenant = tenant, channel = f.channel, err = err }) end
     box.sent, box.sending = i, nil
@@ -278,7 +305,7 @@ end
 -- a conversation whose task is still at work join its queue)
 local function dispatch(tenant, stream, entries)
   for _, e in ipairs(entries) do
-    inflight[e[1]] = true
+    inflight[e[1]] = stream
     local qkey = tenant .. "\0" .. (fields(e[2]).conversation or "?")
     local q = queues[qkey]
     if q then
@@ -294,7 +321,7 @@ local function dead_letters(tenant, stream)
   local pending = redis.call("XPENDING", stream, GROUP, "IDLE", CLAIM_IDLE_MS, "-", "+", 64)
   if type(pending) ~= "table" then return end
   for _, p in ipairs(pending) do
-    if p[4] and p[4] >= MAX_DELIVERIES then
+    if p[4] and p[4] >= MAX_DELIVERIES and not inflight[p[1]] then
       local got = redis.call("XRANGE", stream, p[1], p[1])
       local e = type(got) == "table" and got[1] or {}
       local dead = inbound.dead_letter(tenant, "not answered", with_entry(e, { "source", "stream", "entry", p[1],
@@ -330,9 +357,28 @@ function M.trim(stream)
   redis.call("XTRIM", stream, "MINID", "~", min)
 end
 
+-- the entries this worker is on (a queue behind a slow turn, a send
+-- waiting out a rate limit) are claimed again by their own consumer, which
+-- resets their idle time: a live consumer's entries never reach
+-- CLAIM_IDLE_MS, so no other host (or worker) takes them over and answers
+-- them a second time, and their delivery count does not grow
+local function touch(stream)
+  local ids = {}
+  for id, s in pairs(inflight) do                -- (collected first: the calls yield)
+    if s == stream then ids[#ids + 1] = id end
+  end
+  for from = 1, #ids, 256 do
+    local args = { "XCLAIM", stream, GROUP, consumer, 0 }
+    for k = from, math.min(from + 255, #ids) do args[#args + 1] = ids[k] end
+    args[#args + 1] = "JUSTID"
+    redis.call(unpack(args))
+  end
+end
+
 -- entries idle past CLAIM_IDLE_MS (their consumer died, or gave up on
 -- them) are taken over, all of them, except those this worker is on
 local function claim(tenant, stream)
+  touch(stream)
   dead_letters(tenant, stream)
   M.trim(stream)
   local cursor = "0-0"
@@ -377,7 +423,7 @@ function M.start()
             if tenant and #s[2] > 0 then got = true; dispatch(tenant, s[1], s[2]) end
           end
         end
-        if time.monotonic() - last_claim > 5 then
+        if time.monotonic() - last_claim > CLAIM_EVERY then
           last_claim = time.monotonic()
           for i, k in ipairs(keys) do claim(ids[i], k) end
         end

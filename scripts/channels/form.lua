@@ -2,6 +2,7 @@
 --
 --   form.decode(body) -> params (name -> list of values, in order), names (in order)
 --   form.encode(list) -> body   list = {{name, value}, ...}
+--   form.escape(s) -> s percent-encoded (all but A-Za-z0-9-._~)
 local M = {}
 
 local function unescape(s)
@@ -11,6 +12,8 @@ end
 local function escape(s)
   return (tostring(s):gsub("[^%w%-%._~]", function(c) return ("%%%02X"):format(c:byte()) end))
 end
+
+M.escape = escape
 
 function M.decode(body)
   local params, names = {}, {}

@@ -3,7 +3,8 @@
 --
 --   inbound.accept(tenant, channel, msg) -> "queued" | "duplicate" | nil, err
 --       (yields) drops a message the provider delivered before (by its
---       message id, for 7 days), else appends it to the tenant's stream;
+--       message id, for 7 days), else appends it to the tenant's stream,
+--       both in one Redis script (a kill between them lost the message);
 --       msg comes from an adapter's parse (ids checked there)
 --   inbound.unusable(tenant, channel, word, detail, what, source?) -> id | nil, err
 --       (yields) a verified payload, or one message of it, that the host
@@ -25,6 +26,7 @@
 -- keeps the newest DEAD_MAX entries (XADD MAXLEN ~): an operator reads it
 -- with XRANGE; it is a record, nothing re-reads it.
 local redis = require "redis"
+local rscript = require "rscript"
 local json = require "json"
 local host = require "host"
 local log = require "log"
@@ -45,24 +47,30 @@ function M.stream(tenant) return "fh:in:{" .. tenant .. "}" end
 function M.dead(tenant) return "fh:dead:{" .. tenant .. "}" end
 function M.dedupe_key(tenant, channel, id) return ("fh:seen:{%s}:%s:%s"):format(tenant, channel, id) end
 
+-- one step: a kill -9 between "seen" and the append would drop the message
+-- for good (the provider's retry is then a "duplicate"); the window too.
+-- KEYS: seen, stream, window (one hash tag: the tenant's)
+-- (the append first: a script that fails half-way is not undone, and a
+-- message appended twice is answered once: the outbox is keyed by its id)
+local ACCEPT = rscript.new([[
+if redis.call('EXISTS', KEYS[1]) == 1 then return 'duplicate' end
+redis.call('XADD', KEYS[2], '*', unpack(ARGV, 4))
+redis.call('SET', KEYS[1], '1', 'EX', ARGV[1])
+redis.call('SET', KEYS[3], ARGV[3], 'EX', ARGV[2])
+return 'queued']])
+
 function M.accept(tenant, channel, msg)
-  local set, err = redis.call("SET", M.dedupe_key(tenant, channel, msg.id), "1", "NX", "EX", DEDUPE_TTL)
-  if set == nil and err then return nil, err end
-  if set ~= "OK" then return "duplicate" end
   local payload = { text = msg.text, button = msg.button, kind = msg.kind, callback = msg.callback,
                     media = msg.media, location = msg.location, contacts = msg.contacts }
-  local id
-  local args = { "XADD", M.stream(tenant), "*", "channel", channel, "id", msg.id,
-    "conversation", msg.conversation, "name", msg.name or "", "msg", json.encode(payload) }
+  local args = { DEDUPE_TTL, WINDOW, math.floor(require("time").now()),
+    "channel", channel, "id", msg.id, "conversation", msg.conversation, "name", msg.name or "",
+    "msg", json.encode(payload) }
   if msg.rep then args[#args + 1], args[#args + 2] = "rep", msg.rep end   -- a sales rep's (channels.reps)
-  id, err = redis.call(unpack(args))
-  if not id then
-    redis.call("DEL", M.dedupe_key(tenant, channel, msg.id))   -- let the provider's retry in
-    return nil, err
-  end
   -- the customer wrote: the channel's service window (WhatsApp: 24 h) is open
-  redis.call("SET", M.window_key(tenant, channel, msg.conversation), math.floor(require("time").now()), "EX", WINDOW)
-  return "queued"
+  local res, err = ACCEPT:run({ M.dedupe_key(tenant, channel, msg.id), M.stream(tenant),
+                                M.window_key(tenant, channel, msg.conversation) }, args)
+  if res == nil then return nil, err end          -- nothing written: the provider's retry gets in
+  return res
 end
 
 local function label(s) return host.escape_label(tostring(s)) end

@@ -9,15 +9,17 @@
 --       err: "template required" (the window is closed and this is no
 --       template), "channel not enabled", or the adapter's error
 --       journal: a Redis key; the send is marked there as it goes on the
---       wire (see channels/consumer.lua), and a key already marked means
---       the message went out (or was going out when a host died): it is
---       not sent again, and the answer is true, "in doubt"
+--       wire (see channels/consumer.lua); a key marked "sent" means it went
+--       out: true, "in doubt" without sending; one still marked "sending"
+--       (a host died mid-send) is in doubt: sent again under the tenant's
+--       in_doubt = "resend" (the default), else counted as sent (channels.doubt)
 --   outbound.later(due, tenant, channel, to, message, id?) -> timer id
 --       a durable timer (survives restarts, fires once) that sends it then;
 --       a closed window at that time without a template is logged, not retried
 local redis = require "redis"
 local registry = require "channels.registry"
 local inbound = require "channels.inbound"
+local doubt = require "channels.doubt"
 
 local M = {}
 
@@ -38,10 +40,11 @@ function M.send(tenant, channel, to, message, settings, journal)
   if not message.template and not M.window_open(tenant, channel, to) then return nil, "template required" end
   if journal then
     local mark = redis.call("GET", journal)
-    if type(mark) == "string" then
-      if mark == "sending" then
-        require("log").warn("scheduled message in doubt after a restart: counted as sent", { tenant = tenant, key = journal })
-      end
+    if mark == "sending" then
+      local resend = doubt.rule(settings) == "resend"
+      doubt.note(tenant, resend and "resent" or "skipped", { channel = channel, conversation = to, journal = journal })
+      if not resend then return true, "in doubt" end
+    elseif type(mark) == "string" then
       return true, "in doubt"
     end
   end

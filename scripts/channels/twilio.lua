@@ -9,12 +9,15 @@
 --       without From or Body, a form without MessageSid: channels.shape's
 --       words)
 --   ack() -> 200, "<Response/>" (TwiML: we answer through the REST API)
---   send(creds, to, reply) -> true, sid | nil, err, retry_after
+--   send(creds, to, reply, journal?, ref?) -> true, sid | nil, err, retry_after
 --       reply.text (+ numbered buttons, media) goes as Body; reply.template =
 --       {sid = "HX...", params = {...}} goes through the Content API
 --       (ContentSid, ContentVariables: a JSON string {"1": .., "2": ..},
 --       or the params' own names when params is a map): the only kind
 --       WhatsApp accepts outside its 24 h window
+--       ref (channels.doubt): StatusCallback = webhook_url?fh_reply=<ref>;
+--       Twilio's status callbacks to it (parse(body, query): statuses[].ref)
+--       settle a reply in doubt (confirms = true)
 --   window = 24 h for WhatsApp numbers (window_for(to)); SMS has none
 --   creds = {account_sid, auth_token, from, webhook_url, api_url}
 local json = require "json"
@@ -23,7 +26,12 @@ local crypto = require "crypto"
 local form = require "channels.form"
 local S = require "channels.shape"
 
-local M = { name = "twilio", window = 24 * 3600 }
+local M = { name = "twilio", window = 24 * 3600, confirms = true }
+
+-- the StatusCallback URL of a reply (verify() rebuilds it from fh_reply)
+local function status_url(creds, ref)
+  return creds.webhook_url .. (creds.webhook_url:find("?", 1, true) and "&" or "?") .. "fh_reply=" .. form.escape(ref)
+end
 
 --- Only WhatsApp has the 24 h service window.
 function M.window_for(to) return tostring(to):find("^whatsapp:") ~= nil end
@@ -63,7 +71,9 @@ function M.verify(req, creds)
   local got = req.headers["x-twilio-signature"]
   if not got then return nil, 401, "missing X-Twilio-Signature" end
   local params, names = form.decode(req.body)
-  for _, url in ipairs(url_variants(creds.webhook_url)) do
+  local ref = type(req.query) == "table" and req.query.fh_reply
+  local signed = type(ref) == "string" and status_url(creds, ref) or creds.webhook_url
+  for _, url in ipairs(url_variants(signed)) do
     if crypto.equal(got, signature(creds.auth_token, url, params, names)) then return true end
   end
   return nil, 403, "wrong signature"
@@ -75,7 +85,7 @@ local FORM = S.object{ MessageSid = S.opt(S.id()), SmsSid = S.opt(S.id()), Messa
                        ProfileName = S.opt(S.string()), ButtonPayload = S.opt(S.string(200)),
                        NumMedia = S.opt(S.string()), MediaUrl0 = S.opt(S.string()), ErrorCode = S.opt(S.string()) }
 
-function M.parse(body)
+function M.parse(body, query)
   local params = form.decode(body)
   local p = {}
   for name, values in pairs(params) do
@@ -87,7 +97,8 @@ function M.parse(body)
   local sid = p.MessageSid or p.SmsSid
   if not sid then return S.fail("missing field", "MessageSid: missing") end
   if p.MessageStatus and not p.Body then
-    return {}, { { id = sid, status = p.MessageStatus, error = p.ErrorCode, recipient = p.To } }
+    local ref = type(query) == "table" and type(query.fh_reply) == "string" and query.fh_reply or nil
+    return {}, { { id = sid, status = p.MessageStatus, error = p.ErrorCode, recipient = p.To, ref = ref } }
   end
   if not p.From then return S.fail("missing field", "From: missing") end
   local m = { id = sid, conversation = p.From, name = p.ProfileName }
@@ -109,8 +120,9 @@ local function content_variables(params)
 end
 
 -- the form fields of a reply: Body (and media) or ContentSid
-local function fields(creds, to, reply)
+local function fields(creds, to, reply, ref)
   local f = { { "To", to }, { "From", creds.from } }
+  if ref and creds.webhook_url then f[#f + 1] = { "StatusCallback", status_url(creds, ref) } end
   if reply.template then
     local t = reply.template
     f[#f + 1] = { "ContentSid", tostring(t.sid or t.name) }
@@ -129,12 +141,12 @@ local function fields(creds, to, reply)
   return f
 end
 
-function M.send(creds, to, reply, journal)
+function M.send(creds, to, reply, journal, ref)
   local r, err = http.request{ method = "POST", timeout = 10, on_wire = journal,
     url = ("%s/2010-04-01/Accounts/%s/Messages.json"):format(creds.api_url or "https://api.twilio.com", creds.account_sid),
     headers = { ["Content-Type"] = "application/x-www-form-urlencoded",
                 Authorization = "Basic " .. crypto.base64(tostring(creds.account_sid) .. ":" .. tostring(creds.auth_token)) },
-    body = form.encode(fields(creds, to, reply)) }
+    body = form.encode(fields(creds, to, reply, ref)) }
   if not r then return nil, err end
   local b = json.decode(r.body) or {}
   if r.status == 201 or r.status == 200 then return true, b.sid end

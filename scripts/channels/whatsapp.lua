@@ -8,11 +8,14 @@
 --       unusable: {{word, detail, item}} for each message or status the host
 --       cannot use (the others go on); nil, word, detail: the whole payload
 --       (channels.shape's words)
---   send(creds, to, reply) -> true, message id | nil, err, retry_after
+--   send(creds, to, reply, journal?, ref?) -> true, message id | nil, err, retry_after
 --       buttons: up to 3 as reply buttons, up to 10 as a list, more as
 --       numbered text; reply.media = {url, kind, filename?} sends media by
 --       URL with the text as caption; reply.template = {name, language, params} sends a
 --       template (outside the 24-hour window nothing else may go)
+--       ref (channels.doubt) goes as biz_opaque_callback_data: Meta returns
+--       it in the message's status webhooks (parse: statuses[].ref), which
+--       settle a reply in doubt (confirms = true)
 --   window = 24 h: free-form messages only that long after the customer's last
 --   creds = {token, app_secret, verify_token, phone_number_id, api_url, version}
 local json = require "json"
@@ -20,7 +23,7 @@ local http = require "http"
 local crypto = require "crypto"
 local S = require "channels.shape"
 
-local M = { name = "whatsapp", window = 24 * 3600 }
+local M = { name = "whatsapp", window = 24 * 3600, confirms = true }
 
 function M.verify(req, creds)
   if not creds.app_secret or creds.app_secret == "" then return nil, 503, "the channel has no app secret configured" end
@@ -64,7 +67,8 @@ local BY_TYPE = {
   document = S.object{ document = MEDIA }, sticker = S.object{ sticker = MEDIA },
 }
 local STATUS = S.object{ id = S.id(), status = S.string(), timestamp = S.opt(S.id()),
-                         recipient_id = S.opt(S.id(100)), errors = S.opt(S.list(S.any())) }
+                         recipient_id = S.opt(S.id(100)), errors = S.opt(S.list(S.any())),
+                         biz_opaque_callback_data = S.opt(S.string(512)) }
 
 -- one message checked -> inbound message | nil, word, detail
 local function inbound(m, names, where)
@@ -130,7 +134,8 @@ function M.parse(body)
           local at = tonumber(s.timestamp)
           if at and not (at > 0 and at < 2 ^ 53) then at = nil end          -- "1e400", "nan"
           statuses[#statuses + 1] = { id = S.text(s.id), status = s.status, at = at,
-                                      recipient = s.recipient_id and S.text(s.recipient_id), errors = s.errors }
+                                      recipient = s.recipient_id and S.text(s.recipient_id), errors = s.errors,
+                                      ref = s.biz_opaque_callback_data }
         else unusable[#unusable + 1] = { word = sword, detail = sdetail, item = s } end
       end
     end
@@ -180,12 +185,14 @@ end
 
 local RATE = { [4] = true, [80007] = true, [130429] = true, [131056] = true }
 
-function M.send(creds, to, reply, journal)
+function M.send(creds, to, reply, journal, ref)
+  local body = body_of(to, reply)
+  body.biz_opaque_callback_data = ref
   local r, err = http.request{ method = "POST", timeout = 10, on_wire = journal,
     url = ("%s/%s/%s/messages"):format(creds.api_url or "https://graph.facebook.com", creds.version or "v21.0",
                                        creds.phone_number_id),
     headers = { ["Content-Type"] = "application/json", Authorization = "Bearer " .. tostring(creds.token) },
-    body = json.encode(body_of(to, reply)) }
+    body = json.encode(body) }
   if not r then return nil, err end
   local b = json.decode(r.body) or {}
   if r.status == 200 and b.messages then return true, b.messages[1] and b.messages[1].id end

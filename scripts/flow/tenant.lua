@@ -159,6 +159,9 @@ local function settings_problems(s, file)
   if s.keep_version ~= nil and type(s.keep_version) ~= "boolean" then
     add("keep_version must be true (a conversation keeps the version it started on, on every host) or false")
   end
+  if s.in_doubt ~= nil and s.in_doubt ~= "resend" and s.in_doubt ~= "skip" then
+    add("in_doubt must be \"resend\" (a reply a killed host may have sent goes again: a repeat, never a loss) or \"skip\" (counted as sent); see docs/exactly-once.md")
+  end
   if s.conversation_ttl ~= nil and (type(s.conversation_ttl) ~= "number" or s.conversation_ttl < 60) then
     add("conversation_ttl must be a number of seconds (at least 60)")
   end

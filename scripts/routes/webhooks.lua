@@ -18,6 +18,7 @@ local registry = require "channels.registry"
 local inbound = require "channels.inbound"
 local log = require "log"
 local receipts = require "channels.receipts"
+local doubt = require "channels.doubt"
 local reps = require "channels.reps"
 local json = require "json"
 
@@ -104,14 +105,21 @@ router.route("POST", "/webhooks/{tenant}/{channel}", function(req, p)
     if not kept then log.error("could not keep an unusable payload", { tenant = p.tenant, channel = p.channel, err = kerr }) end
     return router.json(answer_status, body)
   end
-  local msgs, statuses, unusable = guarded(p, adapter.parse, req.body)
+  local msgs, statuses, unusable = guarded(p, adapter.parse, req.body, req.query)
   if not msgs then
     msgs, statuses, unusable = {}, {}, { { word = statuses, detail = unusable, item = req.body } }
   end
   local kept, kerr = keep_unusable(p, unusable, req.body)
   if not kept then return fail(503, "unavailable", "cannot keep the message (" .. tostring(kerr) .. "); retry") end
   -- delivery receipts (delivered / read / failed) recorded on the outbound message
-  for _, s in ipairs(statuses or {}) do receipts.record(p.tenant, s.id, s) end
+  -- (and a reply's status settles it if it was in doubt: channels.doubt)
+  for _, s in ipairs(statuses or {}) do
+    receipts.record(p.tenant, s.id, s)
+    if s.ref then
+      local ok, derr = doubt.confirm(p.tenant, s.ref, s.status)
+      if not ok then return fail(503, "unavailable", "cannot keep the status (" .. tostring(derr) .. "); retry") end
+    end
+  end
   for _, m in ipairs(msgs) do
     -- a tenant with sales reps: the rep the message belongs to (channels.reps)
     local rep, why = p.rep, nil

@@ -73,6 +73,9 @@ Control API (JSON in and out; anything else -> 404):
        matches the call's method, before normal handling. Fields combine:
        {"delay_ms": M}            wait M ms first (then the rest, or normal)
        {"close": true}            drop the connection without answering
+       {"lose_answer": true}      handle the call (the message is sent and
+                                  recorded), then drop the connection
+                                  without the answer
        {"status": 429, "retry_after": N}   429 "Too Many Requests: retry
                                   after N", parameters.retry_after, Retry-After
        {"status": 403}            "Forbidden: bot was blocked by the user"
@@ -84,6 +87,9 @@ Control API (JSON in and out; anything else -> 404):
        {"method": "sendMessage"}  only calls of that method take this step
   GET  /_control/sent?token=T[&method=sendMessage]  {"sent": [record, ...]}
        (no token: every token's records, each with "token")
+  GET  /_control/count?token=T[&method=sendMessage]  {"count": N, "last_at":
+       unix seconds | null} of the records answered 200 (a load driver
+       polls it: tests/storm/storm.py)
   POST /_control/reset        forgets steps, records, blocks, revocations,
        webhooks, queued updates and known chats (ids keep increasing)
   POST /_control/block {"chat_id": X[, "blocked": false]}    (un)blocks a chat
@@ -995,6 +1001,8 @@ async def bot_call(token, method, params, early_error=None):
         record["status"] = e.status
         return e.status, e.body(), e.headers()
     record["status"] = 200
+    if step.get("lose_answer"):
+        return None  # sent, but the answer is lost on the way back
     body = {"ok": True, "result": result}
     if description:
         body["description"] = description
@@ -1179,6 +1187,13 @@ async def control(req, writer, keep_alive):
         if method:
             records = [r for r in records if r["method"].lower() == method.lower()]
         await respond(writer, req, 200, dumps({"sent": records}), keep_alive)
+        return keep_alive
+    if req.path == "/_control/count" and req.method == "GET":
+        token, method = req.params.get("token"), (req.params.get("method") or "").lower()
+        ok = [r for r in SENT.get(token, ()) if r["status"] == 200
+              and (not method or r["method"].lower() == method)]
+        body = {"count": len(ok), "last_at": ok[-1]["at"] if ok else None}
+        await respond(writer, req, 200, dumps(body), keep_alive)
         return keep_alive
     return await control_json(req, writer, keep_alive, control_post, (TypeError, ValueError))
 

@@ -79,6 +79,9 @@ Control API (JSON in and out; anything else -> 404):
        steps; each REST call for A takes the first step, before normal
        handling (authentication included). Fields combine:
        {"delay_ms": M}      wait M ms first (then the rest, or normal handling)
+       {"lose_answer": true} handle the call (a message is created, its
+                            status callbacks follow), then drop the
+                            connection without the answer
        {"close": true}      drop the connection without answering
        {"status": 429, "retry_after": N}  code 20429 "Too Many Requests" with
                             a Retry-After: N header (N defaults to 1)
@@ -596,6 +599,8 @@ async def api_call(req, account, sid):
         record["status"], record["code"] = e.status, e.code
         return e.status, e.body(), headers + e.headers
     record["status"] = status
+    if step.get("lose_answer"):
+        return None  # taken, but the answer is lost on the way back
     return status, body, headers
 
 

@@ -35,6 +35,9 @@ values decoded). Answers are Graph JSON with non-ASCII escaped as \\uXXXX.
       audio/sticker: id or link. location: latitude, longitude. contacts:
       non-empty list with name.formatted_name. reaction: message_id, emoji.
       template: name, language.code (any name is "approved").
+      biz_opaque_callback_data (any type, a string of at most 512
+      characters, else 400 code 100): returned in every status of that
+      message (Meta: "included in statuses object within webhook payloads").
       interactive button: body.text 1-1024, header text <= 60, footer <= 60,
       1-3 buttons of type reply, reply.id 1-256, reply.title 1-20.
       interactive list: body.text 1-4096, header text-only <= 60, footer <= 60,
@@ -68,6 +71,10 @@ Control API (JSON in and out):
        handling. Fields combine:
        {"delay_ms": M}      wait M ms first (then the rest, or normal handling)
        {"close": true}      drop the connection without answering
+       {"lose_answer": true} handle the call (the message is sent, its
+                            statuses follow), then drop the connection
+                            without the answer, as a network that fails
+                            on the way back does
        {"status": 429}      code 130429 "(#130429) Rate limit hit", subcode
                             2494055 (no retry hint header: the reference
                             names none); {"status": 429, "code": 80007} WABA
@@ -552,6 +559,9 @@ def send_message(phone_id, p):
         get_str(p, "message_id", "")
         return {"success": True}, None
     kind, wa_id = check_send(p)
+    opaque = p.get("biz_opaque_callback_data")
+    if opaque is not None and (not isinstance(opaque, str) or len(opaque) > 512):
+        raise invalid("biz_opaque_callback_data must be a string of at most 512 characters")
     closed = kind != "template" and not window_open(phone_id, wa_id)
     if closed and CONFIG["window"] == "reject":
         raise GraphError(400, 131047)
@@ -560,6 +570,8 @@ def send_message(phone_id, p):
     wamid = new_wamid(wa_id)
     sent = {"phone_number_id": phone_id, "to": wa_id, "type": kind, "at": time.time(),
             "window_closed": closed, "options": {}}
+    if opaque is not None:
+        sent["biz_opaque_callback_data"] = opaque
     if kind == "interactive":
         action = p["interactive"].get("action") or {}
         for b in action.get("buttons") or []:
@@ -644,6 +656,8 @@ async def graph_call(req, phone_id):
         record["status"], record["code"] = e.status, e.code
         return e.status, e.body()
     record["status"], record["id"] = 200, wamid
+    if step.get("lose_answer"):
+        return None  # taken, but the answer is lost on the way back
     return 200, answer
 
 
@@ -768,6 +782,8 @@ def status_object(spec, phone_id=None):
     wa_id = str(spec.get("recipient_id") or sent.get("to") or "16505551234")
     out = {"id": wamid, "status": kind, "timestamp": stamp(spec.get("timestamp")),
            "recipient_id": wa_id}
+    if sent.get("biz_opaque_callback_data") is not None:    # Meta returns it in every status
+        out["biz_opaque_callback_data"] = sent["biz_opaque_callback_data"]
     pid = phone_id or sent.get("phone_number_id") or DEFAULT_PHONE_ID
     if kind in ("sent", "delivered") and spec.get("conversation", True):
         category = "utility" if sent.get("type") == "template" else "service"

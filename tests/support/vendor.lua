@@ -26,7 +26,8 @@ function M.start(name, ready_path)
     local lost = false
     local ok = proc.wait_until(function()
       if (proc.read_file(out) or ""):find("address already in use", 1, true) then lost = true; return true end
-      local r = http.request{ url = f.url .. (ready_path or "/_control/sent"), timeout = 0.3 }
+      -- (generous: on a loaded shared machine a fake's first answer can take seconds)
+      local r = http.request{ url = f.url .. (ready_path or "/_control/sent"), timeout = 2 }
       return r and r.status == 200
     end, 20)                   -- (python starts in 10 s and more on a machine under load)
     if ok and not lost then return f end

@@ -264,10 +264,18 @@ describe("scheduled sends journaled by timer id", function()
     assert.is_true(after >= before + 1)
     -- the timer fires again (a host died after sending): nothing goes out
     assert.are.same({ true, "in doubt" }, { outbound.send(tenant, "wapi", "919800000001", template, settings, journal) })
-    -- a mark left by a host that died while the request was on the wire
+    -- a mark left by a host that died while the request was on the wire:
+    -- in doubt; counted as sent under in_doubt = "skip", sent again under
+    -- the default "resend" (docs/exactly-once.md)
     local doubt = journal .. "b"
     redis.call("SET", doubt, "sending")
-    assert.are.same({ true, "in doubt" }, { outbound.send(tenant, "wapi", "919800000001", template, settings, doubt) })
+    local skip = setmetatable({ in_doubt = "skip" }, { __index = settings })
+    assert.are.same({ true, "in doubt" }, { outbound.send(tenant, "wapi", "919800000001", template, skip, doubt) })
+    assert.are.equal("sending", redis.call("GET", doubt))
+    local sends = requests()
+    assert.is_true((outbound.send(tenant, "wapi", "919800000001", template, settings, doubt)))
+    assert.is_true(requests() >= sends + 1)
+    assert.are.equal("sent", redis.call("GET", doubt))
     -- a failed send leaves no mark: the timer's retry may send it
     local failed = journal .. "c"
     local bad = { channels = { wapi = { api_url = U .. "/status?code=500&to=", token_env = "HOME" } } }
