@@ -341,6 +341,7 @@ function Engine:reschedule(id, new_start, resource)
   local moved, merr = store.move(self.prefix, b, {
     start = new_start, ["end"] = new_start + dur, blocked_start = new_start - svc.before,
     blocked_end = new_start + dur + svc.after, resource = rid, date = tz.date(new_start, self.m.zone),
+    start_local = tz.format_iso(new_start, self.m.zone),
   }, { cap = res.capacity, now = self.now(), travel = self.m.travel, maxspan = MAXSPAN,
        cust_keys = customer_keys(self, b.customer) })
   if not moved then return nil, merr end

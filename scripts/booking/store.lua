@@ -262,6 +262,7 @@ redis.call('ZREM', KEYS[5], b.id)
 local from = { start = b.start, resource = b.resource }
 b.start, b['end'], b.blocked_start, b.blocked_end = tonumber(ARGV[1]), tonumber(ARGV[2]), bs, be
 b.resource, b.date = ARGV[5], ARGV[10]
+if ARGV[15] and ARGV[15] ~= '' then b.start_local = ARGV[15] end
 history(b, now, 'rescheduled', { from = from.start, from_resource = from.resource })
 redis.call('ZADD', KEYS[3], bs, member(b))
 redis.call('ZADD', KEYS[6], b.start, b.id)
@@ -425,7 +426,7 @@ function M.move(prefix, b, to, o)
       k.day(to.date), k.rday(to.resource, to.date), o.cust_keys[1] or k.none(), o.cust_keys[2] or k.none(),
       b.owner and k.own(b.owner) or k.none(), k.holds() },
     { to.start, to["end"], to.blocked_start, to.blocked_end, to.resource, o.cap, o.now, o.travel,
-      o.maxspan, to.date, HOLD_KEEP, before, after, k.none() })
+      o.maxspan, to.date, HOLD_KEEP, before, after, k.none(), to.start_local or "" })
   return result(r, err)
 end
 

@@ -13,7 +13,7 @@
 -- channel, back office or calendar credentials: no live data is touched.
 -- It ends when this host ends (a shell watches this process).
 --
---   preview.chat(T, tenant_or_rep, files, conversation, text) -> {replies, state, slots, version} | nil, err
+--   preview.chat(T, tenant_or_rep, files, conversation, text, button?) -> {replies, state, slots, version} | nil, err
 --       files: the draft's snapshot (studio.drafts.overlay); conversation:
 --       the studio's name for the preview conversation (each maps to one
 --       chat id of the preview host, kept a day)
@@ -164,7 +164,7 @@ end
 
 -- one draft of a tenant on the preview host at a time (the tenant's and a
 -- rep's drafts are two versions of one tenant there): each turn holds it
-local function chat_locked(t, who, files, conversation, text)
+local function chat_locked(t, who, files, conversation, text, button)
   place(t, files)
   local status, r = call("POST", "/admin/tenants/" .. t .. "/reload", nil, { Authorization = "Bearer " .. token() })
   if status ~= 200 then
@@ -173,23 +173,23 @@ local function chat_locked(t, who, files, conversation, text)
   local version = r.version
   local id, cerr = chat_id(t, who, conversation)
   if not id then return nil, cerr end
-  local st, res = call("POST", "/v1/tenants/" .. who .. "/conversations/" .. id .. "/messages", { text = text })
+  local st, res = call("POST", "/v1/tenants/" .. who .. "/conversations/" .. id .. "/messages", { text = text, button = button })
   if st == 401 then                               -- expired there: a fresh one
     redis.call("DEL", ("fh:studio:{%s}:preview:%s"):format(t, crypto.hex(crypto.sha256(who .. "\0" .. conversation)):sub(1, 24)))
     id, cerr = chat_id(t, who, conversation)
     if not id then return nil, cerr end
-    st, res = call("POST", "/v1/tenants/" .. who .. "/conversations/" .. id .. "/messages", { text = text })
+    st, res = call("POST", "/v1/tenants/" .. who .. "/conversations/" .. id .. "/messages", { text = text, button = button })
   end
   if st ~= 200 then return nil, "the preview host answered " .. tostring(st) .. ": " .. tostring(res and res.message) end
   res.version = version
   return res
 end
 
-function M.chat(t, who, files, conversation, text)
+function M.chat(t, who, files, conversation, text, button)
   local ok, err = ensure()
   if not ok then return nil, err end
   local res, cerr = lock.with(("fh:studio:{%s}:preview-lock"):format(t), 15, function()
-    return chat_locked(t, who, files, conversation, text)
+    return chat_locked(t, who, files, conversation, text, button)
   end, { wait = 20 })
   if res == nil then return nil, cerr end
   return res

@@ -16,11 +16,12 @@ end
 
 route("POST", "draft/chat", function(req, _, who)
   local b = body(req)
-  if not b or type(b.text) ~= "string" or b.text == "" then
-    return fail(400, "bad request", 'send {"conversation": "<any name>", "text": "what the customer writes"}')
+  local button = b and type(b.button) == "string" and b.button ~= "" and b.button or nil
+  if not b or (type(b.text) ~= "string" or b.text == "") and not button then
+    return fail(400, "bad request", 'send {"conversation": "<any name>", "text": "what the customer writes"} (or "button": "<id>" for a tapped button)')
   end
   local conv = type(b.conversation) == "string" and b.conversation ~= "" and b.conversation:sub(1, 64) or "studio"
-  local res, err = preview.chat(who.tenant, who.rep or who.tenant, draft_snapshot(who), conv, b.text)
+  local res, err = preview.chat(who.tenant, who.rep or who.tenant, draft_snapshot(who), conv, b.text, button)
   if not res then return fail(502, "preview failed", tostring(err)) end
   local slots = {}
   for k, v in pairs(res.slots or {}) do slots[k] = v end

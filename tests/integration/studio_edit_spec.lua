@@ -98,6 +98,19 @@ describe("studio edit, preview, publish and rollback", function()
     assert.are.equal("collect", r.state)
     st, r = c:call("POST", "tenants/salon/draft/chat", { conversation = "p1", text = "Marta" })
     assert.are.equal("Marta", r.slots.name)
+    -- a tapped button goes as its id, as a channel sends it
+    local tapped
+    for _, reply in ipairs(r.replies) do
+      if reply.buttons and reply.buttons[1] then tapped = reply.buttons[1]; break end
+    end
+    assert.truthy(tapped, "the salon asks for a service with buttons: " .. json.encode(r.replies))
+    local before = 0
+    for _ in pairs(r.slots) do before = before + 1 end
+    st, r = c:call("POST", "tenants/salon/draft/chat", { conversation = "p1", button = tapped.id })
+    assert.are.equal(200, st, json.encode(r))
+    local after = 0
+    for _ in pairs(r.slots) do after = after + 1 end
+    assert.are.equal(before + 1, after, json.encode(r.slots))
     -- the live bot and the live Redis are untouched
     assert.truthy(live_greeting():find("Bienvenida a", 1, true))
     assert.are.equal(original, proc.read_file(dir .. "/flows/salon/messages.lua"))

@@ -263,6 +263,7 @@ describe("booking reservations", function()
       assert.are.equal("confirmed", rec.status)
       if moved[1] then
         assert.are.equal(at(0, "14:00"), rec.start)
+        assert.truthy(rec.start_local:find("T14:00:00", 1, true), rec.start_local)   -- the local time moves too
         assert.are.equal("rescheduled", rec.history[#rec.history].action)
         -- the old slot is free again
         assert(e:reserve{ service = "detail", start = at(0, "09:00"), customer = { phone = "+8" } })
@@ -329,7 +330,9 @@ describe("booking: a customer's view", function()
     assert.are.equal(b.id, assert(alice:get(b.id)).id)
     assert.are.equal(b.id, assert(alice:by_customer("9123456780"))[1].id)
     assert.are.equal(b.id, assert(alice:mine())[1].id)
-    assert.are.equal(at(0, "14:00"), assert(alice:reschedule(b.id, at(0, "14:00"))).start)
+    local moved = assert(alice:reschedule(b.id, at(0, "14:00")))
+    assert.are.equal(at(0, "14:00"), moved.start)
+    assert.truthy(moved.start_local:find("T14:00:00", 1, true), moved.start_local)   -- the local time moves too
     assert.are.equal("cancelled", assert(alice:cancel(b.id, "changed plans")).status)
     assert.are.same({}, alice:mine())
   end)
