@@ -34,6 +34,7 @@ local registry = require "channels.registry"
 local inbound = require "channels.inbound"
 local turns = require "channels.turn"
 local receipts = require "channels.receipts"
+local order = require "channels.order"
 local S = require "channels.shape"
 
 local M = {}
@@ -46,6 +47,10 @@ local SEND_ATTEMPTS = 5
 -- the platform's default (FLOWHOST_DEBOUNCE_MS; tenants set debounce_ms)
 local DEBOUNCE_MS = tonumber(os.getenv("FLOWHOST_DEBOUNCE_MS")) or 1500
 local MAX_DEBOUNCE_WAITS = 5
+-- an entry whose conversation has an earlier one pending on another host
+-- waits for it (channels.order) this long at most, well before the claim
+-- could hand the entry to a third host; then the claim brings it back
+local ORDER_WAIT = CLAIM_IDLE_MS / 2000
 
 local consumer = ("%s-%d-%d"):format(os.getenv("HOSTNAME") or "host", math.floor(time.now()), host.worker())
 
@@ -249,18 +254,33 @@ local function process(tenant, stream, qkey)
     local n, merged = take_burst(q, debounce)
     local e = q[1]
     local f = fields(e[2])
+    -- its turn in the conversation: earlier messages read by other hosts first
+    local first, werr = order.wait_first(tenant, f, e[1], stream, GROUP, ORDER_WAIT)
+    if not first then
+      log.warn("inbound message waits for an earlier one of its conversation", { tenant = tenant, entry = e[1],
+                                                                                  err = tostring(werr) })
+      for _, left in ipairs(q) do inflight[left[1]] = nil end
+      break                                      -- keep order: the claim brings them back
+    end
+    if n > 1 then                                -- merge only what follows it in the line
+      local ids = {}
+      for i = 1, n do ids[i] = q[i][1] end
+      local k = math.max(order.leading(tenant, f, ids), 1)
+      for i = n, k + 1, -1 do merged[i - 1] = nil end
+      n = k
+    end
     local ok, done, why, detail = pcall(handle, tenant, settings, f, merged)
     if ok and done == false then
       log.warn("inbound entry the host cannot use: moved to the dead-letter stream",
                { tenant = tenant, entry = e[1], reason = why, detail = detail })
       local dead = inbound.dead_letter(tenant, why, with_entry(e, { "source", "stream", "entry", e[1],
                                        "error", why .. ": " .. tostring(detail) }))
-      if dead then redis.call("XACK", stream, GROUP, e[1]) end   -- else the claim brings it back
+      if dead then order.done(tenant, f, stream, GROUP, e[1]) end   -- else the claim brings it back
       inflight[e[1]] = nil
       table.remove(q, 1)
     elseif ok and done == true then
       for i = 1, n do
-        redis.call("XACK", stream, GROUP, q[1][1])
+        order.done(tenant, fields(q[1][2]), stream, GROUP, q[1][1])
         inflight[q[1][1]] = nil
         table.remove(q, 1)
       end
@@ -299,7 +319,7 @@ local function dead_letters(tenant, stream)
       local e = type(got) == "table" and got[1] or {}
       local dead = inbound.dead_letter(tenant, "not answered", with_entry(e, { "source", "stream", "entry", p[1],
                                        "deliveries", p[4], "error", "not answered after retries" }))
-      if dead then redis.call("XACK", stream, GROUP, p[1]) end
+      if dead then order.done(tenant, fields(e[2]), stream, GROUP, p[1]) end
       log.error("inbound message moved to the dead-letter stream", { tenant = tenant, entry = p[1] })
     end
   end

@@ -28,6 +28,7 @@ local redis = require "redis"
 local json = require "json"
 local host = require "host"
 local log = require "log"
+local order = require "channels.order"
 
 local M = {}
 
@@ -52,10 +53,11 @@ function M.accept(tenant, channel, msg)
   local payload = { text = msg.text, button = msg.button, kind = msg.kind, callback = msg.callback,
                     media = msg.media, location = msg.location, contacts = msg.contacts }
   local id
-  local args = { "XADD", M.stream(tenant), "*", "channel", channel, "id", msg.id,
+  local fields = { "channel", channel, "id", msg.id,
     "conversation", msg.conversation, "name", msg.name or "", "msg", json.encode(payload) }
-  if msg.rep then args[#args + 1], args[#args + 2] = "rep", msg.rep end   -- a sales rep's (channels.reps)
-  id, err = redis.call(unpack(args))
+  if msg.rep then fields[#fields + 1], fields[#fields + 2] = "rep", msg.rep end   -- a sales rep's (channels.reps)
+  -- the entry, and its place in its conversation's line (channels.order)
+  id, err = order.append(tenant, M.stream(tenant), fields)
   if not id then
     redis.call("DEL", M.dedupe_key(tenant, channel, msg.id))   -- let the provider's retry in
     return nil, err

@@ -4,9 +4,13 @@
 --       how: "found" | "new" | "expired" (it existed but its TTL ran out)
 --       conv.id and conv.tenant are always id and tenant (never what the
 --       record says); conv.slots, conv.data and conv.history are tables
---   store.save(tenant, id, conv, ttl) -> true | nil, err
+--   store.save(tenant, id, conv, ttl, fence?) -> true | nil, err
 --       what JSON cannot hold (functions, runtime objects, cycles, ...) is
---       left out and logged as a warning naming where it was
+--       left out and logged as a warning naming where it was; with fence
+--       (the turn lock's handle.fence) the write is refused, nil, "stale
+--       lock", when the lock was taken by someone else since (our lease ran
+--       out: a paused host must not overwrite the newer turn's conversation)
+--   store.lock_key(tenant, id) -> the key of the conversation's turn lock
 --   store.reset(tenant, id) -> true | nil, err
 --   store.key(tenant, id) -> the conversation's key (also its lock's base)
 --
@@ -20,6 +24,8 @@
 -- conversation can be told apart from a new one. The braces keep both
 -- keys on one Redis Cluster slot.
 local redis = require "redis"
+local rscript = require "rscript"
+local lock = require "lock"
 local json = require "json"
 local identity = require "flow.identity"
 local readonly = require "flow.readonly"
@@ -36,6 +42,17 @@ function M.key(tenant, id)
   end
   return "fh:conv:{" .. tenant .. ":" .. id .. "}"
 end
+
+function M.lock_key(tenant, id) return M.key(tenant, id) .. ":lock" end
+
+-- KEYS: the conversation, its marker, the lock's fencing counter (one slot:
+-- all carry {tenant:id}); ARGV: json, ttl, marker ttl, the writer's fence
+local SAVE_FENCED = rscript.new([[
+local newest = tonumber(redis.call('GET', KEYS[3]) or '0')
+if newest and newest > tonumber(ARGV[4]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+redis.call('SET', KEYS[2], '1', 'EX', ARGV[3])
+return 1]])
 
 local function table_field(conv, k)
   if type(conv[k]) ~= "table" then conv[k] = {} end
@@ -66,7 +83,7 @@ function M.remember(conv, who, text)
   while #h > HISTORY do table.remove(h, 1) end
 end
 
-function M.save(tenant, id, conv, ttl)
+function M.save(tenant, id, conv, ttl, fence)
   local key = M.key(tenant, id)
   local plain, problems = readonly.plain(conv, { name = "conversation" })
   if problems[1] then
@@ -74,6 +91,17 @@ function M.save(tenant, id, conv, ttl)
       { tenant = tenant, conversation = id, what = table.concat(problems, "; ") })
   end
   plain.id, plain.tenant = id, tenant
+  if fence then
+    local n, err = SAVE_FENCED:run({ key, key .. ":seen", lock.fence_key(M.lock_key(tenant, id)) },
+      { json.encode(plain), math.floor(ttl), math.max(SEEN_TTL, math.floor(ttl)), fence })
+    if n == nil then return nil, err end
+    if n == 0 then
+      require("log").warn("conversation not saved: its lock was taken by a newer turn (this one's lease ran out)",
+        { tenant = tenant, conversation = id })
+      return nil, "stale lock"
+    end
+    return true
+  end
   local r, err = redis.pipeline{
     { "SET", key, json.encode(plain), "EX", math.floor(ttl) },
     { "SET", key .. ":seen", "1", "EX", math.max(SEEN_TTL, math.floor(ttl)) },

@@ -1,0 +1,107 @@
+--- channels.order: the messages of one conversation are answered in the
+--- order they arrived, whichever hosts read them from the tenant's stream.
+--
+--   order.append(tenant, fields) -> entry id | nil, err            (yields)
+--       XADD of fields (name, value, ... with channel, conversation and
+--       rep among them) to the tenant's stream, and the entry id appended
+--       to its conversation's line, in one script
+--   order.wait_first(tenant, f, entry, stream, group, max_wait)
+--       -> true | nil, err                                            (yields)
+--       waits until entry is the first of its conversation's line still
+--       waiting to be answered; err "earlier message pending" after
+--       max_wait seconds (the caller leaves the entry to the stream's claim)
+--   order.leading(tenant, f, ids) -> n                               (yields)
+--       how many of ids (entries of f's conversation) follow each other at
+--       the head of the line (what a debounce may merge)
+--   order.done(tenant, f, stream, group, entry) -> true | nil, err   (yields)
+--       XACK of the entry and its removal from the line, in one script
+--
+-- Why: consumer groups hand entries to whichever host reads first. Two
+-- messages of one conversation read by two hosts would race for the
+-- conversation's lock, and the later one could win. The line
+-- (fh:line:{T}:<rep>:<channel>:<conversation>, a list of stream entry ids in
+-- stream order) says whose turn it is. Its first id is removed only with the
+-- entry's XACK, so a host killed mid-turn keeps the line waiting until the
+-- stream's claim hands its entry to another host, which answers it first.
+-- A first id that is no longer pending (dead-lettered, or answered by a
+-- version before lines existed) is dropped by the next waiter. An entry
+-- that is not in the line at all (queued before lines existed, or its line
+-- lost with a failover) waits for no one.
+local rscript = require "rscript"
+local redis = require "redis"
+local time = require "time"
+
+local M = {}
+
+local LINE_TTL_MS = 7 * 24 * 3600 * 1000   -- as long as the outbox
+
+function M.line_key(tenant, f)
+  return ("fh:line:{%s}:%s:%s:%s"):format(tenant, f.rep or "", f.channel or "", f.conversation or "")
+end
+
+local function field(fields, name)
+  for i = 1, #fields - 1, 2 do if fields[i] == name then return fields[i + 1] end end
+end
+
+local APPEND = rscript.new([[
+local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 2))
+redis.call('RPUSH', KEYS[2], id)
+redis.call('PEXPIRE', KEYS[2], ARGV[1])
+return id]])
+
+-- 1: entry ARGV[1] may go; 0: an earlier entry of the conversation is
+-- still pending (delivered, not acknowledged) in group ARGV[2]
+local FIRST = rscript.new([[
+if not redis.call('LPOS', KEYS[1], ARGV[1]) then return 1 end
+for _ = 1, 64 do
+  local first = redis.call('LINDEX', KEYS[1], 0)
+  if not first or first == ARGV[1] then return 1 end
+  local p = redis.call('XPENDING', KEYS[2], ARGV[2], first, first, 1)
+  if #p > 0 then return 0 end
+  redis.call('LREM', KEYS[1], 1, first)
+end
+return 0]])
+
+local DONE = rscript.new([[
+local n = redis.call('XACK', KEYS[2], ARGV[1], ARGV[2])
+redis.call('LREM', KEYS[1], 1, ARGV[2])
+return n]])
+
+function M.append(tenant, stream, fields)
+  local f = { rep = field(fields, "rep"), channel = field(fields, "channel"),
+              conversation = field(fields, "conversation") }
+  local args = { LINE_TTL_MS }
+  for i, v in ipairs(fields) do args[i + 1] = v end
+  return APPEND:run({ stream, M.line_key(tenant, f) }, args)
+end
+
+function M.wait_first(tenant, f, entry, stream, group, max_wait)
+  local deadline = time.monotonic() + max_wait
+  local pause = 0.005
+  while true do
+    local go, err = FIRST:run({ M.line_key(tenant, f), stream }, { entry, group })
+    if go == nil then return nil, err end
+    if go == 1 then return true end
+    if time.monotonic() >= deadline then return nil, "earlier message pending" end
+    time.sleep(pause)
+    pause = math.min(pause * 2, 0.1)
+  end
+end
+
+function M.leading(tenant, f, ids)
+  if #ids == 0 then return 0 end
+  local head = redis.call("LRANGE", M.line_key(tenant, f), 0, #ids - 1)
+  -- no line, or the first entry not in it (queued before lines existed)
+  if type(head) ~= "table" or head[1] ~= ids[1] then return #ids end
+  local n = 0
+  while n < #ids and head[n + 1] == ids[n + 1] do n = n + 1 end
+  return n
+end
+
+function M.done(tenant, f, stream, group, entry)
+  local n, err = DONE:run({ M.line_key(tenant, f), stream }, { group, entry })
+  if n == nil then return nil, err end
+  return true
+end
+
+return M
