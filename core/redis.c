@@ -35,6 +35,7 @@ struct fh_redis {
   int tried;            /* sentinels asked this round without an answer */
   char *master_host;    /* the master they named (NULL: ask them) */
   int master_port;
+  struct queued *qhead, *qtail; /* commands waiting for the master (see queued) */
 };
 
 typedef struct {
@@ -43,7 +44,18 @@ typedef struct {
   void *data;
 } pending_cmd;
 
+/* A command given while the sentinels are asked for the master: sent to it
+ * once it is found, failed if no sentinel names one (as hiredis does with
+ * the commands it buffers while connecting). */
+typedef struct queued {
+  struct queued *next;
+  pending_cmd *pc;
+  size_t len;
+  char cmd[];
+} queued;
+
 static void connect_now(fh_redis *r);
+static void on_reply(redisAsyncContext *ac, void *reply, void *privdata);
 
 /* ---- libuv event adapter -------------------------------------------------
  * Our own instead of hiredis' adapters/libuv.h: that one drops poll errors,
@@ -162,6 +174,28 @@ static void retry_now(fh_redis *r) {
   if (!r->closing) uv_timer_start(&r->retry, on_retry, 0, 0);
 }
 
+/* Takes the waiting commands off r; they are sent to r->ac (send) or
+ * failed with "redis unavailable". */
+static void drain_queue(fh_redis *r, int send) {
+  queued *q = r->qhead;
+  r->qhead = r->qtail = NULL;
+  while (q) {
+    queued *next = q->next;
+    pending_cmd *pc = q->pc;
+    if (send && r->ac &&
+        redisAsyncFormattedCommand(r->ac, on_reply, pc, q->cmd, q->len) == REDIS_OK) {
+      if (r->pending++ == 0) r->progress_at = fh_monotonic();
+    } else if (r->closing) {
+      free(pc);
+    } else {
+      pc->cb(NULL, "redis unavailable", pc->data);
+      fh_freelist_put(&r->cmds, pc);
+    }
+    free(q);
+    q = next;
+  }
+}
+
 static void forget_master(fh_redis *r) {
   free(r->master_host);
   r->master_host = NULL;
@@ -182,6 +216,7 @@ static void next_attempt(fh_redis *r) {
   } else if (r->url.master) {
     forget_master(r);
   }
+  drain_queue(r, 0);  /* no master now: what waited for one fails */
   schedule_retry(r);
 }
 
@@ -376,6 +411,7 @@ static void connect_now(fh_redis *r) {
   if (r->url.master) {
     redisAsyncCommand(ac, on_role, NULL, "ROLE");
     internal_sent(r);
+    drain_queue(r, 1);  /* behind ROLE: a replica answers them READONLY */
   }
 }
 
@@ -452,12 +488,24 @@ static int format_command(fh_buf *b, int argc, const char **argv, const size_t *
 int fh_redis_command(fh_redis *r, int argc, const char **argv, const size_t *lens,
                      fh_redis_cb cb, void *data) {
   /* while a connect is in progress hiredis buffers the command and sends
-   * it once connected (or fails it if the connect fails) */
-  if (!r || !r->ac || r->asking || (r->url.master && !r->connected)) return FH_EUNAVAIL;
+   * it once connected (or fails it if the connect fails); while the
+   * sentinels are asked, the queue does */
+  if (!r || !r->ac) return FH_EUNAVAIL;
   if (format_command(&r->resp, argc, argv, lens)) return FH_ENOMEM;
   pending_cmd *pc = fh_freelist_get(&r->cmds);
   if (!pc) return FH_ENOMEM;
   pc->r = r; pc->cb = cb; pc->data = data;
+  if (r->asking) {
+    queued *q = malloc(sizeof(*q) + r->resp.len);
+    if (!q) { fh_freelist_put(&r->cmds, pc); return FH_ENOMEM; }
+    q->next = NULL;
+    q->pc = pc;
+    q->len = r->resp.len;
+    memcpy(q->cmd, r->resp.data, r->resp.len);
+    if (r->qtail) r->qtail->next = q; else r->qhead = q;
+    r->qtail = q;
+    return 0;
+  }
   /* formatted here into a reused buffer: hiredis' own formatting makes
    * three allocations per command */
   int rc = redisAsyncFormattedCommand(r->ac, on_reply, pc, r->resp.data, r->resp.len);
@@ -502,6 +550,7 @@ static void on_handle_closed(uv_handle_t *h) {
 void fh_redis_destroy(fh_redis *r) {
   if (!r) return;
   r->closing = 1;
+  drain_queue(r, 0);
   if (r->ac) redisAsyncFree(r->ac);
   r->ac = NULL;
   uv_close((uv_handle_t *)&r->retry, on_handle_closed);

@@ -275,7 +275,9 @@ function M.start(opts)
     while true do
       local ok, err = M.migrate()                 -- once (a marker says it is done)
       if ok then break end
-      log.warn("timers: moving the keys of before the hash tag failed; trying again", { error = err })
+      if err ~= "redis unavailable" then
+        log.warn("timers: moving the keys of before the hash tag failed; trying again", { error = err })
+      end
       time.sleep(1)
     end
     while true do

@@ -52,7 +52,10 @@ local MAX_DEBOUNCE_WAITS = 5
 -- could hand the entry to a third host; then the claim brings it back
 local ORDER_WAIT = CLAIM_IDLE_MS / 2000
 
-local consumer = ("%s-%d-%d"):format(os.getenv("HOSTNAME") or "host", math.floor(time.now()), host.worker())
+-- unique per process (several hosts on one machine share HOSTNAME, and may
+-- start within one second): the group tells their pending entries apart
+local consumer = ("%s-%d-%s-%d"):format(os.getenv("HOSTNAME") or "host", math.floor(time.now()),
+                                       require("crypto").random_hex(3), host.worker())
 
 -- entries this worker is handling now: a claim must not hand them out again
 local inflight = {}
@@ -379,10 +382,10 @@ function M.start()
         if st and st.settings and st.settings.channels then
           local k = inbound.stream(id)
           if not groups[k] then
-            redis.call("XGROUP", "CREATE", k, GROUP, "0", "MKSTREAM")   -- BUSYGROUP when it exists: fine
-            groups[k] = true
+            local ok, err = redis.call("XGROUP", "CREATE", k, GROUP, "0", "MKSTREAM")
+            groups[k] = ok ~= nil or (err or ""):find("BUSYGROUP", 1, true) ~= nil   -- exists: fine
           end
-          keys[#keys + 1], ids[#ids + 1] = k, id
+          if groups[k] then keys[#keys + 1], ids[#ids + 1] = k, id end
         end
       end
       local got = false
@@ -390,7 +393,10 @@ function M.start()
         local args = { "XREADGROUP", "GROUP", GROUP, consumer, "COUNT", 64, "STREAMS" }
         for _, k in ipairs(keys) do args[#args + 1] = k end
         for _ = 1, #keys do args[#args + 1] = ">" end
-        local res = redis.call(unpack(args))
+        local res, rerr = redis.call(unpack(args))
+        -- a Redis that lost the group (restarted empty, or a failover before
+        -- the group reached the replica): make it again
+        if rerr and rerr:find("NOGROUP", 1, true) then groups = {} end
         if type(res) == "table" then
           for _, s in ipairs(res) do
             local tenant = s[1]:match("^fh:in:{(.*)}$")
