@@ -51,6 +51,8 @@ local MAX_DEBOUNCE_WAITS = 5
 -- waits for it (channels.order) this long at most, well before the claim
 -- could hand the entry to a third host; then the claim brings it back
 local ORDER_WAIT = CLAIM_IDLE_MS / 2000
+-- entries held here have their idle time reset this often (channels.order.keep)
+local KEEP_EVERY = math.min(5, CLAIM_IDLE_MS / 3000)
 
 -- unique per process (several hosts on one machine share HOSTNAME, and may
 -- start within one second): the group tells their pending entries apart
@@ -301,7 +303,7 @@ end
 -- a conversation whose task is still at work join its queue)
 local function dispatch(tenant, stream, entries)
   for _, e in ipairs(entries) do
-    inflight[e[1]] = true
+    inflight[e[1]] = stream
     local qkey = tenant .. "\0" .. (fields(e[2]).conversation or "?")
     local q = queues[qkey]
     if q then
@@ -374,7 +376,7 @@ end
 function M.start()
   host.spawn(function()
     time.sleep(0.3)
-    local groups, last_claim = {}, 0
+    local groups, last_claim, last_kept = {}, 0, 0
     while true do
       local keys, ids = {}, {}
       for _, id in ipairs(tenants.owned()) do
@@ -402,6 +404,15 @@ function M.start()
             local tenant = s[1]:match("^fh:in:{(.*)}$")
             if tenant and #s[2] > 0 then got = true; dispatch(tenant, s[1], s[2]) end
           end
+        end
+        if time.monotonic() - last_kept > KEEP_EVERY then   -- ours stay ours while we work
+          last_kept = time.monotonic()
+          local by_stream = {}
+          for id, s in pairs(inflight) do
+            by_stream[s] = by_stream[s] or {}
+            table.insert(by_stream[s], id)
+          end
+          for s, list in pairs(by_stream) do order.keep(s, GROUP, consumer, list) end
         end
         if time.monotonic() - last_claim > 5 then
           last_claim = time.monotonic()

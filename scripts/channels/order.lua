@@ -15,6 +15,11 @@
 --       the head of the line (what a debounce may merge)
 --   order.done(tenant, f, stream, group, entry) -> true | nil, err   (yields)
 --       XACK of the entry and its removal from the line, in one script
+--   order.keep(stream, group, consumer, entries) -> true | nil, err  (yields)
+--       resets the idle time of entries this consumer still holds (queued
+--       or at work here), so that no other host's claim takes them over
+--       while they are being answered (a turn, or a wait for its turn,
+--       longer than the claim's idle time would otherwise run twice)
 --
 -- Why: consumer groups hand entries to whichever host reads first. Two
 -- messages of one conversation read by two hosts would race for the
@@ -66,6 +71,26 @@ local DONE = rscript.new([[
 local n = redis.call('XACK', KEYS[2], ARGV[1], ARGV[2])
 redis.call('LREM', KEYS[1], 1, ARGV[2])
 return n]])
+
+-- KEYS: the stream; ARGV: group, consumer, entry ids. Only entries this
+-- consumer owns: one another host claimed already stays with it.
+local KEEP = rscript.new([[
+for i = 3, #ARGV do
+  local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
+  if p[1] and p[1][2] == ARGV[2] then
+    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'JUSTID')
+  end
+end
+return 1]])
+
+function M.keep(stream, group, consumer, entries)
+  if #entries == 0 then return true end
+  local args = { group, consumer }
+  for i, id in ipairs(entries) do args[i + 2] = id end
+  local ok, err = KEEP:run({ stream }, args)
+  if ok == nil then return nil, err end
+  return true
+end
 
 function M.append(tenant, stream, fields)
   local f = { rep = field(fields, "rep"), channel = field(fields, "channel"),

@@ -178,13 +178,15 @@ describe("three hosts on Redis Sentinel", function()
       for _, text in ipairs(list) do
         local n, body = text:match("^(%d+): (.*)$")
         n = tonumber(n)
-        if seen_text[body] then twice = twice + 1; log("%s: %q answered twice", label, body)
-        elseif seen_n[n] then overlapped = overlapped + 1; log("%s: turn %s twice (overlap): %q", label, n, text)
-        elseif body ~= "m" .. expect or n ~= expect then
-          out_of_order = out_of_order + 1; log("%s: got %q, expected %q", label, text, expect .. ": m" .. expect)
+        if seen_text[body] then twice = twice + 1; log("%s: %q answered twice (%q)", label, body, text)
+        else
+          if seen_n[n] then overlapped = overlapped + 1; log("%s: turn %s twice (overlap): %q", label, n, text)
+          elseif body ~= "m" .. expect or n ~= expect then
+            out_of_order = out_of_order + 1; log("%s: got %q, expected %q", label, text, expect .. ": m" .. expect)
+          end
+          expect = expect + 1
         end
         seen_text[body], seen_n[n] = true, true
-        expect = expect + 1
       end
       for r = 1, ROUNDS do if not seen_text["m" .. r] then unanswered = unanswered + 1 end end
     end

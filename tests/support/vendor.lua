@@ -26,11 +26,14 @@ function M.start(name, ready_path)
     local lost = false
     local ok = proc.wait_until(function()
       if (proc.read_file(out) or ""):find("address already in use", 1, true) then lost = true; return true end
-      local r = http.request{ url = f.url .. (ready_path or "/_control/sent"), timeout = 0.3 }
+      local r = http.request{ url = f.url .. (ready_path or "/_control/sent"), timeout = 1 }
       return r and r.status == 200
-    end, 5)
+    end, 20)                                   -- a loaded machine starts python slowly
     if ok and not lost then return f end
-    if not lost then error("the fake " .. name .. " did not start (" .. out .. ")") end
+    if not lost then
+      f:stop()                                 -- not left behind
+      error("the fake " .. name .. " did not start (" .. out .. ")")
+    end
   end
   error("the fake " .. name .. " found no free port in 3 tries")
 end
