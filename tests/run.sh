@@ -81,6 +81,12 @@ suite "integration specs" env FLOWHOST_LUA_PATH="tests/support/?.lua" FLOWHOST_B
 echo "== security specs (a hostile tenant and a hostile chat client against the real binary)"
 suite "security specs" env FLOWHOST_LUA_PATH="tests/support/?.lua" FLOWHOST_BIN="$ROOT/build/flowhost" build/flowhost test tests/security
 
+echo "== cluster (3 hosts on Redis Sentinel: order, a host kill, a master failover; docs/cluster.md)"
+export CLUSTER_BASE_PORT=${CLUSTER_BASE_PORT:-16500}
+suite "cluster specs" env FLOWHOST_LUA_PATH="tests/support/?.lua" FLOWHOST_BIN="$ROOT/build/flowhost" build/flowhost test tests/cluster
+echo "== cluster keys (the unit specs on a cluster-enabled Redis: no CROSSSLOT)"
+suite "cluster keys" tests/cluster/crossslot.sh
+
 echo "== flowhost check (every tenant's flows load and validate)"
 suite "flowhost check" build/flowhost check
 

@@ -130,6 +130,12 @@ describe("three hosts on Redis Sentinel", function()
         start_host(2, hosts[2].port)
         log("round 3: host 2 started again")
       elseif r == 5 then
+        -- how far the replica was behind at the kill: what async replication may lose
+        local m = proc.sh(("redis-cli -p %d info replication"):format(t.master_port()))
+        local r_info = proc.sh(("redis-cli -p %d info replication"):format(
+          t.master_port() == t.master and t.replica or t.master))
+        report.lag_bytes = (tonumber(m:match("master_repl_offset:(%d+)")) or 0)
+                         - (tonumber(r_info:match("slave_repl_offset:(%d+)")) or 0)
         kill_at = time.monotonic()
         report.killed_master = t.kill_master()
         log("round 5: Redis master (port %d) killed -9", report.killed_master)
@@ -209,6 +215,11 @@ describe("three hosts on Redis Sentinel", function()
         out_of_order, overlapped, twice, unanswered, doubt)
     log("failover: sentinels switched %.1f s after the master was killed; every host took messages again %.2f s after the switch",
         report.switch_s, report.back_after_switch_s)
+    -- acknowledged webhooks whose dedupe mark did not reach the replica
+    local marks = tonumber((proc.sh(("redis-cli -p %d eval \"return #redis.call('KEYS', ARGV[1])\" 0 'fh:seen:{relay}:telegram:*'")
+      :format(t.master_port())))) or -1
+    log("lost in the failover: replica %d bytes behind the master a moment before the kill; %d of %d acknowledged webhooks' dedupe marks missing on the new master",
+        report.lag_bytes, acked - marks, acked)
     if out_of_order + overlapped + twice + unanswered > 0 then   -- what an investigation needs
       local function rc(a) return proc.sh(("redis-cli -p %d %s"):format(t.master_port(), a)):gsub("\n", " ") end
       log("stream: %s", rc("xinfo groups fh:in:{relay}"))
