@@ -125,11 +125,11 @@ describe("cluster bench", function()
       table.insert(results[n], r)
       io.stderr:write(("  phase %d: %d host(s), %d turns in %.1f s: %.2f ms CPU a turn (all hosts), %.1f Redis commands and %.0f µs Redis CPU a turn\n")
         :format(phase, n, turns, secs, r.cpu_ms, r.redis, r.redis_us))
-      if phase == PHASES then
+      if phase > PHASES - 2 then
         table.sort(per, function(a, b) return a[2] > b[2] end)
         local top = {}
-        for i = 1, math.min(12, #per) do top[i] = ("%s %.2f"):format(per[i][1], per[i][2] / turns) end
-        io.stderr:write("  commands a turn (last phase): " .. table.concat(top, ", ") .. "\n")
+        for i = 1, math.min(18, #per) do top[i] = ("%s %.2f"):format(per[i][1], per[i][2] / turns) end
+        io.stderr:write(("  commands a turn (%d host(s)): %s\n"):format(n, table.concat(top, ", ")))
       end
     end
     io.stderr:write("  key sizes: " .. key_sizes() .. "\n")
