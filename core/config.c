@@ -55,6 +55,8 @@ static const setting settings[] = {
     S("redis_timeout", "FLOWHOST_REDIS_TIMEOUT", T_NUM, redis_timeout, "5", "seconds a Redis command may take before the connection is reset"),
     S("timer_poll", "FLOWHOST_TIMER_POLL", T_NUM, timer_poll, "0.2", "seconds between durable timer polls"),
     S("timer_lease", "FLOWHOST_TIMER_LEASE", T_NUM, timer_lease, "60", "seconds a claimed timer is leased before another host may retry it"),
+    S("versions", "FLOWHOST_VERSIONS", T_STR, versions, "redis", "where tenant versions come from: redis (published to every host on the Redis) or disk (this host's files only)"),
+    S("versions_poll", "FLOWHOST_VERSIONS_POLL", T_NUM, versions_poll, "0.5", "seconds between reads of the current tenant versions (beside their pub/sub notices)"),
 };
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
 

@@ -35,6 +35,8 @@ typedef struct fh_config {
   double redis_timeout;   /* seconds a Redis command may take */
   double timer_poll;      /* seconds between durable timer polls */
   double timer_lease;     /* seconds a claimed timer is leased to a handler */
+  char *versions;         /* "redis" | "disk": where tenant versions come from */
+  double versions_poll;   /* seconds between polls of the current versions */
   /* not settings: command-line arguments for `flowhost test` (borrowed) */
   char **argv;
   int argc;

@@ -22,6 +22,7 @@ int fh_lua_open_host(lua_State *L);
 int fh_lua_open_lockq(lua_State *L);
 int fh_lua_open_tstate(lua_State *L);
 int fh_lua_open_fswatch(lua_State *L);
+int fh_lua_open_pubsub(lua_State *L);
 int fh_lua_open_pattern(lua_State *L);
 
 

@@ -36,6 +36,9 @@ struct fh_redis {
   char *master_host;    /* the master they named (NULL: ask them) */
   int master_port;
   struct queued *qhead, *qtail; /* commands waiting for the master (see queued) */
+  char *channel;        /* a listener's pub/sub channel (fh_redis_listen), or NULL */
+  fh_redis_msg_cb on_msg;
+  void *msg_data;
 };
 
 typedef struct {
@@ -364,6 +367,34 @@ static void on_role(redisAsyncContext *ac, void *reply, void *privdata) {
   redisAsyncDisconnect(ac);
 }
 
+/* ---- pub/sub listener ------------------------------------------------------
+ * hiredis keeps a SUBSCRIBE callback for every message of the channel (and
+ * calls it with NULL when the context goes); each connect subscribes again. */
+
+static void on_message(redisAsyncContext *ac, void *reply, void *privdata) {
+  fh_redis *r = privdata;
+  redisReply *rep = reply;
+  (void)ac;
+  if (!rep || r->closing || rep->type != REDIS_REPLY_ARRAY || rep->elements != 3) return;
+  redisReply *kind = rep->element[0], *msg = rep->element[2];
+  if (kind->type == REDIS_REPLY_STRING && kind->len == 7 && memcmp(kind->str, "message", 7) == 0 &&
+      msg->type == REDIS_REPLY_STRING)
+    r->on_msg(msg->str, msg->len, r->msg_data);
+}
+
+static void subscribe(fh_redis *r) {
+  redisAsyncCommand(r->ac, on_message, r, "SUBSCRIBE %s", r->channel);
+}
+
+int fh_redis_listen(fh_redis *r, const char *channel, fh_redis_msg_cb cb, void *data) {
+  if (!r || r->channel || !channel || !*channel) return FH_EINVAL;
+  if (!(r->channel = strdup(channel))) return FH_ENOMEM;
+  r->on_msg = cb;
+  r->msg_data = data;
+  if (r->ac && !r->asking) subscribe(r);  /* else once connected to the master */
+  return 0;
+}
+
 /* ---- connecting ----------------------------------------------------------- */
 
 /* Starts a connection to host:port (path: a unix socket) and sets r->ac;
@@ -413,6 +444,7 @@ static void connect_now(fh_redis *r) {
     internal_sent(r);
     drain_queue(r, 1);  /* behind ROLE: a replica answers them READONLY */
   }
+  if (r->channel) subscribe(r);
 }
 
 /* Disconnects a Redis that has commands pending and answered nothing for
@@ -541,6 +573,7 @@ static void on_handle_closed(uv_handle_t *h) {
   if (--r->handles_open == 0) {
     fh_redis_url_free(&r->url);
     forget_master(r);
+    free(r->channel);
     fh_buf_free(&r->resp);
     fh_freelist_drain(&r->cmds);
     free(r);

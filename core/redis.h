@@ -72,6 +72,16 @@ int fh_redis_use_db(fh_redis *r, int db);
 /* The database commands go to. */
 int fh_redis_db(const fh_redis *r);
 
+/* A message heard on a listener's channel: payload borrowed for the call. */
+typedef void (*fh_redis_msg_cb)(const char *payload, size_t len, void *data);
+
+/* Makes r (a connection of its own, from fh_redis_create) a pub/sub
+ * listener: SUBSCRIBE channel now and after every reconnect, cb for each
+ * message. It then takes no commands. Messages published while it is
+ * disconnected are lost (pub/sub keeps nothing): callers poll too.
+ * Returns 0, FH_EINVAL (already listening, no channel) or FH_ENOMEM. */
+int fh_redis_listen(fh_redis *r, const char *channel, fh_redis_msg_cb cb, void *data);
+
 /* Closes the connection; pending callbacks are dropped, not called. */
 void fh_redis_destroy(fh_redis *r);
 

@@ -22,6 +22,7 @@ static const luaL_Reg preloads[] = {
     {"lockq", fh_lua_open_lockq},
     {"tstate", fh_lua_open_tstate},
     {"fswatch", fh_lua_open_fswatch},
+    {"pubsub", fh_lua_open_pubsub},
     {"pattern", fh_lua_open_pattern},
     {"cjson", luaopen_cjson},
     {"cjson.safe", luaopen_cjson_safe},
@@ -132,6 +133,10 @@ int fh_runtime_boot(lua_State *L, const fh_config *cfg, const char *mode,
   lua_setfield(L, -2, "timer_poll");
   lua_pushnumber(L, cfg->timer_lease);
   lua_setfield(L, -2, "timer_lease");
+  lua_pushstring(L, cfg->versions);
+  lua_setfield(L, -2, "versions");
+  lua_pushnumber(L, cfg->versions_poll);
+  lua_setfield(L, -2, "versions_poll");
   lua_createtable(L, cfg->argc, 0);
   for (int i = 0; i < cfg->argc; i++) {
     lua_pushstring(L, cfg->argv[i]);

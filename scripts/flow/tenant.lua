@@ -156,6 +156,9 @@ local function settings_problems(s, file)
   if s.specs_before_live ~= nil and type(s.specs_before_live) ~= "boolean" then
     add("specs_before_live must be true (a new version goes live only if flows/<tenant>/spec pass) or false")
   end
+  if s.keep_version ~= nil and type(s.keep_version) ~= "boolean" then
+    add("keep_version must be true (a conversation keeps the version it started on, on every host) or false")
+  end
   if s.conversation_ttl ~= nil and (type(s.conversation_ttl) ~= "number" or s.conversation_ttl < 60) then
     add("conversation_ttl must be a number of seconds (at least 60)")
   end

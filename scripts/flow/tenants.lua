@@ -10,9 +10,13 @@
 --                          version's state and their Lua CPU), worker,
 --                          copies (flow.replicas)} | nil
 --   tenants.list() -> ids known;  tenants.reload(id?) ; tenants.rollback(id, version)
---   tenants.start() loads this worker's tenants and starts flow.watcher
---                   (inotify on config/tenants, flows/ and scripts/, SIGHUP,
---                   POST /admin/reload)
+--   tenants.start(versions, poll) loads this worker's tenants and starts
+--                   flow.watcher (inotify on config/tenants, flows/ and
+--                   scripts/, SIGHUP, POST /admin/reload) and, with versions
+--                   = "redis", flow.follow: the version store decides which
+--                   version serves on every host, an edit of this host's
+--                   disk is published to it, a rollback goes through it
+--                   (docs/versions.md); keep_version: flow.kept
 --
 -- A version is the hash of the tenant's files (its config and its flow
 -- folder) and of the runtime library. A new version is compiled and checked
@@ -33,6 +37,8 @@ local redis = require "redis"
 local version_of = require "flow.version"
 local replicas = require "flow.replicas"
 local admission = require "flow.admission"
+local follow = require "flow.follow"
+local kept = require "flow.kept"
 
 local M = {}
 
@@ -164,25 +170,60 @@ local function settled(id)
   while entries[id] and entries[id].installing do time.sleep(0.005) end
   return entries[id]
 end
+M.entry_of = settled
+
+-- (versions from the store, flow.follow) a version this host's disk gave
+-- goes to the store; meanwhile the follow task leaves the tenant alone
+local function publish_after(id, files, version, source, fn)
+  local e = entry(id)
+  e.publishing = true
+  local ok, done, problems = pcall(fn)
+  if ok and done then
+    local sent, got = pcall(follow.published, id, files, version, source)
+    e.disk_seen = (sent and got) and version or nil   -- (not stored: published when the store answers)
+  elseif ok then
+    e.disk_failed = version
+  end
+  e.publishing = nil
+  if not ok then error(done, 0) end
+  return done, problems
+end
 
 --- Loads the tenant's current files if they changed. -> true | nil, problems
-function M.reload(id)
+--- (versions from the store: only an edit of this host's disk is loaded,
+--- then published; opts.source "admin" names who asked)
+function M.reload(id, opts)
   local files, version = M.snapshot(id)
   local e = settled(id)
+  if not files and follow.on() then
+    if e and e.ts then return true end         -- the store's version serves; this disk need not hold it
+    if follow.known(id) then return follow.sync(M, id) end
+  end
+  if follow.on() and files and e and e.disk_seen == version then   -- no edit on this disk since
+    if e.disk_failed and e.disk_failed ~= version then e.last_error, e.disk_failed = nil, nil end
+    if e.ts then return true end
+    return nil, e.last_error and e.last_error.problems or { "the version store's version did not load here" }
+  end
   if not files then                            -- its config is gone: removed
     if e and e.ts then e.ts:close() end
+    if e then kept.close(e) end
     entries[id] = nil
     replicas.drop(M.owner(id), id)
     return nil, { "unknown tenant" }
   end
   if e and e.version == version and e.ts then
     e.last_error = nil                         -- a bad edit was taken back
+    if follow.on() then return publish_after(id, files, version, opts and opts.source, function() return true end) end
     return true
   end
   if e and e.pinned_over == version and e.ts then return true end   -- rolled back, no edit since
   if e and e.last_error and e.last_error.version == version then return nil, e.last_error.problems end
   if e and e.testing == version then
     return nil, { "this version's specs are running; the current version serves until they pass" }
+  end
+  if follow.on() then
+    return publish_after(id, files, version, opts and opts.source,
+      function() return M.install(id, files, version, { specs = true }) end)
   end
   return M.install(id, files, version, { specs = true })
 end
@@ -196,9 +237,18 @@ function M.owned()
 end
 
 function M.list()
-  local ids = {}
-  for _, id in ipairs(tenant.list()) do ids[#ids + 1] = id end
+  local ids, seen = {}, {}
+  for _, id in ipairs(tenant.list()) do ids[#ids + 1] = id; seen[id] = true end
+  if follow.on() then                           -- published from another host
+    for _, id in ipairs(follow.tenants()) do if not seen[id] then ids[#ids + 1] = id end end
+  end
   return ids
+end
+
+-- a tenant's first load on this worker
+local function first_load(id)
+  if follow.on() then return follow.sync(M, id) end
+  return M.reload(id)
 end
 
 local function local_status(id)
@@ -207,8 +257,8 @@ local function local_status(id)
   local e = entries[id]
   if not (e and e.ts) then e = settled(id) end
   if not e then
-    if not M.snapshot(id) then return nil end
-    M.reload(id)
+    if not M.snapshot(id) and not follow.known(id) then return nil end
+    first_load(id)
     e = entries[id]
     if not e then return nil end
   end
@@ -238,9 +288,11 @@ end
 
 --- Serves an earlier version again, on every worker (and every host on the
 --- same Redis) until the tenant's files change. version nil: the one before.
+--- (Versions from the store: flow.follow.rollback.)
 local function local_rollback(id, version)
   local e = entries[id]
   if not e then return nil, "unknown tenant" end
+  if follow.on() then return follow.rollback(M, e, version) end
   if version == nil then
     for _, h in ipairs(e.history) do
       if h.version ~= e.version then version = h.version; break end
@@ -279,14 +331,18 @@ end
 local function local_call(id, fn, payload)
   local e = entries[id]
   if not e or not e.ts then
-    local ok, problems = M.reload(id)
+    local ok, problems
+    if e and not follow.on() then ok, problems = M.reload(id) else ok, problems = first_load(id) end
     e = entries[id]
     if not ok and not (e and e.ts) then
       if problems and problems[1] == "unknown tenant" then return nil, "unknown tenant" end
       return nil, "tenant broken"
     end
   end
-  local ts = e.ts
+  -- a conversation that keeps an earlier version (keep_version) runs there
+  local ts = fn == "turn" and kept.state(e, payload, boot) or e.ts
+  local keeps = ts ~= e.ts
+  if fn == "reset" then kept.forget(e, payload) end
   -- a state near its cap (what a turn stopped over memory left) is
   -- collected in steps, letting the worker's other requests run between
   -- them, before it takes another turn
@@ -295,14 +351,14 @@ local function local_call(id, fn, payload)
     if ts:step(256) then cycles = cycles + 1 end
     steps = steps + 1
     time.sleep(0)
-    if e.ts and e.ts ~= ts then ts = e.ts end  -- rebuilt meanwhile
+    if not keeps and e.ts and e.ts ~= ts then ts = e.ts end  -- rebuilt meanwhile
   end
   admission.enter(e)                            -- (a busy state: in arrival order)
   if entries[id] ~= e then                      -- removed, or a copy dropped, meanwhile
     admission.leave(e)
     return M.call(id, fn, payload)
   end
-  if e.ts and e.ts ~= ts then ts = e.ts end    -- reloaded meanwhile
+  if not keeps and e.ts and e.ts ~= ts then ts = e.ts end    -- reloaded meanwhile
   e.calls = (e.calls or 0) + 1
   local called, ok, res, over = pcall(ts.call, ts, fn, payload, e.cpu)
   admission.leave(e)
@@ -320,7 +376,7 @@ end
 function M.reload_all()
   M.rehash_runtime()
   local pins = {}
-  local flat = redis.call("HGETALL", "fh:tenant-pins")
+  local flat = not follow.on() and redis.call("HGETALL", "fh:tenant-pins")
   if type(flat) == "table" then
     for i = 1, #flat, 2 do pins[flat[i]] = json.decode(flat[i + 1]) end
   end
@@ -339,14 +395,18 @@ function M.reload_all()
   end
 end
 
---- Loads the tenants pinned to this worker, then watches for changes.
-function M.start()
+--- Loads the tenants pinned to this worker, then watches for changes (and,
+--- with versions = "redis", follows the version store: flow.follow).
+function M.start(versions, poll)
+  follow.configure(versions, poll)
   M.rehash_runtime()
   host.spawn(function()
     time.sleep(0)                               -- every worker exists now
+    if follow.on() then follow.look_tenants() end
     for _, id in ipairs(M.list()) do
-      if M.owner(id) == host.worker() then M.reload(id) end
+      if M.owner(id) == host.worker() then first_load(id) end
     end
+    follow.start(M)
     require("flow.watcher").run(M)
   end)
 end
@@ -381,7 +441,7 @@ local OPS = {
     return { version = v, err = err }
   end,
   reload = function(a)
-    local ok, problems = M.reload(a.id)
+    local ok, problems = M.reload(a.id, { source = a.source })
     return { ok = ok, problems = problems }
   end,
   -- this worker's copy of a tenant served by several (flow.replicas)
@@ -410,6 +470,7 @@ local OPS = {
     local e = entries[a.id]
     if e and e.copy and not mine(a.id) then
       if e.ts then e.ts:close() end
+      kept.close(e)
       if e.pending then e.pending.ts:close() end
       entries[a.id] = nil
     end
@@ -456,11 +517,12 @@ function M.rollback(id, version)
   return r.version, r.err
 end
 
---- Reloads the tenant now (on the worker that serves it).
-function M.reload_now(id)
+--- Reloads the tenant now (on the worker that serves it). source: who
+--- asked ("admin"), when the store records it.
+function M.reload_now(id, source)
   if not M.valid_id(id) then return nil, { "unknown tenant" } end
-  if mine(id) then return M.reload(id) end
-  local r = remote(id, "reload", {})
+  if mine(id) then return M.reload(id, { source = source }) end
+  local r = remote(id, "reload", { source = source })
   return r.ok, r.problems
 end
 

@@ -9,6 +9,11 @@
 --   version.of(id, files) -> a 12-hex id of the tenant id, its files (by
 --       their place under the tenants / flows folders, so the same files
 --       give the same id wherever the folders are) and the runtime library
+--   version.named(files) -> the same files keyed by their place: "tenants/<t>.lua",
+--       "tenants/_platform.lua", "tenants/<t>.reps.lua", "flows/<t>/..." (what
+--       the id hashes, and how host.version_store keeps a version)
+--   version.placed(named) -> named files at their paths in this host's folders
+--   version.id(id, named) -> version.of for files keyed by their place
 --   version.rehash_runtime()   hashes the runtime library again (after a
 --                              change to scripts/); done lazily on first use
 local crypto = require "crypto"
@@ -61,12 +66,37 @@ function M.rehash_runtime()
   runtime_hash = hash(tree(host.scripts_dir(), {}), under(host.scripts_dir(), "scripts"))
 end
 
-function M.of(id, files)
-  if not runtime_hash then M.rehash_runtime() end
+-- path -> its place ("tenants/...", "flows/...") and back, in this host's folders
+local function renamers()
   local tdir, fdir = require("flow.tenant").dirs()
   local in_tenants, in_flows = under(tdir, "tenants"), under(fdir, "flows")
-  local fh = hash(files, function(p) return in_flows(in_tenants(p)) end)
+  local from_tenants, from_flows = under("tenants", tdir), under("flows", fdir)
+  return function(p) return in_flows(in_tenants(p)) end,
+         function(p) return from_flows(from_tenants(p)) end
+end
+
+function M.named(files)
+  local name = renamers()
+  local out = {}
+  for p, text in pairs(files) do out[name(p)] = text end
+  return out
+end
+
+function M.placed(named)
+  local _, place = renamers()
+  local out = {}
+  for p, text in pairs(named) do out[place(p)] = text end
+  return out
+end
+
+function M.id(id, named)
+  if not runtime_hash then M.rehash_runtime() end
+  local fh = hash(named)
   return crypto.hex(crypto.sha256(table.concat({ "tenant", id, "runtime", runtime_hash, "files", fh }, "\0"))):sub(1, 12)
+end
+
+function M.of(id, files)
+  return M.id(id, M.named(files))
 end
 
 function M.snapshot(id)

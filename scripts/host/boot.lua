@@ -36,7 +36,7 @@ if opts.mode == "serve" then
   require("flow.check_specs").configure{ config = opts.config_path }
   timer.start{ interval = opts.timer_poll, lease = opts.timer_lease }
   if tenants then
-    tenants.start()                              -- tenant states, hot reload
+    tenants.start(opts.versions, opts.versions_poll)  -- tenant states, hot reload, the version store
     timer.handle("flow", require("flow.timers").fire)          -- c:after / c:at
     timer.handle("schedule", require("flow.schedules").fire)   -- schedules = { ... }
     timer.handle("handoff_timeout", require("flow.handoff").timeout_fire)

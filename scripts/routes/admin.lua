@@ -96,7 +96,7 @@ admin("POST", "/admin/reload", function()
 end)
 
 admin("POST", "/admin/tenants/{tenant}/reload", function(_, p)
-  local ok, problems = tenants.reload_now(p.tenant)
+  local ok, problems = tenants.reload_now(p.tenant, "admin")
   host.request_reload()
   local st = tenants.status(p.tenant)
   return router.json(ok and 200 or 422, { version = st.version, last_error = st.last_error,

@@ -90,8 +90,11 @@ function M.start(opts)
   -- a spec drives its host from one address, with many pooled connections:
   -- the per-address limit is off unless the spec sets it; so is the wait
   -- for a burst of messages (specs answer message by message)
+  -- specs share one Redis, each with its own copy of a tenant: a host
+  -- serves its own files unless the spec asks for the version store
+  -- (FLOWHOST_VERSIONS = "redis", tests/integration/versions_spec.lua)
   local env = { FLOWHOST_LISTEN = "127.0.0.1:" .. port, FLOWHOST_MAX_CONNECTIONS_PER_IP = 0,
-                FLOWHOST_DEBOUNCE_MS = 0 }
+                FLOWHOST_DEBOUNCE_MS = 0, FLOWHOST_VERSIONS = "disk" }
   for k, v in pairs(opts.env or {}) do env[k] = v end
   local prefix = ""
   for k, v in pairs(env) do prefix = prefix .. k .. "='" .. tostring(v) .. "' " end
