@@ -36,6 +36,7 @@ struct fh_redis {
   char *master_host;    /* the master they named (NULL: ask them) */
   int master_port;
   struct queued *qhead, *qtail; /* commands waiting for the master (see queued) */
+  int ticked;           /* the watchdog ran once (the loop is running) */
   char *channel;        /* a listener's pub/sub channel (fh_redis_listen), or NULL */
   fh_redis_msg_cb on_msg;
   void *msg_data;
@@ -334,6 +335,8 @@ static void on_sentinel_reply(redisAsyncContext *ac, void *reply, void *privdata
     r->master_host = strdup(rep->element[0]->str);
     r->master_port = (int)port;
     r->tried = 0;
+    fh_log(FH_LOG_DEBUG, "redis sentinel named the master", "host", rep->element[0]->str,
+           "port", rep->element[1]->str, NULL);
   } else {
     const fh_redis_addr *a = &r->url.sentinels[r->next_sentinel];
     char at[300];
@@ -452,10 +455,18 @@ static void connect_now(fh_redis *r) {
  * fail now instead of hanging their tasks. */
 static void on_watchdog(uv_timer_t *h) {
   fh_redis *r = h->data;
+  if (!r->ticked) {
+    /* the loop runs from now: what was sent while the worker was booting
+     * (its loop not yet running) has had no chance to be answered */
+    r->ticked = 1;
+    r->progress_at = fh_monotonic();
+    return;
+  }
   /* a sentinel that does not answer at once is skipped for the next one */
   double timeout = r->asking && r->timeout > 1 ? 1 : r->timeout;
   if (r->ac && r->pending > 0 && fh_monotonic() - r->progress_at > timeout) {
-    fh_log(FH_LOG_WARN, "redis stalled, reconnecting", NULL);
+    fh_log(FH_LOG_WARN, r->asking ? "redis sentinel does not answer, asking the next" : "redis stalled, reconnecting",
+           "listener", r->channel ? r->channel : "no", NULL);
     fh_metrics_add("flowhost_redis_errors_total", "kind=\"timeout\"", 1);
     /* free, not disconnect: a polite disconnect waits for the replies that
      * are not coming. Pending commands fail with "redis unavailable"; if

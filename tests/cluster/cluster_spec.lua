@@ -1,7 +1,9 @@
 -- Three hosts on one Redis Sentinel group (master, replica, three sentinels),
 -- all on loopback, under a load of Telegram webhooks and JSON chat turns sent
--- through every host, while one host is killed -9 and started again and the
--- Redis master is killed and the sentinels fail over.
+-- through every host, while a new version of the tenant is published on one
+-- host (an edit of its own disk copy: every host serves it within 2 s), one
+-- host is killed -9 and started again, and the Redis master is killed and the
+-- sentinels fail over.
 --
 -- Each conversation sends its messages m1..mK one round at a time, message r
 -- to host (conversation + r) % 3: a webhook is acknowledged long before its
@@ -24,6 +26,8 @@ local ROUNDS = 8
 local TOKEN = "777000:" .. crypto.random_hex(12)
 local SECRET = "cl_" .. crypto.random_hex(8)
 local KEY = "RELAY_" .. crypto.random_hex(8)
+local ADMIN = "cl-admin-" .. crypto.random_hex(6)
+local SWITCH = 2.0                               -- every host on a published version within 2 s
 
 local function log(fmt, ...) io.stderr:write(("  " .. fmt .. "\n"):format(...)) end
 
@@ -31,10 +35,17 @@ describe("three hosts on Redis Sentinel", function()
   local t, fake, hosts = nil, nil, {}
   local report = {}
 
+  -- each host its own disk copy of the tenant (a version is published from one)
+  local dirs = {}
   local function start_host(i, port)
+    if not dirs[i] then
+      dirs[i] = ("var/test/cl-host%d-%s"):format(i, crypto.random_hex(3))
+      proc.sh(("mkdir -p %s && cp -r tests/cluster/tenants tests/cluster/flows %s/"):format(dirs[i], dirs[i]))
+    end
     hosts[i] = proc.start{ config = "config/flowhost.lua", port = port, env = {
-      REDIS_URL = t.url, FLOWHOST_WORKERS = 2, HOSTNAME = "h" .. i,
-      FLOWHOST_TENANTS_DIR = "tests/cluster/tenants", FLOWHOST_FLOWS_DIR = "tests/cluster/flows",
+      REDIS_URL = t.url, FLOWHOST_WORKERS = 2, HOSTNAME = "h" .. i, FLOWHOST_ADMIN_TOKEN = ADMIN,
+      FLOWHOST_VERSIONS = "redis",
+      FLOWHOST_TENANTS_DIR = dirs[i] .. "/tenants", FLOWHOST_FLOWS_DIR = dirs[i] .. "/flows",
       RELAY_TELEGRAM_TOKEN = TOKEN, RELAY_TELEGRAM_SECRET = SECRET, RELAY_API_KEY = KEY,
       TELEGRAM_API_URL = fake.url, FLOWHOST_STREAM_CLAIM_IDLE_MS = 3000 } }
     hosts[i].alive = true
@@ -49,7 +60,34 @@ describe("three hosts on Redis Sentinel", function()
     for _, s in pairs(hosts) do if s.alive then proc.stop(s, "KILL") end end
     if fake then fake:stop() end
     if t then t.stop() end
+    for _, d in pairs(dirs) do proc.sh("rm -rf " .. d) end
   end)
+
+  local function version(h)
+    local res = http.request{ url = h.url .. "/admin/tenants/relay", timeout = 2,
+                              headers = { Authorization = "Bearer " .. ADMIN } }
+    local body = res and res.status == 200 and json.decode(res.body)
+    return body and body.version
+  end
+
+  -- an edit of host 1's disk: it publishes the new version; -> seconds from
+  -- host 1 serving it to every host serving it (nil: not within 10 s)
+  local function publish_on_host1()
+    local before = version(hosts[1])
+    local path = dirs[1] .. "/flows/relay/flow.lua"
+    proc.write_file(path, proc.read_file(path) .. "-- published " .. crypto.random_hex(4) .. "\n")
+    local v = proc.wait_until(function()
+      local now = version(hosts[1])
+      return now and now ~= before and now
+    end, 10, 0.02)
+    if not v then return nil, "host 1 did not serve its edit" end
+    local t_pub = time.monotonic()
+    local all = proc.wait_until(function()
+      for k = 1, 3 do if version(hosts[k]) ~= v then return false end end
+      return time.monotonic()
+    end, 10, 0.02)
+    return all and all - t_pub, v
+  end
 
   local base = 10000000 + tonumber(crypto.random_hex(2), 16) * 10000   -- ids JSON keeps exact (14 digits)
   local web_ids = {}
@@ -118,11 +156,19 @@ describe("three hosts on Redis Sentinel", function()
     return time.monotonic() - t0, failed
   end
 
-  it("answers every conversation in order, each message once, through a host kill and a failover", function()
-    local switch_at, kill_at, back_at
+  it("answers every conversation in order, each message once, through a publish, a host kill and a failover", function()
+    local switch_at, kill_at, back_at, publishing
     for r = 1, ROUNDS do
       local took, failed = round(r, 40)
-      if r == 2 then
+      if r == 1 then
+        publishing = true
+        require("host").spawn(function()              -- while the load goes on
+          report.version_s, report.version = publish_on_host1()
+          publishing = false
+        end)
+        log("round 1: a new version published on host 1")
+      elseif r == 2 then
+        proc.wait_until(function() return not publishing end, 15)
         proc.stop(hosts[2], "KILL")                  -- turns of round 2 in flight on it
         hosts[2].alive = false
         log("round 2: host 2 killed -9")
@@ -151,6 +197,10 @@ describe("three hosts on Redis Sentinel", function()
       log("round %d: %.2f s, %d attempts refused", r, took, failed)
     end
     assert.truthy(switch_at, "the sentinels did not fail over")
+    log("version %s published on host 1: every host served it %.2f s later", tostring(report.version),
+        report.version_s or -1)
+    assert.truthy(report.version_s, "the published version did not reach every host: " .. tostring(report.version))
+    assert.is_true(report.version_s <= SWITCH, ("every host on the new version after %.2f s"):format(report.version_s))
     report.switch_s = switch_at - kill_at
     report.back_after_switch_s = math.max(0, back_at - switch_at)
 
