@@ -22,6 +22,7 @@ local PHASES = tonumber(os.getenv("BENCH_PHASES") or "4")
 local TOKEN = "777100:" .. crypto.random_hex(12)
 local SECRET = "bn_" .. crypto.random_hex(8)
 local KEY = "RELAY_" .. crypto.random_hex(8)
+local IDLE = tonumber(os.getenv("BENCH_IDLE") or "4")   -- seconds the idle hosts are measured
 local TICK = 100   -- clock ticks a second (/proc/<pid>/stat: utime, stime)
 
 local function cpu_s(pid)
@@ -75,6 +76,14 @@ describe("cluster bench", function()
           TELEGRAM_API_URL = fake.url } }
       end
       time.sleep(1)
+      -- what the hosts spend doing nothing (stream and timer polls, version
+      -- polls): paid per second, not per turn
+      local idle0 = 0
+      for _, h in ipairs(hosts) do idle0 = idle0 + cpu_s(h.pid) end
+      time.sleep(IDLE)
+      local idle = -idle0
+      for _, h in ipairs(hosts) do idle = idle + cpu_s(h.pid) end
+      local idle_rate = idle / IDLE
       local tag = crypto.random_hex(4)
       local base = 20000000 + phase * 100000
       local function batch(from, to)
@@ -121,10 +130,11 @@ describe("cluster bench", function()
       for _, h in ipairs(hosts) do proc.stop(h) end
       local turns = 2 * TURNS
       local r = { cpu_ms = cpu * 1000 / turns, redis = calls / turns, secs = secs, per = per,
-                  redis_us = redis_cpu * 1e6 / turns }
+                  redis_us = redis_cpu * 1e6 / turns, net_ms = (cpu - idle_rate * secs) * 1000 / turns,
+                  idle_ms = idle_rate * 1000 }
       table.insert(results[n], r)
-      io.stderr:write(("  phase %d: %d host(s), %d turns in %.1f s: %.2f ms CPU a turn (all hosts), %.1f Redis commands and %.0f µs Redis CPU a turn\n")
-        :format(phase, n, turns, secs, r.cpu_ms, r.redis, r.redis_us))
+      io.stderr:write(("  phase %d: %d host(s), %d turns in %.1f s: %.2f ms CPU a turn (all hosts; %.2f ms without the idle %.0f ms/s), %.1f Redis commands and %.0f µs Redis CPU a turn\n")
+        :format(phase, n, turns, secs, r.cpu_ms, r.net_ms, r.idle_ms, r.redis, r.redis_us))
       if phase > PHASES - 2 then
         table.sort(per, function(a, b) return a[2] > b[2] end)
         local top = {}
@@ -140,6 +150,9 @@ describe("cluster bench", function()
       return s / #list
     end
     local one, three = mean(results[1], "cpu_ms"), mean(results[3], "cpu_ms")
+    local one_net, three_net = mean(results[1], "net_ms"), mean(results[3], "net_ms")
+    io.stderr:write(("  CPU a turn without the idle polling: 1 host %.2f ms, 3 hosts %.2f ms: ratio %.2f; idle: %.0f ms/s for 1 host, %.0f ms/s for 3\n")
+      :format(one_net, three_net, three_net / one_net, mean(results[1], "idle_ms"), mean(results[3], "idle_ms")))
     io.stderr:write(("  CPU a turn: 1 host %.2f ms, 3 hosts %.2f ms: ratio %.2f; Redis commands a turn: 1 host %.1f, 3 hosts %.1f; Redis CPU a turn: %.0f / %.0f µs\n")
       :format(one, three, three / one, mean(results[1], "redis"), mean(results[3], "redis"),
               mean(results[1], "redis_us"), mean(results[3], "redis_us")))
