@@ -23,6 +23,7 @@ local TOKEN = "777100:" .. crypto.random_hex(12)
 local SECRET = "bn_" .. crypto.random_hex(8)
 local KEY = "RELAY_" .. crypto.random_hex(8)
 local IDLE = tonumber(os.getenv("BENCH_IDLE") or "4")   -- seconds the idle hosts are measured
+local STICKY = os.getenv("BENCH_STICKY") == "1"
 local TICK = 100   -- clock ticks a second (/proc/<pid>/stat: utime, stime)
 
 local function cpu_s(pid)
@@ -89,8 +90,12 @@ describe("cluster bench", function()
       local function batch(from, to)
         local reqs = {}
         for k = from, to do
-          local h = hosts[k % n + 1]
           local conv = k % CONVS
+          -- by default each message of a conversation goes to another host
+          -- than the one before (the worst case for order: every message
+          -- waits for the previous one, answered elsewhere); BENCH_STICKY=1
+          -- keeps a conversation on one host (a load balancer hashing it)
+          local h = STICKY and hosts[math.floor(conv / 2) % n + 1] or hosts[k % n + 1]
           if k % 2 == 0 then
             reqs[#reqs + 1] = { method = "POST", timeout = 30,
               url = h.url .. "/v1/tenants/relay/conversations/bn" .. tag .. conv .. "/messages",

@@ -251,6 +251,49 @@ local function take_burst(q, debounce)
   return n, merged
 end
 
+-- Answers q[1] (with the n - 1 entries merged into it) and acknowledges
+-- them; a next entry of the conversation handed to this consumer meanwhile
+-- (channels.order) is put first in q. -> false when q must wait for the
+-- claim (the message could not be answered now)
+local function answer_first(tenant, stream, q, n, merged, settings)
+  local e = q[1]
+  local f = fields(e[2])
+  if n > 1 then                                  -- merge only what follows it in the line
+    local ids = {}
+    for i = 1, n do ids[i] = q[i][1] end
+    local k = math.max(order.leading(tenant, f, ids), 1)
+    for i = n, k + 1, -1 do merged[i - 1] = nil end
+    n = k
+  end
+  local ok, done, why, detail = pcall(handle, tenant, settings, f, merged)
+  local nxt
+  if ok and done == false then
+    log.warn("inbound entry the host cannot use: moved to the dead-letter stream",
+             { tenant = tenant, entry = e[1], reason = why, detail = detail })
+    local dead = inbound.dead_letter(tenant, why, with_entry(e, { "source", "stream", "entry", e[1],
+                                     "error", why .. ": " .. tostring(detail) }))
+    if dead then _, nxt = order.done(tenant, f, stream, GROUP, e[1], consumer) end   -- else the claim brings it back
+    inflight[e[1]] = nil
+    table.remove(q, 1)
+  elseif ok and done == true then
+    for _ = 1, n do
+      local _, handed = order.done(tenant, fields(q[1][2]), stream, GROUP, q[1][1], consumer)
+      nxt = handed or nxt
+      inflight[q[1][1]] = nil
+      table.remove(q, 1)
+    end
+  else
+    log.warn("inbound message not answered yet", { tenant = tenant, entry = e[1],
+                                                   err = tostring(ok and why or done) })
+    return false
+  end
+  if nxt and type(nxt[2]) == "table" and not inflight[nxt[1]] then
+    inflight[nxt[1]] = stream
+    table.insert(q, 1, nxt)
+  end
+  return true
+end
+
 local function process(tenant, stream, qkey)
   local q = queues[qkey]
   local settings = (tenants.status(tenant) or {}).settings or {}
@@ -258,40 +301,19 @@ local function process(tenant, stream, qkey)
   while #q > 0 do
     local n, merged = take_burst(q, debounce)
     local e = q[1]
-    local f = fields(e[2])
     -- its turn in the conversation: earlier messages read by other hosts first
-    local first, werr = order.wait_first(tenant, f, e[1], stream, GROUP, ORDER_WAIT)
-    if not first then
+    local first, werr = order.wait_first(tenant, fields(e[2]), e[1], stream, GROUP, ORDER_WAIT, consumer)
+    if first == "handed" then
+      -- the host answering the conversation's earlier message took this one
+      -- too: it answers it next (order.done)
+      inflight[e[1]] = nil
+      table.remove(q, 1)
+    elseif not first then
       log.warn("inbound message waits for an earlier one of its conversation", { tenant = tenant, entry = e[1],
                                                                                   err = tostring(werr) })
       for _, left in ipairs(q) do inflight[left[1]] = nil end
       break                                      -- keep order: the claim brings them back
-    end
-    if n > 1 then                                -- merge only what follows it in the line
-      local ids = {}
-      for i = 1, n do ids[i] = q[i][1] end
-      local k = math.max(order.leading(tenant, f, ids), 1)
-      for i = n, k + 1, -1 do merged[i - 1] = nil end
-      n = k
-    end
-    local ok, done, why, detail = pcall(handle, tenant, settings, f, merged)
-    if ok and done == false then
-      log.warn("inbound entry the host cannot use: moved to the dead-letter stream",
-               { tenant = tenant, entry = e[1], reason = why, detail = detail })
-      local dead = inbound.dead_letter(tenant, why, with_entry(e, { "source", "stream", "entry", e[1],
-                                       "error", why .. ": " .. tostring(detail) }))
-      if dead then order.done(tenant, f, stream, GROUP, e[1]) end   -- else the claim brings it back
-      inflight[e[1]] = nil
-      table.remove(q, 1)
-    elseif ok and done == true then
-      for i = 1, n do
-        order.done(tenant, fields(q[1][2]), stream, GROUP, q[1][1])
-        inflight[q[1][1]] = nil
-        table.remove(q, 1)
-      end
-    else
-      log.warn("inbound message not answered yet", { tenant = tenant, entry = e[1],
-                                                     err = tostring(ok and why or done) })
+    elseif not answer_first(tenant, stream, q, n, merged, settings) then
       for _, left in ipairs(q) do inflight[left[1]] = nil end
       break                                      -- keep order: the rest waits for the claim
     end

@@ -5,16 +5,23 @@
 --       XADD of fields (name, value, ... with channel, conversation and
 --       rep among them) to the tenant's stream, and the entry id appended
 --       to its conversation's line, in one script
---   order.wait_first(tenant, f, entry, stream, group, max_wait)
---       -> true | nil, err                                            (yields)
---       waits until entry is the first of its conversation's line still
---       waiting to be answered; err "earlier message pending" after
---       max_wait seconds (the caller leaves the entry to the stream's claim)
+--   order.wait_first(tenant, f, entry, stream, group, max_wait, consumer?)
+--       -> true | "handed" | nil, err                                 (yields)
+--       true when entry is the first of its conversation's line still
+--       waiting to be answered. With consumer (this worker's name in the
+--       group): an entry behind one another consumer holds is handed to
+--       that consumer ("handed": forget it here), which answers it right
+--       after the one it holds (order.done). Else it waits; err "earlier
+--       message pending" after max_wait seconds (the caller leaves the entry
+--       to the stream's claim)
 --   order.leading(tenant, f, ids) -> n                               (yields)
 --       how many of ids (entries of f's conversation) follow each other at
 --       the head of the line (what a debounce may merge)
---   order.done(tenant, f, stream, group, entry) -> true | nil, err   (yields)
---       XACK of the entry and its removal from the line, in one script
+--   order.done(tenant, f, stream, group, entry, consumer?)
+--       -> true, next? | nil, err                                      (yields)
+--       XACK of the entry and its removal from the line, in one script;
+--       next: the conversation's next entry ({id, fields}) when it was
+--       handed to this consumer meanwhile (answer it now)
 --   order.keep(stream, group, consumer, entries) -> true | nil, err  (yields)
 --       resets the idle time of entries this consumer still holds (queued
 --       or at work here), so that no other host's claim takes them over
@@ -55,22 +62,39 @@ redis.call('PEXPIRE', KEYS[2], ARGV[1])
 return id]])
 
 -- 1: entry ARGV[1] may go; 0: an earlier entry of the conversation is
--- still pending (delivered, not acknowledged) in group ARGV[2]
+-- still pending (delivered, not acknowledged) in group ARGV[2]; a string:
+-- the consumer that holds that earlier entry, to which the entry was handed
+-- (ARGV[3]: the caller, '' to wait instead). Atomic with DONE: the holder
+-- either still holds the earlier entry when this one is handed to it, or
+-- it finished and this one is first.
 local FIRST = rscript.new([[
 if not redis.call('LPOS', KEYS[1], ARGV[1]) then return 1 end
 for _ = 1, 64 do
   local first = redis.call('LINDEX', KEYS[1], 0)
   if not first or first == ARGV[1] then return 1 end
   local p = redis.call('XPENDING', KEYS[2], ARGV[2], first, first, 1)
-  if #p > 0 then return 0 end
+  if #p > 0 then
+    local holder = p[1][2]
+    if ARGV[3] == '' or holder == ARGV[3] then return 0 end
+    redis.call('XCLAIM', KEYS[2], ARGV[2], holder, 0, ARGV[1], 'JUSTID')
+    return holder
+  end
   redis.call('LREM', KEYS[1], 1, first)
 end
 return 0]])
 
+-- acknowledges ARGV[2]; returns the conversation's next entry ({id,
+-- fields}) when it is pending with this consumer (ARGV[3]), else 1
 local DONE = rscript.new([[
-local n = redis.call('XACK', KEYS[2], ARGV[1], ARGV[2])
+redis.call('XACK', KEYS[2], ARGV[1], ARGV[2])
 redis.call('LREM', KEYS[1], 1, ARGV[2])
-return n]])
+if ARGV[3] == '' then return 1 end
+local nxt = redis.call('LINDEX', KEYS[1], 0)
+if not nxt then return 1 end
+local p = redis.call('XPENDING', KEYS[2], ARGV[1], nxt, nxt, 1)
+if not (p[1] and p[1][2] == ARGV[3]) then return 1 end
+local e = redis.call('XRANGE', KEYS[2], nxt, nxt)
+return e[1] or 1]])
 
 -- KEYS: the stream; ARGV: group, consumer, entry ids. Only entries this
 -- consumer owns: one another host claimed already stays with it.
@@ -100,13 +124,14 @@ function M.append(tenant, stream, fields)
   return APPEND:run({ stream, M.line_key(tenant, f) }, args)
 end
 
-function M.wait_first(tenant, f, entry, stream, group, max_wait)
+function M.wait_first(tenant, f, entry, stream, group, max_wait, consumer)
   local deadline = time.monotonic() + max_wait
   local pause = 0.005
   while true do
-    local go, err = FIRST:run({ M.line_key(tenant, f), stream }, { entry, group })
+    local go, err = FIRST:run({ M.line_key(tenant, f), stream }, { entry, group, consumer or "" })
     if go == nil then return nil, err end
     if go == 1 then return true end
+    if type(go) == "string" then return "handed" end
     if time.monotonic() >= deadline then return nil, "earlier message pending" end
     time.sleep(pause)
     pause = math.min(pause * 2, 0.1)
@@ -123,10 +148,10 @@ function M.leading(tenant, f, ids)
   return n
 end
 
-function M.done(tenant, f, stream, group, entry)
-  local n, err = DONE:run({ M.line_key(tenant, f), stream }, { group, entry })
-  if n == nil then return nil, err end
-  return true
+function M.done(tenant, f, stream, group, entry, consumer)
+  local r, err = DONE:run({ M.line_key(tenant, f), stream }, { group, entry, consumer or "" })
+  if r == nil then return nil, err end
+  return true, type(r) == "table" and r or nil
 end
 
 return M
