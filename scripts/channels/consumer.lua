@@ -287,9 +287,13 @@ local function answer_first(tenant, stream, q, n, merged, settings)
                                                    err = tostring(ok and why or done) })
     return false
   end
-  if nxt and type(nxt[2]) == "table" and not inflight[nxt[1]] then
-    inflight[nxt[1]] = stream
-    table.insert(q, 1, nxt)
+  if nxt and not inflight[nxt] then               -- handed here: not read by this worker
+    local got = redis.call("XRANGE", stream, nxt, nxt)
+    local entry = type(got) == "table" and got[1]
+    if entry and type(entry[2]) == "table" then
+      inflight[nxt] = stream
+      table.insert(q, 1, entry)
+    end
   end
   return true
 end

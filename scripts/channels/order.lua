@@ -20,8 +20,8 @@
 --   order.done(tenant, f, stream, group, entry, consumer?)
 --       -> true, next? | nil, err                                      (yields)
 --       XACK of the entry and its removal from the line, in one script;
---       next: the conversation's next entry ({id, fields}) when it was
---       handed to this consumer meanwhile (answer it now)
+--       next: the id of the conversation's next entry when this consumer
+--       holds it (read here, or handed here meanwhile: answer it now)
 --   order.keep(stream, group, consumer, entries) -> true | nil, err  (yields)
 --       resets the idle time of entries this consumer still holds (queued
 --       or at work here), so that no other host's claim takes them over
@@ -83,8 +83,8 @@ for _ = 1, 64 do
 end
 return 0]])
 
--- acknowledges ARGV[2]; returns the conversation's next entry ({id,
--- fields}) when it is pending with this consumer (ARGV[3]), else 1
+-- acknowledges ARGV[2]; returns the id of the conversation's next entry
+-- when it is pending with this consumer (ARGV[3]), else 1
 local DONE = rscript.new([[
 redis.call('XACK', KEYS[2], ARGV[1], ARGV[2])
 redis.call('LREM', KEYS[1], 1, ARGV[2])
@@ -93,8 +93,7 @@ local nxt = redis.call('LINDEX', KEYS[1], 0)
 if not nxt then return 1 end
 local p = redis.call('XPENDING', KEYS[2], ARGV[1], nxt, nxt, 1)
 if not (p[1] and p[1][2] == ARGV[3]) then return 1 end
-local e = redis.call('XRANGE', KEYS[2], nxt, nxt)
-return e[1] or 1]])
+return nxt]])
 
 -- KEYS: the stream; ARGV: group, consumer, entry ids. Only entries this
 -- consumer owns: one another host claimed already stays with it.
@@ -151,7 +150,7 @@ end
 function M.done(tenant, f, stream, group, entry, consumer)
   local r, err = DONE:run({ M.line_key(tenant, f), stream }, { group, entry, consumer or "" })
   if r == nil then return nil, err end
-  return true, type(r) == "table" and r or nil
+  return true, type(r) == "string" and r or nil
 end
 
 return M
