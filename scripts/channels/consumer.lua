@@ -438,7 +438,10 @@ function M.start()
             by_stream[s] = by_stream[s] or {}
             table.insert(by_stream[s], id)
           end
-          for s, list in pairs(by_stream) do order.keep(s, GROUP, consumer, list) end
+          for s, list in pairs(by_stream) do
+            local ok, err = pcall(order.keep, s, GROUP, consumer, list)   -- never stops this loop
+            if not ok then log.error("keeping stream entries failed", { stream = s, error = tostring(err) }) end
+          end
         end
         if time.monotonic() - last_claim > 5 then
           last_claim = time.monotonic()

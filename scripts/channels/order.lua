@@ -106,12 +106,15 @@ for i = 3, #ARGV do
 end
 return 1]])
 
+local KEEP_BATCH = 500   -- ids a script call (a command takes at most 1,024 arguments)
+
 function M.keep(stream, group, consumer, entries)
-  if #entries == 0 then return true end
-  local args = { group, consumer }
-  for i, id in ipairs(entries) do args[i + 2] = id end
-  local ok, err = KEEP:run({ stream }, args)
-  if ok == nil then return nil, err end
+  for from = 1, #entries, KEEP_BATCH do
+    local args = { group, consumer }
+    for i = from, math.min(from + KEEP_BATCH - 1, #entries) do args[#args + 1] = entries[i] end
+    local ok, err = KEEP:run({ stream }, args)
+    if ok == nil then return nil, err end
+  end
   return true
 end
 

@@ -92,6 +92,14 @@ describe("channels.order", function()
     assert.are.equal(1, order.leading(tenant, f, { e1, e3 }))       -- e2 is another host's
   end)
 
+  it("keeps thousands of entries in batches (a command takes 1,024 arguments at most)", function()
+    local ids = {}
+    for i = 1, 1200 do ids[i] = add("m" .. i, "c" .. i) end
+    redis.call("XREADGROUP", "GROUP", GROUP, "host-a", "COUNT", 2000, "STREAMS", stream, ">")
+    assert.is_true(order.keep(stream, GROUP, "host-a", ids))
+    for i = 1, 1200 do redis.call("DEL", order.line_key(tenant, { channel = "telegram", conversation = "c" .. i })) end
+  end)
+
   it("keeps the entries a consumer holds from going idle, and only its own", function()
     local e1, e2 = add("m1"), add("m2")
     read("host-a"); read("host-b")
