@@ -34,7 +34,7 @@ typedef struct {
 static const setting settings[] = {
     S("listen", "FLOWHOST_LISTEN", T_STR, listen, "127.0.0.1:8080", "address to listen on"),
     S("workers", "FLOWHOST_WORKERS", T_INT, workers, "0", "worker threads (0: one per core)"),
-    S("redis_url", "REDIS_URL", T_STR, redis_url, "redis://127.0.0.1:6379", "redis://[:password@]host:port[/db] or unix:///path"),
+    S("redis_url", "REDIS_URL", T_STR, redis_url, "redis://127.0.0.1:6379", "redis://[:password@]host:port[/db], redis+sentinel://host:26379,host2:26379/master[/db] or unix:///path"),
     S("scripts", "FLOWHOST_SCRIPTS", T_STR, scripts_dir, "scripts", "runtime library folder"),
     S("routes", "FLOWHOST_ROUTES", T_STR, routes, "ops", "route modules under scripts/routes, comma-separated"),
     S("lua_path", "FLOWHOST_LUA_PATH", T_STR, lua_path, "", "extra Lua search path entries (e.g. tests/support/?.lua), searched first"),

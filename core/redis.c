@@ -1,4 +1,5 @@
-/* redis.c: asynchronous Redis connection with reconnect and stall detection. */
+/* redis.c: asynchronous Redis connection with reconnect, stall detection
+ * and, with a sentinel URL, discovery of the master (see redis.h). */
 #define _POSIX_C_SOURCE 200809L
 #include "redis.h"
 
@@ -9,6 +10,7 @@
 #include "metrics.h"
 
 #include <hiredis/async.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +29,14 @@ struct fh_redis {
   int handles_open;
   fh_buf resp;          /* the command being formatted */
   fh_freelist cmds;     /* recycled pending_cmd records */
+  /* sentinel URLs (url.master set): */
+  int asking;           /* ac is a sentinel's connection, asked for the master */
+  int next_sentinel;    /* the sentinel asked next */
+  int tried;            /* sentinels asked this round without an answer */
+  char *master_host;    /* the master they named (NULL: ask them) */
+  int master_port;
+  struct queued *qhead, *qtail; /* commands waiting for the master (see queued) */
+  int ticked;           /* the watchdog ran once (the loop is running) */
   char *channel;        /* a listener's pub/sub channel (fh_redis_listen), or NULL */
   fh_redis_msg_cb on_msg;
   void *msg_data;
@@ -38,7 +48,18 @@ typedef struct {
   void *data;
 } pending_cmd;
 
+/* A command given while the sentinels are asked for the master: sent to it
+ * once it is found, failed if no sentinel names one (as hiredis does with
+ * the commands it buffers while connecting). */
+typedef struct queued {
+  struct queued *next;
+  pending_cmd *pc;
+  size_t len;
+  char cmd[];
+} queued;
+
 static void connect_now(fh_redis *r);
+static void on_reply(redisAsyncContext *ac, void *reply, void *privdata);
 
 /* ---- libuv event adapter -------------------------------------------------
  * Our own instead of hiredis' adapters/libuv.h: that one drops poll errors,
@@ -142,67 +163,6 @@ static int attach(redisAsyncContext *ac, uv_loop_t *loop) {
   return 0;
 }
 
-/* ---- URL ---------------------------------------------------------------- */
-
-void fh_redis_url_free(fh_redis_url *u) {
-  free(u->host); free(u->path); free(u->user); free(u->password);
-  memset(u, 0, sizeof(*u));
-}
-
-int fh_redis_url_parse(const char *url, fh_redis_url *out) {
-  memset(out, 0, sizeof(*out));
-  out->port = 6379;
-  if (strncmp(url, "unix://", 7) == 0) {
-    const char *p = url + 7, *q = strchr(p, '?');
-    out->path = q ? strndup(p, (size_t)(q - p)) : strdup(p);
-    if (!out->path || out->path[0] != '/') goto fail;
-    if (q) {
-      char *e;
-      if (strncmp(q, "?db=", 4) != 0 || q[4] < '0' || q[4] > '9') goto fail;
-      long db = strtol(q + 4, &e, 10);
-      if (*e || db > 65535) goto fail;
-      out->db = (int)db;
-    }
-    return 0;
-  }
-  if (strncmp(url, "redis://", 8) != 0) goto fail;
-  const char *p = url + 8;
-  const char *at = strrchr(p, '@');
-  if (at) {
-    const char *colon = memchr(p, ':', (size_t)(at - p));
-    if (colon) {
-      if (colon > p) out->user = strndup(p, (size_t)(colon - p));
-      out->password = strndup(colon + 1, (size_t)(at - colon - 1));
-    } else {
-      out->password = strndup(p, (size_t)(at - p));
-    }
-    p = at + 1;
-  }
-  const char *slash = strchr(p, '/');
-  const char *end = slash ? slash : p + strlen(p);
-  const char *colon = memchr(p, ':', (size_t)(end - p));
-  if (colon) {
-    char *e;
-    if (colon[1] < '0' || colon[1] > '9') goto fail;
-    long port = strtol(colon + 1, &e, 10);
-    if (e != end || port <= 0 || port > 65535) goto fail;
-    out->port = (int)port;
-  }
-  const char *hend = colon ? colon : end;
-  out->host = hend > p ? strndup(p, (size_t)(hend - p)) : strdup("127.0.0.1");
-  if (slash && slash[1]) {
-    char *e;
-    if (slash[1] < '0' || slash[1] > '9') goto fail;
-    long db = strtol(slash + 1, &e, 10);
-    if (*e || db > 65535) goto fail;
-    out->db = (int)db;
-  }
-  return 0;
-fail:
-  fh_redis_url_free(out);
-  return FH_EINVAL;
-}
-
 /* ---- connection lifecycle ----------------------------------------------- */
 
 static void on_retry(uv_timer_t *h) { connect_now(h->data); }
@@ -214,17 +174,69 @@ static void schedule_retry(fh_redis *r) {
   r->backoff = r->backoff * 2 > 1.0 ? 1.0 : r->backoff * 2;
 }
 
+static void retry_now(fh_redis *r) {
+  if (!r->closing) uv_timer_start(&r->retry, on_retry, 0, 0);
+}
+
+/* Takes the waiting commands off r; they are sent to r->ac (send) or
+ * failed with "redis unavailable". */
+static void drain_queue(fh_redis *r, int send) {
+  queued *q = r->qhead;
+  r->qhead = r->qtail = NULL;
+  while (q) {
+    queued *next = q->next;
+    pending_cmd *pc = q->pc;
+    if (send && r->ac &&
+        redisAsyncFormattedCommand(r->ac, on_reply, pc, q->cmd, q->len) == REDIS_OK) {
+      if (r->pending++ == 0) r->progress_at = fh_monotonic();
+    } else if (r->closing) {
+      free(pc);
+    } else {
+      pc->cb(NULL, "redis unavailable", pc->data);
+      fh_freelist_put(&r->cmds, pc);
+    }
+    free(q);
+    q = next;
+  }
+}
+
+static void forget_master(fh_redis *r) {
+  free(r->master_host);
+  r->master_host = NULL;
+}
+
+/* r->ac is gone (connect failed, disconnected, freed): what to try next.
+ * A sentinel that gave no master hands over to the next one at once; after
+ * a whole round without one, and after losing the master (ask again: it may
+ * have failed over), the usual backoff. */
+static void next_attempt(fh_redis *r) {
+  if (r->closing) return;
+  if (r->asking) {
+    r->asking = 0;
+    if (r->master_host) { retry_now(r); return; }
+    r->next_sentinel = (r->next_sentinel + 1) % r->url.nsentinels;
+    if (++r->tried < r->url.nsentinels) { retry_now(r); return; }
+    r->tried = 0;
+  } else if (r->url.master) {
+    forget_master(r);
+  }
+  drain_queue(r, 0);  /* no master now: what waited for one fails */
+  schedule_retry(r);
+}
+
 static void on_connect(const redisAsyncContext *ac, int status) {
   fh_redis *r = ac->data;
   if (status != REDIS_OK) {
     /* once per outage at warn level, then quietly while retrying */
-    fh_log(r->backoff <= 0.05 ? FH_LOG_WARN : FH_LOG_DEBUG, "redis connect failed",
+    fh_log(r->backoff <= 0.05 ? FH_LOG_WARN : FH_LOG_DEBUG,
+           r->asking ? "redis sentinel connect failed" : "redis connect failed",
            "error", ac->errstr, NULL);
     r->ac = NULL; /* hiredis frees the context */
     fh_metrics_add("flowhost_redis_errors_total", "kind=\"connect\"", 1);
-    schedule_retry(r);
+    next_attempt(r);
     return;
   }
+  if (r->url.master) return; /* a sentinel; or a master not confirmed yet (on_role) */
   r->connected = 1;
   r->backoff = 0.05;
   fh_log(FH_LOG_INFO, "redis connected", NULL);
@@ -236,11 +248,28 @@ static void on_disconnect(const redisAsyncContext *ac, int status) {
   r->connected = 0;
   r->pending = 0;
   if (r->closing) return;
-  if (status != REDIS_OK) {
+  if (status != REDIS_OK && !r->asking) {
     fh_log(FH_LOG_WARN, "redis disconnected", "error", ac->errstr, NULL);
     fh_metrics_add("flowhost_redis_errors_total", "kind=\"disconnect\"", 1);
   }
-  schedule_retry(r);
+  next_attempt(r);
+}
+
+/* A master that answers READONLY (a replica now), LOADING or MASTERDOWN is
+ * no master to write to: find the current one. The command that got the
+ * error fails with it; those behind it get their replies, then the
+ * connection closes. */
+static void check_demoted(fh_redis *r, const redisReply *rep) {
+  if (!r->url.master || r->asking || !r->ac || rep->type != REDIS_REPLY_ERROR) return;
+  if (strncmp(rep->str, "READONLY", 8) && strncmp(rep->str, "LOADING", 7) &&
+      strncmp(rep->str, "MASTERDOWN", 10))
+    return;
+  if (r->ac->c.flags & REDIS_DISCONNECTING) return;
+  fh_log(FH_LOG_WARN, "redis master answers as a replica; asking the sentinels again",
+         "error", rep->str, NULL);
+  fh_metrics_add("flowhost_redis_errors_total", "kind=\"demoted\"", 1);
+  r->connected = 0; /* no new commands until the master is found */
+  redisAsyncDisconnect(r->ac);
 }
 
 static void on_reply(redisAsyncContext *ac, void *reply, void *privdata) {
@@ -251,8 +280,10 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata) {
   r->progress_at = fh_monotonic();
   if (!r->closing) {
     redisReply *rep = reply;
-    if (rep && rep->type == REDIS_REPLY_ERROR)
+    if (rep && rep->type == REDIS_REPLY_ERROR) {
       fh_metrics_add("flowhost_redis_errors_total", "kind=\"reply\"", 1);
+      check_demoted(r, rep);
+    }
     if (!rep) fh_metrics_add("flowhost_redis_errors_total", "kind=\"unavailable\"", 1);
     pc->cb(rep, rep ? NULL : "redis unavailable", pc->data);
   }
@@ -270,6 +301,73 @@ static void on_setup_reply(redisAsyncContext *ac, void *reply, void *privdata) {
            "error", rep->str, NULL);
     redisAsyncDisconnect(ac);
   }
+}
+
+/* ---- sentinel URLs -------------------------------------------------------- */
+
+static void internal_sent(fh_redis *r) {
+  if (r->pending++ == 0) r->progress_at = fh_monotonic();
+}
+
+static void internal_done(fh_redis *r) {
+  if (r->pending > 0) r->pending--;
+  r->progress_at = fh_monotonic();
+}
+
+static int is_str(const redisReply *e) {
+  return e->type == REDIS_REPLY_STRING || e->type == REDIS_REPLY_STATUS;
+}
+
+/* SENTINEL get-master-addr-by-name: [ip, port], or nil for a name the
+ * sentinel does not watch. Either way this connection is done with; what
+ * comes next is decided when it has closed (next_attempt). */
+static void on_sentinel_reply(redisAsyncContext *ac, void *reply, void *privdata) {
+  fh_redis *r = ac->data;
+  redisReply *rep = reply;
+  (void)privdata;
+  internal_done(r);
+  if (r->closing || !rep) return;
+  long port = 0;
+  if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 && is_str(rep->element[0]) &&
+      is_str(rep->element[1]))
+    port = strtol(rep->element[1]->str, NULL, 10);
+  if (port > 0 && port <= 65535) {
+    r->master_host = strdup(rep->element[0]->str);
+    r->master_port = (int)port;
+    r->tried = 0;
+    fh_log(FH_LOG_DEBUG, "redis sentinel named the master", "host", rep->element[0]->str,
+           "port", rep->element[1]->str, NULL);
+  } else {
+    const fh_redis_addr *a = &r->url.sentinels[r->next_sentinel];
+    char at[300];
+    snprintf(at, sizeof(at), "%s:%d", a->host, a->port);
+    fh_log(FH_LOG_WARN, "redis sentinel names no master (check the name in REDIS_URL)",
+           "sentinel", at, "master", r->url.master,
+           "error", rep->type == REDIS_REPLY_ERROR ? rep->str : "no such master", NULL);
+  }
+  redisAsyncDisconnect(ac);
+}
+
+/* ROLE: the first element is "master" on a master. */
+static void on_role(redisAsyncContext *ac, void *reply, void *privdata) {
+  fh_redis *r = ac->data;
+  redisReply *rep = reply;
+  (void)privdata;
+  internal_done(r);
+  if (r->closing || !rep) return;
+  char at[300];
+  snprintf(at, sizeof(at), "%s:%d", r->master_host ? r->master_host : "?", r->master_port);
+  if (rep->type == REDIS_REPLY_ARRAY && rep->elements > 0 && is_str(rep->element[0]) &&
+      strcmp(rep->element[0]->str, "master") == 0) {
+    r->connected = 1;
+    r->backoff = 0.05;
+    fh_log(FH_LOG_INFO, "redis connected", "master", r->url.master, "at", at, NULL);
+    return;
+  }
+  fh_log(FH_LOG_WARN, "redis named by the sentinels is not a master yet; asking again",
+         "at", at, "role", rep->type == REDIS_REPLY_ARRAY && rep->elements > 0 &&
+         is_str(rep->element[0]) ? rep->element[0]->str : "?", NULL);
+  redisAsyncDisconnect(ac);
 }
 
 /* ---- pub/sub listener ------------------------------------------------------
@@ -296,29 +394,47 @@ int fh_redis_listen(fh_redis *r, const char *channel, fh_redis_msg_cb cb, void *
   if (!(r->channel = strdup(channel))) return FH_ENOMEM;
   r->on_msg = cb;
   r->msg_data = data;
-  if (r->ac) subscribe(r);
+  if (r->ac && !r->asking) subscribe(r);  /* else once connected to the master */
   return 0;
 }
 
-static void connect_now(fh_redis *r) {
-  if (r->closing || r->ac) return;
-  redisAsyncContext *ac = r->url.path ? redisAsyncConnectUnix(r->url.path)
-                                      : redisAsyncConnect(r->url.host, r->url.port);
+/* ---- connecting ----------------------------------------------------------- */
+
+/* Starts a connection to host:port (path: a unix socket) and sets r->ac;
+ * 0 or -1 (nothing to clean up). */
+static int open_context(fh_redis *r, const char *host, int port, const char *path) {
+  redisAsyncContext *ac = path ? redisAsyncConnectUnix(path) : redisAsyncConnect(host, port);
   if (!ac || ac->err) {
     fh_log(r->backoff <= 0.05 ? FH_LOG_WARN : FH_LOG_DEBUG, "redis connect failed", "error", ac ? ac->errstr : "out of memory", NULL);
     if (ac) redisAsyncFree(ac);
-    schedule_retry(r);
-    return;
+    return -1;
   }
   if (attach(ac, r->loop)) {
     redisAsyncFree(ac);
-    schedule_retry(r);
-    return;
+    return -1;
   }
   ac->data = r;
   r->ac = ac;
   redisAsyncSetConnectCallback(ac, on_connect);
   redisAsyncSetDisconnectCallback(ac, on_disconnect);
+  return 0;
+}
+
+static void connect_now(fh_redis *r) {
+  if (r->closing || r->ac) return;
+  if (r->url.master && !r->master_host) {
+    const fh_redis_addr *a = &r->url.sentinels[r->next_sentinel];
+    r->asking = 1;
+    if (open_context(r, a->host, a->port, NULL)) { next_attempt(r); return; }
+    redisAsyncCommand(r->ac, on_sentinel_reply, NULL, "SENTINEL get-master-addr-by-name %s",
+                      r->url.master);
+    internal_sent(r);
+    return;
+  }
+  const char *host = r->url.master ? r->master_host : r->url.host;
+  int port = r->url.master ? r->master_port : r->url.port;
+  if (open_context(r, host, port, r->url.path)) { next_attempt(r); return; }
+  redisAsyncContext *ac = r->ac;
   if (r->url.password) {
     if (r->url.user)
       redisAsyncCommand(ac, on_setup_reply, NULL, "AUTH %s %s", r->url.user, r->url.password);
@@ -326,6 +442,11 @@ static void connect_now(fh_redis *r) {
       redisAsyncCommand(ac, on_setup_reply, NULL, "AUTH %s", r->url.password);
   }
   if (r->url.db) redisAsyncCommand(ac, on_setup_reply, NULL, "SELECT %d", r->url.db);
+  if (r->url.master) {
+    redisAsyncCommand(ac, on_role, NULL, "ROLE");
+    internal_sent(r);
+    drain_queue(r, 1);  /* behind ROLE: a replica answers them READONLY */
+  }
   if (r->channel) subscribe(r);
 }
 
@@ -334,8 +455,18 @@ static void connect_now(fh_redis *r) {
  * fail now instead of hanging their tasks. */
 static void on_watchdog(uv_timer_t *h) {
   fh_redis *r = h->data;
-  if (r->ac && r->pending > 0 && fh_monotonic() - r->progress_at > r->timeout) {
-    fh_log(FH_LOG_WARN, "redis stalled, reconnecting", NULL);
+  if (!r->ticked) {
+    /* the loop runs from now: what was sent while the worker was booting
+     * (its loop not yet running) has had no chance to be answered */
+    r->ticked = 1;
+    r->progress_at = fh_monotonic();
+    return;
+  }
+  /* a sentinel that does not answer at once is skipped for the next one */
+  double timeout = r->asking && r->timeout > 1 ? 1 : r->timeout;
+  if (r->ac && r->pending > 0 && fh_monotonic() - r->progress_at > timeout) {
+    fh_log(FH_LOG_WARN, r->asking ? "redis sentinel does not answer, asking the next" : "redis stalled, reconnecting",
+           "listener", r->channel ? r->channel : "no", NULL);
     fh_metrics_add("flowhost_redis_errors_total", "kind=\"timeout\"", 1);
     /* free, not disconnect: a polite disconnect waits for the replies that
      * are not coming. Pending commands fail with "redis unavailable"; if
@@ -347,7 +478,7 @@ static void on_watchdog(uv_timer_t *h) {
       r->ac = NULL;
       r->connected = 0;
       r->pending = 0;
-      schedule_retry(r);
+      next_attempt(r);
     }
   }
 }
@@ -400,12 +531,24 @@ static int format_command(fh_buf *b, int argc, const char **argv, const size_t *
 int fh_redis_command(fh_redis *r, int argc, const char **argv, const size_t *lens,
                      fh_redis_cb cb, void *data) {
   /* while a connect is in progress hiredis buffers the command and sends
-   * it once connected (or fails it if the connect fails) */
+   * it once connected (or fails it if the connect fails); while the
+   * sentinels are asked, the queue does */
   if (!r || !r->ac) return FH_EUNAVAIL;
   if (format_command(&r->resp, argc, argv, lens)) return FH_ENOMEM;
   pending_cmd *pc = fh_freelist_get(&r->cmds);
   if (!pc) return FH_ENOMEM;
   pc->r = r; pc->cb = cb; pc->data = data;
+  if (r->asking) {
+    queued *q = malloc(sizeof(*q) + r->resp.len);
+    if (!q) { fh_freelist_put(&r->cmds, pc); return FH_ENOMEM; }
+    q->next = NULL;
+    q->pc = pc;
+    q->len = r->resp.len;
+    memcpy(q->cmd, r->resp.data, r->resp.len);
+    if (r->qtail) r->qtail->next = q; else r->qhead = q;
+    r->qtail = q;
+    return 0;
+  }
   /* formatted here into a reused buffer: hiredis' own formatting makes
    * three allocations per command */
   int rc = redisAsyncFormattedCommand(r->ac, on_reply, pc, r->resp.data, r->resp.len);
@@ -430,7 +573,7 @@ int fh_redis_connected(const fh_redis *r) { return r ? r->connected : 0; }
 int fh_redis_use_db(fh_redis *r, int db) {
   if (!r || db < 0 || db > 65535) return FH_EINVAL;
   r->url.db = db;
-  if (r->ac) redisAsyncCommand(r->ac, on_setup_reply, NULL, "SELECT %d", db);
+  if (r->ac && !r->asking) redisAsyncCommand(r->ac, on_setup_reply, NULL, "SELECT %d", db);
   return 0;
 }
 
@@ -440,6 +583,7 @@ static void on_handle_closed(uv_handle_t *h) {
   fh_redis *r = h->data;
   if (--r->handles_open == 0) {
     fh_redis_url_free(&r->url);
+    forget_master(r);
     free(r->channel);
     fh_buf_free(&r->resp);
     fh_freelist_drain(&r->cmds);
@@ -450,6 +594,7 @@ static void on_handle_closed(uv_handle_t *h) {
 void fh_redis_destroy(fh_redis *r) {
   if (!r) return;
   r->closing = 1;
+  drain_queue(r, 0);
   if (r->ac) redisAsyncFree(r->ac);
   r->ac = NULL;
   uv_close((uv_handle_t *)&r->retry, on_handle_closed);

@@ -4,7 +4,12 @@
  * loop turn, so concurrent tasks pipeline for free. The connection comes
  * back by itself after Redis restarts (backoff 50 ms .. 1 s), and a Redis
  * that stops answering for redis_timeout seconds is disconnected, failing
- * its pending commands with "redis unavailable". */
+ * its pending commands with "redis unavailable".
+ *
+ * With a sentinel URL the master is asked of the sentinels (each in turn,
+ * SENTINEL get-master-addr-by-name) and confirmed with ROLE before any
+ * command is taken; a lost connection, or a READONLY or LOADING reply (the
+ * master was demoted), starts the search again (docs/cluster.md). */
 #ifndef FH_REDIS_H
 #define FH_REDIS_H
 
@@ -18,18 +23,28 @@ typedef struct fh_redis fh_redis;
  * err is "redis unavailable". Error replies arrive as REDIS_REPLY_ERROR. */
 typedef void (*fh_redis_cb)(redisReply *reply, const char *err, void *data);
 
+typedef struct {
+  char *host;
+  int port;
+} fh_redis_addr;
+
 /* Parsed form of REDIS_URL. Strings owned by the struct. */
 typedef struct {
-  char *host;     /* NULL for unix sockets */
+  char *host;     /* NULL for unix sockets and sentinel URLs */
   int port;
   char *path;     /* unix socket path */
-  char *user;
+  char *user;     /* user and password: the master's (sentinels: none) */
   char *password;
   int db;
+  char *master;   /* sentinel URLs: the master's name */
+  fh_redis_addr *sentinels;
+  int nsentinels;
 } fh_redis_url;
 
-/* Parses redis://[[user]:password@]host[:port][/db] or unix:///path[?db=N].
- * Returns 0 or FH_EINVAL. Free with fh_redis_url_free. */
+/* Parses redis://[[user]:password@]host[:port][/db], unix:///path[?db=N]
+ * or redis+sentinel://[[user]:password@]host[:port][,host[:port]...]/master[/db]
+ * (sentinel port 26379 by default). Returns 0 or FH_EINVAL. Free with
+ * fh_redis_url_free (core/redis_url.c). */
 int fh_redis_url_parse(const char *url, fh_redis_url *out);
 void fh_redis_url_free(fh_redis_url *u);
 

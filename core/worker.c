@@ -425,7 +425,7 @@ int fh_worker_create(fh_worker **out, int index, const fh_config *cfg,
    * commands fail with "redis unavailable") */
   if (strcmp(mode, "check") != 0 &&
       (rc = fh_redis_create(&w->redis, &w->loop, cfg->redis_url, cfg->redis_timeout))) {
-    snprintf(err, errsz, "REDIS_URL: cannot use \"%s\" (expected redis://[:password@]host:port[/db] or unix:///path)", cfg->redis_url);
+    snprintf(err, errsz, "REDIS_URL: cannot use \"%s\" (expected redis://[:password@]host:port[/db], redis+sentinel://host:port[,host:port...]/master[/db] or unix:///path)", cfg->redis_url);
     goto fail;
   }
   if ((rc = fh_http_client_create(&w->http, &w->loop, cfg->http_timeout,

@@ -7,6 +7,7 @@
 --       opts.fence = false: skip the fencing counter (one SET NX PX, no
 --                  INCR); handle.fence is then nil
 --   lock.release(handle)  -> true | false (not ours any more) | nil, err
+--   lock.fence_key(key)   -> the fencing counter's key (for fenced writes)
 --   lock.extend(handle, lease?) -> true | false | nil, err
 --   lock.with(key, lease, fn, opts?) -> fn's results | nil, err
 --       holds the lock while fn runs, extends it every lease/3 while fn is
@@ -68,9 +69,24 @@ local EXTEND = rscript.new([[
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0]])
 
+-- A key with a Redis hash tag ({...}: a conversation's) keeps it; any other
+-- becomes one, so that the lock and its counter share a slot (the scripts
+-- touch both; docs/redis-keys.md)
+local function tagged(key)
+  local i = key:find("{", 1, true)
+  local j = i and key:find("}", i + 1, true)
+  if j and j > i + 1 then return key end
+  return "{" .. key .. "}"
+end
+
 local function keys_of(key)
+  key = tagged(key)
   return { "lock:" .. key, "lock:fence:" .. key }
 end
+
+--- The key of the fencing counter of lock `key`: a fenced store compares
+--- a holder's handle.fence with it (the newest holder's equals it).
+function M.fence_key(key) return keys_of(key)[2] end
 
 local function check(key, lease)
   if type(key) ~= "string" or key == "" then error("lock: key must be a non-empty string", 3) end
@@ -80,7 +96,7 @@ end
 -- -> fence (or true without fencing) | false (taken) | nil, err
 local function try(key, token, lease, fence)
   if fence == false then
-    local ok, err = redis.call("SET", "lock:" .. key, token, "NX", "PX", math.floor(lease * 1000))
+    local ok, err = redis.call("SET", keys_of(key)[1], token, "NX", "PX", math.floor(lease * 1000))
     if ok == nil then return nil, err end
     return ok == "OK"
   end

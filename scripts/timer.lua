@@ -28,16 +28,21 @@ local crypto = require "crypto"
 local time = require "time"
 local host = require "host"
 local log = require "log"
+local redis = require "redis"
 
 local M = {}
 
+-- one hash tag for all: every script below touches several of them (a
+-- Redis Cluster would keep them on one slot; docs/redis-keys.md)
 local K = {
-  due = "fh:timers:due",           -- zset id -> due ms
-  data = "fh:timers:data",         -- hash id -> json record
-  inflight = "fh:timers:inflight", -- zset id -> lease expiry ms
-  dead = "fh:timers:dead",         -- zset id -> time of giving up
-  fired = "fh:timers:fired:",      -- string per id, 7 days
+  due = "fh:{timers}:due",           -- zset id -> due ms
+  data = "fh:{timers}:data",         -- hash id -> json record
+  inflight = "fh:{timers}:inflight", -- zset id -> lease expiry ms
+  dead = "fh:{timers}:dead",         -- zset id -> time of giving up
+  fired = "fh:{timers}:fired:",      -- string per id, 7 days
+  layout = "fh:{timers}:layout",     -- "2": the keys of before the tag are moved
 }
+M.keys = K
 local MAX_ATTEMPTS = 10
 local DEAD_KEEP = 30 * 24 * 3600   -- seconds a timer given up on stays in the dead set
 
@@ -114,6 +119,52 @@ for _, id in ipairs(old) do
   redis.call('HDEL', KEYS[2], id)
 end
 return #old]])
+
+-- The keys of before the hash tag (flowhost before issue 20), moved to the
+-- tagged names once: KEYS = old due, data, inflight, dead, then the new
+-- ones. Only a single Redis ever had them (the old scripts cannot run on a
+-- Cluster), where a script may touch both.
+local LEGACY = { "fh:timers:due", "fh:timers:data", "fh:timers:inflight", "fh:timers:dead" }
+local MIGRATE = rscript.new([[
+for i = 1, 4 do
+  local old, new = KEYS[i], KEYS[i + 4]
+  local t = redis.call('TYPE', old).ok
+  if t == 'zset' then
+    local items = redis.call('ZRANGE', old, 0, -1, 'WITHSCORES')
+    for j = 1, #items, 2 do redis.call('ZADD', new, 'NX', items[j + 1], items[j]) end
+  elseif t == 'hash' then
+    local items = redis.call('HGETALL', old)
+    for j = 1, #items, 2 do redis.call('HSETNX', new, items[j], items[j + 1]) end
+  end
+  redis.call('DEL', old)
+end
+return 1]])
+
+--- Moves timers kept under the names of before the hash tag (fh:timers:*)
+--- to the tagged ones, then marks the move done in fh:{timers}:layout.
+--- -> true | nil, err   (yields; timer.start runs it)
+function M.migrate()
+  local done, err = redis.call("GET", K.layout)
+  if done == "2" then return true end
+  if done == nil and err then return nil, err end
+  local keys = {}
+  for i, k in ipairs(LEGACY) do keys[i] = k end
+  for _, name in ipairs{ "due", "data", "inflight", "dead" } do keys[#keys + 1] = K[name] end
+  local _, merr = MIGRATE:run(keys, {})
+  if merr then return nil, merr end
+  local cursor = "0"
+  repeat
+    local r, serr = redis.call("SCAN", cursor, "MATCH", "fh:timers:fired:*", "COUNT", 1000)
+    if not r then return nil, serr end
+    cursor = r[1]
+    for _, old in ipairs(r[2]) do
+      redis.call("RENAMENX", old, K.fired .. old:sub(#"fh:timers:fired:" + 1))
+      redis.call("DEL", old)                       -- (RENAMENX kept a newer mark: drop the old)
+    end
+  until cursor == "0"
+  redis.call("SET", K.layout, "2")
+  return true
+end
 
 local handlers = {}
 local lease_s = 60
@@ -221,6 +272,14 @@ function M.start(opts)
   lease_s = opts and opts.lease or lease_s
   host.spawn(function()
     local pruned = 0
+    while true do
+      local ok, err = M.migrate()                 -- once (a marker says it is done)
+      if ok then break end
+      if err ~= "redis unavailable" then
+        log.warn("timers: moving the keys of before the hash tag failed; trying again", { error = err })
+      end
+      time.sleep(1)
+    end
     while true do
       if time.monotonic() - pruned > 60 then pruned = time.monotonic(); M.prune() end
       local n, err = M.poll()

@@ -88,6 +88,12 @@ echo "== kill storm (tests/storm: Telegram webhooks as fast as one host takes th
 suite "kill storm" python3 tests/storm/storm.py --port "${STORM_PORT:-18097}" --duration 20 --kill-every 5 \
   --quiet 10 --claim-idle-ms 3000 --logdir var/test/storm --json var/test/storm.json
 
+echo "== cluster (3 hosts on Redis Sentinel: order, a host kill, a master failover; docs/cluster.md)"
+export CLUSTER_BASE_PORT=${CLUSTER_BASE_PORT:-16500}
+suite "cluster specs" env FLOWHOST_LUA_PATH="tests/support/?.lua" FLOWHOST_BIN="$ROOT/build/flowhost" build/flowhost test tests/cluster
+echo "== cluster keys (the unit specs on a cluster-enabled Redis: no CROSSSLOT)"
+suite "cluster keys" tests/cluster/crossslot.sh
+
 echo "== flowhost check (every tenant's flows load and validate)"
 suite "flowhost check" build/flowhost check
 

@@ -35,6 +35,7 @@ local inbound = require "channels.inbound"
 local turns = require "channels.turn"
 local receipts = require "channels.receipts"
 local doubt = require "channels.doubt"
+local order = require "channels.order"
 local S = require "channels.shape"
 
 local M = {}
@@ -53,8 +54,15 @@ local MAX_DEBOUNCE_WAITS = 5
 -- how long a reply in doubt waits for the vendor's status callback (WhatsApp,
 -- Twilio) before the tenant's in_doubt rule decides
 local CONFIRM_WAIT = tonumber(os.getenv("FLOWHOST_DOUBT_WAIT_S")) or 5
+-- an entry whose conversation has an earlier one pending on another host
+-- waits for it (channels.order) this long at most, well before the claim
+-- could hand the entry to a third host; then the claim brings it back
+local ORDER_WAIT = CLAIM_IDLE_MS / 2000
 
-local consumer = ("%s-%d-%d"):format(os.getenv("HOSTNAME") or "host", math.floor(time.now()), host.worker())
+-- unique per process (several hosts on one machine share HOSTNAME, and may
+-- start within one second): the group tells their pending entries apart
+local consumer = ("%s-%d-%s-%d"):format(os.getenv("HOSTNAME") or "host", math.floor(time.now()),
+                                       require("crypto").random_hex(3), host.worker())
 
 -- entries this worker is handling now (id -> its stream): a claim must not
 -- hand them out again, here or on another host (see touch())
@@ -268,6 +276,53 @@ local function take_burst(q, debounce)
   return n, merged
 end
 
+-- Answers q[1] (with the n - 1 entries merged into it) and acknowledges
+-- them; a next entry of the conversation handed to this consumer meanwhile
+-- (channels.order) is put first in q. -> false when q must wait for the
+-- claim (the message could not be answered now)
+local function answer_first(tenant, stream, q, n, merged, settings)
+  local e = q[1]
+  local f = fields(e[2])
+  if n > 1 then                                  -- merge only what follows it in the line
+    local ids = {}
+    for i = 1, n do ids[i] = q[i][1] end
+    local k = math.max(order.leading(tenant, f, ids), 1)
+    for i = n, k + 1, -1 do merged[i - 1] = nil end
+    n = k
+  end
+  local ok, done, why, detail = pcall(handle, tenant, settings, f, merged)
+  local nxt
+  if ok and done == false then
+    log.warn("inbound entry the host cannot use: moved to the dead-letter stream",
+             { tenant = tenant, entry = e[1], reason = why, detail = detail })
+    local dead = inbound.dead_letter(tenant, why, with_entry(e, { "source", "stream", "entry", e[1],
+                                     "error", why .. ": " .. tostring(detail) }))
+    if dead then _, nxt = order.done(tenant, f, stream, GROUP, e[1], consumer) end   -- else the claim brings it back
+    inflight[e[1]] = nil
+    table.remove(q, 1)
+  elseif ok and done == true then
+    for _ = 1, n do
+      local _, handed = order.done(tenant, fields(q[1][2]), stream, GROUP, q[1][1], consumer)
+      nxt = handed or nxt
+      inflight[q[1][1]] = nil
+      table.remove(q, 1)
+    end
+  else
+    log.warn("inbound message not answered yet", { tenant = tenant, entry = e[1],
+                                                   err = tostring(ok and why or done) })
+    return false
+  end
+  if nxt and not inflight[nxt] then               -- handed here: not read by this worker
+    local got = redis.call("XRANGE", stream, nxt, nxt)
+    local entry = type(got) == "table" and got[1]
+    if entry and type(entry[2]) == "table" then
+      inflight[nxt] = stream
+      table.insert(q, 1, entry)
+    end
+  end
+  return true
+end
+
 local function process(tenant, stream, qkey)
   local q = queues[qkey]
   local settings = (tenants.status(tenant) or {}).settings or {}
@@ -275,25 +330,19 @@ local function process(tenant, stream, qkey)
   while #q > 0 do
     local n, merged = take_burst(q, debounce)
     local e = q[1]
-    local f = fields(e[2])
-    local ok, done, why, detail = pcall(handle, tenant, settings, f, merged)
-    if ok and done == false then
-      log.warn("inbound entry the host cannot use: moved to the dead-letter stream",
-               { tenant = tenant, entry = e[1], reason = why, detail = detail })
-      local dead = inbound.dead_letter(tenant, why, with_entry(e, { "source", "stream", "entry", e[1],
-                                       "error", why .. ": " .. tostring(detail) }))
-      if dead then redis.call("XACK", stream, GROUP, e[1]) end   -- else the claim brings it back
+    -- its turn in the conversation: earlier messages read by other hosts first
+    local first, werr = order.wait_first(tenant, fields(e[2]), e[1], stream, GROUP, ORDER_WAIT, consumer)
+    if first == "handed" then
+      -- the host answering the conversation's earlier message took this one
+      -- too: it answers it next (order.done)
       inflight[e[1]] = nil
       table.remove(q, 1)
-    elseif ok and done == true then
-      for i = 1, n do
-        redis.call("XACK", stream, GROUP, q[1][1])
-        inflight[q[1][1]] = nil
-        table.remove(q, 1)
-      end
-    else
-      log.warn("inbound message not answered yet", { tenant = tenant, entry = e[1],
-                                                     err = tostring(ok and why or done) })
+    elseif not first then
+      log.warn("inbound message waits for an earlier one of its conversation", { tenant = tenant, entry = e[1],
+                                                                                  err = tostring(werr) })
+      for _, left in ipairs(q) do inflight[left[1]] = nil end
+      break                                      -- keep order: the claim brings them back
+    elseif not answer_first(tenant, stream, q, n, merged, settings) then
       for _, left in ipairs(q) do inflight[left[1]] = nil end
       break                                      -- keep order: the rest waits for the claim
     end
@@ -326,7 +375,7 @@ local function dead_letters(tenant, stream)
       local e = type(got) == "table" and got[1] or {}
       local dead = inbound.dead_letter(tenant, "not answered", with_entry(e, { "source", "stream", "entry", p[1],
                                        "deliveries", p[4], "error", "not answered after retries" }))
-      if dead then redis.call("XACK", stream, GROUP, p[1]) end
+      if dead then order.done(tenant, fields(e[2]), stream, GROUP, p[1]) end
       log.error("inbound message moved to the dead-letter stream", { tenant = tenant, entry = p[1] })
     end
   end
@@ -367,12 +416,10 @@ local function touch(stream)
   for id, s in pairs(inflight) do                -- (collected first: the calls yield)
     if s == stream then ids[#ids + 1] = id end
   end
-  for from = 1, #ids, 256 do
-    local args = { "XCLAIM", stream, GROUP, consumer, 0 }
-    for k = from, math.min(from + 255, #ids) do args[#args + 1] = ids[k] end
-    args[#args + 1] = "JUSTID"
-    redis.call(unpack(args))
-  end
+  -- (only entries this consumer still holds: one another host took over
+  -- when this one was stalled stays there)
+  local ok, err = order.keep(stream, GROUP, consumer, ids)
+  if not ok then log.error("keeping stream entries failed", { stream = stream, error = tostring(err) }) end
 end
 
 -- entries idle past CLAIM_IDLE_MS (their consumer died, or gave up on
@@ -405,10 +452,10 @@ function M.start()
         if st and st.settings and st.settings.channels then
           local k = inbound.stream(id)
           if not groups[k] then
-            redis.call("XGROUP", "CREATE", k, GROUP, "0", "MKSTREAM")   -- BUSYGROUP when it exists: fine
-            groups[k] = true
+            local ok, err = redis.call("XGROUP", "CREATE", k, GROUP, "0", "MKSTREAM")
+            groups[k] = ok ~= nil or (err or ""):find("BUSYGROUP", 1, true) ~= nil   -- exists: fine
           end
-          keys[#keys + 1], ids[#ids + 1] = k, id
+          if groups[k] then keys[#keys + 1], ids[#ids + 1] = k, id end
         end
       end
       local got = false
@@ -416,7 +463,10 @@ function M.start()
         local args = { "XREADGROUP", "GROUP", GROUP, consumer, "COUNT", 64, "STREAMS" }
         for _, k in ipairs(keys) do args[#args + 1] = k end
         for _ = 1, #keys do args[#args + 1] = ">" end
-        local res = redis.call(unpack(args))
+        local res, rerr = redis.call(unpack(args))
+        -- a Redis that lost the group (restarted empty, or a failover before
+        -- the group reached the replica): make it again
+        if rerr and rerr:find("NOGROUP", 1, true) then groups = {} end
         if type(res) == "table" then
           for _, s in ipairs(res) do
             local tenant = s[1]:match("^fh:in:{(.*)}$")

@@ -26,10 +26,10 @@
 -- keeps the newest DEAD_MAX entries (XADD MAXLEN ~): an operator reads it
 -- with XRANGE; it is a record, nothing re-reads it.
 local redis = require "redis"
-local rscript = require "rscript"
 local json = require "json"
 local host = require "host"
 local log = require "log"
+local order = require "channels.order"
 
 local M = {}
 
@@ -47,30 +47,21 @@ function M.stream(tenant) return "fh:in:{" .. tenant .. "}" end
 function M.dead(tenant) return "fh:dead:{" .. tenant .. "}" end
 function M.dedupe_key(tenant, channel, id) return ("fh:seen:{%s}:%s:%s"):format(tenant, channel, id) end
 
--- one step: a kill -9 between "seen" and the append would drop the message
--- for good (the provider's retry is then a "duplicate"); the window too.
--- KEYS: seen, stream, window (one hash tag: the tenant's)
--- (the append first: a script that fails half-way is not undone, and a
--- message appended twice is answered once: the outbox is keyed by its id)
-local ACCEPT = rscript.new([[
-if redis.call('EXISTS', KEYS[1]) == 1 then return 'duplicate' end
-redis.call('XADD', KEYS[2], '*', unpack(ARGV, 4))
-redis.call('SET', KEYS[1], '1', 'EX', ARGV[1])
-redis.call('SET', KEYS[3], ARGV[3], 'EX', ARGV[2])
-return 'queued']])
-
 function M.accept(tenant, channel, msg)
   local payload = { text = msg.text, button = msg.button, kind = msg.kind, callback = msg.callback,
                     media = msg.media, location = msg.location, contacts = msg.contacts }
-  local args = { DEDUPE_TTL, WINDOW, math.floor(require("time").now()),
-    "channel", channel, "id", msg.id, "conversation", msg.conversation, "name", msg.name or "",
-    "msg", json.encode(payload) }
-  if msg.rep then args[#args + 1], args[#args + 2] = "rep", msg.rep end   -- a sales rep's (channels.reps)
-  -- the customer wrote: the channel's service window (WhatsApp: 24 h) is open
-  local res, err = ACCEPT:run({ M.dedupe_key(tenant, channel, msg.id), M.stream(tenant),
-                                M.window_key(tenant, channel, msg.conversation) }, args)
-  if res == nil then return nil, err end          -- nothing written: the provider's retry gets in
-  return res
+  local fields = { "channel", channel, "id", msg.id,
+    "conversation", msg.conversation, "name", msg.name or "", "msg", json.encode(payload) }
+  if msg.rep then fields[#fields + 1], fields[#fields + 2] = "rep", msg.rep end   -- a sales rep's (channels.reps)
+  -- one script: the dedupe mark, the entry, its place in its conversation's
+  -- line (channels.order) and the channel's service window (the customer
+  -- wrote; WhatsApp: 24 h)
+  local id, err = order.append(tenant, M.stream(tenant), fields, {
+    seen = M.dedupe_key(tenant, channel, msg.id), seen_ttl = DEDUPE_TTL,
+    window = M.window_key(tenant, channel, msg.conversation), now = math.floor(require("time").now()),
+    window_ttl = WINDOW })
+  if id == nil then return nil, err end           -- nothing written: the provider's retry gets in
+  return id == "duplicate" and "duplicate" or "queued"
 end
 
 local function label(s) return host.escape_label(tostring(s)) end

@@ -49,9 +49,10 @@ end
 
 function M.run(tenant, conversation, msg, opts)
   local base = tenant:match("^([^.]+)")
-  local res, err, detail = lock.with(flowturn.lock_key(tenant, conversation), flowturn.LEASE, function()
+  local res, err, detail = lock.with(flowturn.lock_key(tenant, conversation), flowturn.LEASE, function(h)
     local out, cerr, cdetail, fallback = tenants.call(base, "turn", json.encode{
-      tenant = tenant, id = conversation, mid = opts and opts.mid, msg = msg })
+      tenant = tenant, id = conversation, mid = opts and opts.mid, msg = msg,
+      fence = h.fence and ("%.0f"):format(h.fence) })   -- as text: JSON numbers keep 14 digits
     if cerr == "flow failed" then return { replies = { { text = fallback } }, error = "flow failed" }, nil, cdetail end
     local r = out and json.decode(out)
     if r and r.res then return r.res end

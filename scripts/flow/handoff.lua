@@ -217,12 +217,12 @@ local function to_customer(tenant, settings, conv, msg, id, ended)
   local turn = require "flow.turn"
   local lock = require "lock"
   local t = tenant_of(tenant)
-  lock.with(turn.lock_key(tenant, conv), turn.LEASE, function()
+  lock.with(turn.lock_key(tenant, conv), turn.LEASE, function(h)
     local c = store.load(tenant, conv)
     if c then
       if ended and type(c.handoff) == "table" then c.handoff.resumed = time.now() end
       store.remember(c, ended and "bot" or "staff", msg)
-      store.save(tenant, conv, c, t and t.ttl or 24 * 3600)
+      store.save(tenant, conv, c, t and t.ttl or 24 * 3600, h.fence)
     end
   end, { wait = 10 })
   local who = require("flow.identity").of(conv)

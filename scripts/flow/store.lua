@@ -6,10 +6,14 @@
 --       reads next anyway); replies: theirs, in order
 --       conv.id and conv.tenant are always id and tenant (never what the
 --       record says); conv.slots, conv.data and conv.history are tables
---   store.save(tenant, id, conv, ttl) -> true, copy | nil, err
+--   store.save(tenant, id, conv, ttl, fence?) -> true, copy | nil, err
 --       copy: what was written (readonly.plain's copy of conv)
 --       what JSON cannot hold (functions, runtime objects, cycles, ...) is
---       left out and logged as a warning naming where it was
+--       left out and logged as a warning naming where it was; with fence
+--       (the turn lock's handle.fence) the write is refused, nil, "stale
+--       lock", when the lock was taken by someone else since (our lease ran
+--       out: a paused host must not overwrite the newer turn's conversation)
+--   store.lock_key(tenant, id) -> the key of the conversation's turn lock
 --   store.reset(tenant, id) -> true | nil, err
 --   store.key(tenant, id) -> the conversation's key (also its lock's base)
 --   store.index(tenant) -> the key of the tenant's (or rep's) conversations by
@@ -31,6 +35,8 @@
 -- conversation can be told apart from a new one. The braces keep both
 -- keys on one Redis Cluster slot.
 local redis = require "redis"
+local rscript = require "rscript"
+local lock = require "lock"
 local json = require "json"
 local identity = require "flow.identity"
 local readonly = require "flow.readonly"
@@ -48,6 +54,17 @@ function M.key(tenant, id)
   end
   return "fh:conv:{" .. tenant .. ":" .. id .. "}"
 end
+
+function M.lock_key(tenant, id) return M.key(tenant, id) .. ":lock" end
+
+-- KEYS: the conversation, its marker, the lock's fencing counter (one slot:
+-- all carry {tenant:id}); ARGV: json, ttl, marker ttl, the writer's fence
+local SAVE_FENCED = rscript.new([[
+local newest = tonumber(redis.call('GET', KEYS[3]) or '0')
+if newest and newest > tonumber(ARGV[4]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+redis.call('SET', KEYS[2], '1', 'EX', ARGV[3])
+return 1]])
 
 local function table_field(conv, k)
   if type(conv[k]) ~= "table" then conv[k] = {} end
@@ -104,7 +121,7 @@ function M.member_id(member)
   return member:match("^[^\t]*\t[^\t]*\t(.*)$") or member
 end
 
-function M.save(tenant, id, conv, ttl)
+function M.save(tenant, id, conv, ttl, fence)
   local key = M.key(tenant, id)
   -- the history is JSON data only (read from JSON, added to by remember)
   local h = conv.history
@@ -119,15 +136,34 @@ function M.save(tenant, id, conv, ttl)
   local index, member, old = M.index(tenant), M.member(id, plain), plain.indexed
   plain.indexed = member
   conv.indexed = member
-  local r, err = redis.pipeline{
-    { "SET", key, json.encode(plain), "EX", math.floor(ttl) },
-    { "SET", key .. ":seen", "1", "EX", math.max(SEEN_TTL, math.floor(ttl)) },
+  -- the tenant's index (the studio's list and search; another hash tag
+  -- than the record's: its own commands, never in the record's script)
+  local listed = {
     { "ZADD", index, now, member },
     { "ZREMRANGEBYSCORE", index, "-inf", "(" .. (now - math.floor(ttl)) },
     { "EXPIRE", index, math.floor(ttl) },   -- (every entry is older than that by then)
     -- (the member under the conversation's earlier name)
     type(old) == "string" and old ~= member and { "ZREM", index, old } or { "ECHO", "" },
   }
+  if fence then
+    local n, err = SAVE_FENCED:run({ key, key .. ":seen", lock.fence_key(M.lock_key(tenant, id)) },
+      { json.encode(plain), math.floor(ttl), math.max(SEEN_TTL, math.floor(ttl)), fence })
+    if n == nil then return nil, err end
+    if n == 0 then
+      require("log").warn("conversation not saved: its lock was taken by a newer turn (this one's lease ran out)",
+        { tenant = tenant, conversation = id })
+      return nil, "stale lock"
+    end
+    local ok, lerr = redis.pipeline(listed)
+    if not ok then require("log").warn("the conversation list was not updated", { tenant = tenant, err = lerr }) end
+    return true, plain
+  end
+  local cmds = {
+    { "SET", key, json.encode(plain), "EX", math.floor(ttl) },
+    { "SET", key .. ":seen", "1", "EX", math.max(SEEN_TTL, math.floor(ttl)) },
+  }
+  for _, cmd in ipairs(listed) do cmds[#cmds + 1] = cmd end
+  local r, err = redis.pipeline(cmds)
   if not r then return nil, err end
   if type(r[1]) == "table" then return nil, r[1].err end
   return true, plain

@@ -43,7 +43,7 @@ end
 -- this conversation's
 local function own(tenant, conv, id)
   if type(id) ~= "string" or id:sub(1, #base(tenant) + 6) ~= "flow:" .. base(tenant) .. ":" then return nil end
-  local rec = redis.call("HGET", "fh:timers:data", id)
+  local rec = redis.call("HGET", timer.keys.data, id)
   rec = type(rec) == "string" and json.decode(rec) or nil
   local p = type(rec) == "table" and rec.payload or nil
   if type(p) ~= "table" or p.conv ~= conv or base(p.tenant) ~= base(tenant) then return nil end

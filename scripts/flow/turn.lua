@@ -6,7 +6,9 @@
 --       does not run again (the last 20 ids are kept with the conversation)
 --       opts.locked: the caller holds the conversation's lock already (the
 --       worker's main state takes it around a tenant state's turn, so a
---       turn stopped for its budget cannot keep it)
+--       turn stopped for its budget cannot keep it); opts.fence: that
+--       lock's fencing token (the conversation is written only while no
+--       newer holder took the lock, flow.store)
 --       msg = {text = "..."} or {button = "<id>"} or, for a flow timer,
 --             {timer = "<handler>", timer_id, data} (flow.timers), or for
 --             a voice assistant's tool call {tool = {name, id, arguments,
@@ -39,7 +41,7 @@ local LEASE = 10
 M.LEASE = LEASE
 
 --- The key of a conversation's turn lock (taken by whoever runs the turn).
-function M.lock_key(tenant_id, conv_id) return store.key(tenant_id, conv_id) .. ":lock" end
+function M.lock_key(tenant_id, conv_id) return store.lock_key(tenant_id, conv_id) end
 
 -- what a turn answers is data only: a flow may have put a function or a
 -- runtime object into its slots (the saved conversation leaves them out too)
@@ -61,7 +63,8 @@ function M.run(tenant_id, conv_id, msg, opts)
   if type(conv_id) ~= "string" or conv_id == "" or #conv_id > 128 then
     error("turn.run: conversation id must be a string of 1 to 128 characters", 2)
   end
-  local function locked()
+  local function locked(h)
+    local fence = h and h.fence or opts and opts.fence
     -- a customer's message: whether a person has the conversation is read
     -- in the same round trip (handoff.route asks it next)
     local routed_msg = not msg.timer and not msg.tool
@@ -101,7 +104,7 @@ function M.run(tenant_id, conv_id, msg, opts)
           table.insert(conv.handled, { mid = mid, replies = out.replies })
           while #conv.handled > 20 do table.remove(conv.handled, 1) end
         end
-        local saved, serr = store.save(tenant_id, conv_id, conv, t.ttl)
+        local saved, serr = store.save(tenant_id, conv_id, conv, t.ttl, fence)
         if not saved then return nil, serr end
         return out
       end
@@ -127,7 +130,7 @@ function M.run(tenant_id, conv_id, msg, opts)
       table.insert(conv.handled, { mid = mid, replies = out.replies, result = out.result })
       while #conv.handled > 20 do table.remove(conv.handled, 1) end
     end
-    local saved, copy = store.save(tenant_id, conv_id, conv, t.ttl)
+    local saved, copy = store.save(tenant_id, conv_id, conv, t.ttl, fence)
     if not saved then return nil, copy end
     return output(c, copy)
   end

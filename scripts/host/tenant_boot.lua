@@ -41,7 +41,7 @@ function M.load(arg)
     end
     return id
   end
-  _G.turn = answer(function(r) return turn.run(routed(r), r.id, r.msg, { mid = r.mid, locked = true }) end)
+  _G.turn = answer(function(r) return turn.run(routed(r), r.id, r.msg, { mid = r.mid, locked = true, fence = r.fence }) end)
   _G.conversation = answer(function(r)
     local conv, how = store.load(routed(r), r.id)
     if not conv then return nil, how end

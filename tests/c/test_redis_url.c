@@ -90,6 +90,36 @@ static void test_unix(void) {
   CHECK_URL("unix:///tmp/r.sock?db=0",    NULL, 0, "/tmp/r.sock",         NULL, NULL, 0);
 }
 
+/* redis+sentinel://: the sentinels in order, the master's name, its db
+ * and password. */
+static void test_sentinel(void) {
+  fh_redis_url u;
+  CHECK(fh_redis_url_parse("redis+sentinel://s1:26380,s2,10.0.0.3:5000/mymaster", &u) == 0);
+  CHECK(u.nsentinels == 3 && u.host == NULL && u.db == 0 && u.password == NULL);
+  CHECK(str_eq(u.master, "mymaster"));
+  CHECK(u.nsentinels == 3 && str_eq(u.sentinels[0].host, "s1") && u.sentinels[0].port == 26380);
+  CHECK(u.nsentinels == 3 && str_eq(u.sentinels[1].host, "s2") && u.sentinels[1].port == 26379);
+  CHECK(u.nsentinels == 3 && str_eq(u.sentinels[2].host, "10.0.0.3") && u.sentinels[2].port == 5000);
+  fh_redis_url_free(&u);
+  CHECK(u.sentinels == NULL && u.master == NULL && u.nsentinels == 0);
+
+  CHECK(fh_redis_url_parse("redis+sentinel://:pw@127.0.0.1:27001/m1/3", &u) == 0);
+  CHECK(u.nsentinels == 1 && str_eq(u.master, "m1") && u.db == 3 && str_eq(u.password, "pw"));
+  fh_redis_url_free(&u);
+  CHECK(fh_redis_url_parse("redis+sentinel://app:pw@h/m1/", &u) == 0);
+  CHECK(str_eq(u.user, "app") && u.db == 0 && u.nsentinels == 1 && u.sentinels[0].port == 26379);
+  fh_redis_url_free(&u);
+
+  CHECK_BAD("redis+sentinel://h1:26379");          /* no master name */
+  CHECK_BAD("redis+sentinel://h1:26379/");
+  CHECK_BAD("redis+sentinel:///mymaster");         /* no sentinel */
+  CHECK_BAD("redis+sentinel://h1,,h2/mymaster");
+  CHECK_BAD("redis+sentinel://h1:x/mymaster");
+  CHECK_BAD("redis+sentinel://h1:0/mymaster");
+  CHECK_BAD("redis+sentinel://h1/mymaster/x");
+  CHECK_BAD("redis+sentinel://h1/mymaster/1/2");
+}
+
 static void test_rejects(void) {
   CHECK_BAD("http://x");
   CHECK_BAD("");
@@ -119,6 +149,7 @@ static void test_rejects(void) {
 int main(void) {
   test_tcp();
   test_unix();
+  test_sentinel();
   test_rejects();
 
   if (failures != 0) {

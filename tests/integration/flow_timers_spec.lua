@@ -34,7 +34,7 @@ end
 local function scheduled_then_killed(env, due)
   local a = start(env)
   local id = ("sched:ticker:tick:%d"):format(due)
-  local ok = proc.wait_until(function() return redis.call("HEXISTS", "fh:timers:data", id) == 1 end, 10, 0.05)
+  local ok = proc.wait_until(function() return redis.call("HEXISTS", "fh:{timers}:data", id) == 1 end, 10, 0.05)
   proc.stop(a, "KILL")
   assert.truthy(ok, "the host did not schedule " .. id)
   assert.truthy(time.now() < due - 1, "the host came up too late for this test")

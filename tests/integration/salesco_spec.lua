@@ -123,18 +123,18 @@ describe("salesco over Telegram Business", function()
   end
 
   -- whether the timer is waiting to fire
-  local function pending(id) return type(redis.call("ZSCORE", "fh:timers:due", id)) == "string" end
+  local function pending(id) return type(redis.call("ZSCORE", "fh:{timers}:due", id)) == "string" end
   -- the conversation's pending follow-up timer: its id (nil: none pending)
   local function follow_up(conn, chat)
     local conv = "telegram:" .. conn .. "/" .. chat
-    local all = redis.call("HGETALL", "fh:timers:data")
+    local all = redis.call("HGETALL", "fh:{timers}:data")
     for i = 1, #all, 2 do
       local rec = json.decode(all[i + 1])
       if rec and rec.payload and rec.payload.conv == conv and rec.payload.handler == "follow_up"
         and pending(rec.id) then return rec.id, rec end
     end
   end
-  local function make_due(id) redis.call("ZADD", "fh:timers:due", 0, id) end
+  local function make_due(id) redis.call("ZADD", "fh:{timers}:due", 0, id) end
 
   local anna_conn, ben_conn
 
@@ -279,8 +279,8 @@ describe("salesco over Telegram Business", function()
     assert.matches("thank you for writing to Cara Lim", cara_said()[1])
     local conv = "telegram:" .. p
     local id
-    for _, x in ipairs(redis.call("ZRANGE", "fh:timers:due", 0, -1)) do
-      local rec = json.decode(redis.call("HGET", "fh:timers:data", x) or "null")
+    for _, x in ipairs(redis.call("ZRANGE", "fh:{timers}:due", 0, -1)) do
+      local rec = json.decode(redis.call("HGET", "fh:{timers}:data", x) or "null")
       if type(rec) == "table" and rec.payload and rec.payload.conv == conv and rec.payload.tenant == "salesco.cara" then id = x end
     end
     assert.truthy(id, "no follow-up for Cara's prospect")

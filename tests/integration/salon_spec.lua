@@ -203,7 +203,7 @@ describe("salon over Twilio", function()
     -- the schedule's next occurrence (today's or tomorrow's 08:00 in Mexico
     -- City, by the time of day): the cita is booked on that day
     local sched
-    for _, t in ipairs(redis.call("ZRANGE", "fh:timers:due", 0, -1)) do
+    for _, t in ipairs(redis.call("ZRANGE", "fh:{timers}:due", 0, -1)) do
       if t:find("salon", 1, true) and t:find("daily_summary", 1, true) then sched = t end
     end
     assert.truthy(sched, "no daily_summary occurrence scheduled")
@@ -229,7 +229,7 @@ describe("salon over Twilio", function()
     assert.truthy(nth(c, before + 1):find("traiga foto del corte que quiere", 1, true))
     -- the schedule's next occurrence fires now
     local o, a = #sent_to(OWNER), #sent_to(ANA)
-    redis.call("ZADD", "fh:timers:due", math.floor(time.now() * 1000), sched)
+    redis.call("ZADD", "fh:{timers}:due", math.floor(time.now() * 1000), sched)
     local summary = nth(OWNER, o + 1, 10)
     assert.truthy(summary:find("Marta", 1, true), summary)
     if where[2] == "ana" then
@@ -248,10 +248,10 @@ describe("salon over Twilio", function()
     say(c, "1")
     say(c, "1")
     local function fire_reminder()
-      for _, t in ipairs(redis.call("ZRANGE", "fh:timers:due", 0, -1)) do
-        local rec = json.decode(redis.call("HGET", "fh:timers:data", t) or "null")
+      for _, t in ipairs(redis.call("ZRANGE", "fh:{timers}:due", 0, -1)) do
+        local rec = json.decode(redis.call("HGET", "fh:{timers}:data", t) or "null")
         if rec and rec.payload and rec.payload.handler == "remind_cita" and rec.payload.conv == "twilio:" .. c then
-          redis.call("ZADD", "fh:timers:due", math.floor(time.now() * 1000), t)
+          redis.call("ZADD", "fh:{timers}:due", math.floor(time.now() * 1000), t)
           return true
         end
       end

@@ -10,8 +10,8 @@ local time = require "time"
 local run = require("crypto").random_hex(4) -- ids unique to this run
 
 local function reset()
-  redis.call("DEL", "test:timers:fired", "test:timers:late", "fh:timers:due",
-             "fh:timers:data", "fh:timers:inflight", "fh:timers:dead")
+  redis.call("DEL", "test:timers:fired", "test:timers:late", "fh:{timers}:due",
+             "fh:{timers}:data", "fh:{timers}:inflight", "fh:{timers}:dead")
 end
 
 local function fired_counts()
@@ -60,7 +60,7 @@ describe("durable timers", function()
       end)
     end
     proc.wait_until(function() return done == tasks end, 30)
-    assert.are.equal(10000, redis.call("ZCARD", "fh:timers:due"))
+    assert.are.equal(10000, redis.call("ZCARD", "fh:{timers}:due"))
     local a = proc.start{}
     local b = proc.start{}
     local all = proc.wait_until(function()
@@ -73,7 +73,7 @@ describe("durable timers", function()
     local dup = 0
     for _, n in pairs(fired_counts()) do if n ~= 1 then dup = dup + 1 end end
     assert.are.equal(0, dup)
-    assert.are.equal(0, redis.call("ZCARD", "fh:timers:due"))
-    assert.are.equal(0, redis.call("ZCARD", "fh:timers:inflight"))
+    assert.are.equal(0, redis.call("ZCARD", "fh:{timers}:due"))
+    assert.are.equal(0, redis.call("ZCARD", "fh:{timers}:inflight"))
   end)
 end)

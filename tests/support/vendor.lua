@@ -2,6 +2,7 @@
 --- and its control API.
 --
 --   local fake = vendor.start("whatsapp", "/_control/sent")   -> {url, port, stop = fn}
+--   vendor.attach(name, url) -> the same for a fake started elsewhere
 --   fake:control(path, body?) -> decoded JSON (GET without body, POST with)
 --   fake:sent(path, keep?) / fake:wait_sent(path, keep, n, secs?) -> the
 --       records of a GET /_control/sent-like path that keep(record) accepts
@@ -31,9 +32,17 @@ function M.start(name, ready_path)
       return r and r.status == 200
     end, 20)                   -- (python starts in 10 s and more on a machine under load)
     if ok and not lost then return f end
-    if not lost then error("the fake " .. name .. " did not start (" .. out .. ")") end
+    if not lost then
+      f:stop()                                 -- not left behind
+      error("the fake " .. name .. " did not start (" .. out .. ")")
+    end
   end
   error("the fake " .. name .. " found no free port in 3 tries")
+end
+
+--- A fake some script started already (bench/cluster.sh), at url.
+function M.attach(name, url)
+  return setmetatable({ name = name, url = url, port = tonumber(url:match(":(%d+)$")) }, Fake)
 end
 
 function Fake:control(path, body)

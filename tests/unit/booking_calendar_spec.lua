@@ -245,7 +245,7 @@ describe("writing bookings to the calendar", function()
     assert.are.equal("confirmed", b.status)
     assert.is_nil(b.refs and b.refs.calendar and b.refs.calendar.all.id)
     local tid = ("calsync:%s:%s:1"):format(cal.tenant, b.id)
-    assert.is_truthy(redis.call("HGET", "fh:timers:data", tid))
+    assert.is_truthy(redis.call("HGET", "fh:{timers}:data", tid))
     require("timer").cancel(tid)                       -- the spec plays the timer itself
     fail.insert = false
     assert.is_true(sync.run(cal, engine, b.id))

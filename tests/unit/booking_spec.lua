@@ -622,7 +622,7 @@ describe("booking: what a reservation leaves in Redis", function()
     assert.are.same({}, redis.call("KEYS", "*" .. h.tenant .. ":*"))  -- nothing without the tag
   end)
 
-  it("moves bookings of the key layout before the hash tag to their tagged names", function()
+  it("moves bookings of the key layout before the hash tag to their tagged names #single_redis", function()
     local e = engine()
     local b = assert(e:reserve{ service = "detail", start = at(0, "09:00"), resource = "bay1", customer = { phone = "+61" } })
     local h = assert(e:reserve{ service = "detail", start = at(0, "14:00"), resource = "bay1", hold = true })

@@ -1,0 +1,7 @@
+return {
+  en = {
+    echo = "{n}: {text}",
+    not_understood = "Sorry?", handoff = "A colleague will write.", expired = "Again.",
+    fallback = "Sorry, Relay had a problem.",
+  },
+}
