@@ -192,7 +192,10 @@ PEOPLE = {}                      # private chat id -> the user make_update last 
 MESSAGES = {}                    # (chat id, message_id) -> Message the bot sent
 KEYBOARDS = {}                   # chat id -> last Message the bot sent with an inline keyboard
 MESSAGE_IDS = defaultdict(int)   # chat id -> last message_id in that chat
-COUNTERS = {"update_id": 812345677}
+# update_id is sequential per bot in Telegram; a fake starts at a random
+# point, as a bot's ids do, so that two fakes (two specs) on one test Redis
+# never hand a host the same id (it would be a duplicate there)
+COUNTERS = {"update_id": 100000000 + secrets.randbelow(800000000)}
 CONNECTIONS = {}                 # business connection id -> BusinessConnection
 
 

@@ -98,12 +98,17 @@ describe("studio edit, preview, publish and rollback", function()
     assert.are.equal("collect", r.state)
     st, r = c:call("POST", "tenants/salon/draft/chat", { conversation = "p1", text = "Marta" })
     assert.are.equal("Marta", r.slots.name)
-    -- a tapped button goes as its id, as a channel sends it
+    -- a tapped button goes as its id, as a channel sends it (the branch
+    -- question has buttons)
+    st, r = c:call("POST", "tenants/salon/draft/chat", { conversation = "p1", text = "55 1234 5678" })
+    assert.are.equal(200, st, json.encode(r))
+    st, r = c:call("POST", "tenants/salon/draft/chat", { conversation = "p1", text = "quiero un corte" })
+    assert.are.equal(200, st, json.encode(r))
     local tapped
     for _, reply in ipairs(r.replies) do
       if reply.buttons and reply.buttons[1] then tapped = reply.buttons[1]; break end
     end
-    assert.truthy(tapped, "the salon asks for a service with buttons: " .. json.encode(r.replies))
+    assert.truthy(tapped, "the salon asks for a branch with buttons: " .. json.encode(r.replies))
     local before = 0
     for _ in pairs(r.slots) do before = before + 1 end
     st, r = c:call("POST", "tenants/salon/draft/chat", { conversation = "p1", button = tapped.id })

@@ -35,9 +35,9 @@ router.route = function(method, path, fn, name, opts)
   local t = by_path[path]
   if not t then
     t = { path = path, segs = segments(path), methods = {}, exact = not path:find("{", 1, true) }
-    for _, s in ipairs(t.segs) do
-      if s:find("[{}]") and not s:match("^{%w+}$") then
-        error("tests/fuzz/targets/router.lua judges whole-segment {params} only, not " .. path)
+    for i, s in ipairs(t.segs) do
+      if s:find("[{}]") and not s:match("^{%w+}$") and not (i == #t.segs and s:match("^{%w+%*}$")) then
+        error("tests/fuzz/targets/router.lua judges whole-segment {params} (and a last {name*}) only, not " .. path)
       end
     end
     by_path[path] = t
@@ -62,11 +62,20 @@ stubs.reset()
 -- the reference: template t matches path -> params | nil
 local function match(t, segs)
   if t.exact then return t.path == table.concat(segs, "/") and {} or nil end
-  if #segs ~= #t.segs then return nil end
+  local rest = t.segs[#t.segs]:match("^{(%w+)%*}$")   -- a last {name*}: the rest, slashes too, not empty
+  if rest then
+    if #segs < #t.segs then return nil end
+  elseif #segs ~= #t.segs then
+    return nil
+  end
   local params = {}
   for i, s in ipairs(t.segs) do
     local name = s:match("^{(%w+)}$")
-    if name then
+    if rest and i == #t.segs then
+      local tail = table.concat(segs, "/", i)
+      if tail == "" then return nil end
+      params[rest] = tail
+    elseif name then
       if segs[i] == "" then return nil end
       params[name] = segs[i]
     elseif s ~= segs[i] then
