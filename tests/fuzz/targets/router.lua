@@ -53,7 +53,9 @@ local scripts = select(2, ...)
 local names = assert(require("host").listdir(scripts .. "/routes"))
 for _, file in ipairs(names) do
   local mod = file:match("^(.-)%.lua$")
-  if mod then require("routes." .. mod) end
+  -- (studio_preview adds no route: it points the studio's preview host at
+  -- its own Redis database, and refuses to load anywhere else)
+  if mod and mod ~= "studio_preview" then require("routes." .. mod) end
 end
 router.route = register
 assert(#templates > 0, "no routes registered")
