@@ -51,7 +51,8 @@ describe("a host on a Redis Sentinel group", function()
     assert.truthy(proc.wait_until(function()
       local info = proc.sh(("redis-cli -p %d sentinel replicas mymaster"):format(t.sentinels[1]))
       return info:find("master-link-status\nok", 1, true) ~= nil
-    end, 20), "no replica in sync to fail over to")
+    end, 60), "no replica in sync to fail over to")   -- (the restarted old master: the sentinels
+                                                      -- see its link every 10 s; a precondition, not a bound)
     assert.truthy(proc.wait_until(function()
       return proc.sh(("redis-cli -p %d sentinel failover mymaster"):format(t.sentinels[1])):find("OK", 1, true)
     end, 15), "SENTINEL FAILOVER was refused")

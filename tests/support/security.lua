@@ -246,7 +246,19 @@ end
 --- Good Co's lasting keys, less the conversations the suite's probes and
 --- load use (their ids start with "load-").
 function M.goodco_keys()
-  return M.keys("*goodco*", function(k) return not k:find("load-", 1, true) and M.lasting(k) end)
+  local out = M.keys("*goodco*", function(k) return not k:find("load-", 1, true) and M.lasting(k) end)
+  -- the tenant's conversation index (flow.store, the studio's list) lists
+  -- the probes' conversations too: compared without them
+  local index = "fh:convs:{goodco}"
+  if out[index] then
+    local r = redis.call("ZRANGE", index, 0, -1, "WITHSCORES")
+    local kept = {}
+    for i = 1, #r - 1, 2 do
+      if not r[i]:find("load-", 1, true) then kept[#kept + 1] = r[i] .. "=" .. r[i + 1] end
+    end
+    out[index].value = "zset without the probes: " .. table.concat(kept, ", ")
+  end
+  return out
 end
 
 --- What changed between two M.keys snapshots (nil: nothing). A key that
