@@ -16,22 +16,13 @@
 -- (ROUNDS beside phases between ROUNDS + 1 alone ones), takes each phase's
 -- p99 on its own and compares the medians over the phases: a burst of
 -- other work that lands on one phase moves neither median, and background
--- load falls on both alike. The same comparison between the alone phases
--- themselves (odd against even), the spread of the alone phases' p99s and
--- the time the host's serving workers spent waiting for a core while Good
--- Co ran alone (/proc/<pid>/task/<tid>/schedstat) measure the machine's
--- noise: when that alone-against-alone ratio is within NOISE, the spread
--- within SPREAD and the wait within CONTENTION times the workers' own CPU
--- (on a machine whose cores other work keeps busy the wait is 2-4 times
--- the CPU, and a hostile tenant's every CPU second, wherever it runs in
--- the host, is one the kernel then takes from the host's other threads),
--- the attempt is robust and must meet 1.2x; one that is not
--- robust judges only the stall bound (3x + 6 ms: the 100 ms stalls and
--- seconds-long p99 of the code before the fixes fail it). Up to ATTEMPTS
--- attempts: one robust attempt within 1.2x passes; a robust attempt over
--- it fails the spec unless a later robust one holds; with no robust
--- attempt at all the stall bound must hold and the spec says the 1.2x
--- target could not be judged on this machine (with the noise it saw).
+-- load falls on both alike. Up to ATTEMPTS attempts: the first within 1.2x
+-- passes; none within it fails the spec. Each attempt also reports the
+-- machine's own noise (the same comparison between the alone phases, odd
+-- against even; the spread of the alone phases' p99s; the time the host's
+-- serving workers waited for a core while Good Co ran alone, from
+-- /proc/<pid>/task/<tid>/schedstat), so that a failure on a busy machine
+-- can be told from a failure of the host.
 local security = require "security"
 local host = require "host"
 local time = require "time"
@@ -46,11 +37,10 @@ local ATTEMPTS = 3
 local ATTACKERS = 2        -- hostile customers at once
 local RATIO = 1.2          -- the issue's bound on Good Co's p99
 local HEALTH_SLACK = 0.0005
-local NOISE = 1.1          -- alone against alone within this, and
+local NOISE = 1.1          -- reported: alone against alone within this, and
 local SPREAD = 1.3         -- the alone phases' p99s within this (upper to lower quartile), and
 local CONTENTION = 0.5     -- the serving workers waited for a core at most this much of the
-                           -- time they ran, alone: 1.2x can be judged
-local BOUND_RATIO, BOUND_SLACK = 3, 0.006   -- no stall, judged in any case
+                           -- time they ran, alone: a quiet machine
 
 local ATTACKS = {
   "spin:pcall", "pattern:match", "alloc:gsub", "recurse:pcall", "spin:xpcall", "pattern:find",
@@ -193,8 +183,8 @@ describe("a good tenant beside the hostile one", function()
 
   it("Good Co's p99 stays within 1.2x of its own (/healthz's within 1.2x + 0.5 ms) while the hostile tenant attacks", function()
     drive(1, phase())                                          -- warm up
-    local verdicts, robust_misses = {}, {}
-    local met, held, judged, last = false, false, false, nil
+    local verdicts = {}
+    local met, last = false, nil
     for attempt = 1, ATTEMPTS do
       local alone, beside, attacks, peak = one_attempt()
       local g0, g1 = median_of(alone, "good", 0.99), median_of(beside, "good", 0.99)
@@ -221,33 +211,20 @@ describe("a good tenant beside the hostile one", function()
         .. "%.2fx; alone against alone %.2fx, spread %.2fx, workers waited %.2f of their CPU (%s); /healthz p99 %.2f -> %.2f ms: %.2fx; %d turns failed; "
         .. "%d attack turns (%d slow); peak RSS %d MB")
         :format(attempt, g0 * 1000, m0 * 1000, n0, g1 * 1000, m1 * 1000, n1, g1 / g0, noise, spread, contention,
-                robust and "robust" or "too noisy to judge 1.2x", h0 * 1000, h1 * 1000, h1 / h0,
+                robust and "a quiet machine" or "a noisy machine", h0 * 1000, h1 * 1000, h1 / h0,
                 errors, attacks.turns, attacks.slow, math.floor(peak / 1024))
       io.stderr:write("\n  ", line)
       verdicts[#verdicts + 1] = line .. (first_error and (" (first failure: " .. first_error .. ")") or "")
       last = { peak = peak }
-      local within = errors == 0 and g1 <= g0 * BOUND_RATIO + BOUND_SLACK and h1 <= h0 * BOUND_RATIO + BOUND_SLACK
       local target = errors == 0 and g1 <= g0 * RATIO and h1 <= h0 * RATIO + HEALTH_SLACK
-      if within then held = true end
-      if robust then
-        judged = true
-        if target then met = true else robust_misses[#robust_misses + 1] = line end
-      end
-      io.stderr:write(robust and (target and " [1.2x met]" or " [1.2x MISSED]")
-                      or (within and " [within the stall bound]" or " [over the stall bound]"))
+      if target then met = true end
+      io.stderr:write(target and " [1.2x met]" or " [1.2x missed]")
       if met then break end
       if not security.healthy(s, 2) then break end            -- a lost host gets no second try
     end
-    if not judged then
-      io.stderr:write("\n  the machine was too noisy in every attempt to judge 1.2x (alone against alone over ",
-                      NOISE, "x, spread over ", SPREAD, "x or the workers waiting for a core over ", CONTENTION,
-                      " of their CPU); judged by the stall bound only")
-    end
     io.stderr:write("\n")
-    assert.truthy(met or #robust_misses == 0, "Good Co's or /healthz's p99 beside the hostile tenant was over 1.2x "
-      .. "of its own in a robust measurement:\n  " .. table.concat(robust_misses, "\n  "))
-    assert.truthy(met or held, "in no attempt did Good Co and /healthz stay within 3x + 6 ms of their p99:\n  "
-      .. table.concat(verdicts, "\n  "))
+    assert.truthy(met, "in no attempt did Good Co's p99 beside the hostile tenant stay within 1.2x of its own "
+      .. "(and /healthz's within 1.2x + 0.5 ms), with no turn failed:\n  " .. table.concat(verdicts, "\n  "))
     assert.truthy(last.peak <= bound_kb, ("the host's RSS reached %d MB (bound: 64 MB x %d states + 200 MB)")
       :format(math.floor(last.peak / 1024), states))
   end)
