@@ -325,7 +325,8 @@ end
 
 local function process(tenant, stream, qkey)
   local q = queues[qkey]
-  local settings = (tenants.status(tenant) or {}).settings or {}
+  local asked, st = pcall(tenants.status, tenant)   -- (a raise here would leave the queue stuck)
+  local settings = asked and type(st) == "table" and st.settings or {}
   local debounce = tonumber(settings.debounce_ms) or DEBOUNCE_MS
   while #q > 0 do
     local n, merged = take_burst(q, debounce)
@@ -448,8 +449,9 @@ function M.start()
     while true do
       local keys, ids = {}, {}
       for _, id in ipairs(tenants.owned()) do
-        local st = tenants.status(id)
-        if st and st.settings and st.settings.channels then
+        -- (never stops this loop: a worker asked while the host stops is gone)
+        local asked, st = pcall(tenants.status, id)
+        if asked and st and st.settings and st.settings.channels then
           local k = inbound.stream(id)
           if not groups[k] then
             local ok, err = redis.call("XGROUP", "CREATE", k, GROUP, "0", "MKSTREAM")
