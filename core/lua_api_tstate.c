@@ -72,7 +72,7 @@
  * between a process's threads). Its turns have 25 ms of CPU at most
  * (scripts/flow/tenants.lua), so a runaway there ends within 0.7 s. */
 #define QUARANTINE_SHARE 0.04
-/* and take it in longer slices (fewer wake-ups of a thread at nice 19):
+/* and take it in longer slices (fewer wake-ups of a thread of the lowest priority):
  * nobody but other quarantined turns waits for that worker */
 #define QUARANTINE_SLICE 0.002
 /* A tenant whose turn was aborted (CPU or memory) runs its turns like that

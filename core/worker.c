@@ -1,7 +1,7 @@
 /* worker.c: a thread running one event loop with its Lua state and
  * connections; requests from its source (the HTTP server) arrive through
  * an inbox, calls from other threads through a posted queue. */
-#define _GNU_SOURCE /* syscall(SYS_gettid): the quarantine thread lowers its own priority */
+#define _GNU_SOURCE /* SCHED_IDLE, syscall(SYS_gettid): the quarantine thread lowers its own priority */
 #include "worker.h"
 
 #include "fh.h"
@@ -12,6 +12,7 @@
 #include <lauxlib.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -446,16 +447,26 @@ fail:
   return rc ? rc : FH_EINVAL;
 }
 
-/* The quarantine worker's thread runs at nice 19 (a weight of 15 against
- * the 1,024 of every other thread of the host): the kernel gives its
- * tenants' turns what the serving workers leave, and a serving worker that
- * wakes takes the core from it. Not SCHED_IDLE: that thread may wait for
- * long on a busy machine while it holds a lock a serving worker wants (a
- * post to that worker, a metrics stripe), and measured beside the attacks
- * of tests/security on a loaded 2-core machine it cost Good Co's p99 more
- * than nice 19 did. (A thread may lower its own priority without any
- * privilege; it could not raise it again, so it is never changed back.) */
+/* The quarantine worker's thread runs under SCHED_IDLE: the kernel gives
+ * its tenants' turns only what every other thread of the machine leaves,
+ * and a serving worker that wakes on its core takes that core at once.
+ * At nice 19 (what it ran at before) the kernel's fair scheduler first
+ * let the quarantined turn finish its slice, so each of the several
+ * wake-ups of a Good Co turn (the request, each Redis reply) could wait up
+ * to a slice behind it: measured in tests/security/neighbour_spec on this
+ * 2-core machine, Good Co's p50 rose 5-15 % beside the attacks and its p99
+ * 1.1-2.0x; under SCHED_IDLE its p50 did not move and its p99 stayed at
+ * 1.10-1.33x (docs/quarantine.md). The price: a thread the kernel serves
+ * last may be preempted inside a short critical section that a serving
+ * worker then waits for (posting to that worker, a metrics stripe, a
+ * malloc arena); SCHED_IDLE still gets a minimal share of a busy core, so
+ * such a wait is bounded, and those sections are a few hundred
+ * instructions long. Where SCHED_IDLE is refused (a seccomp profile), nice
+ * 19. (A thread may lower its own priority without any privilege; it could
+ * not raise it again, so it is never changed back.) */
 static void lower_priority(fh_worker *w) {
+  struct sched_param none = {0};
+  if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &none) == 0) return;
   pid_t tid = (pid_t)syscall(SYS_gettid);
   if (setpriority(PRIO_PROCESS, (id_t)tid, QUARANTINE_NICE) != 0) {
     char idx[16];

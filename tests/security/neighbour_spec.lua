@@ -7,22 +7,25 @@
 -- fails, the host stays under 64 MB per tenant state + 200 MB, and SIGTERM
 -- ends it within shutdown_grace. What holds it: the hostile tenant's first
 -- broken budget puts it in quarantine, and its turns then run on the
--- quarantine worker (a thread of its own at nice 19, each turn with 25 ms
--- of CPU, all of them within 4 % of a core), never on the workers Good
--- Co's requests use (docs/quarantine.md).
+-- quarantine worker (a thread of its own under SCHED_IDLE, each turn with
+-- 25 ms of CPU, all of them within 4 % of a core), never on the workers
+-- Good Co's requests use (docs/quarantine.md).
 --
--- A 2-core machine shared with other work is noisy, so an attempt
--- alternates the two conditions: alone, beside, alone, beside, ..., alone
--- (ROUNDS beside phases between ROUNDS + 1 alone ones), takes each phase's
--- p99 on its own and compares the medians over the phases: a burst of
--- other work that lands on one phase moves neither median, and background
--- load falls on both alike. Up to ATTEMPTS attempts: the first within 1.2x
--- passes; none within it fails the spec. Each attempt also reports the
--- machine's own noise (the same comparison between the alone phases, odd
--- against even; the spread of the alone phases' p99s; the time the host's
--- serving workers waited for a core while Good Co ran alone, from
--- /proc/<pid>/task/<tid>/schedstat), so that a failure on a busy machine
--- can be told from a failure of the host.
+-- A 2-core virtual machine has stalls of its own (the hypervisor, the
+-- kernel's memory monitor): a few times a minute every request in flight
+-- waits 10-70 ms, which is what decides a p99 over a few hundred turns, so
+-- a p99 of one short phase moves by 1.5-2x between two phases of the same
+-- condition. An attempt therefore alternates the two conditions many
+-- times: alone, beside, alone, ..., alone (ROUNDS beside phases between
+-- ROUNDS + 1 alone ones), so that drift and bursts of other work fall on
+-- both alike, and compares Good Co's p99 over all the turns of each
+-- condition (some 2,500 each). Up to ATTEMPTS attempts: the first within
+-- 1.2x passes; none within it fails the spec. Each attempt also reports
+-- the machine's own noise (the same comparison between the alone phases,
+-- odd against even; the median over phases of each phase's own p99; the
+-- time the host's serving workers waited for a core while Good Co ran
+-- alone, from /proc/<pid>/task/<tid>/schedstat), so that a failure on a
+-- busy machine can be told from a failure of the host.
 local security = require "security"
 local host = require "host"
 local time = require "time"
@@ -32,13 +35,12 @@ local proc = require "proc"
 local RATE = 100           -- Good Co turns a second, sent at a steady pace
 local HEALTH_RATE = 20     -- /healthz probes a second
 local PHASE = 2            -- seconds of each condition
-local ROUNDS = 5           -- beside phases in an attempt (and ROUNDS + 1 alone ones)
-local ATTEMPTS = 5        -- (p99 of a few ms on 2 shared cores: a burst of other work can spoil one)
+local ROUNDS = 12          -- beside phases in an attempt (and ROUNDS + 1 alone ones)
+local ATTEMPTS = 2         -- (a run of the machine's stalls can still spoil one)
 local ATTACKERS = 2        -- hostile customers at once
 local RATIO = 1.2          -- the issue's bound on Good Co's p99
 local HEALTH_SLACK = 0.0005
 local NOISE = 1.1          -- reported: alone against alone within this, and
-local SPREAD = 1.3         -- the alone phases' p99s within this (upper to lower quartile), and
 local CONTENTION = 0.5     -- the serving workers waited for a core at most this much of the
                            -- time they ran, alone: a quiet machine
 
@@ -131,6 +133,15 @@ describe("a good tenant beside the hostile one", function()
     out.run, out.wait = r1 - r0, w1 - w0
   end
 
+  -- the q-quantile of list `field` over all the turns of the phases
+  local function pooled(phases, field, q)
+    local all = {}
+    for _, r in ipairs(phases) do
+      for _, v in ipairs(r[field]) do all[#all + 1] = v end
+    end
+    return security.p(all, q) or math.huge
+  end
+
   -- the median over phases of each phase's q-quantile of list `field`
   local function median_of(phases, field, q)
     local per = {}
@@ -187,15 +198,13 @@ describe("a good tenant beside the hostile one", function()
     local met, last = false, nil
     for attempt = 1, ATTEMPTS do
       local alone, beside, attacks, peak = one_attempt()
-      local g0, g1 = median_of(alone, "good", 0.99), median_of(beside, "good", 0.99)
-      local h0, h1 = median_of(alone, "health", 0.99), median_of(beside, "health", 0.99)
-      local m0, m1 = median_of(alone, "good", 0.5), median_of(beside, "good", 0.5)
+      local g0, g1 = pooled(alone, "good", 0.99), pooled(beside, "good", 0.99)
+      local h0, h1 = pooled(alone, "health", 0.99), pooled(beside, "health", 0.99)
+      local m0, m1 = pooled(alone, "good", 0.5), pooled(beside, "good", 0.5)
       local odd, even = halves(alone)
-      local noise = median_of(odd, "good", 0.99) / median_of(even, "good", 0.99)
+      local noise = pooled(odd, "good", 0.99) / pooled(even, "good", 0.99)
       noise = math.max(noise, 1 / noise)
-      local per = {}
-      for i, r in ipairs(alone) do per[i] = security.p(r.good, 0.99) or math.huge end
-      local spread = security.p(per, 0.75) / security.p(per, 0.25)
+      local per0, per1 = median_of(alone, "good", 0.99), median_of(beside, "good", 0.99)
       local run, wait = 0, 0
       for _, r in ipairs(alone) do run, wait = run + r.run, wait + r.wait end
       local contention = run > 0 and wait / run or math.huge
@@ -206,11 +215,11 @@ describe("a good tenant beside the hostile one", function()
         first_error = first_error or r.first_error
       end
       for _, r in ipairs(alone) do first_error = first_error or r.first_error end
-      local robust = noise <= NOISE and spread <= SPREAD and contention <= CONTENTION
+      local robust = noise <= NOISE and contention <= CONTENTION
       local line = ("attempt %d: Good Co p99 %.1f ms alone (p50 %.1f, %d turns), %.1f ms beside (p50 %.1f, %d turns): "
-        .. "%.2fx; alone against alone %.2fx, spread %.2fx, workers waited %.2f of their CPU (%s); /healthz p99 %.2f -> %.2f ms: %.2fx; %d turns failed; "
+        .. "%.2fx; alone against alone %.2fx, median of the phases' p99s %.1f -> %.1f ms, workers waited %.2f of their CPU (%s); /healthz p99 %.2f -> %.2f ms: %.2fx; %d turns failed; "
         .. "%d attack turns (%d slow); peak RSS %d MB")
-        :format(attempt, g0 * 1000, m0 * 1000, n0, g1 * 1000, m1 * 1000, n1, g1 / g0, noise, spread, contention,
+        :format(attempt, g0 * 1000, m0 * 1000, n0, g1 * 1000, m1 * 1000, n1, g1 / g0, noise, per0 * 1000, per1 * 1000, contention,
                 robust and "a quiet machine" or "a noisy machine", h0 * 1000, h1 * 1000, h1 / h0,
                 errors, attacks.turns, attacks.slow, math.floor(peak / 1024))
       io.stderr:write("\n  ", line)
@@ -241,6 +250,18 @@ describe("a good tenant beside the hostile one", function()
     local log = proc.read_file(s.log) or ""
     assert.truthy(log:find("(the limit is 25 ms)", 1, true) or log:find("(the limit is 250 ms,", 1, true),
       "no hostile turn was stopped at the quarantine's 25 ms budget")
+    -- the quarantine thread runs under SCHED_IDLE (policy 5 in /proc/<pid>/task/<tid>/stat)
+    local policy
+    for _, tid in ipairs(host.listdir("/proc/" .. s.pid .. "/task") or {}) do
+      local dir = "/proc/" .. s.pid .. "/task/" .. tid
+      if (proc.read_file(dir .. "/comm") or ""):find("^fh%-quarantine") then
+        local rest = (proc.read_file(dir .. "/stat") or ""):match("%) (.*)$") or ""
+        local fields = {}
+        for f in rest:gmatch("%S+") do fields[#fields + 1] = f end
+        policy = tonumber(fields[39])                  -- field 41 of stat; rest starts at field 3
+      end
+    end
+    assert.are.equal(5, policy, "the quarantine thread is not under SCHED_IDLE")
     assert.are.equal(false, type(good) == "table" and good.quarantined)
     for _, c in ipairs(good.copies or {}) do assert.falsy(c.quarantine, "Good Co has a quarantine copy") end
   end)
