@@ -42,14 +42,20 @@ local function one_reply(c, piece)
 end
 
 -- a date and time given together: booked for that time if it is free, or
--- told it is not and offered others (or, late in the day, that the day is full)
+-- told it is not and offered others; or, when the day has no free time
+-- left (today, late in the day: the spec runs at any hour), told so, the
+-- day read as the one asked for and the date asked again
 -- (words: the texts to look for in another language)
 local function took_time(c, date, label, words)
-  words = words or { not_free = "isn't free", full = "fully booked", offered = "These times are free" }
+  words = words or { not_free = "isn't free", full = "fully booked", today = "no free times left today",
+                     next = "earliest free time is", offered = "These times are free" }
+  if c.last.state == "collect" then
+    c:has_slot("date", nil)
+    return c:hears(date == day(0) and words.today or words.full):hears(words.next)
+  end
   c:has_slot("date", date)
   if c.last.state == "summary" then return c:hears(label):never_hears(words.offered) end
-  if c.last.state == "pick_time" then return c:hears(words.not_free) end
-  c:in_state("collect"):hears(words.full)
+  return c:in_state("pick_time"):hears(words.not_free)
 end
 
 describe("carwash understands", function()
@@ -109,7 +115,7 @@ describe("carwash understands", function()
   it("a Devanagari message in Hindi, its date and time words too", function()
     local c = at("date")
     took_time(c:says("कल शाम 6 बजे"), day(1), "शाम 6:00",
-              { not_free = "खाली नहीं", full = "भरी हुई", offered = "ये समय खाली हैं" })
+              { not_free = "खाली नहीं", full = "भरी हुई", next = "सबसे पहला खाली समय", offered = "ये समय खाली हैं" })
     c:says("cancel"):hears("रद्द")
   end)
 
