@@ -6,7 +6,7 @@
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config libluajit-5.1-dev libcurl4-openssl-dev
       lua-cjson lua-cjson-dev libhiredis-dev libmicrohttpd-dev libuv1-dev libssl-dev
-      lua-busted redis-server redis-tools python3 curl wrk tzdata
+      lua-busted redis-server redis-tools redis-sentinel python3 curl wrk tzdata
       nodejs chromium)   # the studio's front-end build (npm) and its browser tests
 # npm comes with some nodejs builds (NodeSource) and is its own package in Debian
 command -v npm >/dev/null || PKGS+=(npm)

@@ -79,21 +79,41 @@ function M.start(name, base)
   local dir = os.getenv("PWD") .. "/var/" .. name
   sh("rm -rf " .. dir .. " && mkdir -p " .. dir)
   local t = { dir = dir, master = base, replica = base + 1, sentinels = { base + 2, base + 3, base + 4 } }
-  start_server(dir, t.master)
-  start_server(dir, t.replica, t.master)
-  assert(wait(function() return cli(t.replica, "info replication"):match("master_link_status:up") end, 10),
-         "the replica did not sync")
-  for _, p in ipairs(t.sentinels) do start_sentinel(dir, p, t.master) end
-  -- every sentinel knows the replica and the other sentinels
-  assert(wait(function()
+
+  -- stops every process of the group by the pid files they wrote
+  function t.stop()
     for _, p in ipairs(t.sentinels) do
-      local info = cli(p, "sentinel master " .. NAME)
-      local n = tonumber(info:match("num%-other%-sentinels\n(%d+)"))
-      local r = tonumber(info:match("num%-slaves\n(%d+)"))
-      if n ~= 2 or r ~= 1 then return false end
+      local pid = pid_of(dir, "sentinel", p)
+      if pid then os.execute("kill -9 " .. pid .. " 2>/dev/null") end
     end
-    return true
-  end, 15), "the sentinels did not find each other")
+    for _, p in ipairs{ t.master, t.replica } do
+      local pid = pid_of(dir, "redis", p)
+      if pid then os.execute("kill -9 " .. pid .. " 2>/dev/null") end
+    end
+  end
+
+  -- (a group that cannot start leaves nothing running behind it)
+  local ok, err = pcall(function()
+    start_server(dir, t.master)
+    start_server(dir, t.replica, t.master)
+    assert(wait(function() return cli(t.replica, "info replication"):match("master_link_status:up") end, 10),
+           "the replica did not sync")
+    for _, p in ipairs(t.sentinels) do start_sentinel(dir, p, t.master) end
+    -- every sentinel knows the replica and the other sentinels
+    assert(wait(function()
+      for _, p in ipairs(t.sentinels) do
+        local info = cli(p, "sentinel master " .. NAME)
+        local n = tonumber(info:match("num%-other%-sentinels\n(%d+)"))
+        local r = tonumber(info:match("num%-slaves\n(%d+)"))
+        if n ~= 2 or r ~= 1 then return false end
+      end
+      return true
+    end, 15), "the sentinels did not find each other")
+  end)
+  if not ok then
+    t.stop()
+    error(err, 0)
+  end
   local hosts = {}
   for i, p in ipairs(t.sentinels) do hosts[i] = "127.0.0.1:" .. p end
   t.url = "redis+sentinel://" .. table.concat(hosts, ",") .. "/" .. NAME
@@ -115,17 +135,6 @@ function M.start(name, base)
 
   function t.restart(port)
     start_server(dir, port)
-  end
-
-  function t.stop()
-    for _, p in ipairs(t.sentinels) do
-      local pid = pid_of(dir, "sentinel", p)
-      if pid then os.execute("kill -9 " .. pid .. " 2>/dev/null") end
-    end
-    for _, p in ipairs{ t.master, t.replica } do
-      local pid = pid_of(dir, "redis", p)
-      if pid then os.execute("kill -9 " .. pid .. " 2>/dev/null") end
-    end
   end
 
   return t

@@ -16,6 +16,19 @@ local M = {}
 local Fake = {}
 Fake.__index = Fake
 
+-- the interpreter itself, not a version manager's shim (pyenv's runs python
+-- as a child: the pid the shell gives back would not be the fake's)
+local python
+local function interpreter()
+  if not python then
+    local p = io.popen("python3 -c 'import sys; print(sys.executable)' 2>/dev/null")
+    python = p and p:read("*l") or ""
+    if p then p:close() end
+    if python == "" then python = "python3" end
+  end
+  return python
+end
+
 function M.start(name, ready_path)
   -- a free port can be taken by another process before the fake binds it:
   -- then it says so and exits, and another port is tried
@@ -23,7 +36,9 @@ function M.start(name, ready_path)
     local port = proc.free_port()
     local f = setmetatable({ name = name, port = port, url = "http://127.0.0.1:" .. port }, Fake)
     local out = ("var/test/%s-fake-%d.out"):format(name, port)
-    os.execute(("python3 tests/fakes/%s.py --port %d > %s 2>&1 &"):format(name, port, out))
+    local started = io.popen(("%s tests/fakes/%s.py --port %d > %s 2>&1 & echo $!"):format(interpreter(), name, port, out))
+    f.pid = tonumber(started:read("*l"))
+    started:close()
     local lost = false
     local ok = proc.wait_until(function()
       if (proc.read_file(out) or ""):find("address already in use", 1, true) then lost = true; return true end
@@ -77,8 +92,10 @@ function Fake:wait_sent(path, keep, n, secs)
 end
 
 function Fake:stop()
-  -- the python process itself (a pyenv shim's pid would leave it running)
-  os.execute(("pkill -f 'tests/fakes/%s.py --port %d' 2>/dev/null"):format(self.name, self.port))
+  -- only the process this helper started, by its pid (a fake attached to
+  -- is stopped by whoever started it)
+  if self.pid then os.execute(("kill %d 2>/dev/null"):format(self.pid)) end
+  self.pid = nil
 end
 
 function M.wait_for(count, n, secs, what)
